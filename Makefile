@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+
+.PHONY: install demo test compile lint clean
+
+# Stamps make a second run skip the installs: they redo only when their inputs change.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+compile: install
+	ape compile
+
+demo: install
+	bulkhead demo
+
+# pytest exits 5 when it collected nothing; that must fail, and it does (any non-zero).
+test: compile
+	pytest -p no:cacheprovider -q tests
+
+lint: install
+	$(PY) -m ruff check bulkhead tests scripts
+
+clean:
+	rm -rf .build $(VENV) node_modules

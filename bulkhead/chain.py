@@ -1,0 +1,112 @@
+"""Talking to a node: connect, send transactions, decode revert reasons.
+
+`Sender` sends from one account: a node's unlocked dev account (local chains) or a
+local key (signed here; the key is never printed or logged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError
+
+LOCAL_CHAIN_IDS = frozenset({31337, 1337})
+
+
+class NodeError(ConnectionError):
+    """The node cannot be reached; the message is one line."""
+
+
+class TxError(RuntimeError):
+    """A transaction or call the chain refused; `reason` is the revert reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def connect(rpc_url: str, timeout: float = 30) -> Web3:
+    """A Web3 for `rpc_url`, checked to answer; NodeError otherwise."""
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    try:
+        w3.eth.chain_id
+    except Exception:
+        raise NodeError(f"node not reachable at {rpc_url}") from None
+    return w3
+
+
+def revert_reason(exc: BaseException) -> str:
+    """The revert reason of a failed call, as the contract wrote it."""
+    message = getattr(exc, "message", None) or (exc.args[0] if exc.args else str(exc))
+    if not isinstance(message, str):
+        message = str(message)
+    for prefix in ("execution reverted: ", "VM Exception while processing transaction: reverted with reason string "):
+        if prefix in message:
+            message = message.split(prefix, 1)[1]
+    return message.strip().strip("'")
+
+
+class Sender:
+    """Sends transactions from one account and waits for their receipts."""
+
+    def __init__(self, w3: Web3, address: str, private_key: str | bytes | None = None):
+        self.w3 = w3
+        self._account = Account.from_key(private_key) if private_key else None
+        self.address = Web3.to_checksum_address(self._account.address if self._account else address)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Sender({self.address})"
+
+    def _send(self, tx: dict[str, Any]) -> Any:
+        tx = {**tx, "from": self.address}
+        if "gas" not in tx:
+            try:
+                tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 20_000
+            except ContractLogicError as exc:
+                raise TxError(revert_reason(exc)) from None
+            except ValueError as exc:
+                raise TxError(revert_reason(exc)) from None
+        if self._account is None:
+            tx_hash = self.w3.eth.send_transaction(tx)
+        else:
+            tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
+            tx.setdefault("chainId", self.w3.eth.chain_id)
+            if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+                base = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
+                tip = self.w3.eth.max_priority_fee if base else 0
+                tx["maxPriorityFeePerGas"] = tip
+                tx["maxFeePerGas"] = base * 2 + tip
+            signed = self._account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise TxError(f"transaction {tx_hash.hex()} reverted")
+        return receipt
+
+    def transact(self, fn: Any, value: int = 0) -> Any:
+        """Send a contract function call; TxError with the revert reason if it fails."""
+        try:
+            tx = fn.build_transaction({"from": self.address, "value": value, "gas": 0})
+        except ContractLogicError as exc:
+            raise TxError(revert_reason(exc)) from None
+        tx.pop("gas", None)
+        for key in ("nonce", "maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+            tx.pop(key, None)
+        return self._send(tx)
+
+    def deploy(self, contract: Any, *args: Any) -> Any:
+        """Deploy `contract` (a web3 contract factory) and return it at its address."""
+        data = contract.constructor(*args).data_in_transaction
+        receipt = self._send({"data": data})
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=contract.abi)
+
+    def deploy_blueprint(self, blueprint_bytecode: str) -> str:
+        """Deploy ERC-5202 blueprint code and return its address.
+
+        Vyper's `blueprint_bytecode` already carries the deploy preamble that returns the
+        `0xFE7100` blueprint as runtime code, so it is sent as is.
+        """
+        receipt = self._send({"data": blueprint_bytecode})
+        return receipt["contractAddress"]

@@ -1,0 +1,297 @@
+"""The one deployment function: tests, scripts, the CLI and the demo all call `deploy`.
+
+It deploys bhUSD, the `MarginPool` blueprint and the `PoolFactory`, hands bhUSD's
+ownership to the factory (two steps), and creates one pool per configured collateral,
+with mock tokens and feeds on local chains. It returns a `Deployment`, which is also the
+manifest written to disk as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from web3 import Web3
+
+from bulkhead import artifacts
+from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
+from bulkhead.risk import WAD, RiskParams, fee_per_second, validate
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "local.toml"
+MANIFEST_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A deployment config or manifest that cannot be used; the message is one line."""
+
+
+def _wad(amount: Any) -> int:
+    return int(Decimal(str(amount)) * WAD)
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    name: str
+    collateral: str  # "mock" or an address
+    feed: str  # "mock" or an address
+    params: RiskParams
+    heartbeat: int  # [seconds]
+    max_jump_bps: int  # [bps]
+    decimals: int = 18  # of a mock collateral
+    feed_decimals: int = 8  # of a mock feed
+    price: Decimal = Decimal(0)  # [USD] first answer of a mock feed
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "PoolConfig":
+        try:
+            params = RiskParams(
+                max_ltv=int(raw["max_ltv_bps"]),
+                liquidation_threshold=int(raw["liquidation_threshold_bps"]),
+                liquidation_bonus=int(raw["liquidation_bonus_bps"]),
+                liquidation_fee=int(raw.get("liquidation_fee_bps", 0)),
+                liquidation_tip=_wad(raw.get("liquidation_tip", 0)),
+                target_health=_wad(raw["target_health"]),
+                min_debt=_wad(raw["min_debt"]),
+                debt_ceiling=_wad(raw["debt_ceiling"]),
+                stability_fee=fee_per_second(float(raw.get("stability_fee_yearly", 0))),
+            )
+            pool = cls(
+                name=str(raw["name"]),
+                collateral=str(raw.get("collateral", "mock")),
+                feed=str(raw.get("feed", "mock")),
+                params=params,
+                heartbeat=int(raw.get("heartbeat", 3600)),
+                max_jump_bps=int(raw.get("max_jump_bps", 5000)),
+                decimals=int(raw.get("decimals", 18)),
+                feed_decimals=int(raw.get("feed_decimals", 8)),
+                price=Decimal(str(raw.get("price", 0))),
+            )
+        except KeyError as missing:
+            raise ConfigError(f"pool {raw.get('name', '?')!r}: missing key {missing}") from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ConfigError(f"pool {raw.get('name', '?')!r}: {exc}") from None
+        try:
+            validate(params)
+        except ValueError as exc:
+            raise ConfigError(f"pool {pool.name!r}: {exc}") from None
+        for key in ("collateral", "feed"):
+            value = getattr(pool, key)
+            if value != "mock" and not Web3.is_address(value):
+                raise ConfigError(f"pool {pool.name!r}: {key} is neither 'mock' nor an address")
+        if pool.feed == "mock" and pool.price <= 0:
+            raise ConfigError(f"pool {pool.name!r}: a mock feed needs a positive price")
+        return pool
+
+
+@dataclass(frozen=True)
+class Config:
+    pools: tuple[PoolConfig, ...]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Config":
+        path = Path(path) if path else DEFAULT_CONFIG
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        try:
+            if path.suffix in (".yaml", ".yml"):
+                import yaml
+
+                raw = yaml.safe_load(text)
+            else:
+                raw = tomllib.loads(text)
+        except Exception as exc:  # a syntax error in a user's file: one line
+            raise ConfigError(f"config {path} is not valid: {exc}") from None
+        if not isinstance(raw, dict) or not raw.get("pools"):
+            raise ConfigError(f"config {path} has no pools")
+        pools = tuple(PoolConfig.from_dict(p) for p in raw["pools"])
+        names = [p.name for p in pools]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"config {path}: pool names repeat")
+        return cls(pools)
+
+    @property
+    def uses_mocks(self) -> bool:
+        return any(p.collateral == "mock" or p.feed == "mock" for p in self.pools)
+
+
+@dataclass
+class PoolInfo:
+    name: str
+    address: str
+    collateral: str
+    collateral_decimals: int
+    feed: str
+    oracle: dict  # the guard's settings: it lives inside the pool (modules/oracle_guard.vy)
+    params: dict  # RiskParams as a dict, integers in contract units
+    mock: bool
+
+
+@dataclass
+class Deployment:
+    """The deployment manifest."""
+
+    chain_id: int
+    deploy_block: int
+    deployer: str
+    stablecoin: str
+    factory: str
+    pool_blueprint: str
+    lens: str
+    pools: list[PoolInfo] = field(default_factory=list)
+    version: int = MANIFEST_VERSION
+
+    def pool(self, name_or_address: str) -> PoolInfo:
+        for p in self.pools:
+            if p.name.lower() == name_or_address.lower() or p.address.lower() == name_or_address.lower():
+                return p
+        known = ", ".join(p.name for p in self.pools)
+        raise ConfigError(f"unknown pool {name_or_address!r} (known: {known})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json() + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "Deployment":
+        if not isinstance(raw, dict):
+            raise ConfigError("manifest is not a JSON object")
+        try:
+            pools = [PoolInfo(**p) for p in raw["pools"]]
+            deployment = cls(
+                chain_id=int(raw["chain_id"]),
+                deploy_block=int(raw["deploy_block"]),
+                deployer=str(raw["deployer"]),
+                stablecoin=str(raw["stablecoin"]),
+                factory=str(raw["factory"]),
+                pool_blueprint=str(raw["pool_blueprint"]),
+                lens=str(raw["lens"]),
+                pools=pools,
+                version=int(raw.get("version", MANIFEST_VERSION)),
+            )
+        except KeyError as missing:
+            raise ConfigError(f"manifest is missing {missing}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"manifest is malformed: {exc}") from None
+        if deployment.version != MANIFEST_VERSION:
+            raise ConfigError(f"manifest version {deployment.version} is not {MANIFEST_VERSION}")
+        addresses = [
+            deployment.stablecoin,
+            deployment.factory,
+            deployment.pool_blueprint,
+            deployment.lens,
+        ]
+        for p in deployment.pools:
+            addresses += [p.address, p.collateral, p.feed]
+            if set(p.params) != set(RiskParams.__dataclass_fields__):
+                raise ConfigError(f"manifest pool {p.name!r} has malformed params")
+        for address in addresses:
+            if not Web3.is_address(address):
+                raise ConfigError(f"manifest holds a malformed address {address!r}")
+        return deployment
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Deployment":
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"no manifest at {path} (run `bulkhead deploy` first)") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"manifest {path} is not valid JSON: {exc}") from None
+        return cls.from_dict(raw)
+
+
+def _contract(w3: Web3, name: str, address: str | None = None):
+    art = artifacts.load(name)
+    if address is None:
+        return w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=art.abi)
+
+
+def deploy(
+    w3: Web3,
+    sender: Sender,
+    config: Config | None = None,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> Deployment:
+    """Deploy the whole system with `sender` paying; return the manifest."""
+    config = config or Config.load()
+    chain_id = w3.eth.chain_id
+    if config.uses_mocks and chain_id not in LOCAL_CHAIN_IDS:
+        raise ConfigError(f"mock tokens and feeds are refused on chain id {chain_id} (not a local dev chain)")
+    deploy_block = w3.eth.block_number + 1
+
+    progress("deploying bhUSD")
+    stablecoin = sender.deploy(_contract(w3, "Stablecoin"))
+    progress("deploying the MarginPool blueprint")
+    blueprint = sender.deploy_blueprint(artifacts.load("MarginPool").blueprint)
+    progress("deploying PoolFactory")
+    factory = sender.deploy(_contract(w3, "PoolFactory"), stablecoin.address, blueprint)
+    progress("handing bhUSD ownership to the factory")
+    sender.transact(stablecoin.functions.transfer_ownership(factory.address))
+    sender.transact(factory.functions.accept_stablecoin_ownership())
+    progress("deploying PoolLens")
+    lens = sender.deploy(_contract(w3, "PoolLens"))
+
+    deployment = Deployment(
+        chain_id=chain_id,
+        deploy_block=deploy_block,
+        deployer=sender.address,
+        stablecoin=stablecoin.address,
+        factory=factory.address,
+        pool_blueprint=blueprint,
+        lens=lens.address,
+    )
+    for pool_cfg in config.pools:
+        deployment.pools.append(_create_pool(w3, sender, factory, pool_cfg, progress))
+    return deployment
+
+
+def _create_pool(w3: Web3, sender: Sender, factory, cfg: PoolConfig, progress) -> PoolInfo:
+    collateral = cfg.collateral
+    if collateral == "mock":
+        progress(f"{cfg.name}: deploying mock token ({cfg.decimals} decimals)")
+        token = sender.deploy(_contract(w3, "MockToken"), cfg.name, cfg.name[:5], cfg.decimals)
+        collateral = token.address
+    feed = cfg.feed
+    if feed == "mock":
+        progress(f"{cfg.name}: deploying mock feed at {cfg.price} USD")
+        answer = int(cfg.price * 10**cfg.feed_decimals)
+        aggregator = sender.deploy(
+            _contract(w3, "MockAggregator"), cfg.feed_decimals, answer, f"{cfg.name} / USD"
+        )
+        feed = aggregator.address
+    progress(f"{cfg.name}: creating pool")
+    sender.transact(
+        factory.functions.create_pool(
+            Web3.to_checksum_address(collateral),
+            Web3.to_checksum_address(feed),
+            cfg.params.as_tuple(),
+            cfg.heartbeat,
+            cfg.max_jump_bps,
+        )
+    )
+    address = factory.functions.pool_of(Web3.to_checksum_address(collateral)).call()
+    decimals = _contract(w3, "MockToken", collateral).functions.decimals().call()
+    return PoolInfo(
+        name=cfg.name,
+        address=address,
+        collateral=Web3.to_checksum_address(collateral),
+        collateral_decimals=decimals,
+        feed=Web3.to_checksum_address(feed),
+        oracle={"guard": "in pool", "heartbeat": cfg.heartbeat, "max_jump_bps": cfg.max_jump_bps},
+        params=asdict(cfg.params),
+        mock=cfg.collateral == "mock",
+    )

@@ -1,0 +1,116 @@
+"""Start and stop a local Anvil from the npm package pinned in the repo.
+
+`Anvil` picks a free port unless told one, waits until the node answers, and kills the
+whole process group on `stop()` (also on interpreter exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from bulkhead.artifacts import ROOT
+
+NPM_BIN = ROOT / "node_modules" / ".bin"
+
+
+class NodeStartError(RuntimeError):
+    """The node could not be started; the message is one line."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def anvil_binary() -> str:
+    path = NPM_BIN / "anvil"
+    if path.exists():
+        return str(path)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise NodeStartError("anvil not found: run `npm ci` in the repo (or `make install`)")
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise NodeStartError(f"node exited with code {proc.returncode} before it answered")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise NodeStartError(f"node did not answer on port {port} within {timeout:.0f} s")
+
+
+class Anvil:
+    """A local Anvil process."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        block_time: float | None = None,
+        state: str | Path | None = None,
+        accounts: int = 10,
+        balance: int = 1_000_000,
+        extra_args: list[str] | None = None,
+        quiet: bool = True,
+    ):
+        self.port = port or free_port()
+        self.args = [
+            anvil_binary(),
+            "--port", str(self.port),
+            "--host", "127.0.0.1",
+            "--prune-history",
+            "--accounts", str(accounts),
+            "--balance", str(balance),
+            "--chain-id", "31337",
+        ]
+        if block_time:
+            self.args += ["--block-time", str(block_time)]
+        if state:
+            self.args += ["--state", str(state)]
+        self.args += extra_args or []
+        self.quiet = quiet
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "Anvil":
+        out = subprocess.DEVNULL if self.quiet else None
+        self.proc = subprocess.Popen(self.args, stdout=out, stderr=out, start_new_session=True)
+        atexit.register(self.stop)
+        _wait_for_port(self.port, self.proc, timeout)
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # SIGTERM lets anvil write --state
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+    def __enter__(self) -> "Anvil":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

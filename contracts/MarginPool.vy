@@ -1,0 +1,858 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title Bulkhead margin pool
+@license MIT
+@notice One isolated pool per collateral token. Each position has its own collateral,
+        its own debt in bhUSD and so its own liquidation price. The pool mints bhUSD
+        against collateral, accrues a per-second stability fee into its own reserve,
+        liquidates unhealthy positions for a bounty, and records its own bad debt when
+        its reserve cannot absorb a loss. Nothing in one pool reaches another.
+@dev Deployed by `PoolFactory` from a blueprint. Storage is packed: a position is one
+     word (collateral | normalised debt), the rate accumulator with its timestamp is one
+     word, the pool totals are one word, and the risk parameters are two words.
+     Debt = normalised debt x rate, rounded up; everything rounds toward the pool.
+@custom:kill Governance pauses the pool through the factory (no new debt) and/or sets the
+             debt ceiling to 0. Repay, deposit, close and liquidate stay open; withdraw
+             stays open within max LTV.
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+from interfaces import IStablecoin
+from modules import risk
+from modules import oracle_guard
+
+initializes: oracle_guard
+
+# -------------------------------------------------------------- constants
+
+WAD: constant(uint256) = 10**18
+BPS: constant(uint256) = 10_000
+MAX_SCAN: constant(uint256) = 5_000  # ids a paginated view looks at per call
+MAX_RESULTS: constant(uint256) = 1_000  # ids a paginated view returns per call
+MAX_NORMALISED_COLLATERAL: constant(uint256) = 2**128  # [wad] collateral x scale bound
+
+_MASK64: constant(uint256) = 2**64 - 1
+_MASK128: constant(uint256) = 2**128 - 1
+
+# ------------------------------------------------------------- immutables
+
+FACTORY: public(immutable(address))
+STABLECOIN: public(immutable(IStablecoin))
+COLLATERAL: public(immutable(IERC20))
+COLLATERAL_SCALE: public(immutable(uint256))  # 10 ** (18 - collateral decimals)
+
+# ---------------------------------------------------------------- storage
+
+position_count: public(uint256)  # ids run from 1 to position_count
+owner_of: public(HashMap[uint256, address])
+# owner => operator => approved for every position of the owner
+operators: public(HashMap[address, HashMap[address, bool]])
+reserve: public(uint256)  # [wad] first-loss buffer of this pool
+bad_debt: public(uint256)  # [wad] loss the reserve could not cover
+
+# collateral [collateral units] (bits 128..255) | normalised debt [wad] (bits 0..127)
+_positions: HashMap[uint256, uint256]
+# total collateral [collateral units] (bits 128..255) | total normalised debt [wad] (0..127)
+_totals: uint256
+# rate accumulator [wad] (bits 64..255) | last accrual [seconds] (bits 0..63)
+_rate: uint256
+_risk: uint256  # see modules/risk.vy for the layout
+_limits: uint256  # see modules/risk.vy for the layout
+
+# ----------------------------------------------------------------- events
+
+event Open:
+    id: indexed(uint256)
+    owner: indexed(address)
+
+event Deposit:
+    id: indexed(uint256)
+    payer: indexed(address)
+    amount: uint256  # [collateral units]
+
+event Withdraw:
+    id: indexed(uint256)
+    receiver: indexed(address)
+    amount: uint256  # [collateral units]
+
+event Borrow:
+    id: indexed(uint256)
+    receiver: indexed(address)
+    amount: uint256  # [wad]
+
+event Repay:
+    id: indexed(uint256)
+    payer: indexed(address)
+    amount: uint256  # [wad]
+
+event Close:
+    id: indexed(uint256)
+    caller: indexed(address)
+    debt_repaid: uint256  # [wad]
+    collateral_returned: uint256  # [collateral units]
+
+event Liquidate:
+    id: indexed(uint256)
+    liquidator: indexed(address)
+    debt_repaid: uint256  # [wad] debt removed from the position
+    paid: uint256  # [wad] bhUSD the liquidator burned, fee included
+    collateral_out: uint256  # [collateral units] to the liquidator
+    reserve_used: uint256  # [wad] shortfall taken from the reserve
+    bad_debt: uint256  # [wad] shortfall the reserve could not cover
+
+event PositionUpdated:
+    id: indexed(uint256)
+    owner: indexed(address)
+    collateral: uint256  # [collateral units]
+    normalised_debt: uint256  # [wad]
+    debt: uint256  # [wad] at this block
+
+event PositionTransferred:
+    id: indexed(uint256)
+    sender: indexed(address)
+    receiver: indexed(address)
+
+event OperatorSet:
+    owner: indexed(address)
+    operator: indexed(address)
+    approved: bool
+
+event Accrue:
+    rate: uint256  # [wad]
+    interest: uint256  # [wad] credited to the reserve
+
+event RiskParamsSet:
+    max_ltv: uint256
+    liquidation_threshold: uint256
+    liquidation_bonus: uint256
+    liquidation_fee: uint256
+    liquidation_tip: uint256
+    target_health: uint256
+    min_debt: uint256
+    debt_ceiling: uint256
+    stability_fee: uint256
+
+event Paused:
+    paused: bool
+
+
+@deploy
+def __init__(_stablecoin: address, _collateral: address, _feed: address):
+    """
+    @notice Create a pool; called by the factory through `create_from_blueprint`, which
+            then calls `initialize` in the same transaction.
+    @param _stablecoin bhUSD.
+    @param _collateral The collateral token (at most 18 decimals).
+    @param _feed A Chainlink-compatible price feed for the collateral in USD.
+    """
+    decimals: uint256 = convert(staticcall IERC20Detailed(_collateral).decimals(), uint256)
+    assert decimals <= 18, "pool: collateral decimals above 18"
+    FACTORY = msg.sender
+    STABLECOIN = IStablecoin(_stablecoin)
+    COLLATERAL = IERC20(_collateral)
+    COLLATERAL_SCALE = 10 ** (18 - decimals)
+    oracle_guard.__init__(_feed)
+    self._rate = WAD << 64 | block.timestamp
+
+
+@external
+def initialize(_params: risk.RiskParams, _heartbeat: uint256, _max_jump_bps: uint256):
+    """
+    @notice Set the first parameters; factory only, once. Kept out of the constructor so
+            that the blueprint stays under the code size limit.
+    @param _params Risk parameters, validated.
+    @param _heartbeat Oracle heartbeat [seconds].
+    @param _max_jump_bps Largest accepted move from the anchor price [bps].
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    assert self._risk == 0, "pool: already initialized"
+    risk._validate(_params)
+    oracle_guard._set_params(_heartbeat, _max_jump_bps)
+    oracle_guard._try_anchor()
+    self._set_params(_params, False)
+
+
+# ------------------------------------------------------ position actions
+
+
+@external
+def open(_collateral: uint256, _debt: uint256) -> uint256:
+    """
+    @notice Open a position with `_collateral` and borrow `_debt` bhUSD against it.
+    @param _collateral Collateral to pull from the caller [collateral units].
+    @param _debt bhUSD to mint to the caller [wad]; 0 opens without debt.
+    @return The new position id, owned by the caller.
+    """
+    assert _collateral > 0, "pool: zero collateral"
+    assert not self._paused(), "pool: paused"
+    position_id: uint256 = self.position_count + 1
+    self.position_count = position_id
+    self.owner_of[position_id] = msg.sender
+    log Open(id=position_id, owner=msg.sender)
+    rate: uint256 = self._accrue()
+    norm: uint256 = 0
+    if _debt > 0:
+        norm = self._checked_borrow(_collateral, 0, _debt, rate)
+    self._store(position_id, msg.sender, 0, 0, _collateral, norm, rate)
+    self._pull_collateral(msg.sender, _collateral)
+    log Deposit(id=position_id, payer=msg.sender, amount=_collateral)
+    if _debt > 0:
+        extcall STABLECOIN.mint(msg.sender, _debt)
+        log Borrow(id=position_id, receiver=msg.sender, amount=_debt)
+    return position_id
+
+
+@external
+def deposit(_id: uint256, _amount: uint256):
+    """
+    @notice Add collateral to a position. Anyone may deposit; works while paused or
+            while the oracle is invalid.
+    @param _id Position id.
+    @param _amount Collateral to pull from the caller [collateral units].
+    """
+    assert _amount > 0, "pool: zero amount"
+    owner: address = self._existing_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    self._store(_id, owner, coll, norm, coll + _amount, norm, rate)
+    self._pull_collateral(msg.sender, _amount)
+    log Deposit(id=_id, payer=msg.sender, amount=_amount)
+
+
+@external
+def withdraw(_id: uint256, _amount: uint256):
+    """
+    @notice Take collateral out of a position; owner or operator only. With debt, needs
+            a valid price and must stay within max LTV.
+    @param _id Position id.
+    @param _amount Collateral to send to the caller [collateral units].
+    """
+    assert _amount > 0, "pool: zero amount"
+    owner: address = self._authorised_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert _amount <= coll, "pool: insufficient collateral"
+    new_coll: uint256 = unsafe_sub(coll, _amount)  # checked just above
+    if norm > 0:
+        p: risk.RiskParams = self._params()
+        self._check_ltv(new_coll, self._debt(norm, rate), oracle_guard._price(), p.max_ltv)
+    self._store(_id, owner, coll, norm, new_coll, norm, rate)
+    self._push_collateral(msg.sender, _amount)
+    log Withdraw(id=_id, receiver=msg.sender, amount=_amount)
+
+
+@external
+def borrow(_id: uint256, _amount: uint256):
+    """
+    @notice Mint `_amount` bhUSD against a position; owner or operator only. Needs a
+            valid price, an unpaused pool, and must stay within max LTV, the minimum
+            debt and the debt ceiling.
+    @param _id Position id.
+    @param _amount bhUSD to mint to the caller [wad].
+    """
+    assert _amount > 0, "pool: zero amount"
+    owner: address = self._authorised_owner(_id)
+    assert not self._paused(), "pool: paused"
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    new_norm: uint256 = self._checked_borrow(coll, norm, _amount, rate)
+    self._store(_id, owner, coll, norm, coll, new_norm, rate)
+    extcall STABLECOIN.mint(msg.sender, _amount)
+    log Borrow(id=_id, receiver=msg.sender, amount=_amount)
+
+
+@external
+def repay(_id: uint256, _amount: uint256) -> uint256:
+    """
+    @notice Repay debt of a position with the caller's bhUSD. Anyone may repay; works
+            while paused or while the oracle is invalid. More than the debt repays it all.
+    @param _id Position id.
+    @param _amount bhUSD to repay at most [wad].
+    @return The bhUSD burned [wad].
+    """
+    assert _amount > 0, "pool: zero amount"
+    owner: address = self._existing_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert norm > 0, "pool: no debt"
+    debt: uint256 = self._debt(norm, rate)
+    paid: uint256 = _amount
+    new_norm: uint256 = 0
+    if _amount >= debt:
+        paid = debt
+    else:
+        # round the normalised debt removed down: a partial repay never clears more
+        removed: uint256 = _amount * WAD // rate
+        assert removed > 0, "pool: repay too small"
+        new_norm = norm - removed
+        assert self._debt(new_norm, rate) >= self._params().min_debt, "pool: debt below minimum"
+    self._store(_id, owner, coll, norm, coll, new_norm, rate)
+    extcall STABLECOIN.pool_burn(msg.sender, paid)
+    log Repay(id=_id, payer=msg.sender, amount=paid)
+    return paid
+
+
+@external
+def close(_id: uint256):
+    """
+    @notice Repay all debt from the caller's bhUSD and send all collateral to the caller;
+            owner or operator only. Works while paused or while the oracle is invalid.
+    @param _id Position id.
+    """
+    owner: address = self._authorised_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert coll > 0 or norm > 0, "pool: position is empty"
+    debt: uint256 = 0
+    if norm > 0:
+        debt = self._debt(norm, rate)
+    self._store(_id, owner, coll, norm, 0, 0, rate)
+    if debt > 0:
+        extcall STABLECOIN.pool_burn(msg.sender, debt)
+    if coll > 0:
+        self._push_collateral(msg.sender, coll)
+    log Close(id=_id, caller=msg.sender, debt_repaid=debt, collateral_returned=coll)
+
+
+@external
+def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -> uint256:
+    """
+    @notice Liquidate an unhealthy position: the caller burns bhUSD (the debt it repays
+            plus the liquidation fee) and receives collateral worth the repaid debt times
+            (1 + fee) x (1 + bonus), plus its share of the gas tip. A partial liquidation
+            brings health back to the target; the whole debt goes when the rest would fall
+            under the minimum debt or when the collateral cannot fund a partial one. When
+            the collateral cannot cover the debt, the caller gets all of it for the debt it
+            covers and the shortfall goes to the reserve, then to bad debt.
+    @param _id Position id.
+    @param _max_repay Most bhUSD the caller will burn, fee included [wad].
+    @param _min_collateral_out Least collateral the caller accepts [collateral units].
+    @return Collateral sent to the caller [collateral units].
+    """
+    assert _max_repay > 0, "pool: zero amount"
+    owner: address = self._existing_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert norm > 0, "pool: no debt"
+    price: uint256 = oracle_guard._price()
+    p: risk.RiskParams = self._params()
+    debt: uint256 = self._debt(norm, rate)
+    value: uint256 = self._value(coll, price)
+    assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
+
+    repaid: uint256 = 0
+    paid: uint256 = 0
+    out: uint256 = 0
+    shortfall: uint256 = 0
+    repaid, paid, out, shortfall = risk._liquidation_amounts(coll, debt, value, price, p, _max_repay, COLLATERAL_SCALE)
+    assert out >= _min_collateral_out, "pool: collateral out below minimum"
+
+    new_norm: uint256 = 0
+    if repaid < debt:
+        # remove less normalised debt than repaid when it does not divide evenly
+        new_norm = norm - repaid * WAD // rate
+    fee_part: uint256 = paid - min(paid, repaid)
+    reserve_used: uint256 = 0
+    new_bad_debt: uint256 = 0
+    reserve: uint256 = self.reserve + fee_part
+    if shortfall > 0:
+        reserve_used = min(reserve, shortfall)
+        reserve -= reserve_used
+        new_bad_debt = shortfall - reserve_used
+        self.bad_debt += new_bad_debt
+    self.reserve = reserve
+    self._store(_id, owner, coll, norm, coll - out, new_norm, rate)
+    if paid > 0:
+        extcall STABLECOIN.pool_burn(msg.sender, paid)
+    if out > 0:
+        self._push_collateral(msg.sender, out)
+    log Liquidate(
+        id=_id,
+        liquidator=msg.sender,
+        debt_repaid=debt if repaid >= debt else repaid,
+        paid=paid,
+        collateral_out=out,
+        reserve_used=reserve_used,
+        bad_debt=new_bad_debt,
+    )
+    return out
+
+
+@external
+def set_operator(_operator: address, _approved: bool):
+    """
+    @notice Let `_operator` withdraw, borrow and close for every position of the caller.
+    @param _operator The operator.
+    @param _approved True to approve, False to revoke.
+    """
+    assert _operator != empty(address), "pool: zero operator"
+    assert _operator != msg.sender, "pool: operator is caller"
+    self.operators[msg.sender][_operator] = _approved
+    log OperatorSet(owner=msg.sender, operator=_operator, approved=_approved)
+
+
+@external
+def transfer_position(_id: uint256, _receiver: address):
+    """
+    @notice Give a position to another owner; only its owner can.
+    @param _id Position id.
+    @param _receiver New owner.
+    """
+    owner: address = self._existing_owner(_id)
+    assert msg.sender == owner, "pool: not owner"
+    assert _receiver != empty(address), "pool: zero receiver"
+    self.owner_of[_id] = _receiver
+    log PositionTransferred(id=_id, sender=owner, receiver=_receiver)
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    log PositionUpdated(
+        id=_id, owner=_receiver, collateral=coll, normalised_debt=norm, debt=self._debt(norm, self._current_rate())
+    )
+
+
+@external
+def accrue() -> uint256:
+    """
+    @notice Accrue the stability fee into the reserve and refresh the price anchor when
+            the price is valid. Anyone may call it.
+    @return The rate accumulator [wad].
+    """
+    rate: uint256 = self._accrue()
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = oracle_guard._peek()
+    if status == oracle_guard.OK:
+        oracle_guard._price()
+    return rate
+
+
+# ------------------------------------------------------------ governance
+
+
+@external
+def set_risk_params(_params: risk.RiskParams):
+    """
+    @notice Replace the risk parameters; factory only. Accrues at the old fee first.
+    @param _params New parameters, validated against the bounds in `modules/risk.vy`.
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    risk._validate(_params)
+    self._accrue()
+    self._set_params(_params, self._paused())
+
+
+@external
+def set_oracle_params(_heartbeat: uint256, _max_jump_bps: uint256):
+    """
+    @notice Replace the oracle heartbeat and jump bound; factory only.
+    @param _heartbeat Oracle heartbeat [seconds].
+    @param _max_jump_bps Jump bound [bps].
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    oracle_guard._set_params(_heartbeat, _max_jump_bps)
+
+
+@external
+def reset_price_anchor():
+    """
+    @notice Accept the feed's current valid answer as the anchor after a move beyond the
+            jump bound; factory only.
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    oracle_guard._reset_anchor()
+
+
+@external
+def set_paused(_paused: bool):
+    """
+    @notice Pause or unpause new debt; factory only.
+    @param _paused True stops open and borrow.
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    self._set_params(self._params(), _paused)
+    log Paused(paused=_paused)
+
+
+# ------------------------------------------------------------------ views
+
+
+@external
+@view
+def health(_id: uint256) -> uint256:
+    """
+    @notice Collateral value x liquidation threshold / debt; reverts on an invalid price.
+    @param _id Position id.
+    @return Health [wad]; max_value(uint256) when the debt is 0.
+    """
+    price: uint256 = self._view_price()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    return self._health(coll, self._debt(norm, self._current_rate()), price, self._params().liquidation_threshold)
+
+
+@external
+@view
+def liquidation_price(_id: uint256) -> uint256:
+    """
+    @notice The price at which the position's health is exactly 1.0; needs no oracle.
+    @param _id Position id.
+    @return Price [wad]; 0 when the debt is 0, max_value(uint256) with debt but no collateral.
+    """
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    debt: uint256 = self._debt(norm, self._current_rate())
+    if debt == 0:
+        return 0
+    if coll == 0:
+        return max_value(uint256)
+    # rounded up: at this price the position is at health 1.0 or just below it
+    den: uint256 = coll * COLLATERAL_SCALE * self._params().liquidation_threshold
+    return (debt * BPS * WAD + den - 1) // den
+
+
+@external
+@view
+def debt_of(_id: uint256) -> uint256:
+    """
+    @notice Debt of a position including the stability fee accrued until now.
+    @param _id Position id.
+    @return Debt [wad].
+    """
+    return self._debt(self._positions[_id] & _MASK128, self._current_rate())
+
+
+@external
+@view
+def collateral_of(_id: uint256) -> uint256:
+    """
+    @notice Collateral of a position.
+    @param _id Position id.
+    @return Collateral [collateral units].
+    """
+    return self._positions[_id] >> 128
+
+
+@external
+@view
+def normalised_debt_of(_id: uint256) -> uint256:
+    """
+    @notice Debt of a position divided by the rate accumulator.
+    @param _id Position id.
+    @return Normalised debt [wad].
+    """
+    return self._positions[_id] & _MASK128
+
+
+@external
+@view
+def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256, MAX_RESULTS]:
+    """
+    @notice Ids in [_start, _start + _limit) whose health is below 1.0, at most 1,000.
+            Empty while the price is invalid (nothing can be liquidated then).
+    @param _start First id to look at (ids start at 1).
+    @param _limit Number of ids to look at, at most 5,000.
+    @return Liquidatable ids in increasing order.
+    """
+    assert _limit <= MAX_SCAN, "pool: limit above 5000"
+    result: DynArray[uint256, MAX_RESULTS] = []
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = oracle_guard._peek()
+    if status != oracle_guard.OK:
+        return result
+    rate: uint256 = self._current_rate()
+    threshold: uint256 = self._params().liquidation_threshold
+    last: uint256 = min(_start + _limit, self.position_count + 1)
+    for position_id: uint256 in range(_start, last, bound=MAX_SCAN):
+        packed: uint256 = self._positions[position_id]
+        norm: uint256 = packed & _MASK128
+        if norm == 0:
+            continue
+        if self._value(packed >> 128, price) * threshold * WAD // BPS < self._debt(norm, rate) * WAD:
+            result.append(position_id)
+            if len(result) == MAX_RESULTS:
+                break
+    return result
+
+
+@external
+@view
+def price() -> uint256:
+    """
+    @notice The oracle price the pool would use now; reverts with the reason if invalid.
+    @return Price [wad] of one whole collateral token in USD.
+    """
+    return self._view_price()
+
+
+@external
+@view
+def price_status() -> (uint256, uint256):
+    """
+    @notice The oracle price and its status without reverting.
+    @return Price [wad] (0 when invalid) and status: 0 ok, 1 feed call failed,
+            2 non-positive, 3 incomplete round, 4 stale, 5 out of range, 6 jump.
+    """
+    return oracle_guard._peek()
+
+
+@external
+@view
+def oracle_params() -> (address, uint256, uint256):
+    """
+    @notice The feed, heartbeat [seconds] and jump bound [bps].
+    @return feed, heartbeat, max jump.
+    """
+    return oracle_guard._feed(), oracle_guard._heartbeat(), oracle_guard._max_jump()
+
+
+@external
+@view
+def risk_params() -> risk.RiskParams:
+    """
+    @notice The current risk parameters.
+    @return The parameters, units as in `modules/risk.vy`.
+    """
+    return self._params()
+
+
+@external
+@view
+def paused() -> bool:
+    """
+    @notice Whether new debt is paused.
+    @return True while paused.
+    """
+    return self._paused()
+
+
+@external
+@view
+def rate() -> uint256:
+    """
+    @notice The rate accumulator as of now.
+    @return Rate [wad].
+    """
+    return self._current_rate()
+
+
+@external
+@view
+def total_debt() -> uint256:
+    """
+    @notice Total debt of the pool as of now, stability fee included.
+    @return Debt [wad].
+    """
+    return self._debt(self._totals & _MASK128, self._current_rate())
+
+
+@external
+@view
+def total_collateral() -> uint256:
+    """
+    @notice Total collateral held for positions.
+    @return Collateral [collateral units].
+    """
+    return self._totals >> 128
+
+
+# -------------------------------------------------------------- internals
+
+
+@internal
+@view
+def _existing_owner(_id: uint256) -> address:
+    owner: address = self.owner_of[_id]
+    assert owner != empty(address), "pool: unknown position"
+    return owner
+
+
+@internal
+@view
+def _authorised_owner(_id: uint256) -> address:
+    owner: address = self._existing_owner(_id)
+    assert msg.sender == owner or self.operators[owner][msg.sender], "pool: not owner or operator"
+    return owner
+
+
+@internal
+@view
+def _position(_id: uint256) -> (uint256, uint256):
+    packed: uint256 = self._positions[_id]
+    return packed >> 128, packed & _MASK128
+
+
+@internal
+@view
+def _params() -> risk.RiskParams:
+    return risk._unpack(self._risk, self._limits)
+
+
+@internal
+@view
+def _paused() -> bool:
+    return (self._limits >> 128) & 255 != 0
+
+
+@internal
+def _set_params(_p: risk.RiskParams, _paused: bool):
+    self._risk = risk._pack_risk(_p)
+    self._limits = risk._pack_limits(_p, _paused)
+    log RiskParamsSet(
+        max_ltv=_p.max_ltv,
+        liquidation_threshold=_p.liquidation_threshold,
+        liquidation_bonus=_p.liquidation_bonus,
+        liquidation_fee=_p.liquidation_fee,
+        liquidation_tip=_p.liquidation_tip,
+        target_health=_p.target_health,
+        min_debt=_p.min_debt,
+        debt_ceiling=_p.debt_ceiling,
+        stability_fee=_p.stability_fee,
+    )
+
+
+@internal
+@view
+def _view_price() -> uint256:
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = oracle_guard._peek()
+    oracle_guard._raise(status)
+    return price
+
+
+@internal
+@pure
+def _debt(_norm: uint256, _rate: uint256) -> uint256:
+    # rounded up: a position always owes at least its share
+    return (_norm * _rate + WAD - 1) // WAD
+
+
+@internal
+@view
+def _value(_coll: uint256, _price: uint256) -> uint256:
+    # [wad] collateral x scale < 2**128 and price <= 1e30, so the product fits
+    return _coll * COLLATERAL_SCALE * _price // WAD
+
+
+@internal
+@view
+def _health(_coll: uint256, _debt: uint256, _price: uint256, _threshold: uint256) -> uint256:
+    if _debt == 0:
+        return max_value(uint256)
+    return self._value(_coll, _price) * _threshold * WAD // BPS // _debt
+
+
+@internal
+@pure
+def _grow(_rate: uint256, _elapsed: uint256, _fee: uint256) -> uint256:
+    """
+    @dev rate x exp(fee x elapsed), with exp(x) - 1 taken to its third Taylor term
+         (x + x^2/2 + x^3/6), rounded down. It compounds within one accrual as well.
+    """
+    x: uint256 = _fee * _elapsed
+    growth: uint256 = x + x * x // (2 * WAD) + x * x // WAD * x // (6 * WAD)
+    return _rate + _rate * growth // WAD
+
+
+@internal
+@view
+def _current_rate() -> uint256:
+    packed: uint256 = self._rate
+    last: uint256 = packed & _MASK64
+    if last == block.timestamp:
+        return packed >> 64
+    return self._grow(packed >> 64, block.timestamp - last, (self._limits >> 64) & _MASK64)
+
+
+@internal
+def _accrue() -> uint256:
+    packed: uint256 = self._rate
+    last: uint256 = packed & _MASK64
+    rate: uint256 = packed >> 64
+    if last == block.timestamp:
+        return rate
+    new_rate: uint256 = self._grow(rate, block.timestamp - last, (self._limits >> 64) & _MASK64)
+    self._rate = new_rate << 64 | block.timestamp
+    if new_rate != rate:
+        total_norm: uint256 = self._totals & _MASK128
+        # the difference of the rounded-down totals, so that sums over accruals are exact
+        interest: uint256 = total_norm * new_rate // WAD - total_norm * rate // WAD
+        if interest > 0:
+            self.reserve += interest
+        log Accrue(rate=new_rate, interest=interest)
+    return new_rate
+
+
+@internal
+def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uint256) -> uint256:
+    """
+    @dev The new normalised debt after borrowing `_amount`, with every borrow rule checked.
+    """
+    p: risk.RiskParams = self._params()
+    # round the normalised debt added up: a borrower never owes less than minted
+    new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate
+    new_debt: uint256 = self._debt(new_norm, _rate)
+    assert new_debt >= p.min_debt, "pool: debt below minimum"
+    total_norm: uint256 = (self._totals & _MASK128) + new_norm - _norm
+    assert self._debt(total_norm, _rate) <= p.debt_ceiling, "pool: debt ceiling"
+    self._check_ltv(_coll, new_debt, oracle_guard._price(), p.max_ltv)
+    return new_norm
+
+
+@internal
+@view
+def _check_ltv(_coll: uint256, _debt: uint256, _price: uint256, _max_ltv: uint256):
+    assert _debt * BPS <= self._value(_coll, _price) * _max_ltv, "pool: exceeds max ltv"
+
+
+@internal
+def _store(
+    _id: uint256,
+    _owner: address,
+    _coll: uint256,
+    _norm: uint256,
+    _new_coll: uint256,
+    _new_norm: uint256,
+    _rate: uint256,
+):
+    """
+    @dev Write a position and the pool totals, and log the position's new state.
+    """
+    assert _new_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: collateral too large"
+    self._positions[_id] = _new_coll << 128 | _new_norm
+    totals: uint256 = self._totals
+    # totals are sums of positions, so neither subtraction can underflow
+    total_coll: uint256 = (totals >> 128) + _new_coll - _coll
+    total_norm: uint256 = (totals & _MASK128) + _new_norm - _norm
+    self._totals = total_coll << 128 | total_norm
+    log PositionUpdated(id=_id, owner=_owner, collateral=_new_coll, normalised_debt=_new_norm, debt=self._debt(_new_norm, _rate))
+
+
+@internal
+def _pull_collateral(_from: address, _amount: uint256):
+    assert extcall COLLATERAL.transferFrom(_from, self, _amount, default_return_value=True), "pool: collateral transfer failed"
+    # a token that delivers less than asked (fee on transfer) is refused
+    assert staticcall COLLATERAL.balanceOf(self) >= self._totals >> 128, "pool: collateral not received"
+
+
+@internal
+def _push_collateral(_to: address, _amount: uint256):
+    assert extcall COLLATERAL.transfer(_to, _amount, default_return_value=True), "pool: collateral transfer failed"

@@ -1,0 +1,140 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title Bulkhead pool lens
+@license MIT
+@notice Read-only views over any margin pool, kept out of `MarginPool` so that the pool's
+        blueprint stays under the code size limit: a page of positions with their health,
+        the most a position can borrow, and a preview of a liquidation.
+@dev Stateless; every answer is computed from the pool's own views with the same integer
+     math (`modules/risk.vy`), so a preview equals what the pool would do in this block.
+@custom:kill Nothing to stop: it holds nothing and changes nothing.
+"""
+
+from modules import risk
+
+# -------------------------------------------------------------- constants
+
+WAD: constant(uint256) = 10**18
+BPS: constant(uint256) = 10_000
+MAX_PAGE: constant(uint256) = 1_000
+
+# ---------------------------------------------------------------- structs
+
+
+struct PositionView:
+    id: uint256
+    owner: address
+    collateral: uint256  # [collateral units]
+    debt: uint256  # [wad]
+    health: uint256  # [wad] max_value(uint256) without debt; 0 while the price is invalid
+
+
+# ------------------------------------------------------------- interfaces
+
+
+interface IPool:
+    def owner_of(_id: uint256) -> address: view
+    def collateral_of(_id: uint256) -> uint256: view
+    def debt_of(_id: uint256) -> uint256: view
+    def position_count() -> uint256: view
+    def risk_params() -> risk.RiskParams: view
+    def price_status() -> (uint256, uint256): view
+    def total_debt() -> uint256: view
+    def COLLATERAL_SCALE() -> uint256: view
+
+
+@external
+@view
+def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[PositionView, MAX_PAGE]:
+    """
+    @notice Every position with collateral or debt among ids [_start, _start + _limit).
+    @param _pool The pool.
+    @param _start First id (ids start at 1).
+    @param _limit Ids to look at, at most 1,000.
+    @return Positions with id, owner, collateral, debt and health.
+    """
+    assert _limit <= MAX_PAGE, "lens: limit above 1000"
+    pool: IPool = IPool(_pool)
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = staticcall pool.price_status()
+    threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
+    scale: uint256 = staticcall pool.COLLATERAL_SCALE()
+    result: DynArray[PositionView, MAX_PAGE] = []
+    last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
+    for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
+        coll: uint256 = staticcall pool.collateral_of(position_id)
+        debt: uint256 = staticcall pool.debt_of(position_id)
+        if coll == 0 and debt == 0:
+            continue
+        h: uint256 = max_value(uint256)
+        if debt > 0:
+            h = 0
+            if status == 0:
+                h = coll * scale * price // WAD * threshold * WAD // BPS // debt
+        result.append(
+            PositionView(
+                id=position_id,
+                owner=staticcall pool.owner_of(position_id),
+                collateral=coll,
+                debt=debt,
+                health=h,
+            )
+        )
+    return result
+
+
+@external
+@view
+def max_borrow(_pool: address, _id: uint256) -> uint256:
+    """
+    @notice Most bhUSD the position can borrow now within max LTV and the debt ceiling
+            (the minimum debt is not applied); 0 while the price is invalid.
+    @param _pool The pool.
+    @param _id Position id.
+    @return Amount [wad].
+    """
+    pool: IPool = IPool(_pool)
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = staticcall pool.price_status()
+    if status != 0:
+        return 0
+    p: risk.RiskParams = staticcall pool.risk_params()
+    value: uint256 = (staticcall pool.collateral_of(_id)) * (staticcall pool.COLLATERAL_SCALE()) * price // WAD
+    limit: uint256 = value * p.max_ltv // BPS
+    debt: uint256 = staticcall pool.debt_of(_id)
+    total: uint256 = staticcall pool.total_debt()
+    if debt >= limit or total >= p.debt_ceiling:
+        return 0
+    # one wei of slack for the rounding up of the normalised debt
+    return max(min(limit - debt, p.debt_ceiling - total), 1) - 1
+
+
+@external
+@view
+def preview_liquidate(_pool: address, _id: uint256, _max_repay: uint256) -> (uint256, uint256, uint256, uint256):
+    """
+    @notice What `liquidate(_id, _max_repay, 0)` would do in this block.
+    @param _pool The pool.
+    @param _id Position id.
+    @param _max_repay Most bhUSD the caller would burn, fee included [wad].
+    @return debt repaid [wad], bhUSD paid [wad], collateral out [collateral units],
+            shortfall for the reserve and bad debt [wad].
+    """
+    assert _max_repay > 0, "pool: zero amount"
+    pool: IPool = IPool(_pool)
+    assert staticcall pool.owner_of(_id) != empty(address), "pool: unknown position"
+    debt: uint256 = staticcall pool.debt_of(_id)
+    assert debt > 0, "pool: no debt"
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = staticcall pool.price_status()
+    assert status == 0, "lens: invalid price"
+    p: risk.RiskParams = staticcall pool.risk_params()
+    coll: uint256 = staticcall pool.collateral_of(_id)
+    scale: uint256 = staticcall pool.COLLATERAL_SCALE()
+    value: uint256 = coll * scale * price // WAD
+    assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
+    return risk._liquidation_amounts(coll, debt, value, price, p, _max_repay, scale)

@@ -1,0 +1,160 @@
+# pragma version 0.4.3
+"""
+@title Risk parameters: the struct, its bounds, and its packed storage form
+@license MIT
+@notice Stateless. `PoolFactory` validates with it before it creates a pool, and
+        `MarginPool` validates again on every change, so no path skips a bound.
+@dev Packed layout of the two parameter words a pool keeps:
+     risk word:   max LTV [bps] (bits 240..255) | liquidation threshold [bps] (224..239) |
+                  liquidation bonus [bps] (208..223) | liquidation fee [bps] (192..207) |
+                  liquidation tip [wad] (96..191) | min debt [wad] (0..95)
+     limit word:  debt ceiling [wad] (136..255) | paused flag (128..135) |
+                  stability fee [wad per second] (64..127) | target health [wad] (0..63)
+"""
+
+# -------------------------------------------------------------- constants
+
+BPS: constant(uint256) = 10_000
+WAD: constant(uint256) = 10**18
+
+MIN_THRESHOLD: constant(uint256) = 1_000  # [bps]
+MAX_THRESHOLD: constant(uint256) = 9_500  # [bps]
+MIN_LTV: constant(uint256) = 500  # [bps]
+MIN_BONUS: constant(uint256) = 50  # [bps] there is always a bounty
+MAX_BONUS: constant(uint256) = 2_500  # [bps]
+MAX_LIQUIDATION_FEE: constant(uint256) = 1_000  # [bps]
+MAX_TIP: constant(uint256) = 1_000 * 10**18  # [wad]
+MIN_TARGET_HEALTH: constant(uint256) = 10**18  # [wad] exclusive
+MAX_TARGET_HEALTH: constant(uint256) = 3 * 10**18  # [wad]
+MIN_MIN_DEBT: constant(uint256) = 10**18  # [wad]
+MAX_MIN_DEBT: constant(uint256) = 10**24  # [wad]
+MAX_DEBT_CEILING: constant(uint256) = 10**33  # [wad]
+# ln(2) per year: a 100 % yearly fee when compounded continuously
+MAX_STABILITY_FEE: constant(uint256) = 21_979_553_151  # [wad per second]
+
+_MASK16: constant(uint256) = 2**16 - 1
+_MASK64: constant(uint256) = 2**64 - 1
+_MASK96: constant(uint256) = 2**96 - 1
+
+# ---------------------------------------------------------------- structs
+
+
+struct RiskParams:
+    max_ltv: uint256  # [bps] borrow limit, strictly below the threshold
+    liquidation_threshold: uint256  # [bps] health is 1.0 at this loan-to-value
+    liquidation_bonus: uint256  # [bps] keeper's bonus on the debt it repays
+    liquidation_fee: uint256  # [bps] paid by the keeper on top of the repay, to the reserve
+    liquidation_tip: uint256  # [wad] gas compensation for a whole position, pro rata
+    target_health: uint256  # [wad] a partial liquidation restores this health
+    min_debt: uint256  # [wad] a debt is 0 or at least this
+    debt_ceiling: uint256  # [wad] cap on the pool's total debt
+    stability_fee: uint256  # [wad per second] continuous fee rate
+
+
+@internal
+@pure
+def _penalty_factor(_p: RiskParams, _debt: uint256) -> uint256:
+    """
+    @dev Collateral value a liquidation takes per unit of debt it removes [wad]:
+         (1 + fee) x (1 + bonus) + tip / debt.
+    """
+    return (BPS + _p.liquidation_fee) * (BPS + _p.liquidation_bonus) * 10**10 + _p.liquidation_tip * WAD // _debt
+
+
+@internal
+@pure
+def _validate(_p: RiskParams):
+    assert _p.liquidation_threshold >= MIN_THRESHOLD and _p.liquidation_threshold <= MAX_THRESHOLD, "risk: threshold out of bounds"
+    assert _p.max_ltv >= MIN_LTV, "risk: max ltv out of bounds"
+    assert _p.max_ltv < _p.liquidation_threshold, "risk: max ltv not below threshold"
+    assert _p.liquidation_bonus >= MIN_BONUS and _p.liquidation_bonus <= MAX_BONUS, "risk: bonus out of bounds"
+    assert _p.liquidation_fee <= MAX_LIQUIDATION_FEE, "risk: liquidation fee out of bounds"
+    assert _p.liquidation_tip <= MAX_TIP, "risk: tip out of bounds"
+    assert _p.target_health > MIN_TARGET_HEALTH and _p.target_health <= MAX_TARGET_HEALTH, "risk: target health out of bounds"
+    assert _p.min_debt >= MIN_MIN_DEBT and _p.min_debt <= MAX_MIN_DEBT, "risk: min debt out of bounds"
+    assert _p.debt_ceiling <= MAX_DEBT_CEILING, "risk: debt ceiling out of bounds"
+    assert _p.stability_fee <= MAX_STABILITY_FEE, "risk: stability fee out of bounds"
+    # the worst case is a position at the minimum debt, where the tip weighs most:
+    # (1 + fee) x (1 + bonus) + tip / min debt, times the threshold, stays below 1, so
+    # every liquidation of a position that still has equity raises its health
+    assert self._penalty_factor(_p, _p.min_debt) * _p.liquidation_threshold < BPS * WAD, "risk: penalty too high for threshold"
+
+
+@internal
+@pure
+def _pack_risk(_p: RiskParams) -> uint256:
+    return (
+        _p.max_ltv << 240
+        | _p.liquidation_threshold << 224
+        | _p.liquidation_bonus << 208
+        | _p.liquidation_fee << 192
+        | _p.liquidation_tip << 96
+        | _p.min_debt
+    )
+
+
+@internal
+@pure
+def _pack_limits(_p: RiskParams, _paused: bool) -> uint256:
+    paused: uint256 = 0
+    if _paused:
+        paused = 1
+    return _p.debt_ceiling << 136 | paused << 128 | _p.stability_fee << 64 | _p.target_health
+
+
+@internal
+@pure
+def _unpack(_risk: uint256, _limits: uint256) -> RiskParams:
+    return RiskParams(
+        max_ltv=_risk >> 240,
+        liquidation_threshold=(_risk >> 224) & _MASK16,
+        liquidation_bonus=(_risk >> 208) & _MASK16,
+        liquidation_fee=(_risk >> 192) & _MASK16,
+        liquidation_tip=(_risk >> 96) & _MASK96,
+        target_health=_limits & _MASK64,
+        min_debt=_risk & _MASK96,
+        debt_ceiling=_limits >> 136,
+        stability_fee=(_limits >> 64) & _MASK64,
+    )
+
+
+@internal
+@pure
+def _liquidation_amounts(
+    _coll: uint256,
+    _debt: uint256,
+    _value: uint256,
+    _price: uint256,
+    _p: RiskParams,
+    _max_repay: uint256,
+    _scale: uint256,
+) -> (uint256, uint256, uint256, uint256):
+    """
+    @dev (debt repaid, bhUSD paid, collateral out, shortfall). Mirrored in bulkhead/risk.py.
+         `_scale` is 10 ** (18 - collateral decimals).
+    """
+    k: uint256 = self._penalty_factor(_p, _debt)  # [wad] collateral value out per debt repaid
+    fee_plus: uint256 = BPS + _p.liquidation_fee
+    if _value * WAD <= k * _debt:
+        # the collateral cannot fund a partial liquidation: take it all, cover what it covers
+        covered: uint256 = _value * WAD // k
+        paid: uint256 = (covered * fee_plus + BPS - 1) // BPS
+        assert paid <= _max_repay, "pool: max repay too low"
+        return _debt, paid, _coll, _debt - covered
+
+    repaid: uint256 = _debt
+    k_threshold: uint256 = k * _p.liquidation_threshold // BPS  # [wad]
+    if _p.target_health > k_threshold:
+        # (target x debt - value x threshold) / (target - k x threshold), rounded up
+        num: uint256 = _p.target_health * _debt - _value * _p.liquidation_threshold * WAD // BPS
+        den: uint256 = _p.target_health - k_threshold
+        repaid = min((num + den - 1) // den, _debt)
+        if _debt - repaid < _p.min_debt:
+            repaid = _debt
+    cap: uint256 = _max_repay * BPS // fee_plus
+    if cap < repaid:
+        assert cap > 0 and _debt - cap >= _p.min_debt, "pool: max repay too low"
+        repaid = cap
+    paid: uint256 = (repaid * fee_plus + BPS - 1) // BPS
+    out: uint256 = repaid * k // WAD * WAD // (_price * _scale)
+    return repaid, paid, out, 0
