@@ -32,9 +32,13 @@ BPS: constant(uint256) = 10_000
 MAX_SCAN: constant(uint256) = 5_000  # ids a paginated view looks at per call
 MAX_RESULTS: constant(uint256) = 1_000  # ids a paginated view returns per call
 MAX_NORMALISED_COLLATERAL: constant(uint256) = 2**128  # [wad] collateral x scale bound
+PROTECTION_TOLERANCE: constant(uint256) = 10**16  # [wad] how far from the target an adjustment may land
+MAX_PROTECTION_HEALTH: constant(uint256) = 10 * 10**18  # [wad] highest trigger or target
 
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK128: constant(uint256) = 2**128 - 1
+_MASK96: constant(uint256) = 2**96 - 1
+_MASK16: constant(uint256) = 2**16 - 1
 
 # ------------------------------------------------------------- immutables
 
@@ -60,6 +64,8 @@ _totals: uint256
 _rate: uint256
 _risk: uint256  # see modules/risk.vy for the layout
 _limits: uint256  # see modules/risk.vy for the layout
+# trigger health [wad] (bits 128..191) | target health [wad] (64..127) | max fee [bps] (0..63)
+_protections: HashMap[uint256, uint256]
 
 # ----------------------------------------------------------------- events
 
@@ -109,11 +115,6 @@ event PositionUpdated:
     normalised_debt: uint256  # [wad]
     debt: uint256  # [wad] at this block
 
-event PositionTransferred:
-    id: indexed(uint256)
-    sender: indexed(address)
-    receiver: indexed(address)
-
 event OperatorSet:
     owner: indexed(address)
     operator: indexed(address)
@@ -136,6 +137,21 @@ event RiskParamsSet:
 
 event Paused:
     paused: bool
+
+event ProtectionSet:
+    id: indexed(uint256)
+    owner: indexed(address)
+    trigger_health: uint256  # [wad] deleverage when health is below this; 0 = off
+    target_health: uint256  # [wad]
+    max_fee: uint256  # [bps]
+
+event AutoDeleverage:
+    id: indexed(uint256)
+    keeper: indexed(address)
+    repaid: uint256  # [wad]
+    collateral_out: uint256  # [collateral units] to the keeper
+    health_before: uint256  # [wad]
+    health_after: uint256  # [wad]
 
 
 @deploy
@@ -240,8 +256,7 @@ def withdraw(_id: uint256, _amount: uint256):
     assert _amount <= coll, "pool: insufficient collateral"
     new_coll: uint256 = unsafe_sub(coll, _amount)  # checked just above
     if norm > 0:
-        p: risk.RiskParams = self._params()
-        self._check_ltv(new_coll, self._debt(norm, rate), oracle_guard._price(), p.max_ltv)
+        self._check_ltv(new_coll, self._debt(norm, rate), oracle_guard._price())
     self._store(_id, owner, coll, norm, new_coll, norm, rate)
     self._push_collateral(msg.sender, _amount)
     log Withdraw(id=_id, receiver=msg.sender, amount=_amount)
@@ -295,7 +310,7 @@ def repay(_id: uint256, _amount: uint256) -> uint256:
         removed: uint256 = _amount * WAD // rate
         assert removed > 0, "pool: repay too small"
         new_norm = norm - removed
-        assert self._debt(new_norm, rate) >= self._params().min_debt, "pool: debt below minimum"
+        assert self._debt(new_norm, rate) >= self._min_debt(), "pool: debt below minimum"
     self._store(_id, owner, coll, norm, coll, new_norm, rate)
     extcall STABLECOIN.pool_burn(msg.sender, paid)
     log Repay(id=_id, payer=msg.sender, amount=paid)
@@ -406,26 +421,6 @@ def set_operator(_operator: address, _approved: bool):
 
 
 @external
-def transfer_position(_id: uint256, _receiver: address):
-    """
-    @notice Give a position to another owner; only its owner can.
-    @param _id Position id.
-    @param _receiver New owner.
-    """
-    owner: address = self._existing_owner(_id)
-    assert msg.sender == owner, "pool: not owner"
-    assert _receiver != empty(address), "pool: zero receiver"
-    self.owner_of[_id] = _receiver
-    log PositionTransferred(id=_id, sender=owner, receiver=_receiver)
-    coll: uint256 = 0
-    norm: uint256 = 0
-    coll, norm = self._position(_id)
-    log PositionUpdated(
-        id=_id, owner=_receiver, collateral=coll, normalised_debt=norm, debt=self._debt(norm, self._current_rate())
-    )
-
-
-@external
 def accrue() -> uint256:
     """
     @notice Accrue the stability fee into the reserve and refresh the price anchor when
@@ -439,6 +434,92 @@ def accrue() -> uint256:
     if status == oracle_guard.OK:
         oracle_guard._price()
     return rate
+
+
+# ------------------------------------------------------------ protection
+
+
+@external
+def set_protection(_id: uint256, _trigger_health: uint256, _target_health: uint256, _max_fee_bps: uint256):
+    """
+    @notice Let any keeper deleverage the position back to `_target_health` when its
+            health drops below `_trigger_health`, for at most `_max_fee_bps` of the debt it
+            repays. A zero trigger turns the protection off. Owner or operator only.
+            (Auto-boost and auto-top-up live in `PositionAutomation`, as an operator.)
+    @param _id Position id.
+    @param _trigger_health Health below which a deleverage is due [wad]; 0 turns it off.
+    @param _target_health Health a deleverage restores [wad], above the trigger.
+    @param _max_fee_bps Keeper's fee [bps], at most the pool's liquidation bonus.
+    """
+    owner: address = self._authorised_owner(_id)
+    packed: uint256 = 0
+    if _trigger_health > 0:
+        assert _trigger_health > WAD, "pool: trigger not above 1.0"
+        assert _target_health > _trigger_health and _target_health <= MAX_PROTECTION_HEALTH, "pool: bad target health"
+        assert _max_fee_bps <= self._bonus(), "pool: fee above pool cap"
+        packed = _trigger_health << 128 | _target_health << 64 | _max_fee_bps
+    self._protections[_id] = packed
+    log ProtectionSet(
+        id=_id, owner=owner, trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps
+    )
+
+
+@external
+def auto_deleverage(_id: uint256, _repay: uint256) -> uint256:
+    """
+    @notice Carry out a due deleverage: the caller burns `_repay` bhUSD of the position's
+            debt and receives collateral worth `_repay` x (1 + fee) at the oracle price.
+            The pool checks the result: health ends at most 0.01 below the owner's target,
+            never above it, and above where it started. Works while paused.
+    @param _id Position id.
+    @param _repay Debt to repay [wad].
+    @return Collateral sent to the caller [collateral units].
+    """
+    assert _repay > 0, "pool: zero amount"
+    owner: address = self._existing_owner(_id)
+    rate: uint256 = self._accrue()
+    prot: uint256 = self._protections[_id]
+    trigger: uint256 = prot >> 128
+    assert trigger > 0, "pool: no protection"
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    price: uint256 = oracle_guard._price()
+    threshold: uint256 = self._threshold()
+    debt: uint256 = self._debt(norm, rate)
+    before: uint256 = self._health(coll, debt, price, threshold)
+    assert before < trigger, "pool: protection not due"
+    assert _repay < debt, "pool: repay above debt"
+    # the pool's cap applies even if governance lowered the bonus after the rule was set
+    fee: uint256 = min(prot & _MASK64, self._bonus())
+    out: uint256 = _repay * (BPS + fee) // BPS * WAD // (price * COLLATERAL_SCALE)
+    assert out <= coll, "pool: insufficient collateral"
+    new_norm: uint256 = norm - _repay * WAD // rate
+    new_debt: uint256 = self._debt(new_norm, rate)
+    assert new_debt >= self._min_debt(), "pool: debt below minimum"
+    after: uint256 = self._health(coll - out, new_debt, price, threshold)
+    target: uint256 = (prot >> 64) & _MASK64
+    # the result lands in [target - tolerance, target] and above where it started
+    assert after <= target and after + PROTECTION_TOLERANCE >= target and after > before, "pool: result off target"
+    self._store(_id, owner, coll, norm, coll - out, new_norm, rate)
+    extcall STABLECOIN.pool_burn(msg.sender, _repay)
+    self._push_collateral(msg.sender, out)
+    log AutoDeleverage(
+        id=_id, keeper=msg.sender, repaid=_repay, collateral_out=out, health_before=before, health_after=after
+    )
+    return out
+
+
+@external
+@view
+def protection_of(_id: uint256) -> (uint256, uint256, uint256):
+    """
+    @notice A position's protection.
+    @param _id Position id.
+    @return trigger health [wad] (0 = off), target health [wad], max fee [bps].
+    """
+    prot: uint256 = self._protections[_id]
+    return prot >> 128, (prot >> 64) & _MASK64, prot & _MASK64
 
 
 # ------------------------------------------------------------ governance
@@ -503,7 +584,7 @@ def health(_id: uint256) -> uint256:
     coll: uint256 = 0
     norm: uint256 = 0
     coll, norm = self._position(_id)
-    return self._health(coll, self._debt(norm, self._current_rate()), price, self._params().liquidation_threshold)
+    return self._health(coll, self._debt(norm, self._current_rate()), price, self._threshold())
 
 
 @external
@@ -523,7 +604,7 @@ def liquidation_price(_id: uint256) -> uint256:
     if coll == 0:
         return max_value(uint256)
     # rounded up: at this price the position is at health 1.0 or just below it
-    den: uint256 = coll * COLLATERAL_SCALE * self._params().liquidation_threshold
+    den: uint256 = coll * COLLATERAL_SCALE * self._threshold()
     return (debt * BPS * WAD + den - 1) // den
 
 
@@ -578,7 +659,7 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
     if status != oracle_guard.OK:
         return result
     rate: uint256 = self._current_rate()
-    threshold: uint256 = self._params().liquidation_threshold
+    threshold: uint256 = self._threshold()
     last: uint256 = min(_start + _limit, self.position_count + 1)
     for position_id: uint256 in range(_start, last, bound=MAX_SCAN):
         packed: uint256 = self._positions[position_id]
@@ -707,6 +788,30 @@ def _params() -> risk.RiskParams:
 
 @internal
 @view
+def _max_ltv() -> uint256:
+    return self._risk >> 240
+
+
+@internal
+@view
+def _threshold() -> uint256:
+    return (self._risk >> 224) & _MASK16
+
+
+@internal
+@view
+def _bonus() -> uint256:
+    return (self._risk >> 208) & _MASK16
+
+
+@internal
+@view
+def _min_debt() -> uint256:
+    return self._risk & _MASK96
+
+
+@internal
+@view
 def _paused() -> bool:
     return (self._limits >> 128) & 255 != 0
 
@@ -806,21 +911,21 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
     """
     @dev The new normalised debt after borrowing `_amount`, with every borrow rule checked.
     """
-    p: risk.RiskParams = self._params()
+    risk_word: uint256 = self._risk
     # round the normalised debt added up: a borrower never owes less than minted
     new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate
     new_debt: uint256 = self._debt(new_norm, _rate)
-    assert new_debt >= p.min_debt, "pool: debt below minimum"
+    assert new_debt >= risk_word & _MASK96, "pool: debt below minimum"
     total_norm: uint256 = (self._totals & _MASK128) + new_norm - _norm
-    assert self._debt(total_norm, _rate) <= p.debt_ceiling, "pool: debt ceiling"
-    self._check_ltv(_coll, new_debt, oracle_guard._price(), p.max_ltv)
+    assert self._debt(total_norm, _rate) <= self._limits >> 136, "pool: debt ceiling"
+    self._check_ltv(_coll, new_debt, oracle_guard._price())
     return new_norm
 
 
 @internal
 @view
-def _check_ltv(_coll: uint256, _debt: uint256, _price: uint256, _max_ltv: uint256):
-    assert _debt * BPS <= self._value(_coll, _price) * _max_ltv, "pool: exceeds max ltv"
+def _check_ltv(_coll: uint256, _debt: uint256, _price: uint256):
+    assert _debt * BPS <= self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"
 
 
 @internal
