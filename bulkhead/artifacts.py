@@ -25,6 +25,7 @@ DEPLOYABLE = {
     "PoolFactory": "PoolFactory.vy",
     "MarginPool": "MarginPool.vy",
     "PoolLens": "PoolLens.vy",
+    "PositionAutomation": "PositionAutomation.vy",
     "MockAggregator": "mocks/MockAggregator.vy",
     "MockToken": "mocks/MockToken.vy",
 }

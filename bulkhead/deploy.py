@@ -143,6 +143,7 @@ class Deployment:
     factory: str
     pool_blueprint: str
     lens: str
+    automation: str
     pools: list[PoolInfo] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
@@ -177,6 +178,7 @@ class Deployment:
                 factory=str(raw["factory"]),
                 pool_blueprint=str(raw["pool_blueprint"]),
                 lens=str(raw["lens"]),
+                automation=str(raw["automation"]),
                 pools=pools,
                 version=int(raw.get("version", MANIFEST_VERSION)),
             )
@@ -191,6 +193,7 @@ class Deployment:
             deployment.factory,
             deployment.pool_blueprint,
             deployment.lens,
+            deployment.automation,
         ]
         for p in deployment.pools:
             addresses += [p.address, p.collateral, p.feed]
@@ -244,6 +247,8 @@ def deploy(
     sender.transact(factory.functions.accept_stablecoin_ownership())
     progress("deploying PoolLens")
     lens = sender.deploy(_contract(w3, "PoolLens"))
+    progress("deploying PositionAutomation")
+    automation = sender.deploy(_contract(w3, "PositionAutomation"), factory.address, stablecoin.address)
 
     deployment = Deployment(
         chain_id=chain_id,
@@ -253,6 +258,7 @@ def deploy(
         factory=factory.address,
         pool_blueprint=blueprint,
         lens=lens.address,
+        automation=automation.address,
     )
     for pool_cfg in config.pools:
         deployment.pools.append(_create_pool(w3, sender, factory, pool_cfg, progress))

@@ -193,3 +193,64 @@ def validate(p: RiskParams) -> None:
             raise ValueError(reason)
     if penalty_factor(p, p.min_debt) * p.liquidation_threshold >= BPS * WAD:
         raise ValueError("risk: penalty too high for threshold")
+
+
+PROTECTION_TOLERANCE = 10**16  # [wad] `MarginPool.PROTECTION_TOLERANCE`
+PROTECTION_AIM = 5 * 10**15  # [wad] keepers aim this far inside the tolerance
+
+
+def deleverage_amounts(
+    coll: int, debt_: int, price: int, threshold: int, fee: int, target: int, scale: int
+) -> tuple[int, int, int]:
+    """`PoolLens.preview_auto_deleverage`: (repay [wad], collateral out, health after [wad]).
+
+    The repay that lands health `PROTECTION_AIM` below `target`; zeros when impossible.
+    """
+    liq_value = value(coll, price, scale) * threshold // BPS
+    aim = target - PROTECTION_AIM
+    den = aim - (BPS + fee) * threshold * 10**10
+    if den <= 0 or aim * debt_ <= liq_value * WAD:
+        return 0, 0, 0
+    repay = (aim * debt_ - liq_value * WAD) // den
+    out = repay * (BPS + fee) // BPS * WAD // (price * scale)
+    if repay >= debt_ or out > coll:
+        return 0, 0, 0
+    after = (coll - out) * scale * price // WAD * threshold * WAD // BPS // (debt_ - repay)
+    return repay, out, after
+
+
+def boost_amounts(
+    coll: int, debt_: int, price: int, threshold: int, fee: int, target: int, scale: int
+) -> tuple[int, int]:
+    """(borrow [wad], collateral the keeper supplies) that lands health just above `target`.
+
+    Mirrors `PositionAutomation.boost`: the keeper supplies collateral worth
+    borrow x (1 - fee), rounded up.
+    """
+    liq_value = value(coll, price, scale) * threshold // BPS
+    aim = target + PROTECTION_AIM
+    den = aim - (BPS - fee) * threshold * 10**10
+    if den <= 0 or liq_value * WAD <= aim * debt_:
+        return 0, 0
+    borrow = (liq_value * WAD - aim * debt_) // den
+    coll_in = ceil_div(borrow * (BPS - fee) // BPS * WAD, price * scale)
+    return borrow, coll_in
+
+
+def top_up_amount(
+    coll: int, debt_: int, price: int, threshold: int, fee: int, target: int, scale: int
+) -> int:
+    """Collateral to take from the owner (fee included) to land health just under `target`.
+
+    Mirrors `PositionAutomation.top_up`: the keeper keeps `amount x fee` of it.
+    """
+    aim = target - PROTECTION_AIM
+    if debt_ == 0:
+        return 0
+    # collateral value needed at the aim, in [wad]; then in collateral units, rounded up
+    needed_value = ceil_div(aim * debt_ * BPS, threshold * WAD)
+    have = value(coll, price, scale)
+    if needed_value <= have:
+        return 0
+    deposit = ceil_div((needed_value - have) * WAD, price * scale)
+    return ceil_div(deposit * BPS, BPS - fee)

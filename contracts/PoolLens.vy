@@ -42,6 +42,7 @@ interface IPool:
     def price_status() -> (uint256, uint256): view
     def total_debt() -> uint256: view
     def COLLATERAL_SCALE() -> uint256: view
+    def protection_of(_id: uint256) -> (uint256, uint256, uint256): view
 
 
 @external
@@ -138,3 +139,80 @@ def preview_liquidate(_pool: address, _id: uint256, _max_repay: uint256) -> (uin
     value: uint256 = coll * scale * price // WAD
     assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
     return risk._liquidation_amounts(coll, debt, value, price, p, _max_repay, scale)
+
+
+@external
+@view
+def protections_due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[uint256, MAX_PAGE]:
+    """
+    @notice Ids in [_start, _start + _limit) whose deleverage protection is due now (health
+            below the owner's trigger); empty while the price is invalid.
+    @param _pool The pool.
+    @param _start First id.
+    @param _limit Ids to look at, at most 1,000.
+    @return Ids in increasing order.
+    """
+    assert _limit <= MAX_PAGE, "lens: limit above 1000"
+    pool: IPool = IPool(_pool)
+    result: DynArray[uint256, MAX_PAGE] = []
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = staticcall pool.price_status()
+    if status != 0:
+        return result
+    threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
+    scale: uint256 = staticcall pool.COLLATERAL_SCALE()
+    last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
+    for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
+        trigger: uint256 = 0
+        target: uint256 = 0
+        fee: uint256 = 0
+        trigger, target, fee = staticcall pool.protection_of(position_id)
+        if trigger == 0:
+            continue
+        debt: uint256 = staticcall pool.debt_of(position_id)
+        if debt == 0:
+            continue
+        coll: uint256 = staticcall pool.collateral_of(position_id)
+        if coll * scale * price // WAD * threshold * WAD // BPS // debt < trigger:
+            result.append(position_id)
+    return result
+
+
+@external
+@view
+def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, uint256):
+    """
+    @notice The repay that brings a due position to just under its protection target
+            (aiming 0.005 below it), and what it gives; zeros when nothing is due.
+    @param _pool The pool.
+    @param _id Position id.
+    @return repay [wad], collateral out [collateral units], health after [wad].
+    """
+    pool: IPool = IPool(_pool)
+    trigger: uint256 = 0
+    target: uint256 = 0
+    fee: uint256 = 0
+    trigger, target, fee = staticcall pool.protection_of(_id)
+    debt: uint256 = staticcall pool.debt_of(_id)
+    price: uint256 = 0
+    status: uint256 = 0
+    price, status = staticcall pool.price_status()
+    if trigger == 0 or debt == 0 or status != 0:
+        return 0, 0, 0
+    p: risk.RiskParams = staticcall pool.risk_params()
+    fee = min(fee, p.liquidation_bonus)
+    coll: uint256 = staticcall pool.collateral_of(_id)
+    scale: uint256 = staticcall pool.COLLATERAL_SCALE()
+    liq_value: uint256 = coll * scale * price // WAD * p.liquidation_threshold // BPS
+    if liq_value * WAD // debt >= trigger:
+        return 0, 0, 0
+    aim: uint256 = target - 5 * 10**15
+    # (aim x debt - liquidation value) / (aim - (1 + fee) x threshold)
+    den: uint256 = aim - (BPS + fee) * p.liquidation_threshold * 10**10
+    repay: uint256 = (aim * debt - liq_value * WAD) // den
+    out: uint256 = repay * (BPS + fee) // BPS * WAD // (price * scale)
+    if repay >= debt or out > coll:
+        return 0, 0, 0
+    after: uint256 = (coll - out) * scale * price // WAD * p.liquidation_threshold * WAD // BPS // (debt - repay)
+    return repay, out, after

@@ -1,0 +1,120 @@
+"""Owner protections carried out by keepers: deleverage on the pool, boost and top-up
+through PositionAutomation. The keeper's amounts come from bulkhead.risk; the chain
+checks the result."""
+
+import ape
+import pytest
+
+from bulkhead import risk
+from bulkhead.risk import WAD
+
+
+@pytest.fixture(scope="session")
+def automation(project, deployment):
+    return project.PositionAutomation.at(deployment.automation)
+
+
+def _state(m, pid):
+    price = m.pool.price()
+    p = m.params
+    return m.pool.collateral_of(pid), m.pool.debt_of(pid), price, p
+
+
+def _fund_bhusd(m, account, amount, admin):
+    """Give `account` bhUSD by opening a side position of its own."""
+    m.open(account, 100 * m.unit, amount)
+
+
+def test_auto_deleverage__due__lands_at_target_and_pays_fee(weth, borrower, keeper, admin, lens):
+    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)  # health 1.275 at 3000
+    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
+    weth.set_price(2800, admin)  # health 1.19 < trigger 1.2
+    coll, debt, price, p = _state(weth, pid)
+    h0 = risk.health(coll, debt, price, p.liquidation_threshold, weth.scale)
+    assert h0 < 1.2 * WAD
+    repay, out, after = risk.deleverage_amounts(
+        coll, debt, price, p.liquidation_threshold, 100, int(1.5 * WAD), weth.scale
+    )
+    assert (repay, out, after) == tuple(lens.preview_auto_deleverage(weth.pool, pid))
+    before_balance = weth.token.balanceOf(keeper)
+    tx = weth.pool.auto_deleverage(pid, repay, sender=keeper)
+    assert weth.token.balanceOf(keeper) - before_balance == out
+    h1 = weth.pool.health(pid)
+    assert 1.49 * WAD <= h1 <= 1.5 * WAD
+    event = tx.decode_logs(weth.pool.AutoDeleverage)[0]
+    assert event.repaid == repay and event.collateral_out == out
+    assert event.health_before == h0 and event.health_after == h1
+    # the keeper got collateral worth the repay plus exactly the fee, at the oracle price
+    assert out == repay * 10_100 // 10_000 * WAD // (price * weth.scale)
+
+
+def test_auto_deleverage__not_due__reverts(weth, borrower, keeper, admin):
+    pid = weth.open(borrower, 10 * weth.unit, 10_000 * WAD)
+    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
+    with ape.reverts("pool: protection not due"):
+        weth.pool.auto_deleverage(pid, 1_000 * WAD, sender=keeper)
+
+
+def test_auto_deleverage__overshoot__reverts(weth, borrower, keeper, admin):
+    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)
+    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
+    weth.set_price(2800, admin)
+    with ape.reverts("pool: result off target"):
+        weth.pool.auto_deleverage(pid, 15_000 * WAD, sender=keeper)
+    with ape.reverts("pool: result off target"):
+        weth.pool.auto_deleverage(pid, 100 * WAD, sender=keeper)
+
+
+def test_set_protection__bad_inputs__revert(weth, borrower, attacker):
+    pid = weth.open(borrower, 10 * weth.unit, 10_000 * WAD)
+    with ape.reverts("pool: trigger not above 1.0"):
+        weth.pool.set_protection(pid, WAD, int(1.5 * WAD), 100, sender=borrower)
+    with ape.reverts("pool: bad target health"):
+        weth.pool.set_protection(pid, int(1.3 * WAD), int(1.2 * WAD), 100, sender=borrower)
+    with ape.reverts("pool: fee above pool cap"):
+        weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 501, sender=borrower)
+    with ape.reverts("pool: not owner or operator"):
+        weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=attacker)
+    with ape.reverts("pool: no protection"):
+        weth.pool.auto_deleverage(pid, WAD, sender=attacker)
+
+
+def test_boost__due__brings_health_down_to_target(weth, borrower, keeper, admin, automation, stablecoin):
+    pid = weth.open(borrower, 10 * weth.unit, 5_000 * WAD)  # health 5.1
+    weth.pool.set_operator(automation, True, sender=borrower)
+    automation.set_boost(weth.pool, pid, int(2.5 * WAD), int(1.6 * WAD), 50, sender=borrower)
+    assert list(automation.due(weth.pool, 1, 100)[0]) == [pid]
+    coll, debt, price, p = _state(weth, pid)
+    borrow, coll_in = risk.boost_amounts(
+        coll, debt, price, p.liquidation_threshold, 50, int(1.6 * WAD), weth.scale
+    )
+    weth.fund(keeper, coll_in)
+    weth.token.approve(automation, coll_in, sender=keeper)
+    tx = automation.boost(weth.pool, pid, borrow, sender=keeper)
+    assert stablecoin.balanceOf(keeper) == borrow
+    assert tx.return_value == coll_in
+    assert 1.6 * WAD <= weth.pool.health(pid) <= 1.61 * WAD
+    assert weth.pool.collateral_of(pid) == coll + coll_in
+
+
+def test_top_up__due__moves_owner_collateral_within_allowance(weth, borrower, keeper, admin, automation):
+    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)
+    weth.fund(borrower, 5 * weth.unit)
+    weth.token.approve(automation, 5 * weth.unit, sender=borrower)
+    automation.set_top_up(weth.pool, pid, int(1.2 * WAD), int(1.4 * WAD), 50, 5 * weth.unit, sender=borrower)
+    weth.set_price(2800, admin)
+    assert list(automation.due(weth.pool, 1, 100)[1]) == [pid]
+    coll, debt, price, p = _state(weth, pid)
+    amount = risk.top_up_amount(coll, debt, price, p.liquidation_threshold, 50, int(1.4 * WAD), weth.scale)
+    tx = automation.top_up(weth.pool, pid, amount, sender=keeper)
+    fee = amount * 50 // 10_000
+    assert tx.return_value == fee
+    assert weth.token.balanceOf(keeper) == fee
+    assert weth.pool.collateral_of(pid) == coll + amount - fee
+    assert 1.39 * WAD <= weth.pool.health(pid) <= 1.4 * WAD
+    assert automation.top_up_rule(weth.pool, pid).allowance == 5 * weth.unit - amount
+    with ape.reverts("automation: top-up not due"):
+        automation.top_up(weth.pool, pid, 1, sender=keeper)
