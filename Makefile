@@ -14,8 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# `npm ci` rejects this lock file because npm leaves the other platforms' optional anvil
+# binaries out of it; `npm install --no-save` installs exactly the locked versions and
+# leaves package-lock.json untouched.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
