@@ -219,7 +219,9 @@ def _positions_table(positions: list[Position], pool: Pool) -> str:
 # ------------------------------------------------------------------ commands
 
 
-@click.group(cls=BulkheadGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="bulkhead", cls=BulkheadGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="bulkhead")
 def cli() -> None:
     """Bulkhead: isolated-margin CDP pools. Deploy, inspect and drive them from a terminal."""
@@ -314,11 +316,17 @@ def deploy_cmd(
     cfg = Config.load(config)
     w3 = connect(rpc_url)
     sender = _sender(w3, account, keystore)
-    click.echo(
-        f"deploying to chain id {w3.eth.chain_id} at {rpc_url} from {sender.address}", err=True
-    )
+    header = f"deploying to chain id {w3.eth.chain_id} at {rpc_url} from {sender.address}"
     started = time.monotonic()
-    deployment = deploy_system(w3, sender, cfg, progress=_progress)
+
+    def progress(line: str) -> None:
+        nonlocal header
+        if header:  # printed once deploy() has checked the config against the chain
+            click.echo(header, err=True)
+            header = ""
+        _progress(line)
+
+    deployment = deploy_system(w3, sender, cfg, progress=progress)
     deployment.save(manifest)
     click.echo(
         f"deployed in {time.monotonic() - started:.1f} s; manifest written to {manifest}", err=True

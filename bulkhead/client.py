@@ -328,28 +328,40 @@ class Client:
             raise UserError(f"cannot {action}: pool {pool.name} is paused (no new debt)")
 
     def _check_new_debt(
-        self, pool: Pool, p: RiskParams, coll: int, debt: int, add: int, price: int, what: str
+        self,
+        pool: Pool,
+        p: RiskParams,
+        coll: int,
+        position_id: int | None,
+        add: int,
+        price: int,
+        what: str,
     ) -> None:
-        """The pool's borrow rules for a debt of `debt + add` against `coll`."""
-        new_debt = debt + add
+        """The pool's borrow rules for borrowing `add` more against `coll`, with the pool's
+        own rounding (the normalised debt added rounds up)."""
+        c = pool.contract.functions
+        rate = c.rate().call()
+        norm = c.normalised_debt_of(position_id).call() if position_id else 0
+        debt = risk.debt(norm, rate)
+        new_debt = risk.debt(norm + risk.ceil_div(add * WAD, rate), rate)
         if new_debt < p.min_debt:
             raise UserError(
                 f"{what} leaves a debt of {fmt.usd(new_debt)} bhUSD, below pool {pool.name}'s "
                 f"minimum debt of {fmt.usd(p.min_debt)} bhUSD"
             )
-        limit = risk.max_debt(coll, price, p.max_ltv, pool.scale)
+        total = c.total_debt().call()
         if not risk.within_max_ltv(coll, new_debt, price, p.max_ltv, pool.scale):
-            room = max(limit - debt, 0)
+            limit = risk.max_debt(coll, price, p.max_ltv, pool.scale)
+            room = risk.max_borrow(coll, debt, price, p, pool.scale, total)
             raise UserError(
                 f"{what} would exceed the max LTV of {fmt.bps(p.max_ltv)} by "
                 f"{fmt.usd(new_debt - limit)} bhUSD (at most {fmt.usd(room, down=True)} bhUSD at "
                 f"{fmt.price(price)} USD per {pool.name})"
             )
-        total = pool.contract.functions.total_debt().call()
-        if total + add > p.debt_ceiling:
+        if total + new_debt - debt > p.debt_ceiling:
             raise UserError(
                 f"{what} would pass pool {pool.name}'s debt ceiling: room for "
-                f"{fmt.usd(max(p.debt_ceiling - total, 0))} bhUSD"
+                f"{fmt.usd(max(p.debt_ceiling - total, 0), down=True)} bhUSD"
             )
 
     # ------------------------------------------------------------------ writes
@@ -370,7 +382,7 @@ class Client:
                 pool,
                 self.params(pool),
                 collateral,
-                0,
+                None,
                 debt,
                 price,
                 f"borrowing {fmt.usd(debt)} bhUSD against {pool.coll(collateral)}",
@@ -425,7 +437,7 @@ class Client:
             pool,
             self.params(pool),
             pos.collateral,
-            pos.debt,
+            position_id,
             amount,
             price,
             f"borrowing {fmt.usd(amount)} bhUSD",

@@ -34,7 +34,7 @@ def to_units(amount: Decimal, decimals: int, symbol: str = "") -> int:
     units = amount.scaleb(decimals)
     if units != units.to_integral_value():
         name = f"{symbol} has" if symbol else "the token has"
-        raise AmountError(f"{amount} has more decimals than {name} ({decimals})")
+        raise AmountError(f"{amount:f} has more decimals than {name} ({decimals})")
     return int(units)
 
 
