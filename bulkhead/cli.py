@@ -25,8 +25,8 @@ from web3 import Web3
 from bulkhead import __version__, fmt
 from bulkhead import accounts as accounts_mod
 from bulkhead.accounts import AccountError
-from bulkhead.chain import NodeError, Sender, TxError, connect
-from bulkhead.client import Client, Pool, Position, UserError
+from bulkhead.chain import NodeError, Sender, TxError
+from bulkhead.client import Client, Pool, Position, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
 from bulkhead.fmt import AmountError
@@ -707,5 +707,3 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
         click.echo(demo_mod.render(summary))
     if not summary["ok"]:
         raise click.exceptions.Exit(1)
-
-

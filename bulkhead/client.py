@@ -18,6 +18,7 @@ from web3.logs import DISCARD
 
 from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
+from bulkhead.chain import connect as _connect
 from bulkhead.deploy import Deployment, PoolInfo
 from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams
 
@@ -92,6 +93,15 @@ class Position:
             "price": fmt.exact(self.price, 18) if self.price is not None else None,
             "max_borrow": fmt.exact(self.max_borrow, 18) if self.max_borrow is not None else None,
         }
+
+
+def connect(rpc_url: str) -> Web3:
+    """`bulkhead.chain.connect`, remembering the chain id: web3 asks for it before every
+    call otherwise, which triples the requests of a command."""
+    w3 = _connect(rpc_url)
+    w3.provider.cacheable_requests = {"eth_chainId"}
+    w3.provider.cache_allowed_requests = True
+    return w3
 
 
 def _contract(w3: Web3, name: str, address: str) -> Any:

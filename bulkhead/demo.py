@@ -33,8 +33,8 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from bulkhead import fmt, risk
-from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError, connect
-from bulkhead.client import Client, UserError
+from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
+from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD

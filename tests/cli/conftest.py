@@ -152,4 +152,3 @@ def fresh_key(w3, dev) -> str:
     tx = w3.eth.send_transaction({"from": dev[0], "to": account.address, "value": 10**20})
     w3.eth.wait_for_transaction_receipt(tx)
     return account.key.hex()
-

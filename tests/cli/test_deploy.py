@@ -82,22 +82,22 @@ def test_deploy__key_in_environment__deploys_from_it_and_never_prints_it(
         assert bare not in text.lower()
 
 
-def test_deploy__keystore_with_password_in_environment__deploys_from_it(
-    anvil, fresh_key, tmp_path
-):
+def test_deploy__keystore_with_password_in_environment__deploys_from_it(anvil, fresh_key, tmp_path):
     keystore = tmp_path / "key.json"
-    keystore.write_text(json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2)))
-    runner = Cli(anvil.rpc_url, tmp_path / "m.json")
-    run = runner.ok(
-        "deploy", "--keystore", keystore, env={"BULKHEAD_KEYSTORE_PASSWORD": "s3cret"}
+    keystore.write_text(
+        json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2))
     )
+    runner = Cli(anvil.rpc_url, tmp_path / "m.json")
+    run = runner.ok("deploy", "--keystore", keystore, env={"BULKHEAD_KEYSTORE_PASSWORD": "s3cret"})
     assert Deployment.load(runner.manifest).deployer == Account.from_key(fresh_key).address
     assert fresh_key.removeprefix("0x").lower() not in (run.out + run.err).lower()
 
 
 def test_deploy__keystore_without_password__prompts_for_it(anvil, fresh_key, tmp_path):
     keystore = tmp_path / "key.json"
-    keystore.write_text(json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2))
+    )
     runner = Cli(anvil.rpc_url, tmp_path / "m.json")
     run = runner.ok("deploy", "--keystore", keystore, input="s3cret\n")
     assert "password for key.json" in run.err
@@ -107,7 +107,9 @@ def test_deploy__keystore_without_password__prompts_for_it(anvil, fresh_key, tmp
 
 def test_deploy__keystore_wrong_password__one_line_error(anvil, fresh_key, tmp_path):
     keystore = tmp_path / "key.json"
-    keystore.write_text(json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(fresh_key, "s3cret", kdf="pbkdf2", iterations=2))
+    )
     runner = Cli(anvil.rpc_url, tmp_path / "m.json")
     message = runner.error(
         "deploy", "--keystore", keystore, env={"BULKHEAD_KEYSTORE_PASSWORD": "wrong"}
@@ -210,9 +212,7 @@ def test_deploy__mocks_on_a_non_local_chain__refused(foreign_chain, fresh_key_fo
 
 def test_deploy__no_account_on_a_non_local_chain__error(foreign_chain, tmp_path):
     message = Cli(foreign_chain.rpc_url, tmp_path / "m.json").error("deploy")
-    assert message == (
-        "no account for chain id 5: use --keystore FILE or set BULKHEAD_PRIVATE_KEY"
-    )
+    assert message == ("no account for chain id 5: use --keystore FILE or set BULKHEAD_PRIVATE_KEY")
 
 
 def test_deploy__dev_account_on_a_non_local_chain__error(foreign_chain, tmp_path):
@@ -227,7 +227,9 @@ def test_deploy__dev_account_on_a_non_local_chain__error(foreign_chain, tmp_path
 def fresh_key_foreign(foreign_chain) -> str:
     w3 = connect(foreign_chain.rpc_url)
     account = Account.create()
-    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": account.address, "value": 10**20})
+    tx = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": account.address, "value": 10**20}
+    )
     w3.eth.wait_for_transaction_receipt(tx)
     return account.key.hex()
 

@@ -32,9 +32,11 @@ def _open(cli, pool: str, collateral: str, debt: str = "0", who: int = BORROWER)
 
 def _chain(client, pool: str, position_id: int) -> tuple[str, int, int]:
     c = client.pool(pool).contract.functions
-    return c.owner_of(position_id).call(), c.collateral_of(position_id).call(), c.debt_of(
-        position_id
-    ).call()
+    return (
+        c.owner_of(position_id).call(),
+        c.collateral_of(position_id).call(),
+        c.debt_of(position_id).call(),
+    )
 
 
 def _number(text: str, after: str) -> Decimal:
@@ -51,7 +53,9 @@ def _number(text: str, after: str) -> Decimal:
     ("pool", "collateral", "units"),
     [("WETH", "2.5", 25 * 10**17), ("WBTC", "0.15", 15 * 10**6), ("VOL", "5000.25", 5_000_250_000)],
 )
-def test_open__human_amounts__position_holds_exact_units(funded, client, dev, pool, collateral, units):
+def test_open__human_amounts__position_holds_exact_units(
+    funded, client, dev, pool, collateral, units
+):
     shown = _open(funded, pool, collateral, "1000")
     owner, coll, debt = _chain(client, pool, shown["id"])
     assert (owner, coll) == (dev[BORROWER], units)
@@ -115,7 +119,9 @@ def test_withdraw__within_max_ltv__returns_collateral(funded, client, dev):
 def test_borrow__within_max_ltv__mints_bhusd(funded, client, dev):
     position_id = _open(funded, "WETH", "2")["id"]
     before = client.balance(None, dev[BORROWER])
-    funded.ok("position", "borrow", "--pool", "WETH", "--id", position_id, "1234.56", "--account", 1)
+    funded.ok(
+        "position", "borrow", "--pool", "WETH", "--id", position_id, "1234.56", "--account", 1
+    )
     assert client.balance(None, dev[BORROWER]) - before == 123_456 * 10**16
 
 
@@ -170,7 +176,9 @@ def test_list__owner__lists_only_their_positions(funded, client, dev):
     mine = _open(funded, "WBTC", "0.01", "0", who=ATTACKER)["id"]
     listed = funded.json("position", "list", "--account", ATTACKER)
     assert listed["owner"] == dev[ATTACKER]
-    assert {"pool": "WBTC", "id": mine} in [{"pool": p["pool"], "id": p["id"]} for p in listed["positions"]]
+    assert {"pool": "WBTC", "id": mine} in [
+        {"pool": p["pool"], "id": p["id"]} for p in listed["positions"]
+    ]
     assert all(p["owner"] == dev[ATTACKER] for p in listed["positions"])
     other = funded.json("position", "list", "--owner", dev[BORROWER], "--pool", "WBTC")
     assert other["positions"] and all(p["owner"] == dev[BORROWER] for p in other["positions"])
@@ -180,7 +188,9 @@ def test_open__key_in_environment__owner_is_that_key_never_printed(funded, clien
     address = Account.from_key(fresh_key).address
     env = {"BULKHEAD_PRIVATE_KEY": fresh_key}
     funded.ok("faucet", "--pool", "WETH", "--amount", "3", env=env)
-    run = funded.ok("position", "open", "--pool", "WETH", "--collateral", "3", "--debt", "100", env=env)
+    run = funded.ok(
+        "position", "open", "--pool", "WETH", "--collateral", "3", "--debt", "100", env=env
+    )
     position_id = int(re.search(r"opened position (\d+)", run.out).group(1))
     assert _chain(client, "WETH", position_id)[0] == address
     assert fresh_key.removeprefix("0x").lower() not in (run.out + run.err).lower()
@@ -224,7 +234,9 @@ def test_owner_only_actions__another_account__not_your_position(funded, dev, com
 
 def test_open__more_collateral_than_held__insufficient_balance(funded, client, dev):
     held = client.balance(client.pool("WBTC"), dev[BORROWER])
-    message = funded.error("position", "open", "--pool", "WBTC", "--collateral", "1000", "--account", 1)
+    message = funded.error(
+        "position", "open", "--pool", "WBTC", "--collateral", "1000", "--account", 1
+    )
     assert message == (
         f"insufficient WBTC balance: opening needs 1,000 WBTC, {dev[BORROWER]} has "
         f"{D(held) / 10**8:,.4f}".rstrip("0").rstrip(".")
@@ -256,7 +268,9 @@ def test_close__debt_above_balance__insufficient_balance(funded, dev, client):
     # the attacker spends part of the bhUSD it borrowed
     tx = client.stablecoin.functions.transfer(dev[0], 5000 * WAD).transact({"from": dev[ATTACKER]})
     client.w3.eth.wait_for_transaction_receipt(tx)
-    message = funded.error("position", "close", "--pool", "WETH", "--id", position_id, "--account", 4)
+    message = funded.error(
+        "position", "close", "--pool", "WETH", "--id", position_id, "--account", 4
+    )
     assert message.startswith("insufficient bhUSD balance: closing needs 20,000.")
     assert message.endswith(f"{dev[ATTACKER]} has {_balance_text(client, dev[ATTACKER])}")
 
@@ -267,7 +281,9 @@ def _balance_text(client, who) -> str:
 
 def test_open__debt_above_max_ltv__says_by_how_much(funded):
     # 2 WETH x 3,000 USD x 80 % = 4,800 bhUSD at most
-    message = funded.error("position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "5000")
+    message = funded.error(
+        "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "5000"
+    )
     assert message == (
         "borrowing 5,000.00 bhUSD against 2 WETH would exceed the max LTV of 80% by 200.00 bhUSD "
         "(at most 4,799.99 bhUSD at 3,000.00 USD per WETH)"
@@ -285,7 +301,9 @@ def test_borrow__above_max_ltv__says_by_how_much(funded, client):
         "(at most 4,499.99 bhUSD at 60,000.00 USD per WBTC)"
     )
     # 4,500 itself would pass the limit by the wei that the pool's rounding up adds
-    funded.ok("position", "borrow", "--pool", "WBTC", "--id", position_id, "4499.99", "--account", 1)
+    funded.ok(
+        "position", "borrow", "--pool", "WBTC", "--id", position_id, "4499.99", "--account", 1
+    )
 
 
 def test_withdraw__beyond_max_ltv__says_by_how_much_collateral(funded, client):
@@ -311,7 +329,9 @@ def test_withdraw__more_than_the_position_holds__error(funded):
 
 
 def test_open__debt_below_minimum__error(funded):
-    message = funded.error("position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "50")
+    message = funded.error(
+        "position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "50"
+    )
     assert message == (
         "borrowing 50.00 bhUSD against 1 WETH leaves a debt of 50.00 bhUSD, below pool WETH's "
         "minimum debt of 100.00 bhUSD"
@@ -331,9 +351,7 @@ def test_repay__no_debt__error(funded):
     position_id = _open(funded, "WETH", "1")["id"]
     assert funded.error(
         "position", "repay", "--pool", "WETH", "--id", position_id, "1", "--account", 1
-    ) == (
-        f"position {position_id} in pool WETH has no debt"
-    )
+    ) == (f"position {position_id} in pool WETH has no debt")
 
 
 @pytest.mark.parametrize(
@@ -379,7 +397,5 @@ def test_options__malformed_id_and_account__one_line_usage_errors(funded):
     assert funded.error("position", "list", "--account", "abc").startswith(
         "Invalid value for '--account': 'abc' is not a valid integer range."
     )
-    assert funded.error("position", "show", "--id", "1").startswith(
-        "Missing option '--pool'."
-    )
+    assert funded.error("position", "show", "--id", "1").startswith("Missing option '--pool'.")
     assert funded.error("position", "launch").startswith("No such command 'launch'.")
