@@ -234,6 +234,8 @@ def main() -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # a port that only holds closed connections (TIME_WAIT) is free for a new node
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
