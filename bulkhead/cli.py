@@ -21,11 +21,12 @@ from typing import Any
 import click
 from requests.exceptions import RequestException
 from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from bulkhead import __version__, fmt
 from bulkhead import accounts as accounts_mod
 from bulkhead.accounts import AccountError
-from bulkhead.chain import NodeError, Sender, TxError
+from bulkhead.chain import NodeError, Sender, TxError, revert_reason
 from bulkhead.client import Client, Pool, Position, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
@@ -70,6 +71,8 @@ class BulkheadGroup(click.Group):
             _fail(str(exc))
         except RequestException:
             _fail("lost the connection to the node")
+        except (ContractLogicError, Web3RPCError) as exc:
+            _fail(f"the node refused a request: {revert_reason(exc)}")
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
@@ -318,6 +321,10 @@ def deploy_cmd(
     cfg = Config.load(config)
     w3 = connect(rpc_url)
     sender = _sender(w3, account, keystore)
+    if w3.eth.get_balance(sender.address) == 0:
+        raise UserError(
+            f"{sender.address} holds no ETH to pay for gas on chain id {w3.eth.chain_id}"
+        )
     header = f"deploying to chain id {w3.eth.chain_id} at {rpc_url} from {sender.address}"
     started = time.monotonic()
 

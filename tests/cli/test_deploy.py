@@ -82,6 +82,14 @@ def test_deploy__key_in_environment__deploys_from_it_and_never_prints_it(
         assert bare not in text.lower()
 
 
+def test_deploy__key_without_eth__one_line_error(anvil, tmp_path):
+    key = Account.create()
+    message = Cli(anvil.rpc_url, tmp_path / "m.json").error(
+        "deploy", env={"BULKHEAD_PRIVATE_KEY": key.key.hex()}
+    )
+    assert message == f"{key.address} holds no ETH to pay for gas on chain id 31337"
+
+
 def test_deploy__keystore_with_password_in_environment__deploys_from_it(anvil, fresh_key, tmp_path):
     keystore = tmp_path / "key.json"
     keystore.write_text(

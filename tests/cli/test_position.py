@@ -199,6 +199,12 @@ def test_open__key_in_environment__owner_is_that_key_never_printed(funded, clien
 # ------------------------------------------------------------------ refusals
 
 
+def test_faucet__key_without_eth__node_refusal_in_one_line(funded):
+    key = Account.create().key.hex()
+    message = funded.error("faucet", "--pool", "WETH", env={"BULKHEAD_PRIVATE_KEY": key})
+    assert message == "transaction refused: Insufficient funds for gas * price + value"
+
+
 def test_open__unknown_pool__error(funded):
     assert funded.error("position", "open", "--pool", "DOGE", "--collateral", "1") == (
         "unknown pool 'DOGE' (known: WETH, WBTC, VOL)"
