@@ -37,6 +37,8 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEFAULT_MANIFEST = "deployment.json"
 FAUCET_USD = Decimal(100_000)  # default faucet amount, in USD at the feed's price
 
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 # mistakes a user can make or meet: one line each, exit 1
 USER_ERRORS = (UserError, ConfigError, NodeError, NodeStartError, AccountError, AmountError)
 
@@ -58,6 +60,9 @@ class BulkheadGroup(click.Group):
                 standalone_mode=False,
                 **extra,
             )
+        except NO_ARGS_IS_HELP as exc:  # click 8.2: a bare group prints its help
+            click.echo(exc.format_message(), err=True)
+            code = 0
         except click.UsageError as exc:
             hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
             _fail(f"{exc.format_message()}{hint}", 2)

@@ -166,12 +166,21 @@ def test_deploy__yaml_config__deploys_only_its_pools(anvil, tmp_path):
         "    liquidation_bonus_bps: 500\n"
         "    target_health: 1.1\n"
         "    min_debt: 100\n"
-        "    debt_ceiling: 1000000\n"
+        "    debt_ceiling: 1000\n"
     )
     runner = Cli(anvil.rpc_url, tmp_path / "m.json")
     manifest = runner.json("deploy", "--config", config)
     assert [(p["name"], p["collateral_decimals"]) for p in manifest["pools"]] == [("GOLD", 12)]
     assert runner.json("status")["pools"][0]["price"] == "2400"
+    # its own parameters hold: a 1,000 bhUSD debt ceiling
+    runner.ok("faucet")
+    message = runner.error(
+        "position", "open", "--pool", "GOLD", "--collateral", "1", "--debt", "1500"
+    )
+    assert message == (
+        "borrowing 1,500.00 bhUSD against 1 GOLD would pass pool GOLD's debt ceiling: "
+        "room for 1,000.00 bhUSD"
+    )
 
 
 def test_deploy__config_with_syntax_error__one_line_error(anvil, tmp_path):

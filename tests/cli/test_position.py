@@ -326,6 +326,28 @@ def test_withdraw__beyond_max_ltv__says_by_how_much_collateral(funded, client):
     assert abs(_number(message, "at most") - (2000 - need)) <= D("0.0001")
 
 
+def test_open_and_borrow__paused_pool__error(funded, client, w3, dev):
+    position_id = _open(funded, "WBTC", "0.1")["id"]
+    factory = client.factory.functions
+    pool = client.pool("WBTC").contract.address
+    w3.eth.wait_for_transaction_receipt(factory.set_paused(pool, True).transact({"from": dev[0]}))
+    try:
+        assert funded.error("position", "open", "--pool", "WBTC", "--collateral", "0.1") == (
+            "cannot open a position: pool WBTC is paused (no new debt)"
+        )
+        message = funded.error(
+            "position", "borrow", "--pool", "WBTC", "--id", position_id, "100", "--account", 1
+        )
+        assert message == "cannot borrow: pool WBTC is paused (no new debt)"
+        # deposit still works while paused
+        funded.ok(
+            "position", "deposit", "--pool", "WBTC", "--id", position_id, "0.01", "--account", 1
+        )
+    finally:
+        tx = factory.set_paused(pool, False).transact({"from": dev[0]})
+        w3.eth.wait_for_transaction_receipt(tx)
+
+
 def test_withdraw__more_than_the_position_holds__error(funded):
     position_id = _open(funded, "WETH", "1")["id"]
     message = funded.error(
