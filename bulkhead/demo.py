@@ -157,7 +157,7 @@ def plan_positions(ctx: DemoContext) -> list[PlannedPosition]:
         leverages = list(LEVERAGE) * (POSITIONS_PER_POOL // len(LEVERAGE) + 1)
         leverages = leverages[:POSITIONS_PER_POOL]
         ctx.rng.shuffle(leverages)
-        for i, leverage in enumerate(leverages):
+        for leverage in leverages:
             usd = Decimal(ctx.rng.randint(*POSITION_USD))
             whole = usd * WAD / Decimal(price)
             # four decimals of collateral are plenty for a demo
@@ -167,7 +167,7 @@ def plan_positions(ctx: DemoContext) -> list[PlannedPosition]:
             debt = limit * leverage // 1000
             debt -= debt % 10**16  # whole cents of bhUSD
             debt = max(debt, p.min_debt)
-            owner = ctx.borrowers[(i + len(planned)) % len(ctx.borrowers)]
+            owner = ctx.borrowers[len(planned) % len(ctx.borrowers)]  # each gets every pool
             planned.append(PlannedPosition(pool.name, owner, coll, debt, leverage))
     return planned
 
@@ -192,7 +192,8 @@ def step_fund_borrowers(ctx: DemoContext) -> None:
             )
         )
     send_all(ctx, calls)
-    ctx.log(f"  {len(ctx.borrowers)} borrowers funded in {len({n for _, n in need})} tokens")
+    owners = {owner for owner, _ in need}
+    ctx.log(f"  {len(owners)} borrowers funded in {len({n for _, n in need})} tokens")
 
 
 def step_open_positions(ctx: DemoContext) -> None:
@@ -324,7 +325,7 @@ def summarize(ctx: DemoContext) -> dict:
         )
     return {
         "chain_id": ctx.c.deployment.chain_id,
-        "borrowers": len(ctx.borrowers),
+        "borrowers": len({p.owner for p in ctx.positions}),
         "positions": sum(p["positions"] for p in pools),
         "pools": pools,
         "accounting": accounting(ctx),

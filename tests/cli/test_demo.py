@@ -53,6 +53,15 @@ def test_demo__given_node__varied_leverage(summary):
         assert healths[-1] / healths[0] > 3  # from near the limit to careful
 
 
+def test_demo__given_node__every_borrower_holds_positions_in_every_pool(summary, dev):
+    cli, data = summary
+    assert data["borrowers"] == 6
+    for borrower in dev[1:7]:
+        listed = cli.json("position", "list", "--owner", borrower)["positions"]
+        assert len(listed) == 10
+        assert {p["pool"] for p in listed} == {"WETH", "WBTC", "VOL"}
+
+
 def test_demo__given_node__manifest_serves_the_other_commands(summary):
     cli, data = summary
     assert Deployment.load(cli.manifest).chain_id == data["chain_id"]
