@@ -44,7 +44,8 @@ USER_ERRORS = (UserError, ConfigError, NodeError, NodeStartError, AccountError, 
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    one_line = " ".join(str(message).split())  # e.g. a YAML parser's message spans lines
+    click.echo(f"error: {one_line}", err=True)
     sys.exit(code)
 
 

@@ -190,6 +190,13 @@ def test_deploy__config_with_syntax_error__one_line_error(anvil, tmp_path):
     assert message.startswith(f"config {config} is not valid:")
 
 
+def test_deploy__yaml_with_syntax_error__still_one_line(anvil, tmp_path):
+    config = tmp_path / "broken.yaml"
+    config.write_text("pools:\n  - name: X\n   bad: [\n")
+    message = Cli(anvil.rpc_url, tmp_path / "m.json").error("deploy", "--config", config)
+    assert message.startswith(f"config {config} is not valid:")
+
+
 def test_deploy__config_missing_a_parameter__one_line_error(anvil, tmp_path):
     config = tmp_path / "short.toml"
     config.write_text('[[pools]]\nname = "X"\nprice = 1.0\n')
