@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_account import Account
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
 
@@ -40,6 +40,9 @@ def connect(rpc_url: str, timeout: float = 30) -> Web3:
 def revert_reason(exc: BaseException) -> str:
     """The revert reason of a failed call, as the contract wrote it."""
     message = getattr(exc, "message", None) or (exc.args[0] if exc.args else str(exc))
+    response = getattr(exc, "rpc_response", None)  # a node's refusal: its own words
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        message = response["error"].get("message") or message
     if not isinstance(message, str):
         message = str(message)
     for prefix in ("execution reverted: ", "VM Exception while processing transaction: reverted with reason string "):
@@ -66,8 +69,18 @@ class Sender:
                 tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 20_000
             except ContractLogicError as exc:
                 raise TxError(revert_reason(exc)) from None
-            except ValueError as exc:
+            except (ValueError, Web3RPCError) as exc:
                 raise TxError(revert_reason(exc)) from None
+        try:
+            tx_hash = self._submit(tx)
+        except Web3RPCError as exc:  # refused by the node (funds, nonce, fees)
+            raise TxError(revert_reason(exc)) from None
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        if receipt["status"] != 1:
+            raise TxError(f"transaction {tx_hash.hex()} reverted")
+        return receipt
+
+    def _submit(self, tx: dict[str, Any]) -> Any:
         if self._account is None:
             tx_hash = self.w3.eth.send_transaction(tx)
         else:
@@ -80,10 +93,7 @@ class Sender:
                 tx["maxFeePerGas"] = base * 2 + tip
             signed = self._account.sign_transaction(tx)
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-        if receipt["status"] != 1:
-            raise TxError(f"transaction {tx_hash.hex()} reverted")
-        return receipt
+        return tx_hash
 
     def transact(self, fn: Any, value: int = 0) -> Any:
         """Send a contract function call; TxError with the revert reason if it fails."""

@@ -1,0 +1,724 @@
+"""The `bulkhead` command line.
+
+Every command reads the deployment manifest (`--manifest`, env `BULKHEAD_MANIFEST`,
+default `./deployment.json`), talks to `--rpc-url` (env `BULKHEAD_RPC_URL`, default
+`http://127.0.0.1:8545`), prints a table by default and JSON with `--json`. A user mistake
+is one line on stderr (`error: ...`) and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
+
+from bulkhead import __version__, fmt
+from bulkhead import accounts as accounts_mod
+from bulkhead.accounts import AccountError
+from bulkhead.chain import NodeError, Sender, TxError, revert_reason
+from bulkhead.client import Client, Pool, Position, UserError, connect
+from bulkhead.deploy import Config, ConfigError, Deployment
+from bulkhead.deploy import deploy as deploy_system
+from bulkhead.fmt import AmountError
+from bulkhead.node import Anvil, NodeStartError
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+DEFAULT_MANIFEST = "deployment.json"
+FAUCET_USD = Decimal(100_000)  # default faucet amount, in USD at the feed's price
+
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+# mistakes a user can make or meet: one line each, exit 1
+USER_ERRORS = (UserError, ConfigError, NodeError, NodeStartError, AccountError, AmountError)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    one_line = " ".join(str(message).split())  # e.g. a YAML parser's message spans lines
+    click.echo(f"error: {one_line}", err=True)
+    sys.exit(code)
+
+
+class BulkheadGroup(click.Group):
+    """A click group whose errors are one line on stderr, whoever calls it."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(
+                args=args,
+                prog_name=prog_name or "bulkhead",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except NO_ARGS_IS_HELP as exc:  # click 8.2: a bare group prints its help
+            click.echo(exc.format_message(), err=True)
+            code = 0
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", 2)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            _fail("aborted", 130)
+        except TxError as exc:
+            _fail(f"transaction refused: {exc.reason}")
+        except USER_ERRORS as exc:
+            _fail(str(exc))
+        except RequestException:
+            _fail("lost the connection to the node")
+        except (ContractLogicError, Web3RPCError) as exc:
+            _fail(f"the node refused a request: {revert_reason(exc)}")
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# ------------------------------------------------------------------ options
+
+
+def _rpc_option(f: Callable) -> Callable:
+    return click.option(
+        "--rpc-url",
+        envvar="BULKHEAD_RPC_URL",
+        default=DEFAULT_RPC_URL,
+        show_default=True,
+        help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).",
+    )(f)
+
+
+def _manifest_option(f: Callable) -> Callable:
+    return click.option(
+        "--manifest",
+        envvar="BULKHEAD_MANIFEST",
+        default=DEFAULT_MANIFEST,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="Deployment manifest (env BULKHEAD_MANIFEST).",
+    )(f)
+
+
+def _json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+
+
+def _account_options(f: Callable) -> Callable:
+    f = click.option(
+        "--keystore",
+        type=click.Path(dir_okay=False),
+        help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD or a prompt).",
+    )(f)
+    return click.option(
+        "--account",
+        type=click.IntRange(min=0),
+        help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).",
+    )(f)
+
+
+def _common(f: Callable) -> Callable:
+    return _rpc_option(_manifest_option(_json_option(f)))
+
+
+def _pool_option(f: Callable) -> Callable:
+    return click.option("--pool", "pool_name", required=True, help="Pool name, e.g. WETH.")(f)
+
+
+def _id_option(f: Callable) -> Callable:
+    return click.option(
+        "--id", "position_id", required=True, type=click.IntRange(min=1), help="Position id."
+    )(f)
+
+
+class DecimalType(click.ParamType):
+    """A non-negative decimal in human units (`2.5`, `1000`, `1e3`)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return fmt.parse_decimal(value)
+        except AmountError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+NUMBER = DecimalType()
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _client(rpc_url: str, manifest: str) -> Client:
+    deployment = Deployment.load(manifest)
+    w3 = connect(rpc_url)
+    return Client.attach(w3, deployment, where=f"the node at {rpc_url}")
+
+
+def _sender(w3: Web3, account: int | None, keystore: str | None) -> Sender:
+    def prompt(text: str) -> str:
+        return click.prompt(text, hide_input=True, err=True)
+
+    return accounts_mod.resolve(w3, account, keystore, prompt=prompt)
+
+
+def _emit(as_json: bool, data: Any, text: str) -> None:
+    click.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+def _progress(line: str) -> None:
+    click.echo(f"  {line}", err=True)
+
+
+def _units(pool: Pool, value: Decimal) -> int:
+    return fmt.to_units(value, pool.decimals, pool.name)
+
+
+def _wad(value: Decimal) -> int:
+    return fmt.to_units(value, 18, "bhUSD")
+
+
+def _position_text(pos: Position, pool: Pool) -> str:
+    rows = [
+        ["position", f"{pool.name} #{pos.id}"],
+        ["owner", pos.owner],
+        ["collateral", pool.coll(pos.collateral)],
+        ["debt", f"{fmt.usd(pos.debt)} bhUSD"],
+        ["health", fmt.health(pos.health) if pos.debt else "- (no debt)"],
+        [
+            "liquidation price",
+            f"{fmt.price(pos.liquidation_price)} USD" if pos.debt else "- (no debt)",
+        ],
+        ["price", f"{fmt.price(pos.price)} USD" if pos.price is not None else "invalid"],
+        [
+            "max borrow",
+            f"{fmt.usd(pos.max_borrow)} bhUSD" if pos.max_borrow is not None else "? (no price)",
+        ],
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _positions_table(positions: list[Position], pool: Pool) -> str:
+    rows = [
+        [
+            str(p.id),
+            p.owner,
+            fmt.amount(p.collateral, pool.decimals),
+            fmt.usd(p.debt),
+            fmt.health(p.health),
+            fmt.price(p.liquidation_price) if p.debt else "-",
+        ]
+        for p in positions
+    ]
+    headers = ["id", "owner", f"collateral [{pool.name}]", "debt [bhUSD]", "health", "liq. price"]
+    return fmt.table(headers, rows, right={0, 2, 3, 4, 5})
+
+
+# ------------------------------------------------------------------ commands
+
+
+@click.group(
+    name="bulkhead", cls=BulkheadGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name="bulkhead")
+def cli() -> None:
+    """Bulkhead: isolated-margin CDP pools. Deploy, inspect and drive them from a terminal."""
+
+
+def main() -> None:
+    """Console entry point (`bulkhead`, `python -m bulkhead`)."""
+    cli.main(prog_name="bulkhead")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        # a port that only holds closed connections (TIME_WAIT) is free for a new node
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@cli.command()
+@click.option("--port", default=8545, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--block-time",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds between blocks (default: one block per transaction).",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    help="Load the chain from FILE if it exists and save it there on exit.",
+)
+@click.option("--quiet", is_flag=True, help="Hide Anvil's own log.")
+def node(port: int, block_time: float | None, state: str | None, quiet: bool) -> None:
+    """Run a local Anvil (from the repo's npm package) until Ctrl-C."""
+    if not _port_free(port):
+        raise UserError(f"port {port} is already in use (is a node running? pick --port)")
+    if state and not Path(state).resolve().parent.is_dir():
+        raise UserError(f"cannot keep state in {state}: its folder does not exist")
+    anvil = Anvil(port=port, block_time=block_time, state=state, quiet=quiet)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # also when started in the background, where a shell makes SIGINT ignored
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    try:
+        anvil.start()
+        kept = f", state kept in {state}" if state else ""
+        click.echo(
+            f"bulkhead node: Anvil on {anvil.rpc_url} (chain id 31337{kept}); Ctrl-C stops it",
+            err=True,
+        )
+        while anvil.proc is not None and anvil.proc.poll() is None:
+            time.sleep(0.2)
+        code = anvil.proc.returncode if anvil.proc is not None else 0
+        raise UserError(f"anvil stopped by itself (exit code {code})")
+    except KeyboardInterrupt:
+        click.echo(
+            "bulkhead node: stopping" + (f", saving state to {state}" if state else ""), err=True
+        )
+    finally:
+        anvil.stop()
+
+
+@cli.command(name="deploy")
+@_rpc_option
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="Pools to deploy, TOML or YAML (default: three mock pools, bulkhead/configs/local.toml).",
+)
+@click.option(
+    "--manifest",
+    envvar="BULKHEAD_MANIFEST",
+    default=DEFAULT_MANIFEST,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the manifest (env BULKHEAD_MANIFEST).",
+)
+@_account_options
+@_json_option
+def deploy_cmd(
+    rpc_url: str,
+    config: str | None,
+    manifest: str,
+    account: int | None,
+    keystore: str | None,
+    as_json: bool,
+) -> None:
+    """Deploy bhUSD, the factory, the lens and every pool; write the manifest."""
+    cfg = Config.load(config)
+    w3 = connect(rpc_url)
+    sender = _sender(w3, account, keystore)
+    if w3.eth.get_balance(sender.address) == 0:
+        raise UserError(
+            f"{sender.address} holds no ETH to pay for gas on chain id {w3.eth.chain_id}"
+        )
+    header = f"deploying to chain id {w3.eth.chain_id} at {rpc_url} from {sender.address}"
+    started = time.monotonic()
+
+    def progress(line: str) -> None:
+        nonlocal header
+        if header:  # printed once deploy() has checked the config against the chain
+            click.echo(header, err=True)
+            header = ""
+        _progress(line)
+
+    deployment = deploy_system(w3, sender, cfg, progress=progress)
+    deployment.save(manifest)
+    click.echo(
+        f"deployed in {time.monotonic() - started:.1f} s; manifest written to {manifest}", err=True
+    )
+    rows = [
+        ["bhUSD", deployment.stablecoin],
+        ["PoolFactory", deployment.factory],
+        ["PoolLens", deployment.lens],
+        *[[f"pool {p.name}", p.address] for p in deployment.pools],
+    ]
+    _emit(
+        as_json, json.loads(deployment.to_json()), fmt.table(["contract", "address"], rows, set())
+    )
+
+
+@cli.command()
+@_common
+@click.option("--pool", "pool_name", help="Only this pool.")
+@click.option(
+    "--lowest",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many of the lowest-health positions to list per pool.",
+)
+def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lowest: int) -> None:
+    """Pools and their positions at risk."""
+    client = _client(rpc_url, manifest)
+    pools = [client.pool(pool_name)] if pool_name else client.pools()
+    states = [(pool, client.pool_state(pool, lowest)) for pool in pools]
+    if as_json:
+        data = {
+            "chain_id": client.deployment.chain_id,
+            "block": client.w3.eth.block_number,
+            "pools": [_state_json(pool, s) for pool, s in states],
+        }
+        _emit(True, data, "")
+        return
+    rows = []
+    for pool, s in states:
+        use = Decimal(s["total_debt"]) / s["debt_ceiling"] * 100 if s["debt_ceiling"] else None
+        rows.append(
+            [
+                pool.name,
+                fmt.price(s["feed_answer"]) if s["feed_answer"] is not None else "?",
+                f"{s['price_age']} s" if s["price_age"] is not None else "?",
+                s["oracle"] + (", paused" if s["paused"] else ""),
+                fmt.amount(s["total_collateral"], pool.decimals),
+                fmt.usd(s["total_debt"]),
+                f"{use:.2f}%" if use is not None else "-",
+                fmt.usd(s["reserve"]),
+                fmt.usd(s["bad_debt"]),
+                str(s["positions"]),
+                str(s["liquidatable"]),
+            ]
+        )
+    headers = [
+        "pool",
+        "price [USD]",
+        "age",
+        "oracle",
+        "collateral",
+        "debt [bhUSD]",
+        "ceiling use",
+        "reserve",
+        "bad debt",
+        "positions",
+        "liquidatable",
+    ]
+    parts = [
+        f"chain id {client.deployment.chain_id}, block {client.w3.eth.block_number}",
+        fmt.table(headers, rows, right=set(range(1, len(headers))) - {3}),
+    ]
+    for pool, s in states:
+        if lowest and s["lowest"]:
+            parts.append(f"\n{pool.name}: lowest health")
+            parts.append(_positions_table(s["lowest"], pool))
+    click.echo("\n".join(parts))
+
+
+def _state_json(pool: Pool, s: dict) -> dict:
+    return {
+        "name": s["name"],
+        "address": s["address"],
+        "collateral_token": s["collateral"],
+        "price": fmt.exact(s["price"], 18) if s["price"] is not None else None,
+        "feed_answer": fmt.exact(s["feed_answer"], 18) if s["feed_answer"] is not None else None,
+        "price_age": s["price_age"],
+        "oracle": s["oracle"],
+        "oracle_valid": s["price"] is not None,
+        "paused": s["paused"],
+        "total_collateral": fmt.exact(s["total_collateral"], pool.decimals),
+        "total_debt": fmt.exact(s["total_debt"], 18),
+        "debt_ceiling": fmt.exact(s["debt_ceiling"], 18),
+        "debt_ceiling_use": (
+            float(Decimal(s["total_debt"]) / s["debt_ceiling"]) if s["debt_ceiling"] else None
+        ),
+        "reserve": fmt.exact(s["reserve"], 18),
+        "bad_debt": fmt.exact(s["bad_debt"], 18),
+        "positions": s["positions"],
+        "positions_with_debt": s["positions_with_debt"],
+        "liquidatable": s["liquidatable"],
+        "lowest_health": [p.as_json() for p in s["lowest"]],
+    }
+
+
+# ------------------------------------------------------------------ position
+
+
+@cli.group()
+def position() -> None:
+    """Open and manage positions (amounts in human units: 2.5 WETH, 1000 bhUSD)."""
+
+
+def _write_command(name: str, help_text: str) -> Callable:
+    """A `position` subcommand that sends transactions: common and account options."""
+
+    def decorate(f: Callable) -> Callable:
+        f = _account_options(f)
+        f = _pool_option(f)
+        f = _common(f)
+        return position.command(name=name, help=help_text)(f)
+
+    return decorate
+
+
+def _show(client: Client, pool: Pool, position_id: int, as_json: bool, note: str) -> None:
+    pos = client.position(pool, position_id)
+    if as_json:
+        _emit(True, {"action": note, **pos.as_json()}, "")
+    else:
+        click.echo(f"{note}\n{_position_text(pos, pool)}")
+
+
+@_write_command("open", "Open a position: --collateral in the pool's token, --debt in bhUSD.")
+@click.option("--collateral", required=True, type=NUMBER, help="Collateral, e.g. 2.5.")
+@click.option("--debt", default="0", type=NUMBER, help="bhUSD to borrow, e.g. 1000.")
+def position_open(
+    rpc_url, manifest, as_json, pool_name, account, keystore, collateral, debt
+) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    position_id = client.open(sender, pool, _units(pool, collateral), _wad(debt))
+    _show(client, pool, position_id, as_json, f"opened position {position_id} in pool {pool.name}")
+
+
+@_write_command("deposit", "Add collateral to a position (anyone may).")
+@_id_option
+@click.argument("amount", type=NUMBER)
+def position_deposit(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
+) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    units = _units(pool, amount)
+    client.deposit(sender, pool, position_id, units)
+    _show(client, pool, position_id, as_json, f"deposited {pool.coll(units)}")
+
+
+@_write_command("withdraw", "Take collateral out of your position.")
+@_id_option
+@click.argument("amount", type=NUMBER)
+def position_withdraw(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
+) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    units = _units(pool, amount)
+    client.withdraw(sender, pool, position_id, units)
+    _show(client, pool, position_id, as_json, f"withdrew {pool.coll(units)}")
+
+
+@_write_command("borrow", "Mint bhUSD against your position.")
+@_id_option
+@click.argument("amount", type=NUMBER)
+def position_borrow(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
+) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    wad = _wad(amount)
+    client.borrow(sender, pool, position_id, wad)
+    _show(client, pool, position_id, as_json, f"borrowed {fmt.usd(wad)} bhUSD")
+
+
+@_write_command("repay", "Repay debt with your bhUSD (anyone may); AMOUNT or `all`.")
+@_id_option
+@click.argument("amount")
+def position_repay(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
+) -> None:
+    wad = None if amount.strip().lower() == "all" else _wad(fmt.parse_decimal(amount))
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    paid = client.repay(sender, pool, position_id, wad)
+    _show(client, pool, position_id, as_json, f"repaid {fmt.usd(paid)} bhUSD")
+
+
+@_write_command("close", "Repay all debt and take all collateral back.")
+@_id_option
+def position_close(rpc_url, manifest, as_json, pool_name, account, keystore, position_id) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    repaid, returned = client.close(sender, pool, position_id)
+    note = (
+        f"closed position {position_id} in pool {pool.name}: repaid {fmt.usd(repaid)} bhUSD, "
+        f"returned {pool.coll(returned)}"
+    )
+    _show(client, pool, position_id, as_json, note)
+
+
+@position.command(name="show")
+@_common
+@_pool_option
+@_id_option
+def position_show(rpc_url, manifest, as_json, pool_name, position_id) -> None:
+    """Health, liquidation price and limits of one position."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    pos = client.position(pool, position_id)
+    _emit(as_json, pos.as_json(), _position_text(pos, pool))
+
+
+@position.command(name="list")
+@_common
+@click.option("--pool", "pool_name", help="Only this pool.")
+@click.option("--owner", help="Owner address (default: your account).")
+@_account_options
+def position_list(rpc_url, manifest, as_json, pool_name, owner, account, keystore) -> None:
+    """Your positions (or --owner's) with collateral or debt."""
+    client = _client(rpc_url, manifest)
+    if owner is None:
+        owner = _sender(client.w3, account, keystore).address
+    elif not Web3.is_address(owner):
+        raise UserError(f"--owner {owner!r} is not an address")
+    pools = [client.pool(pool_name)] if pool_name else client.pools()
+    found = [(pool, client.positions(pool, owner)) for pool in pools]
+    if as_json:
+        _emit(True, {"owner": owner, "positions": [p.as_json() for _, ps in found for p in ps]}, "")
+        return
+    parts = [f"positions of {owner}"]
+    for pool, ps in found:
+        parts.append(f"\n{pool.name}: {len(ps)} position(s)")
+        if ps:
+            parts.append(_positions_table(ps, pool))
+    click.echo("\n".join(parts))
+
+
+# ------------------------------------------------------------------ faucet, oracle
+
+
+def _round_2(value: Decimal) -> Decimal:
+    """`value` rounded to two significant digits (a friendly default amount)."""
+    if value <= 0:
+        return Decimal(0)
+    exponent = value.adjusted() - 1
+    return (value.scaleb(-exponent).to_integral_value()).scaleb(exponent)
+
+
+@cli.command()
+@_common
+@click.option(
+    "--pool", "pool_names", multiple=True, help="Pool(s) to fund (default: all mock pools)."
+)
+@click.option(
+    "--amount", type=NUMBER, help="Collateral per pool (default: about 100,000 USD worth)."
+)
+@click.option("--to", "receiver", help="Receiver address (default: your account).")
+@_account_options
+def faucet(rpc_url, manifest, as_json, pool_names, amount, receiver, account, keystore) -> None:
+    """Mint mock collateral on a local chain."""
+    client = _client(rpc_url, manifest)
+    if not client.is_local:
+        chain_id = client.deployment.chain_id
+        raise UserError(f"the faucet works on local dev chains only, not on chain id {chain_id}")
+    sender = _sender(client.w3, account, keystore)
+    receiver = receiver or sender.address
+    if not Web3.is_address(receiver):
+        raise UserError(f"--to {receiver!r} is not an address")
+    pools = (
+        [client.pool(n) for n in pool_names]
+        if pool_names
+        else [p for p in client.pools() if p.info.mock]
+    )
+    minted = []
+    for pool in pools:
+        if amount is not None:
+            units = _units(pool, amount)
+        else:
+            answer, _ = client.feed_round(pool)
+            usd_price = fmt.to_decimal(answer or 10**18, 18)
+            units = _units(
+                pool, _round_2(FAUCET_USD / usd_price).quantize(Decimal(1).scaleb(-pool.decimals))
+            )
+        if units == 0:
+            raise UserError("amount must be above 0")
+        client.faucet(sender, pool, receiver, units)
+        minted.append((pool, units, client.balance(pool, receiver)))
+    data = {
+        "to": receiver,
+        "minted": [
+            {
+                "pool": p.name,
+                "amount": fmt.exact(u, p.decimals),
+                "balance": fmt.exact(b, p.decimals),
+            }
+            for p, u, b in minted
+        ],
+    }
+    rows = [[p.name, fmt.amount(u, p.decimals), fmt.amount(b, p.decimals)] for p, u, b in minted]
+    _emit(
+        as_json, data, f"minted to {receiver}\n" + fmt.table(["token", "minted", "balance"], rows)
+    )
+
+
+@cli.group()
+def oracle() -> None:
+    """Mock price feeds on a local chain."""
+
+
+@oracle.command(name="set")
+@_common
+@click.argument("pool_name", metavar="POOL")
+@click.argument("price", type=NUMBER)
+@_account_options
+def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) -> None:
+    """Move POOL's mock feed to PRICE (USD)."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    seen, status = client.set_price(sender, pool, price)
+    data = {
+        "pool": pool.name,
+        "feed_answer": str(price),
+        "price": fmt.exact(seen, 18) if seen is not None else None,
+        "oracle": status,
+    }
+    text = f"pool {pool.name}: feed set to {price} USD; the pool sees " + (
+        f"{fmt.price(seen)} USD (ok)" if seen is not None else f"no valid price ({status})"
+    )
+    _emit(as_json, data, text)
+
+
+# ------------------------------------------------------------------ demo
+
+
+@cli.command()
+@click.option(
+    "--rpc-url",
+    envvar="BULKHEAD_RPC_URL",
+    default=None,
+    help="Run on this node instead of an embedded Anvil (a local dev chain).",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="Also write the demo's manifest here (default with --rpc-url: ./deployment.json).",
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the demo's choices.")
+@_json_option
+def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) -> None:
+    """Deploy, open 60 positions across three pools, drop prices, summarise."""
+    from bulkhead import demo as demo_mod
+
+    if rpc_url and manifest is None:
+        manifest = DEFAULT_MANIFEST
+    log = (lambda _line: None) if as_json else (lambda line: click.echo(line, err=True))
+    summary = demo_mod.run(rpc_url=rpc_url, manifest=manifest, seed=seed, log=log)
+    if as_json:
+        _emit(True, summary, "")
+    else:
+        click.echo(demo_mod.render(summary))
+    if not summary["ok"]:
+        raise click.exceptions.Exit(1)

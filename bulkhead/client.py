@@ -1,0 +1,534 @@
+"""A deployed Bulkhead, driven from Python in human terms: what the CLI and the demo call.
+
+`Client.attach` checks that the node is the chain of the manifest (chain id, and the
+factory's code and registry). Every write checks first what the pool would refuse
+(ownership, balances, max LTV, minimum debt, debt ceiling, oracle, pause) with the risk
+mirror in `bulkhead.risk`, so that a user reads one clear sentence instead of a revert;
+whatever still fails on chain comes back as `TxError` with the contract's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from web3 import Web3
+from web3.logs import DISCARD
+
+from bulkhead import artifacts, fmt, risk
+from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
+from bulkhead.chain import connect as _connect
+from bulkhead.deploy import Deployment, PoolInfo
+from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams
+
+PAGE = 500  # ids per PoolLens.positions call: well under the 30M gas cap of eth_call
+PRICE_STATUS = {
+    0: "ok",
+    1: "feed call failed",
+    2: "non-positive price",
+    3: "incomplete round",
+    4: "stale price",
+    5: "price out of range",
+    6: "price jump",
+}
+
+
+class UserError(Exception):
+    """A user mistake or a refused action; the message is one line."""
+
+
+@dataclass
+class Pool:
+    """One pool of the manifest with its contracts."""
+
+    info: PoolInfo
+    contract: Any
+    token: Any
+    feed: Any
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def decimals(self) -> int:
+        return self.info.collateral_decimals
+
+    @property
+    def scale(self) -> int:
+        return 10 ** (18 - self.decimals)
+
+    def coll(self, units: int) -> str:
+        """Collateral units for a table, with the pool's name as the unit."""
+        return f"{fmt.amount(units, self.decimals)} {self.name}"
+
+
+@dataclass
+class Position:
+    """A position as of the latest block."""
+
+    pool: str
+    id: int
+    owner: str
+    collateral: int  # [collateral units]
+    debt: int  # [wad]
+    decimals: int
+    price: int | None  # [wad] the pool's valid price, None while invalid
+    health: int | None  # [wad] MAX_UINT256 without debt, None while the price is invalid
+    liquidation_price: int  # [wad] 0 without debt
+    max_borrow: int | None  # [wad] None while the price is invalid
+
+    def as_json(self) -> dict:
+        return {
+            "pool": self.pool,
+            "id": self.id,
+            "owner": self.owner,
+            "collateral": fmt.exact(self.collateral, self.decimals),
+            "debt": fmt.exact(self.debt, 18),
+            "health": fmt.health_json(self.health),
+            "liquidation_price": fmt.exact(self.liquidation_price, 18)
+            if self.debt and self.liquidation_price < MAX_UINT256
+            else None,
+            "price": fmt.exact(self.price, 18) if self.price is not None else None,
+            "max_borrow": fmt.exact(self.max_borrow, 18) if self.max_borrow is not None else None,
+        }
+
+
+def connect(rpc_url: str) -> Web3:
+    """`bulkhead.chain.connect`, remembering the chain id: web3 asks for it before every
+    call otherwise, which triples the requests of a command."""
+    w3 = _connect(rpc_url)
+    w3.provider.cacheable_requests = {"eth_chainId"}
+    w3.provider.cache_allowed_requests = True
+    return w3
+
+
+def _contract(w3: Web3, name: str, address: str) -> Any:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts.abi(name))
+
+
+class Client:
+    """Reads and writes one deployment on one node."""
+
+    def __init__(self, w3: Web3, deployment: Deployment):
+        self.w3 = w3
+        self.deployment = deployment
+        self.stablecoin = _contract(w3, "Stablecoin", deployment.stablecoin)
+        self.factory = _contract(w3, "PoolFactory", deployment.factory)
+        self.lens = _contract(w3, "PoolLens", deployment.lens)
+        self._pools: dict[str, Pool] = {}
+
+    @classmethod
+    def attach(cls, w3: Web3, deployment: Deployment, where: str = "the node") -> Client:
+        """A Client after checking that `w3` is the chain the manifest describes."""
+        chain_id = w3.eth.chain_id
+        if chain_id != deployment.chain_id:
+            raise UserError(
+                f"wrong chain: the manifest is for chain id {deployment.chain_id}, "
+                f"{where} is chain id {chain_id}"
+            )
+        client = cls(w3, deployment)
+        if not w3.eth.get_code(client.factory.address):
+            raise UserError(
+                f"wrong chain: no factory at {deployment.factory} on {where}; the manifest "
+                "belongs to another chain or a node that was reset (run `bulkhead deploy`)"
+            )
+        try:
+            stablecoin = client.factory.functions.STABLECOIN().call()
+            registered = all(
+                client.factory.functions.is_pool(Web3.to_checksum_address(p.address)).call()
+                for p in deployment.pools
+            )
+        except Exception:
+            stablecoin, registered = None, False
+        if stablecoin != Web3.to_checksum_address(deployment.stablecoin) or not registered:
+            raise UserError(
+                f"wrong chain: the contract at {deployment.factory} on {where} is not the "
+                "manifest's factory (run `bulkhead deploy`)"
+            )
+        return client
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def is_local(self) -> bool:
+        return self.deployment.chain_id in LOCAL_CHAIN_IDS
+
+    def pool(self, name: str) -> Pool:
+        """The pool called `name` (or at that address); UserError if the manifest has none."""
+        key = name.lower()
+        if key not in self._pools:
+            try:
+                info = self.deployment.pool(name)
+            except Exception as exc:
+                raise UserError(str(exc)) from None
+            self._pools[key] = Pool(
+                info=info,
+                contract=_contract(self.w3, "MarginPool", info.address),
+                token=_contract(self.w3, "MockToken", info.collateral),
+                feed=_contract(self.w3, "MockAggregator", info.feed),
+            )
+        return self._pools[key]
+
+    def pools(self) -> list[Pool]:
+        return [self.pool(p.name) for p in self.deployment.pools]
+
+    def params(self, pool: Pool) -> RiskParams:
+        return RiskParams(*pool.contract.functions.risk_params().call())
+
+    def price_status(self, pool: Pool) -> tuple[int | None, str]:
+        """The pool's price [wad] (None when invalid) and the oracle's status in words."""
+        price, status = pool.contract.functions.price_status().call()
+        return (price if status == 0 else None), PRICE_STATUS.get(status, f"status {status}")
+
+    def valid_price(self, pool: Pool, action: str) -> int:
+        price, status = self.price_status(pool)
+        if price is None:
+            raise UserError(f"cannot {action} in pool {pool.name} now: no valid price ({status})")
+        return price
+
+    def position(self, pool: Pool, position_id: int) -> Position:
+        """One position; UserError when the pool has no such id."""
+        c = pool.contract.functions
+        owner = c.owner_of(position_id).call()
+        if int(owner, 16) == 0:
+            count = c.position_count().call()
+            raise UserError(
+                f"unknown position {position_id} in pool {pool.name} (ids run from 1 to {count})"
+                if count
+                else f"unknown position {position_id}: pool {pool.name} has no positions yet"
+            )
+        coll = c.collateral_of(position_id).call()
+        debt = c.debt_of(position_id).call()
+        return self._position(pool, position_id, owner, coll, debt)
+
+    def _position(
+        self,
+        pool: Pool,
+        position_id: int,
+        owner: str,
+        coll: int,
+        debt: int,
+        price: int | None | bool = False,
+        params: RiskParams | None = None,
+        total_debt: int | None = None,
+    ) -> Position:
+        if price is False:
+            price, _ = self.price_status(pool)
+        params = params or self.params(pool)
+        h = mb = None
+        if price is not None:
+            h = risk.health(coll, debt, price, params.liquidation_threshold, pool.scale)
+            if total_debt is None:
+                total_debt = pool.contract.functions.total_debt().call()
+            mb = risk.max_borrow(coll, debt, price, params, pool.scale, total_debt)
+        return Position(
+            pool=pool.name,
+            id=position_id,
+            owner=owner,
+            collateral=coll,
+            debt=debt,
+            decimals=pool.decimals,
+            price=price,
+            health=h,
+            liquidation_price=risk.liquidation_price(
+                coll, debt, params.liquidation_threshold, pool.scale
+            ),
+            max_borrow=mb,
+        )
+
+    def positions(self, pool: Pool, owner: str | None = None) -> list[Position]:
+        """Every position with collateral or debt (through PoolLens, a page at a time)."""
+        count = pool.contract.functions.position_count().call()
+        price, _ = self.price_status(pool)
+        params = self.params(pool)
+        total_debt = pool.contract.functions.total_debt().call()
+        found: list[Position] = []
+        for start in range(1, count + 1, PAGE):
+            page = self.lens.functions.positions(pool.contract.address, start, PAGE).call()
+            for position_id, holder, coll, debt, _health in page:
+                if owner is not None and holder.lower() != owner.lower():
+                    continue
+                found.append(
+                    self._position(pool, position_id, holder, coll, debt, price, params, total_debt)
+                )
+        return found
+
+    def feed_round(self, pool: Pool) -> tuple[int | None, int | None]:
+        """The feed's latest answer [wad] and its update time [seconds], None if unreadable."""
+        try:
+            decimals = pool.feed.functions.decimals().call()
+            _round, answer, _started, updated, _in_round = (
+                pool.feed.functions.latestRoundData().call()
+            )
+        except Exception:
+            return None, None
+        return answer * 10 ** (18 - decimals), updated
+
+    def pool_state(self, pool: Pool, lowest: int = 5) -> dict:
+        """What `bulkhead status` shows for one pool (integers in contract units)."""
+        c = pool.contract.functions
+        params = self.params(pool)
+        price, status = self.price_status(pool)
+        answer, updated = self.feed_round(pool)
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        total_debt = c.total_debt().call()
+        positions = self.positions(pool)
+        with_debt = sorted((p for p in positions if p.debt), key=lambda p: (p.health or 0, p.id))
+        liquidatable = [p for p in with_debt if p.health is not None and p.health < WAD]
+        return {
+            "name": pool.name,
+            "address": pool.contract.address,
+            "collateral": pool.token.address,
+            "price": price,
+            "feed_answer": answer,
+            "price_age": None if updated is None else max(now - updated, 0),
+            "oracle": status,
+            "paused": c.paused().call(),
+            "total_collateral": c.total_collateral().call(),
+            "total_debt": total_debt,
+            "debt_ceiling": params.debt_ceiling,
+            "reserve": c.reserve().call(),
+            "bad_debt": c.bad_debt().call(),
+            "positions": len(positions),
+            "positions_with_debt": len(with_debt),
+            "liquidatable": len(liquidatable),
+            "ids_issued": c.position_count().call(),
+            "lowest": with_debt[:lowest],
+            "params": params,
+        }
+
+    def balance(self, pool: Pool | None, address: str) -> int:
+        """`address`'s balance of a pool's collateral, or of bhUSD when `pool` is None."""
+        token = self.stablecoin if pool is None else pool.token
+        return token.functions.balanceOf(Web3.to_checksum_address(address)).call()
+
+    # ------------------------------------------------------------------ checks
+
+    def _owned(self, sender: Sender, pool: Pool, pos: Position, action: str) -> None:
+        if pos.owner.lower() == sender.address.lower():
+            return
+        if pool.contract.functions.operators(pos.owner, sender.address).call():
+            return
+        raise UserError(
+            f"not your position: position {pos.id} in pool {pool.name} belongs to "
+            f"{pos.owner}, not to {sender.address} (only its owner or an operator can {action})"
+        )
+
+    def _has(self, sender: Sender, pool: Pool | None, need: int, action: str) -> None:
+        have = self.balance(pool, sender.address)
+        if have >= need:
+            return
+        if pool is None:
+            need_text, have_text = fmt.usd_apart(need, have)
+            raise UserError(
+                f"insufficient bhUSD balance: {action} needs {need_text} bhUSD, "
+                f"{sender.address} has {have_text}"
+            )
+        need_text, have_text = fmt.amount_apart(need, have, pool.decimals)
+        hint = " (`bulkhead faucet` mints mock collateral)" if pool.info.mock else ""
+        raise UserError(
+            f"insufficient {pool.name} balance: {action} needs {need_text} {pool.name}, "
+            f"{sender.address} has {have_text}{hint}"
+        )
+
+    def _not_paused(self, pool: Pool, action: str) -> None:
+        if pool.contract.functions.paused().call():
+            raise UserError(f"cannot {action}: pool {pool.name} is paused (no new debt)")
+
+    def _check_new_debt(
+        self,
+        pool: Pool,
+        p: RiskParams,
+        coll: int,
+        position_id: int | None,
+        add: int,
+        price: int,
+        what: str,
+    ) -> None:
+        """The pool's borrow rules for borrowing `add` more against `coll`, with the pool's
+        own rounding (the normalised debt added rounds up)."""
+        c = pool.contract.functions
+        rate = c.rate().call()
+        norm = c.normalised_debt_of(position_id).call() if position_id else 0
+        debt = risk.debt(norm, rate)
+        new_debt = risk.debt(norm + risk.ceil_div(add * WAD, rate), rate)
+        if new_debt < p.min_debt:
+            raise UserError(
+                f"{what} leaves a debt of {fmt.usd(new_debt)} bhUSD, below pool {pool.name}'s "
+                f"minimum debt of {fmt.usd(p.min_debt)} bhUSD"
+            )
+        total = c.total_debt().call()
+        if not risk.within_max_ltv(coll, new_debt, price, p.max_ltv, pool.scale):
+            limit = risk.max_debt(coll, price, p.max_ltv, pool.scale)
+            room = risk.max_borrow(coll, debt, price, p, pool.scale, total)
+            raise UserError(
+                f"{what} would exceed the max LTV of {fmt.bps(p.max_ltv)} by "
+                f"{fmt.usd(new_debt - limit)} bhUSD (at most {fmt.usd(room, down=True)} bhUSD at "
+                f"{fmt.price(price)} USD per {pool.name})"
+            )
+        if total + new_debt - debt > p.debt_ceiling:
+            raise UserError(
+                f"{what} would pass pool {pool.name}'s debt ceiling: room for "
+                f"{fmt.usd(max(p.debt_ceiling - total, 0), down=True)} bhUSD"
+            )
+
+    # ------------------------------------------------------------------ writes
+
+    def _approve(self, sender: Sender, pool: Pool, amount: int) -> None:
+        token = pool.token.functions
+        if token.allowance(sender.address, pool.contract.address).call() < amount:
+            sender.transact(token.approve(pool.contract.address, amount))
+
+    def open(self, sender: Sender, pool: Pool, collateral: int, debt: int) -> int:
+        """Open a position; returns its id."""
+        if collateral == 0:
+            raise UserError("a position needs collateral above 0")
+        self._not_paused(pool, "open a position")
+        if debt:
+            price = self.valid_price(pool, "borrow")
+            self._check_new_debt(
+                pool,
+                self.params(pool),
+                collateral,
+                None,
+                debt,
+                price,
+                f"borrowing {fmt.usd(debt)} bhUSD against {pool.coll(collateral)}",
+            )
+        self._has(sender, pool, collateral, "opening")
+        self._approve(sender, pool, collateral)
+        receipt = sender.transact(pool.contract.functions.open(collateral, debt))
+        events = pool.contract.events.Open().process_receipt(receipt, errors=DISCARD)
+        return int(events[0]["args"]["id"])
+
+    def deposit(self, sender: Sender, pool: Pool, position_id: int, amount: int) -> None:
+        self.position(pool, position_id)
+        if amount == 0:
+            raise UserError("amount must be above 0")
+        self._has(sender, pool, amount, "depositing")
+        self._approve(sender, pool, amount)
+        sender.transact(pool.contract.functions.deposit(position_id, amount))
+
+    def withdraw(self, sender: Sender, pool: Pool, position_id: int, amount: int) -> None:
+        pos = self.position(pool, position_id)
+        self._owned(sender, pool, pos, "withdraw")
+        if amount == 0:
+            raise UserError("amount must be above 0")
+        if amount > pos.collateral:
+            raise UserError(
+                f"position {position_id} in pool {pool.name} holds only {pool.coll(pos.collateral)}"
+            )
+        if pos.debt:
+            price = self.valid_price(pool, "withdraw from a position with debt")
+            p = self.params(pool)
+            if not risk.within_max_ltv(
+                pos.collateral - amount, pos.debt, price, p.max_ltv, pool.scale
+            ):
+                need = _min_collateral(pos.debt, price, p.max_ltv, pool.scale)
+                most = max(pos.collateral - need, 0)
+                raise UserError(
+                    f"withdrawing {pool.coll(amount)} would exceed the max LTV of "
+                    f"{fmt.bps(p.max_ltv)} by {pool.coll(amount - most)} (at most "
+                    f"{fmt.amount(most, pool.decimals, down=True)} {pool.name} at "
+                    f"{fmt.price(price)} USD per {pool.name})"
+                )
+        sender.transact(pool.contract.functions.withdraw(position_id, amount))
+
+    def borrow(self, sender: Sender, pool: Pool, position_id: int, amount: int) -> None:
+        pos = self.position(pool, position_id)
+        self._owned(sender, pool, pos, "borrow")
+        if amount == 0:
+            raise UserError("amount must be above 0")
+        self._not_paused(pool, "borrow")
+        price = self.valid_price(pool, "borrow")
+        self._check_new_debt(
+            pool,
+            self.params(pool),
+            pos.collateral,
+            position_id,
+            amount,
+            price,
+            f"borrowing {fmt.usd(amount)} bhUSD",
+        )
+        sender.transact(pool.contract.functions.borrow(position_id, amount))
+
+    def repay(self, sender: Sender, pool: Pool, position_id: int, amount: int | None) -> int:
+        """Repay `amount` [wad], or all the debt when None; returns the bhUSD burned."""
+        pos = self.position(pool, position_id)
+        if pos.debt == 0:
+            raise UserError(f"position {position_id} in pool {pool.name} has no debt")
+        if amount == 0:
+            raise UserError("amount must be above 0")
+        if amount is None or amount >= pos.debt:
+            self._has(sender, pool=None, need=pos.debt, action="repaying all the debt")
+            # the debt grows every second: offer a margin, the pool burns only the debt
+            margin = pos.debt // 10_000 + 1
+            amount = min(self.balance(None, sender.address), pos.debt + margin)
+        else:
+            min_debt = self.params(pool).min_debt
+            if pos.debt - amount < min_debt:
+                raise UserError(
+                    f"repaying {fmt.usd(amount)} bhUSD would leave {fmt.usd(pos.debt - amount)}"
+                    f" bhUSD of debt, below pool {pool.name}'s minimum debt of "
+                    f"{fmt.usd(min_debt)} bhUSD: repay at most "
+                    f"{fmt.usd(pos.debt - min_debt, down=True)}, or all"
+                )
+            self._has(sender, None, amount, f"repaying {fmt.usd(amount)} bhUSD")
+        receipt = sender.transact(pool.contract.functions.repay(position_id, amount))
+        events = pool.contract.events.Repay().process_receipt(receipt, errors=DISCARD)
+        return int(events[0]["args"]["amount"])
+
+    def close(self, sender: Sender, pool: Pool, position_id: int) -> tuple[int, int]:
+        """Repay all and take all collateral; returns (debt repaid, collateral returned)."""
+        pos = self.position(pool, position_id)
+        self._owned(sender, pool, pos, "close")
+        if pos.collateral == 0 and pos.debt == 0:
+            raise UserError(f"position {position_id} in pool {pool.name} is already empty")
+        if pos.debt:
+            self._has(sender, None, pos.debt, "closing")
+        receipt = sender.transact(pool.contract.functions.close(position_id))
+        event = pool.contract.events.Close().process_receipt(receipt, errors=DISCARD)[0]
+        return int(event["args"]["debt_repaid"]), int(event["args"]["collateral_returned"])
+
+    def faucet(self, sender: Sender, pool: Pool, receiver: str, amount: int) -> None:
+        """Mint mock collateral (local chains only)."""
+        if not self.is_local:
+            raise UserError(
+                f"the faucet works on local dev chains only, not on chain id "
+                f"{self.deployment.chain_id}"
+            )
+        if not pool.info.mock:
+            raise UserError(f"pool {pool.name} has a real collateral token: no faucet")
+        sender.transact(pool.token.functions.mint(Web3.to_checksum_address(receiver), amount))
+
+    def set_price(self, sender: Sender, pool: Pool, usd: Decimal) -> tuple[int | None, str]:
+        """Move a mock feed to `usd` (local chains only); returns the pool's view of it."""
+        if not self.is_local:
+            raise UserError(
+                f"oracle set moves mock feeds on local dev chains only, not on chain id "
+                f"{self.deployment.chain_id}"
+            )
+        if not pool.info.mock:
+            raise UserError(f"pool {pool.name} reads a real price feed: it cannot be set")
+        decimals = pool.feed.functions.decimals().call()
+        answer = fmt.to_units(usd, decimals, f"the {pool.name} feed")
+        if answer == 0:
+            raise UserError("a price must be above 0")
+        if answer >= 2**255:
+            raise UserError(f"price {usd} is out of range")
+        sender.transact(pool.feed.functions.set_answer(answer))
+        return self.price_status(pool)
+
+
+def _min_collateral(debt: int, price: int, max_ltv: int, scale: int) -> int:
+    """Least collateral [collateral units] that carries `debt` within max LTV."""
+    if debt == 0:
+        return 0
+    need = risk.ceil_div(debt * BPS * WAD, max_ltv * scale * price)
+    while not risk.within_max_ltv(need, debt, price, max_ltv, scale):
+        need += 1
+    while need > 0 and risk.within_max_ltv(need - 1, debt, price, max_ltv, scale):
+        need -= 1
+    return need

@@ -1,0 +1,460 @@
+"""`bulkhead demo`: the whole protocol on a local chain, in well under a minute.
+
+`run()` starts an embedded Anvil unless given a node, then runs the steps in `STEPS` in
+order over one `DemoContext`, and returns the summary (a dict; `render` prints it):
+
+    deploy          bhUSD, the factory, the lens and the three default pools
+    fund_borrowers  six dev accounts mint mock collateral and approve the pools
+    open_positions  60 positions, 20 per pool, borrowed at 25 % to 97 % of max LTV
+    pass_time       a week passes; each pool accrues its stability fee into its reserve
+    move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
+
+Later steps (a keeper run, protections, the savings vault) are functions of the same shape,
+`step(ctx)`, appended to `STEPS`; they add lines to `ctx.notes` and the summary shows
+them. The summary ends with bhUSD's accounting identity, checked on chain; `ok` is False
+(and `bulkhead demo` exits non-zero) when a step fails or the identity does not hold.
+
+Transactions of one step go out without waiting for each receipt (the node orders each
+account's by nonce, and nothing in a step depends on another account's transaction);
+every receipt is checked before the next step starts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from web3 import Web3
+from web3.logs import DISCARD
+
+from bulkhead import fmt, risk
+from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
+from bulkhead.client import Client, UserError, connect
+from bulkhead.deploy import Config, ConfigError, Deployment, deploy
+from bulkhead.node import Anvil
+from bulkhead.risk import WAD
+
+BORROWERS = 6  # dev accounts 1..6; account 0 deploys and moves prices
+POSITIONS_PER_POOL = 20
+# borrowed share of the max LTV limit, in per mille: from careful to nearly at the limit
+LEVERAGE = (250, 400, 500, 600, 700, 800, 850, 900, 950, 970)
+POSITION_USD = (1_500, 40_000)  # collateral value of one position [USD], drawn uniformly
+DROP = {"WETH": Decimal("0.12"), "WBTC": Decimal("0.10"), "VOL": Decimal("0.22")}
+DEFAULT_DROP = Decimal("0.10")
+TIME_PASSES = 7 * 86400  # [seconds]
+GAS = {"mint": 150_000, "approve": 100_000, "open": 400_000}  # limits, not estimates
+
+
+class DemoError(RuntimeError):
+    """A demo step could not finish; the message is one line."""
+
+
+@dataclass
+class PlannedPosition:
+    pool: str
+    owner: str
+    collateral: int  # [collateral units]
+    debt: int  # [wad]
+    leverage: int  # [per mille of max LTV]
+    id: int = 0
+
+
+@dataclass
+class DemoContext:
+    w3: Web3
+    rpc_url: str
+    admin: Sender
+    borrowers: list[str]
+    rng: random.Random
+    log: Callable[[str], None]
+    manifest: str | None = None
+    deployment: Deployment | None = None
+    client: Client | None = None
+    positions: list[PlannedPosition] = field(default_factory=list)
+    prices_before: dict[str, int] = field(default_factory=dict)  # [wad]
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # what later steps report
+
+    @property
+    def c(self) -> Client:
+        if self.client is None:
+            raise DemoError("no deployment yet: the deploy step must run first")
+        return self.client
+
+
+# ------------------------------------------------------------------ sending
+
+
+def send_all(ctx: DemoContext, calls: list[tuple[str, Any, int, str]]) -> list[Any]:
+    """Send `(from, contract call, gas limit, label)` without waiting, then check every
+    receipt; DemoError naming the first that failed. Unlocked dev accounts only."""
+    w3 = ctx.w3
+    block = w3.eth.get_block("latest")
+    base = block.get("baseFeePerGas", 0) or 0
+    fees: dict[str, int]
+    if base:
+        tip = 10**9
+        fees = {"maxFeePerGas": base * 3 + tip, "maxPriorityFeePerGas": tip}
+    else:
+        fees = {"gasPrice": max(w3.eth.gas_price, 1)}
+    chain_id = w3.eth.chain_id
+    hashes = []
+    for sender, fn, gas, label in calls:
+        tx = fn.build_transaction({"from": sender, "gas": gas, "chainId": chain_id, **fees})
+        try:
+            hashes.append((w3.eth.send_transaction(tx), fn, sender, label))
+        except Exception as exc:  # refused before mining (e.g. by the node's own checks)
+            raise DemoError(f"{label}: the node refused the transaction: {exc}") from None
+    receipts = []
+    for tx_hash, fn, sender, label in hashes:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+        if receipt["status"] != 1:
+            try:
+                fn.call({"from": sender})
+                reason = "reverted"
+            except Exception as exc:
+                reason = str(exc)
+            raise DemoError(f"{label} failed in block {receipt['blockNumber']}: {reason}")
+        receipts.append(receipt)
+    return receipts
+
+
+# ------------------------------------------------------------------ steps
+
+
+def step_deploy(ctx: DemoContext) -> None:
+    """Deploy the default local configuration (three mock pools)."""
+    deployment = deploy(ctx.w3, ctx.admin, Config.load())
+    ctx.deployment = deployment
+    ctx.client = Client.attach(ctx.w3, deployment)
+    for pool in ctx.c.pools():
+        price, status = ctx.c.price_status(pool)
+        if price is None:
+            raise DemoError(f"pool {pool.name} has no valid price after deploy ({status})")
+        ctx.prices_before[pool.name] = price
+    if ctx.manifest:
+        deployment.save(ctx.manifest)
+        ctx.notes.append(f"manifest written to {ctx.manifest}")
+    ctx.log(
+        f"  {len(deployment.pools)} pools: "
+        + ", ".join(
+            f"{p.name} at {fmt.price(ctx.prices_before[p.name])} USD" for p in deployment.pools
+        )
+    )
+
+
+def plan_positions(ctx: DemoContext) -> list[PlannedPosition]:
+    """Which borrower opens what: POSITIONS_PER_POOL per pool, varied size and leverage."""
+    planned = []
+    for pool in ctx.c.pools():
+        p = ctx.c.params(pool)
+        price = ctx.prices_before[pool.name]
+        leverages = list(LEVERAGE) * (POSITIONS_PER_POOL // len(LEVERAGE) + 1)
+        leverages = leverages[:POSITIONS_PER_POOL]
+        ctx.rng.shuffle(leverages)
+        for leverage in leverages:
+            usd = Decimal(ctx.rng.randint(*POSITION_USD))
+            whole = usd * WAD / Decimal(price)
+            # four decimals of collateral are plenty for a demo
+            places = min(4, pool.decimals)
+            coll = int((whole * 10**places).to_integral_value()) * 10 ** (pool.decimals - places)
+            limit = risk.max_debt(coll, price, p.max_ltv, pool.scale)
+            debt = limit * leverage // 1000
+            debt -= debt % 10**16  # whole cents of bhUSD
+            debt = max(debt, p.min_debt)
+            owner = ctx.borrowers[len(planned) % len(ctx.borrowers)]  # each gets every pool
+            planned.append(PlannedPosition(pool.name, owner, coll, debt, leverage))
+    return planned
+
+
+def step_fund_borrowers(ctx: DemoContext) -> None:
+    """Each borrower mints what its positions need (a mock faucet) and approves the pools."""
+    ctx.positions = plan_positions(ctx)
+    need: dict[tuple[str, str], int] = {}
+    for pos in ctx.positions:
+        need[(pos.owner, pos.pool)] = need.get((pos.owner, pos.pool), 0) + pos.collateral
+    calls = []
+    for (owner, name), amount in need.items():
+        pool = ctx.c.pool(name)
+        token = pool.token.functions
+        calls.append((owner, token.mint(owner, amount), GAS["mint"], f"mint {name} to {owner}"))
+        calls.append(
+            (
+                owner,
+                token.approve(pool.contract.address, amount),
+                GAS["approve"],
+                f"approve {name} for {owner}",
+            )
+        )
+    send_all(ctx, calls)
+    owners = {owner for owner, _ in need}
+    ctx.log(f"  {len(owners)} borrowers funded in {len({n for _, n in need})} tokens")
+
+
+def step_open_positions(ctx: DemoContext) -> None:
+    """Open every planned position; their ids come from the Open events."""
+    calls = []
+    for pos in ctx.positions:
+        pool = ctx.c.pool(pos.pool).contract
+        calls.append(
+            (
+                pos.owner,
+                pool.functions.open(pos.collateral, pos.debt),
+                GAS["open"],
+                f"open in {pos.pool} by {pos.owner}",
+            )
+        )
+    receipts = send_all(ctx, calls)
+    for pos, receipt in zip(ctx.positions, receipts, strict=True):
+        events = (
+            ctx.c.pool(pos.pool).contract.events.Open().process_receipt(receipt, errors=DISCARD)
+        )
+        pos.id = int(events[0]["args"]["id"])
+    per_pool = {}
+    for pos in ctx.positions:
+        per_pool[pos.pool] = per_pool.get(pos.pool, 0) + 1
+    ctx.log("  opened " + ", ".join(f"{n} in {name}" for name, n in per_pool.items()))
+
+
+def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
+    response = ctx.w3.provider.make_request(method, params)
+    if "error" in response:
+        raise DemoError(f"the node does not support {method}: {response['error']}")
+    return response.get("result")
+
+
+def step_pass_time(ctx: DemoContext) -> None:
+    """Move the chain's clock a week ahead and accrue every pool's stability fee."""
+    _rpc(ctx, "evm_increaseTime", [TIME_PASSES])
+    _rpc(ctx, "evm_mine", [])
+    for pool in ctx.c.pools():
+        ctx.admin.transact(pool.contract.functions.accrue())
+    ctx.log(f"  {TIME_PASSES // 86400} days later; the feeds are stale until they move")
+
+
+def step_move_prices(ctx: DemoContext) -> None:
+    """Drop every mock price by a moderate step (within each pool's jump bound)."""
+    for pool in ctx.c.pools():
+        drop = DROP.get(pool.name, DEFAULT_DROP)
+        before = fmt.to_decimal(ctx.prices_before[pool.name], 18)
+        after = (before * (1 - drop)).quantize(Decimal("0.00000001"))
+        price, status = ctx.c.set_price(ctx.admin, pool, after)
+        if price is None:
+            raise DemoError(f"pool {pool.name} refused the new price {after} USD ({status})")
+        ctx.log(
+            f"  {pool.name}: {fmt.price(ctx.prices_before[pool.name])} -> {fmt.price(price)} USD"
+        )
+
+
+STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
+    ("deploy", step_deploy),
+    ("fund borrowers", step_fund_borrowers),
+    ("open positions", step_open_positions),
+    ("pass time", step_pass_time),
+    ("move prices", step_move_prices),
+]
+
+
+# ------------------------------------------------------------------ summary
+
+
+def accounting(ctx: DemoContext) -> dict:
+    """bhUSD's accounting identity, on chain: supply + reserves == debts + bad debts.
+
+    Each pool accrues first; its debt is its total normalised debt times the rate of that
+    accrual (from its `Accrue` event), so no second of interest sits outside the reserve.
+    """
+    supply = ctx.c.stablecoin.functions.totalSupply().call()
+    reserves = debts = bad = 0
+    operations = 0
+    for pool in ctx.c.pools():
+        c = pool.contract
+        receipt = ctx.admin.transact(c.functions.accrue())
+        events = c.events.Accrue().process_receipt(receipt, errors=DISCARD)
+        if events:
+            rate = int(events[-1]["args"]["rate"])
+        else:  # accrued earlier in this same second: the latest Accrue event holds the rate
+            logs = c.events.Accrue().get_logs(from_block=ctx.deployment.deploy_block)
+            rate = int(logs[-1]["args"]["rate"]) if logs else WAD
+        count = c.functions.position_count().call()
+        norm = sum(c.functions.normalised_debt_of(i).call() for i in range(1, count + 1))
+        debts += norm * rate // WAD
+        reserves += c.functions.reserve().call()
+        bad += c.functions.bad_debt().call()
+        operations += count + 1
+    supply = ctx.c.stablecoin.functions.totalSupply().call()
+    gap = supply + reserves - (debts + bad)
+    tolerance = 10 * (operations + 10)  # [wad] a few wei of rounding per operation
+    return {
+        "supply": fmt.exact(supply, 18),
+        "reserves": fmt.exact(reserves, 18),
+        "debts": fmt.exact(debts, 18),
+        "bad_debt": fmt.exact(bad, 18),
+        "gap_wei": gap,
+        "tolerance_wei": tolerance,
+        "ok": abs(gap) <= tolerance,
+    }
+
+
+def summarize(ctx: DemoContext) -> dict:
+    """Per pool: positions, debt, lowest health, and what moved."""
+    pools = []
+    for pool in ctx.c.pools():
+        s = ctx.c.pool_state(pool, lowest=1)
+        lowest = s["lowest"][0] if s["lowest"] else None
+        pools.append(
+            {
+                "name": pool.name,
+                "price_before": fmt.exact(ctx.prices_before.get(pool.name, 0), 18),
+                "price": fmt.exact(s["price"], 18) if s["price"] is not None else None,
+                "oracle": s["oracle"],
+                "positions": s["positions"],
+                "collateral": fmt.exact(s["total_collateral"], pool.decimals),
+                "debt": fmt.exact(s["total_debt"], 18),
+                "lowest_health": fmt.health_json(lowest.health) if lowest else None,
+                "lowest_health_id": lowest.id if lowest else None,
+                "liquidatable": s["liquidatable"],
+                "reserve": fmt.exact(s["reserve"], 18),
+                "bad_debt": fmt.exact(s["bad_debt"], 18),
+            }
+        )
+    return {
+        "chain_id": ctx.c.deployment.chain_id,
+        "borrowers": len({p.owner for p in ctx.positions}),
+        "positions": sum(p["positions"] for p in pools),
+        "pools": pools,
+        "accounting": accounting(ctx),
+        "notes": ctx.notes,
+        **ctx.extra,
+    }
+
+
+def render(summary: dict) -> str:
+    """The summary as the demo prints it."""
+    lines = []
+    if summary.get("pools"):
+        rows = []
+        for p in summary["pools"]:
+            before = Decimal(p["price_before"])
+            now = Decimal(p["price"]) if p["price"] is not None else None
+            move = f"{(now / before - 1) * 100:+.1f}%" if now and before else "?"
+            rows.append(
+                [
+                    p["name"],
+                    f"{fmt.price(int(now * WAD))} ({move})" if now else f"? ({p['oracle']})",
+                    str(p["positions"]),
+                    fmt.usd(int(Decimal(p["debt"]) * WAD)),
+                    f"{Decimal(p['lowest_health']):.3f} (#{p['lowest_health_id']})"
+                    if p["lowest_health"]
+                    else "-",
+                    str(p["liquidatable"]),
+                    fmt.usd(int(Decimal(p["reserve"]) * WAD)),
+                    fmt.usd(int(Decimal(p["bad_debt"]) * WAD)),
+                ]
+            )
+        headers = [
+            "pool",
+            "price [USD]",
+            "positions",
+            "debt [bhUSD]",
+            "lowest health",
+            "liquidatable",
+            "reserve",
+            "bad debt",
+        ]
+        lines.append(fmt.table(headers, rows))
+        lines.append(
+            f"{summary['positions']} positions of {summary['borrowers']} borrowers "
+            f"on chain id {summary['chain_id']}"
+        )
+    acc = summary.get("accounting")
+    if acc:
+        verdict = "holds" if acc["ok"] else "BROKEN"
+        lines.append(
+            f"accounting: bhUSD supply {fmt.usd(int(Decimal(acc['supply']) * WAD))} + reserves "
+            f"{fmt.usd(int(Decimal(acc['reserves']) * WAD))} = debts "
+            f"{fmt.usd(int(Decimal(acc['debts']) * WAD))} + bad debt "
+            f"{fmt.usd(int(Decimal(acc['bad_debt']) * WAD))}: {verdict} "
+            f"(gap {acc['gap_wei']} wei)"
+        )
+    lines += summary.get("notes", [])
+    for step in summary.get("steps", []):
+        if step.get("error"):
+            lines.append(f"step {step['name']!r} failed: {step['error']}")
+    lines.append(
+        f"demo {'finished' if summary.get('ok') else 'FAILED'} in {summary.get('seconds', 0):.1f} s"
+    )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ run
+
+
+def run(
+    rpc_url: str | None = None,
+    manifest: str | None = None,
+    seed: int = 7,
+    log: Callable[[str], None] = print,
+    steps: list[tuple[str, Callable[[DemoContext], None]]] | None = None,
+) -> dict:
+    """Run the demo; returns the summary (`summary["ok"]` tells whether it all worked).
+
+    Without `rpc_url`, an embedded Anvil runs on a free port and is stopped at the end,
+    also on an error or Ctrl-C. A node that cannot be reached raises NodeError.
+    """
+    started = time.monotonic()
+    anvil = None
+    record: list[dict] = []
+    summary: dict = {}
+    try:
+        if rpc_url is None:
+            anvil = Anvil(accounts=BORROWERS + 1).start()
+            rpc_url = anvil.rpc_url
+            log(f"embedded Anvil on {rpc_url}")
+        w3 = connect(rpc_url)
+        chain_id = w3.eth.chain_id
+        if chain_id not in LOCAL_CHAIN_IDS:
+            raise UserError(f"the demo runs on local dev chains only, not on chain id {chain_id}")
+        dev = w3.eth.accounts
+        if len(dev) < BORROWERS + 1:
+            raise UserError(f"the demo needs {BORROWERS + 1} dev accounts; the node has {len(dev)}")
+        ctx = DemoContext(
+            w3=w3,
+            rpc_url=rpc_url,
+            admin=Sender(w3, dev[0]),
+            borrowers=[Web3.to_checksum_address(a) for a in dev[1 : BORROWERS + 1]],
+            rng=random.Random(seed),
+            log=log,
+            manifest=manifest,
+        )
+        failed = False
+        for name, step in steps or STEPS:
+            t0 = time.monotonic()
+            log(f"{name} ...")
+            try:
+                step(ctx)
+            except (DemoError, TxError, UserError, ConfigError) as exc:
+                record.append({"name": name, "seconds": time.monotonic() - t0, "error": str(exc)})
+                failed = True
+                break
+            except Exception:  # a bug: keep its trace for the report, one line here
+                trace = traceback.format_exc(limit=3).strip().splitlines()[-1]
+                record.append({"name": name, "seconds": time.monotonic() - t0, "error": trace})
+                failed = True
+                break
+            record.append({"name": name, "seconds": round(time.monotonic() - t0, 2)})
+        if ctx.client is not None:
+            summary = summarize(ctx)
+        summary["ok"] = not failed and summary.get("accounting", {}).get("ok", False)
+    finally:
+        if anvil is not None:
+            anvil.stop()
+    summary["steps"] = record
+    summary["rpc_url"] = rpc_url
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    return summary

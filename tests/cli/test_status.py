@@ -1,0 +1,185 @@
+"""`bulkhead status`, `bulkhead faucet` and `bulkhead oracle set` end to end."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bulkhead import risk
+from bulkhead.risk import WAD
+from tests.cli.conftest import ATTACKER, BORROWER, KEEPER
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def book(cli):
+    """WETH positions at three leverages, one WBTC position, none in VOL."""
+    cli.ok("faucet", "--account", BORROWER)
+    ids = {}
+    for debt in ("1000", "4000", "2500"):
+        run = cli.json(
+            "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", debt,
+            "--account", BORROWER,
+        )  # fmt: skip
+        ids[debt] = run["id"]
+    cli.ok(
+        "position", "open", "--pool", "WBTC", "--collateral", "0.5", "--debt", "10000",
+        "--account", BORROWER,
+    )  # fmt: skip
+    return ids
+
+
+def _pool(status: dict, name: str) -> dict:
+    return next(p for p in status["pools"] if p["name"] == name)
+
+
+def test_status__json__pool_totals_match_the_chain(cli, client, book):
+    status = cli.json("status")
+    assert status["chain_id"] == 31337
+    for name in ("WETH", "WBTC", "VOL"):
+        shown = _pool(status, name)
+        c = client.pool(name).contract.functions
+        decimals = client.pool(name).decimals
+        assert D(shown["total_debt"]) * WAD == c.total_debt().call()
+        assert D(shown["total_collateral"]) * 10**decimals == c.total_collateral().call()
+        assert D(shown["reserve"]) * WAD == c.reserve().call()
+        assert shown["bad_debt"] == "0"
+        assert shown["oracle"] == "ok" and shown["oracle_valid"] is True
+    assert [_pool(status, n)["positions"] for n in ("WETH", "WBTC", "VOL")] == [3, 1, 0]
+    weth = _pool(status, "WETH")
+    assert weth["price"] == "3000" and weth["price_age"] >= 0
+    use = D(weth["total_debt"]) / D(weth["debt_ceiling"])
+    assert abs(D(weth["debt_ceiling_use"]) - use) < D("1e-15")
+
+
+def test_status__lowest_health__sorted_and_complete(cli, client, book):
+    lowest = _pool(cli.json("status"), "WETH")["lowest_health"]
+    assert [p["id"] for p in lowest] == [book["4000"], book["2500"], book["1000"]]
+    pool = client.pool("WETH").contract.functions
+    for p in lowest:
+        assert D(p["health"]) * WAD == pool.health(p["id"]).call()
+        assert D(p["liquidation_price"]) * WAD == pool.liquidation_price(p["id"]).call()
+        assert {"id", "owner", "collateral", "debt", "health", "liquidation_price"} <= set(p)
+
+
+def test_status__lowest_option__limits_the_list(cli, book):
+    status = cli.json("status", "--pool", "WETH", "--lowest", "1")
+    assert [p["name"] for p in status["pools"]] == ["WETH"]
+    assert [p["id"] for p in status["pools"][0]["lowest_health"]] == [book["4000"]]
+
+
+def test_status__table__one_row_per_pool_and_the_lowest_positions(cli, book):
+    text = cli.ok("status").out
+    header = next(line for line in text.splitlines() if line.startswith("pool"))
+    for column in ("price", "age", "oracle", "collateral", "debt", "ceiling use", "reserve"):
+        assert column in header
+    rows = [line.split()[0] for line in text.splitlines() if line.strip()]
+    assert {"WETH", "WBTC", "VOL"} <= set(rows)
+    assert "WETH: lowest health" in text and "VOL: lowest health" not in text
+
+
+def test_oracle_set__price_drop__status_counts_liquidatable_like_the_pool(cli, client, book):
+    run = cli.ok("oracle", "set", "WETH", "2200")
+    assert run.out.strip() == "pool WETH: feed set to 2200 USD; the pool sees 2,200.00 USD (ok)"
+    weth = _pool(cli.json("status"), "WETH")
+    pool = client.pool("WETH").contract.functions
+    liquidatable = pool.positions_to_liquidate(1, 100).call()
+    # 4,000 bhUSD against 2 WETH at 2,200 and 85 %: health 0.935
+    assert liquidatable == [book["4000"]]
+    assert weth["liquidatable"] == 1
+    assert D(weth["lowest_health"][0]["health"]) < 1
+    cli.ok("oracle", "set", "WETH", "3000")
+
+
+def test_oracle_set__past_the_jump_bound__pool_refuses_and_status_says_so(cli, book):
+    run = cli.json("oracle", "set", "WETH", "100")
+    assert run == {"pool": "WETH", "feed_answer": "100", "price": None, "oracle": "price jump"}
+    weth = _pool(cli.json("status"), "WETH")
+    assert (weth["oracle"], weth["oracle_valid"], weth["price"]) == ("price jump", False, None)
+    assert weth["feed_answer"] == "100"
+    assert all(p["health"] is None for p in weth["lowest_health"])
+    message = cli.error(
+        "position", "borrow", "--pool", "WETH", "--id", book["1000"], "10", "--account", BORROWER
+    )
+    assert message == "cannot borrow in pool WETH now: no valid price (price jump)"
+    cli.ok("oracle", "set", "WETH", "3000")
+    assert _pool(cli.json("status"), "WETH")["oracle"] == "ok"
+
+
+def test_status__feed_older_than_heartbeat__stale(cli, w3, book):
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        w3.provider.make_request("evm_increaseTime", [2 * 3600])
+        w3.provider.make_request("evm_mine", [])
+        status = cli.json("status")
+        for pool in status["pools"]:
+            assert pool["oracle"] == "stale price" and pool["price_age"] >= 2 * 3600
+        assert "stale price" in cli.ok("status").out
+    finally:
+        w3.provider.make_request("evm_revert", [snapshot])
+
+
+def test_oracle_set__unknown_pool__error(cli):
+    assert cli.error("oracle", "set", "DOGE", "1") == "unknown pool 'DOGE' (known: WETH, WBTC, VOL)"
+
+
+def test_oracle_set__zero_price__error(cli):
+    assert cli.error("oracle", "set", "VOL", "0") == "a price must be above 0"
+
+
+def test_oracle_set__malformed_price__error(cli):
+    assert cli.error("oracle", "set", "VOL", "two") == (
+        "Invalid value for 'PRICE': malformed number 'two' (see `bulkhead oracle set --help`)"
+    )
+
+
+def test_oracle_set__more_decimals_than_the_feed__error(cli):
+    assert cli.error("oracle", "set", "VOL", "1.123456789") == (
+        "1.123456789 has more decimals than the VOL feed has (8)"
+    )
+
+
+def test_faucet__defaults__about_100k_usd_of_each_mock_collateral(cli, client, dev):
+    before = {n: client.balance(client.pool(n), dev[KEEPER]) for n in ("WETH", "WBTC", "VOL")}
+    minted = cli.json("faucet", "--account", KEEPER)
+    assert minted["to"] == dev[KEEPER]
+    amounts = {m["pool"]: D(m["amount"]) for m in minted["minted"]}
+    assert amounts == {"WETH": 33, "WBTC": D("1.7"), "VOL": 50_000}
+    for name, amount in amounts.items():
+        pool = client.pool(name)
+        assert client.balance(pool, dev[KEEPER]) - before[name] == amount * 10**pool.decimals
+
+
+def test_faucet__pool_amount_and_receiver__mints_exactly_that(cli, client, dev):
+    before = client.balance(client.pool("WBTC"), dev[ATTACKER])
+    run = cli.ok("faucet", "--pool", "WBTC", "--amount", "0.12345678", "--to", dev[ATTACKER])
+    assert f"minted to {dev[ATTACKER]}" in run.out
+    assert client.balance(client.pool("WBTC"), dev[ATTACKER]) - before == 12_345_678
+
+
+def test_faucet__bad_receiver__error(cli):
+    assert cli.error("faucet", "--to", "0x12") == "--to '0x12' is not an address"
+
+
+def test_faucet__too_precise_amount__error(cli):
+    assert cli.error("faucet", "--pool", "VOL", "--amount", "0.0000001") == (
+        "0.0000001 has more decimals than VOL has (6)"
+    )
+
+
+def test_health_mirror__status_values__equal_bulkhead_risk(cli, client, book):
+    """The CLI's health numbers come from bulkhead.risk; they equal the pool's to the wei."""
+    pool = client.pool("WBTC")
+    params = client.params(pool)
+    shown = _pool(cli.json("status"), "WBTC")["lowest_health"][0]
+    c = pool.contract.functions
+    expected = risk.health(
+        c.collateral_of(shown["id"]).call(),
+        c.debt_of(shown["id"]).call(),
+        c.price().call(),
+        params.liquidation_threshold,
+        pool.scale,
+    )
+    assert D(shown["health"]) * WAD == expected
