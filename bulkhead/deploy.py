@@ -111,7 +111,7 @@ class VaultConfig:
     @classmethod
     def from_dict(cls, raw: Any) -> "VaultConfig":
         if not isinstance(raw, dict):
-            raise ConfigError("vault: not a table")
+            raise ConfigError("config [vault] is not a table")
         try:
             vault = cls(
                 stream_period=int(raw.get("stream_period", DEFAULT_STREAM_PERIOD)),
@@ -122,7 +122,7 @@ class VaultConfig:
             validate_stream_period(vault.stream_period)
             validate_reserve_target(vault.reserve_target)
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise ConfigError(f"vault: {exc}") from None
+            raise ConfigError(f"config [vault]: {exc}") from None
         return vault
 
 
@@ -297,7 +297,10 @@ def deploy(
     automation = sender.deploy(_contract(w3, "PositionAutomation"), factory.address, stablecoin.address)
     progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
     vault = sender.deploy(
-        _contract(w3, "SavingsVault"), stablecoin.address, factory.address, config.vault.stream_period
+        _contract(w3, "SavingsVault"),
+        stablecoin.address,
+        factory.address,
+        config.vault.stream_period,
     )
     sender.transact(factory.functions.set_vault(vault.address))
 
@@ -313,7 +316,9 @@ def deploy(
         vault=vault.address,
     )
     for pool_cfg in config.pools:
-        target = pool_cfg.reserve_target if pool_cfg.reserve_target is not None else config.vault.reserve_target
+        target = pool_cfg.reserve_target
+        if target is None:
+            target = config.vault.reserve_target
         info = _create_pool(w3, sender, factory, pool_cfg, progress)
         if target != DEFAULT_RESERVE_TARGET:
             progress(f"{pool_cfg.name}: reserve target {target / WAD:,.0f} bhUSD")

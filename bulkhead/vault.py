@@ -13,8 +13,9 @@ node prunes it), and from that the APY over the last day.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any
 
 from web3 import Web3
 
@@ -90,16 +91,16 @@ class VaultState:
         return self.to_assets(WAD, now)
 
     # state changes, one per contract event
-    def deposit(self, assets: int, shares: int) -> "VaultState":
+    def deposit(self, assets: int, shares: int) -> VaultState:
         return replace(self, tracked=self.tracked + assets, supply=self.supply + shares)
 
-    def withdraw(self, assets: int, shares: int) -> "VaultState":
+    def withdraw(self, assets: int, shares: int) -> VaultState:
         return replace(self, tracked=self.tracked - assets, supply=self.supply - shares)
 
-    def stream(self, now: int, added: int, locked: int, end: int) -> "VaultState":
+    def stream(self, now: int, added: int, locked: int, end: int) -> VaultState:
         return replace(self, tracked=self.tracked + added, locked=locked, start=now, end=end)
 
-    def skim(self, now: int, added: int, period: int) -> "VaultState":
+    def skim(self, now: int, added: int, period: int) -> VaultState:
         """What `skim` does when `added` bhUSD arrived; the event then carries the result."""
         if added == 0:
             return self
@@ -107,7 +108,7 @@ class VaultState:
         end = stream_end(still, self.end, added, period, now)
         return self.stream(now, added, still + added, end)
 
-    def cover(self, now: int, amount: int) -> "VaultState":
+    def cover(self, now: int, amount: int) -> VaultState:
         still = self.locked_at(now)
         locked = still - min(amount, still)
         if locked == 0:
@@ -199,7 +200,9 @@ def vault_events(w3: Web3, vault: Any, from_block: int, to_block: int) -> list[V
         block = log["blockNumber"]
         if block not in times:
             times[block] = w3.eth.get_block(block)["timestamp"]
-        events.append(VaultEvent(block, log["logIndex"], times[block], log["event"], dict(log["args"])))
+        events.append(
+            VaultEvent(block, log["logIndex"], times[block], log["event"], dict(log["args"]))
+        )
     events.sort(key=lambda e: (e.block, e.index))
     return events
 
@@ -239,5 +242,7 @@ def pool_reserves(w3: Web3, deployment: Any) -> list[PoolReserve]:
         bad = pool.functions.bad_debt().call()
         target = factory.functions.reserve_target(pool.address).call()
         left = reserve - min(reserve, bad)
-        out.append(PoolReserve(info.name, pool.address, reserve, bad, target, max(left - target, 0)))
+        out.append(
+            PoolReserve(info.name, pool.address, reserve, bad, target, max(left - target, 0))
+        )
     return out

@@ -223,9 +223,9 @@ def sweep(_pool: address) -> uint256:
     @param _pool The pool.
     @return bhUSD minted to the vault [wad]; 0 when the reserve is at or below its target.
     """
-    assert self.is_pool[_pool], "factory: unknown pool"
     vault: address = self.vault
     assert vault != empty(address), "factory: no vault"
+    assert self.is_pool[_pool], "factory: unknown pool"
     pool: IMarginPool = IMarginPool(_pool)
     extcall pool.accrue()
     reserve: uint256 = staticcall pool.reserve()
@@ -255,9 +255,9 @@ def cover_bad_debt(_pool: address, _amount: uint256):
     @param _pool The pool.
     @param _amount bhUSD [wad], at most the pool's bad debt.
     """
-    self._check_pool(_pool)
     vault: address = self.vault
     assert vault != empty(address), "factory: no vault"
+    self._check_pool(_pool)
     assert _amount > 0, "factory: zero amount"
     assert _amount <= staticcall IMarginPool(_pool).bad_debt(), "factory: amount above bad debt"
     assert _amount * BPS <= staticcall ISavingsVault(vault).totalAssets() * MAX_COVER_BPS, "factory: cover above cap"
