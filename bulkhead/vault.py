@@ -84,7 +84,9 @@ class VaultState:
         return mul_div(assets, self.supply + VIRTUAL, self.total_assets(now) + VIRTUAL, roundup)
 
     def to_assets(self, shares: int, now: int, roundup: bool = False) -> int:
-        return mul_div(shares, self.total_assets(now) + VIRTUAL, self.supply + VIRTUAL, roundup)
+        total = self.total_assets(now)
+        assets = mul_div(shares, total + VIRTUAL, self.supply + VIRTUAL, roundup)
+        return assets if roundup else min(assets, total)  # pay-outs capped at what exists
 
     def share_price(self, now: int) -> int:
         """`convertToAssets(1e18)` [wad]."""

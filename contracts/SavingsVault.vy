@@ -16,7 +16,7 @@
        every conversion, so that whatever reaches the vault before real depositors do is
        mostly owned by the virtual shares and cannot make one share worth a large deposit.
      Rounding is always in the vault's favour: shares out and assets out round down,
-     shares in and assets in round up. Only `cover` (the factory's bounded, logged bad
+     shares in and assets in round up; assets out never exceed the total assets. Only `cover` (the factory's bounded, logged bad
      debt cover) lowers the share price; time and yield only raise it.
 @custom:kill Nothing to pause: the vault holds only bhUSD that its holders can always
              redeem. Governance stops new yield by not sweeping (raise the pools' reserve
@@ -139,7 +139,8 @@ def convertToShares(_assets: uint256) -> uint256:
 @view
 def convertToAssets(_shares: uint256) -> uint256:
     """
-    @notice bhUSD worth `_shares` at the current share price, rounded down.
+    @notice bhUSD worth `_shares` at the current share price, rounded down and at most
+            the total assets.
     @param _shares Shares [wad].
     @return Assets [wad].
     """
@@ -461,7 +462,14 @@ def _to_shares(_assets: uint256, _total: uint256, _roundup: bool) -> uint256:
 @internal
 @view
 def _to_assets(_shares: uint256, _total: uint256, _roundup: bool) -> uint256:
-    return math._mul_div(_shares, _total + VIRTUAL, erc4626.erc20.totalSupply + VIRTUAL, _roundup)
+    assets: uint256 = math._mul_div(_shares, _total + VIRTUAL, erc4626.erc20.totalSupply + VIRTUAL, _roundup)
+    if _roundup:
+        return assets
+    # Below a share price of 1 the virtual shares own less than the virtual assets, so the
+    # real shares together would claim up to VIRTUAL x (supply - total) / (supply + VIRTUAL)
+    # more than the total (under 1 bhUSD): paying out is capped at what exists, so the
+    # last holder to leave bears that rounding, and every withdrawal within max* succeeds.
+    return min(assets, _total)
 
 
 @internal

@@ -113,6 +113,22 @@ def test_cover_bad_debt__governance_within_cap__burns_vault_bhusd_for_pool(
     assert stablecoin.balanceOf(factory) == 0
 
 
+def test_cover_bad_debt__share_price_below_one__every_holder_can_still_exit(
+    crash, factory, savers, deposit, stablecoin, keeper, operator, admin
+):
+    deposit(keeper, 30_000 * WAD + 1)
+    factory.cover_bad_debt(crash.pool, crash.bad_debt, sender=admin)
+    assert savers.convertToAssets(WAD) < WAD
+    for holder in (operator, keeper):  # the last one out takes what is left
+        shares = savers.maxRedeem(holder)
+        expected = savers.previewRedeem(shares)
+        assert savers.maxWithdraw(holder) == expected
+        assert savers.redeem(shares, holder, holder, sender=holder).return_value == expected
+    assert savers.totalSupply() == 0
+    assert savers.totalAssets() < WAD  # what the virtual shares kept: under one bhUSD
+    assert stablecoin.balanceOf(savers) == savers.tracked_assets()
+
+
 def test_cover_bad_debt__yield_streaming__takes_the_locked_part_first(
     crash,
     factory,

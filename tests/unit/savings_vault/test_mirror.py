@@ -62,6 +62,14 @@ def test_validate__bounds__raise_the_contract_reasons():
             validate_reserve_target(bad)
 
 
+def test_to_assets__share_price_below_one__pays_out_at_most_the_total():
+    # after a loss the real shares would claim a little of the virtual assets
+    state = VaultState(tracked=50 * WAD, supply=100 * WAD)
+    assert state.to_assets(100 * WAD, 0) == 50 * WAD
+    assert state.to_assets(100 * WAD, 0, roundup=True) > 50 * WAD
+    assert state.to_assets(WAD, 0) == WAD * (51 * WAD) // (101 * WAD)
+
+
 def test_replay__events_out_of_order__applied_in_chain_order():
     events = [
         VaultEvent(5, 0, 2_000, "Withdraw", {"assets": 40, "shares": 40}),
