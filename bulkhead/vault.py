@@ -84,9 +84,11 @@ class VaultState:
         return mul_div(assets, self.supply + VIRTUAL, self.total_assets(now) + VIRTUAL, roundup)
 
     def to_assets(self, shares: int, now: int, roundup: bool = False) -> int:
-        total = self.total_assets(now)
-        assets = mul_div(shares, total + VIRTUAL, self.supply + VIRTUAL, roundup)
-        return assets if roundup else min(assets, total)  # pay-outs capped at what exists
+        return mul_div(shares, self.total_assets(now) + VIRTUAL, self.supply + VIRTUAL, roundup)
+
+    def assets_out(self, shares: int, now: int) -> int:
+        """`SavingsVault._assets_out`: what redeeming pays, at most the total assets."""
+        return min(self.to_assets(shares, now), self.total_assets(now))
 
     def share_price(self, now: int) -> int:
         """`convertToAssets(1e18)` [wad]."""

@@ -16,7 +16,7 @@
        every conversion, so that whatever reaches the vault before real depositors do is
        mostly owned by the virtual shares and cannot make one share worth a large deposit.
      Rounding is always in the vault's favour: shares out and assets out round down,
-     shares in and assets in round up; assets out never exceed the total assets. Only `cover` (the factory's bounded, logged bad
+     shares in and assets in round up; a pay-out never exceeds the total assets. Only `cover` (the factory's bounded, logged bad
      debt cover) lowers the share price; time and yield only raise it.
 @custom:kill Nothing to pause: the vault holds only bhUSD that its holders can always
              redeem. Governance stops new yield by not sweeping (raise the pools' reserve
@@ -139,8 +139,7 @@ def convertToShares(_assets: uint256) -> uint256:
 @view
 def convertToAssets(_shares: uint256) -> uint256:
     """
-    @notice bhUSD worth `_shares` at the current share price, rounded down and at most
-            the total assets.
+    @notice bhUSD worth `_shares` at the current share price, rounded down.
     @param _shares Shares [wad].
     @return Assets [wad].
     """
@@ -228,7 +227,7 @@ def maxWithdraw(_owner: address) -> uint256:
     @param _owner Share owner.
     @return Assets [wad].
     """
-    return self._to_assets(erc4626.erc20.balanceOf[_owner], self._total_assets(), False)
+    return self._assets_out(erc4626.erc20.balanceOf[_owner], self._total_assets())
 
 
 @external
@@ -253,7 +252,7 @@ def withdraw(_assets: uint256, _receiver: address, _owner: address) -> uint256:
     @return Shares burned [wad].
     """
     total: uint256 = self._total_assets()
-    assert _assets <= self._to_assets(erc4626.erc20.balanceOf[_owner], total, False), "vault: withdraw above maximum"
+    assert _assets <= self._assets_out(erc4626.erc20.balanceOf[_owner], total), "vault: withdraw above maximum"
     shares: uint256 = self._to_shares(_assets, total, True)
     self._exit(_assets, shares, _receiver, _owner)
     return shares
@@ -274,11 +273,11 @@ def maxRedeem(_owner: address) -> uint256:
 @view
 def previewRedeem(_shares: uint256) -> uint256:
     """
-    @notice bhUSD a redemption of `_shares` sends now (rounded down).
+    @notice bhUSD a redemption of `_shares` sends now (rounded down, at most the total).
     @param _shares Shares [wad].
     @return Assets [wad].
     """
-    return self._to_assets(_shares, self._total_assets(), False)
+    return self._assets_out(_shares, self._total_assets())
 
 
 @external
@@ -292,7 +291,7 @@ def redeem(_shares: uint256, _receiver: address, _owner: address) -> uint256:
     @return bhUSD sent [wad].
     """
     assert _shares <= erc4626.erc20.balanceOf[_owner], "vault: redeem above maximum"
-    assets: uint256 = self._to_assets(_shares, self._total_assets(), False)
+    assets: uint256 = self._assets_out(_shares, self._total_assets())
     self._exit(assets, _shares, _receiver, _owner)
     return assets
 
@@ -462,14 +461,20 @@ def _to_shares(_assets: uint256, _total: uint256, _roundup: bool) -> uint256:
 @internal
 @view
 def _to_assets(_shares: uint256, _total: uint256, _roundup: bool) -> uint256:
-    assets: uint256 = math._mul_div(_shares, _total + VIRTUAL, erc4626.erc20.totalSupply + VIRTUAL, _roundup)
-    if _roundup:
-        return assets
-    # Below a share price of 1 the virtual shares own less than the virtual assets, so the
-    # real shares together would claim up to VIRTUAL x (supply - total) / (supply + VIRTUAL)
-    # more than the total (under 1 bhUSD): paying out is capped at what exists, so the
-    # last holder to leave bears that rounding, and every withdrawal within max* succeeds.
-    return min(assets, _total)
+    return math._mul_div(_shares, _total + VIRTUAL, erc4626.erc20.totalSupply + VIRTUAL, _roundup)
+
+
+@internal
+@view
+def _assets_out(_shares: uint256, _total: uint256) -> uint256:
+    """
+    @dev What redeeming `_shares` pays: their value rounded down, at most the total.
+         Below a share price of 1 the virtual shares own less than the virtual assets, so
+         the real shares together would claim up to VIRTUAL x (supply - total) /
+         (supply + VIRTUAL) more than the total (under 1 bhUSD); capping the pay-out makes
+         the last holder out bear that rounding, and every exit within max* succeed.
+    """
+    return min(self._to_assets(_shares, _total, False), _total)
 
 
 @internal

@@ -62,12 +62,12 @@ def test_validate__bounds__raise_the_contract_reasons():
             validate_reserve_target(bad)
 
 
-def test_to_assets__share_price_below_one__pays_out_at_most_the_total():
+def test_assets_out__share_price_below_one__pays_out_at_most_the_total():
     # after a loss the real shares would claim a little of the virtual assets
     state = VaultState(tracked=50 * WAD, supply=100 * WAD)
-    assert state.to_assets(100 * WAD, 0) == 50 * WAD
-    assert state.to_assets(100 * WAD, 0, roundup=True) > 50 * WAD
-    assert state.to_assets(WAD, 0) == WAD * (51 * WAD) // (101 * WAD)
+    assert state.to_assets(100 * WAD, 0) > 50 * WAD
+    assert state.assets_out(100 * WAD, 0) == 50 * WAD
+    assert state.assets_out(WAD, 0) == state.to_assets(WAD, 0) == WAD * (51 * WAD) // (101 * WAD)
 
 
 def test_replay__events_out_of_order__applied_in_chain_order():
@@ -116,6 +116,7 @@ def test_replay__real_vault_history__equals_the_chain(
         assert state.share_price(now) == vault.convertToAssets(WAD)
         assert state.to_shares(10**21 + 3, now) == vault.convertToShares(10**21 + 3)
         assert state.to_assets(10**21 + 3, now, True) == vault.previewMint(10**21 + 3)
+        assert state.assets_out(10**21 + 3, now) == vault.previewRedeem(10**21 + 3)
 
 
 def _web3_vault(chain, vault):

@@ -22,7 +22,11 @@ def funded(vault, stablecoin, deposit, give_bhusd, borrower, admin):
 
 
 def _arrive(vault, stablecoin, sender, amount):
+    """Send `amount` and skim it, both in the head's second: time moves only in `_wait`."""
+    head = ape.chain.blocks.head.timestamp
+    ape.chain.pending_timestamp = head
     stablecoin.transfer(vault, amount, sender=sender)
+    ape.chain.pending_timestamp = head
     return vault.skim(sender=sender)
 
 
@@ -85,7 +89,6 @@ def test_skim__during_stream__merges_at_weighted_end_without_a_jump(
     first_end = funded.unlock_end()
     _wait(chain, period // 2)
     now_total, still = funded.totalAssets(), funded.locked_assets()
-    chain.pending_timestamp = chain.blocks.head.timestamp
     tx = _arrive(funded, stablecoin, admin, 3_000 * WAD)
     now = chain.blocks.head.timestamp
     [event] = tx.decode_logs(funded.Stream)
