@@ -194,10 +194,11 @@ def test_cover_bad_debt__above_cap__reverts(crash, factory, savers, operator, ad
 
 def test_cover_bad_debt__within_cooldown__reverts(crash, factory, admin, chain):
     factory.cover_bad_debt(crash.pool, WAD, sender=admin)
-    chain.pending_timestamp += COVER_COOLDOWN - 10
+    last = factory.last_cover()
+    chain.pending_timestamp = last + COVER_COOLDOWN - 1
     with ape.reverts("factory: cover cooldown"):
         factory.cover_bad_debt(crash.pool, WAD, sender=admin)
-    chain.pending_timestamp += 10
+    chain.pending_timestamp = last + COVER_COOLDOWN
     factory.cover_bad_debt(crash.pool, WAD, sender=admin)
     assert crash.pool.bad_debt() == crash.bad_debt - 2 * WAD
 
