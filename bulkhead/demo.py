@@ -6,7 +6,10 @@ order over one `DemoContext`, and returns the summary (a dict; `render` prints i
     deploy          bhUSD, the factory, the lens and the three default pools
     fund_borrowers  six dev accounts mint mock collateral and approve the pools
     open_positions  60 positions, 20 per pool, borrowed at 25 % to 97 % of max LTV
-    pass_time       a week passes; each pool accrues its stability fee into its reserve
+    save            three borrowers put half of their bhUSD into the savings vault
+    pass_time       90 days pass; each pool accrues its stability fee into its reserve
+    sweep_fees      anyone sweeps each reserve above its target into the vault; a day
+                    passes while the vault streams it into its share price
     move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
 
 Later steps (a keeper run, protections, the savings vault) are functions of the same shape,
@@ -32,7 +35,7 @@ from typing import Any
 from web3 import Web3
 from web3.logs import DISCARD
 
-from bulkhead import fmt, risk
+from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
@@ -46,7 +49,7 @@ LEVERAGE = (250, 400, 500, 600, 700, 800, 850, 900, 950, 970)
 POSITION_USD = (1_500, 40_000)  # collateral value of one position [USD], drawn uniformly
 DROP = {"WETH": Decimal("0.12"), "WBTC": Decimal("0.10"), "VOL": Decimal("0.22")}
 DEFAULT_DROP = Decimal("0.10")
-TIME_PASSES = 7 * 86400  # [seconds]
+TIME_PASSES = 90 * 86400  # [seconds] long enough for the reserves to pass their targets
 GAS = {"mint": 150_000, "approve": 100_000, "open": 400_000}  # limits, not estimates
 
 
@@ -229,7 +232,7 @@ def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
 
 
 def step_pass_time(ctx: DemoContext) -> None:
-    """Move the chain's clock a week ahead and accrue every pool's stability fee."""
+    """Move the chain's clock ahead and accrue every pool's stability fee."""
     _rpc(ctx, "evm_increaseTime", [TIME_PASSES])
     _rpc(ctx, "evm_mine", [])
     for pool in ctx.c.pools():
@@ -251,11 +254,63 @@ def step_move_prices(ctx: DemoContext) -> None:
         )
 
 
+SAVERS = 3  # borrowers who deposit half of their bhUSD into the savings vault
+
+
+def _vault(ctx: DemoContext) -> Any:
+    return ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.vault),
+        abi=artifacts.load("SavingsVault").abi,
+    )
+
+
+def step_save(ctx: DemoContext) -> None:
+    """Three borrowers deposit half of their bhUSD into the savings vault."""
+    vault = _vault(ctx)
+    calls = []
+    total = 0
+    for saver in ctx.borrowers[:SAVERS]:
+        amount = ctx.c.stablecoin.functions.balanceOf(saver).call() // 2
+        total += amount
+        calls.append((saver, ctx.c.stablecoin.functions.approve(vault.address, amount), 100_000, "approve vault"))
+        calls.append((saver, vault.functions.deposit(amount, saver), 300_000, "vault deposit"))
+    send_all(ctx, calls)
+    price = vault.functions.convertToAssets(WAD).call()
+    ctx.extra["vault"] = {"address": vault.address, "share_price_before": fmt.exact(price, 18)}
+    ctx.log(f"  {SAVERS} savers deposited {fmt.usd(total)} bhUSD; share price {fmt.exact(price, 18)}")
+
+
+def step_sweep_fees(ctx: DemoContext) -> None:
+    """Sweep each pool's reserve above its target into the vault; let a stream period pass."""
+    vault = _vault(ctx)
+    factory = ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.factory),
+        abi=artifacts.load("PoolFactory").abi,
+    )
+    before = vault.functions.tracked_assets().call()
+    for pool in ctx.c.pools():
+        ctx.admin.transact(factory.functions.sweep(pool.contract.address))
+    swept = vault.functions.tracked_assets().call() - before
+    period = vault.functions.stream_period().call()
+    _rpc(ctx, "evm_increaseTime", [period])
+    _rpc(ctx, "evm_mine", [])
+    price = vault.functions.convertToAssets(WAD).call()
+    ctx.extra.setdefault("vault", {}).update(
+        {"swept": fmt.exact(swept, 18), "share_price": fmt.exact(price, 18)}
+    )
+    ctx.log(
+        f"  swept {fmt.usd(swept)} bhUSD of fees into the vault; after {period // 3600} h "
+        f"of streaming the share price is {fmt.exact(price, 18)}"
+    )
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("deploy", step_deploy),
     ("fund borrowers", step_fund_borrowers),
     ("open positions", step_open_positions),
+    ("save", step_save),
     ("pass time", step_pass_time),
+    ("sweep fees", step_sweep_fees),
     ("move prices", step_move_prices),
 ]
 
@@ -381,6 +436,14 @@ def render(summary: dict) -> str:
             f"{fmt.usd(int(Decimal(acc['debts']) * WAD))} + bad debt "
             f"{fmt.usd(int(Decimal(acc['bad_debt']) * WAD))}: {verdict} "
             f"(gap {acc['gap_wei']} wei)"
+        )
+    vault = summary.get("vault")
+    if vault and "share_price" in vault:
+        rose = Decimal(vault["share_price"]) > Decimal(vault["share_price_before"])
+        lines.append(
+            f"savings vault: share price {Decimal(vault['share_price_before']):.6f} -> "
+            f"{Decimal(vault['share_price']):.6f} bhUSD after {fmt.usd(int(Decimal(vault['swept']) * WAD))} "
+            f"bhUSD of fees ({'rose' if rose else 'DID NOT RISE'})"
         )
     lines += summary.get("notes", [])
     for step in summary.get("steps", []):

@@ -196,8 +196,15 @@ class Deployment:
         known = ", ".join(p.name for p in self.pools)
         raise ConfigError(f"unknown pool {name_or_address!r} (known: {known})")
 
+    def to_dict(self) -> dict:
+        """The manifest as JSON data: each pool lists its risk parameters at its top level."""
+        data = asdict(self)
+        for pool in data["pools"]:
+            pool.update(pool.pop("params"))
+        return data
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+        return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -211,7 +218,7 @@ class Deployment:
         if not isinstance(raw, dict):
             raise ConfigError("manifest is not a JSON object")
         try:
-            pools = [PoolInfo(**p) for p in raw["pools"]]
+            pools = [_pool_info(p) for p in raw["pools"]]
             deployment = cls(
                 chain_id=int(raw["chain_id"]),
                 deploy_block=int(raw["deploy_block"]),
@@ -243,8 +250,8 @@ class Deployment:
             addresses += [p.address, p.collateral, p.feed]
             if not isinstance(p.reserve_target, int) or p.reserve_target < 0:
                 raise ConfigError(f"manifest pool {p.name!r} has a malformed reserve target")
-            if set(p.params) != set(RiskParams.__dataclass_fields__):
-                raise ConfigError(f"manifest pool {p.name!r} has malformed params")
+            if not all(isinstance(v, int) and v >= 0 for v in p.params.values()):
+                raise ConfigError(f"manifest pool {p.name!r} has malformed risk parameters")
         for address in addresses:
             if not Web3.is_address(address):
                 raise ConfigError(f"manifest holds a malformed address {address!r}")
@@ -260,6 +267,15 @@ class Deployment:
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"manifest {path} is not valid JSON: {exc}") from None
         return cls.from_dict(raw)
+
+
+def _pool_info(raw: Any) -> PoolInfo:
+    """A manifest pool entry; its risk parameters sit at its top level."""
+    if not isinstance(raw, dict):
+        raise TypeError("a pool entry is not an object")
+    raw = dict(raw)
+    params = {key: raw.pop(key) for key in RiskParams.__dataclass_fields__}
+    return PoolInfo(**raw, params=params)
 
 
 def _contract(w3: Web3, name: str, address: str | None = None):
