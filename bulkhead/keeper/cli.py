@@ -16,7 +16,8 @@ import click
 
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
-from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL, run as run_keeper
+from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL
+from bulkhead.keeper.runner import run as run_keeper
 from bulkhead.keeper.tx import SignerError
 
 
@@ -46,22 +47,52 @@ def keeper() -> None:
 
 
 @keeper.command("run")
-@click.option("--rpc-url", envvar="BULKHEAD_RPC_URL", default=DEFAULT_RPC_URL, show_default=True,
-              help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).")
-@click.option("--manifest", envvar="BULKHEAD_MANIFEST", default=DEFAULT_MANIFEST, show_default=True,
-              type=click.Path(dir_okay=False), help="Deployment manifest (env BULKHEAD_MANIFEST).")
-@click.option("--account", type=click.IntRange(min=0),
-              help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).")
-@click.option("--keystore", type=click.Path(dir_okay=False),
-              help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD).")
+@click.option(
+    "--rpc-url",
+    envvar="BULKHEAD_RPC_URL",
+    default=DEFAULT_RPC_URL,
+    show_default=True,
+    help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).",
+)
+@click.option(
+    "--manifest",
+    envvar="BULKHEAD_MANIFEST",
+    default=DEFAULT_MANIFEST,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Deployment manifest (env BULKHEAD_MANIFEST).",
+)
+@click.option(
+    "--account",
+    type=click.IntRange(min=0),
+    help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).",
+)
+@click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False),
+    help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD).",
+)
 @click.option("--dry-run", is_flag=True, help="Simulate and report; send nothing.")
 @click.option("--once", is_flag=True, help="One pass (waits for its receipts), then exit.")
 @click.option("--max-fee", type=AMOUNT, help="Cap on the max fee per gas [gwei].")
-@click.option("--priority-fee", type=AMOUNT, help="Priority fee per gas [gwei] (default: the node's).")
-@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
-              help="Seconds between passes.")
-@click.option("--native-price", type=AMOUNT, help="USD per native coin, to price gas (default: the WETH pool).")
-@click.option("--min-profit", type=AMOUNT, default=Decimal(0), help="Least USD an action must earn above gas.")
+@click.option(
+    "--priority-fee", type=AMOUNT, help="Priority fee per gas [gwei] (default: the node's)."
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--native-price",
+    type=AMOUNT,
+    help="USD per native coin, to price gas (default: the WETH pool).",
+)
+@click.option(
+    "--min-profit", type=AMOUNT, default=Decimal(0), help="Least USD an action must earn above gas."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     rpc_url: str,
@@ -113,8 +144,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         ("boosts", summary["boosts"]),
         ("bounty [USD]", summary["bounty_usd"]["total"]),
         ("gas spent [USD]", summary["gas_spent_usd"]),
-        ("blocks unsafe -> liquidated", f"min {blocks['min']} median {blocks['median']} max {blocks['max']}"
-         if blocks["count"] else "-"),
+        (
+            "blocks unsafe -> liquidated",
+            f"min {blocks['min']} median {blocks['median']} max {blocks['max']}"
+            if blocks["count"]
+            else "-",
+        ),
         ("transactions sent", summary["txs_sent"]),
         ("fee bumps", summary["fee_bumps"]),
         ("failures", _pairs(summary["failures"])),

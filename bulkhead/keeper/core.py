@@ -18,8 +18,9 @@ Connection errors escape `step`; `run_keeper` (bulkhead.keeper.runner) retries w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from web3 import Web3
 
@@ -108,9 +109,15 @@ class Keeper:
         self.tokens: dict[str, Any] = {}
         self.info: dict[str, Any] = {}
         checksum = Web3.to_checksum_address
-        self.automation = w3.eth.contract(address=checksum(deployment.automation), abi=automation_abi)
-        self.lens = w3.eth.contract(address=checksum(deployment.lens), abi=artifacts.abi("PoolLens"))
-        stablecoin = w3.eth.contract(address=checksum(deployment.stablecoin), abi=artifacts.abi("Stablecoin"))
+        self.automation = w3.eth.contract(
+            address=checksum(deployment.automation), abi=automation_abi
+        )
+        self.lens = w3.eth.contract(
+            address=checksum(deployment.lens), abi=artifacts.abi("PoolLens")
+        )
+        stablecoin = w3.eth.contract(
+            address=checksum(deployment.stablecoin), abi=artifacts.abi("Stablecoin")
+        )
         self._bhusd_balance = Call.of(stablecoin.functions.balanceOf(self.address))
         self._calls: dict[str, _PoolCalls] = {}
         for p in deployment.pools:
@@ -141,7 +148,9 @@ class Keeper:
             stuck_seconds=self.config.stuck_seconds,
             log=self.log,
         )
-        self.native_pool = next((a for a, p in self.info.items() if p.name.upper() in NATIVE_POOLS), None)
+        self.native_pool = next(
+            (a for a, p in self.info.items() if p.name.upper() in NATIVE_POOLS), None
+        )
         if self.config.native_price is None and self.native_pool is None:
             raise ConfigError("no WETH pool to price gas with: give the native coin's USD price")
         self.gas: dict[str, int] = dict(decide.DEFAULT_GAS)
@@ -178,7 +187,13 @@ class Keeper:
         self._track_unsafe(due, head)
 
         skips: list[Skip] = [
-            Skip("scan", a, 0, decide.ORACLE_INVALID, decide.ORACLE_STATUS.get(s.status, str(s.status)))
+            Skip(
+                "scan",
+                a,
+                0,
+                decide.ORACLE_INVALID,
+                decide.ORACLE_STATUS.get(s.status, str(s.status)),
+            )
             for a, s in states.items()
             if not s.price_ok
         ]
@@ -200,9 +215,14 @@ class Keeper:
             )
             skips += the_plan.skips
             if quote is None:
-                skips += [Skip(a.kind, a.pool, a.id, "fee_cap", "base fee above the max fee") for a in the_plan.actions]
+                skips += [
+                    Skip(a.kind, a.pool, a.id, "fee_cap", "base fee above the max fee")
+                    for a in the_plan.actions
+                ]
             elif the_plan.actions:
-                sent, late = self._execute(the_plan.actions, (quote[1], quote[2]), wallet["allowance"])
+                sent, late = self._execute(
+                    the_plan.actions, (quote[1], quote[2]), wallet["allowance"]
+                )
                 skips += late
         skip_counts = self._report_skips(skips)
         outcomes = self._wait(self.config.receipt_wait) if self.tx.in_flight else []
@@ -214,7 +234,10 @@ class Keeper:
             scanned=scanned,
             due={k: sum(1 for d in due if d.kind == k) for k in KINDS},
             sent=sent,
-            outcomes={s: sum(1 for o in outcomes if o.status == s) for s in ("mined", "reverted", "cancelled", "dropped")},
+            outcomes={
+                s: sum(1 for o in outcomes if o.status == s)
+                for s in ("mined", "reverted", "cancelled", "dropped")
+            },
             skips=skip_counts,
             seconds=time.perf_counter() - started,
             scan_seconds=scan_seconds,
@@ -273,7 +296,9 @@ class Keeper:
 
         def add(call: Call, key: str) -> None:
             requests.append(call.request())
-            decoders.append(lambda result, call=call, key=key: raw.__setitem__(key, call.decode(result)))
+            decoders.append(
+                lambda result, call=call, key=key: raw.__setitem__(key, call.decode(result))
+            )
 
         add(self._bhusd_balance, "bhusd")
         scanned = 0
@@ -288,14 +313,35 @@ class Keeper:
                     add(calls.automation_allowance, f"{address}:allowance")
             pool = self.pools[address]
             for start in range(1, pool_index.count + 1, LIQUIDATION_PAGE):
-                views.append(("liquidate", address, start, Call.of(pool.functions.positions_to_liquidate(start, LIQUIDATION_PAGE))))
+                views.append(
+                    (
+                        "liquidate",
+                        address,
+                        start,
+                        Call.of(pool.functions.positions_to_liquidate(start, LIQUIDATION_PAGE)),
+                    )
+                )
             scanned += pool_index.count
             if "deleverage" in self.config.kinds:
                 for start in _windows(pool_index.rule_ids("deleverage"), RULE_PAGE):
-                    views.append(("deleverage", address, start, Call.of(self.lens.functions.protections_due(address, start, RULE_PAGE))))
+                    views.append(
+                        (
+                            "deleverage",
+                            address,
+                            start,
+                            Call.of(self.lens.functions.protections_due(address, start, RULE_PAGE)),
+                        )
+                    )
             if {"boost", "top_up"} & set(self.config.kinds):
                 for start in _windows(pool_index.rule_ids("boost", "top_up"), RULE_PAGE):
-                    views.append(("automation", address, start, Call.of(self.automation.functions.due(address, start, RULE_PAGE))))
+                    views.append(
+                        (
+                            "automation",
+                            address,
+                            start,
+                            Call.of(self.automation.functions.due(address, start, RULE_PAGE)),
+                        )
+                    )
         for i, (_kind, _address, _start, call) in enumerate(views):
             add(call, f"view:{i}")
         results = self.rpc.batch(requests)
@@ -323,7 +369,11 @@ class Keeper:
             if kind == "liquidate":
                 due += [Due("liquidate", address, pid) for pid in found]
                 while len(found) == LIQUIDATION_RESULTS:  # the view stopped at 1,000: go on after
-                    call = Call.of(self.pools[address].functions.positions_to_liquidate(found[-1] + 1, LIQUIDATION_PAGE))
+                    call = Call.of(
+                        self.pools[address].functions.positions_to_liquidate(
+                            found[-1] + 1, LIQUIDATION_PAGE
+                        )
+                    )
                     found = call.decode(self.rpc.request(*call.request()))
                     self.metrics.view_calls += 1
                     due += [Due("liquidate", address, pid) for pid in found]
@@ -335,7 +385,9 @@ class Keeper:
                 due += [Due("top_up", address, pid) for pid in top_ups]
         wallet = {
             "bhusd": raw["bhusd"],
-            "collateral": {a: raw[f"{a}:collateral"] for a in self.pools if f"{a}:collateral" in raw},
+            "collateral": {
+                a: raw[f"{a}:collateral"] for a in self.pools if f"{a}:collateral" in raw
+            },
             "allowance": {a: raw[f"{a}:allowance"] for a in self.pools if f"{a}:allowance" in raw},
         }
         for address, allowance in wallet["allowance"].items():
@@ -356,7 +408,11 @@ class Keeper:
             calls = []
             for d in missing:
                 f = self.pools[d.pool].functions
-                calls += [Call.of(f.owner_of(d.id)), Call.of(f.collateral_of(d.id)), Call.of(f.normalised_debt_of(d.id))]
+                calls += [
+                    Call.of(f.owner_of(d.id)),
+                    Call.of(f.collateral_of(d.id)),
+                    Call.of(f.normalised_debt_of(d.id)),
+                ]
             results = self.rpc.batch([c.request() for c in calls])
             for k, d in enumerate(missing):
                 owner, coll, norm = (calls[3 * k + j].decode(results[3 * k + j]) for j in range(3))
@@ -378,7 +434,12 @@ class Keeper:
 
     def _costs(self, quote: tuple[int, int, int] | None) -> Costs:
         gas_price = decide.effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
-        return Costs(gas_price=gas_price, native_price=self._native_price(), gas=dict(self.gas), min_profit=self.config.min_profit)
+        return Costs(
+            gas_price=gas_price,
+            native_price=self._native_price(),
+            gas=dict(self.gas),
+            min_profit=self.config.min_profit,
+        )
 
     def _native_price(self) -> int:
         if self.config.native_price is not None:
@@ -389,7 +450,9 @@ class Keeper:
 
     def _request(self, action: Action) -> TxRequest:
         if action.kind == "liquidate":
-            fn = self.pools[action.pool].functions.liquidate(action.id, action.amount, action.min_out)
+            fn = self.pools[action.pool].functions.liquidate(
+                action.id, action.amount, action.min_out
+            )
         elif action.kind == "deleverage":
             fn = self.pools[action.pool].functions.auto_deleverage(action.id, action.amount)
         elif action.kind == "boost":
@@ -398,7 +461,9 @@ class Keeper:
             fn = self.automation.functions.top_up(action.pool, action.id, action.amount)
         return TxRequest(fn.address, fn._encode_transaction_data(), 0, action.kind, action)
 
-    def _execute(self, actions: list[Action], fees: tuple[int, int], allowances: dict[str, int]) -> tuple[int, list[Skip]]:
+    def _execute(
+        self, actions: list[Action], fees: tuple[int, int], allowances: dict[str, int]
+    ) -> tuple[int, list[Skip]]:
         """Simulate every action in one batch, send those that pass in one batch."""
         late: list[Skip] = []
         waiting = self._approve(actions, allowances, fees)
@@ -416,7 +481,12 @@ class Keeper:
         results = self.rpc.batch(requests)
         to_send: list[TxRequest] = []
         for k, (action, item) in enumerate(zip(ready, items)):
-            fields = dict(kind=action.kind, pool=self.info[action.pool].name, id=action.id, amount=action.amount)
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "amount": action.amount,
+            }
             failed = next((r for r in results[2 * k : 2 * k + 2] if isinstance(r, RpcError)), None)
             if failed is not None:
                 reason = failed.reason
@@ -428,13 +498,24 @@ class Keeper:
             gas = estimate + estimate * self.config.gas_margin_bps // 10_000
             if self.config.dry_run:
                 self.metrics.simulated[action.kind] += 1
-                self.log("would_send", **fields, gas=gas, bounty_usd=usd(action.bounty), gas_usd=usd(action.gas_cost))
+                self.log(
+                    "would_send",
+                    **fields,
+                    gas=gas,
+                    bounty_usd=usd(action.bounty),
+                    gas_usd=usd(action.gas_cost),
+                )
                 continue
             to_send.append(TxRequest(item.to, item.data, gas, item.label, action))
         sent = 0
         for item, result in zip(to_send, self.tx.send_batch(to_send, fees)):
             action = item.payload
-            fields = dict(kind=action.kind, pool=self.info[action.pool].name, id=action.id, amount=action.amount)
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "amount": action.amount,
+            }
             if isinstance(result, SendError):
                 self.metrics.failures["send_refused"] += 1
                 self.log("send_refused", **fields, reason=result.reason)
@@ -452,7 +533,9 @@ class Keeper:
             )
         return sent, late
 
-    def _approve(self, actions: list[Action], allowances: dict[str, int], fees: tuple[int, int]) -> set[str]:
+    def _approve(
+        self, actions: list[Action], allowances: dict[str, int], fees: tuple[int, int]
+    ) -> set[str]:
         """Let the automation pull our collateral for boosts (once per pool); the pools whose
         approval is not mined yet."""
         pools = {a.pool for a in actions if a.kind == "boost" and a.pool not in self.approved}
@@ -463,13 +546,17 @@ class Keeper:
         items = []
         for pool in sorted(pools - pending_approvals):
             fn = self.tokens[pool].functions.approve(self.automation.address, MAX_UINT256)
-            items.append(TxRequest(fn.address, fn._encode_transaction_data(), APPROVE_GAS, "approve", pool))
+            items.append(
+                TxRequest(fn.address, fn._encode_transaction_data(), APPROVE_GAS, "approve", pool)
+            )
         for item, result in zip(items, self.tx.send_batch(items, fees)):
             name = self.info[item.payload].name
             if isinstance(result, SendError):
                 self.log("send_refused", kind="approve", pool=name, reason=result.reason)
             else:
-                self.log("sent", kind="approve", pool=name, nonce=result.nonce, tx=result.hashes[-1])
+                self.log(
+                    "sent", kind="approve", pool=name, nonce=result.nonce, tx=result.hashes[-1]
+                )
         self._record(self.tx.poll(self._still_valid))  # mined at once on an automining node
         return pools - self.approved
 
@@ -512,7 +599,12 @@ class Keeper:
                 self.log("gap_fill_" + o.status, nonce=p.nonce)
                 continue
             action: Action = p.payload
-            fields = dict(kind=action.kind, pool=self.info[action.pool].name, id=action.id, nonce=p.nonce)
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "nonce": p.nonce,
+            }
             if o.status == "mined":
                 receipt = o.receipt
                 self.gas[action.kind] = max(receipt.gas_used, self.gas[action.kind] * 7 // 8)
@@ -589,7 +681,14 @@ class Keeper:
             counts[s.reason] = counts.get(s.reason, 0) + 1
             if key not in self._last_skips:
                 self.metrics.skips[s.reason] += 1
-                self.log("skip", kind=s.kind, pool=self.info[s.pool].name, id=s.id, reason=s.reason, detail=s.detail)
+                self.log(
+                    "skip",
+                    kind=s.kind,
+                    pool=self.info[s.pool].name,
+                    id=s.id,
+                    reason=s.reason,
+                    detail=s.detail,
+                )
         self._last_skips = current
         return counts
 

@@ -206,7 +206,9 @@ Decision = Action | Skip
 
 
 def _health(pool: PoolState, pos: Position, debt: int) -> int:
-    return risk.health(pos.collateral, debt, pool.price, pool.params.liquidation_threshold, pool.scale)
+    return risk.health(
+        pos.collateral, debt, pool.price, pool.params.liquidation_threshold, pool.scale
+    )
 
 
 def liquidation(
@@ -263,7 +265,9 @@ def liquidation(
     )
 
 
-def deleverage(pool: PoolState, pos: Position, rule: Rule | None, bhusd: int, costs: Costs) -> Decision:
+def deleverage(
+    pool: PoolState, pos: Position, rule: Rule | None, bhusd: int, costs: Costs
+) -> Decision:
     """Carry out the owner's deleverage protection (`MarginPool.auto_deleverage`)."""
     skip = _skipper("deleverage", pos)
     if rule is None or not rule.active:
@@ -306,7 +310,9 @@ def deleverage(pool: PoolState, pos: Position, rule: Rule | None, bhusd: int, co
     )
 
 
-def boost(pool: PoolState, pos: Position, rule: Rule | None, collateral: int, costs: Costs) -> Decision:
+def boost(
+    pool: PoolState, pos: Position, rule: Rule | None, collateral: int, costs: Costs
+) -> Decision:
     """Carry out the owner's boost (`PositionAutomation.boost`): the keeper supplies collateral."""
     skip = _skipper("boost", pos)
     if rule is None or not rule.active:
@@ -360,7 +366,13 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
     if health >= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
     amount = risk.top_up_amount(
-        pos.collateral, debt, pool.price, pool.params.liquidation_threshold, rule.fee, rule.target, pool.scale
+        pos.collateral,
+        debt,
+        pool.price,
+        pool.params.liquidation_threshold,
+        rule.fee,
+        rule.target,
+        pool.scale,
     )
     if amount == 0:
         return skip(NO_AMOUNT, "target unreachable")
@@ -452,7 +464,9 @@ def plan(
             pool = pools.get(d.pool)
             pos = positions.get(key)
             if key in busy:
-                reason = LIQUIDATING if kind != "liquidate" and _liquidating(out, key) else IN_FLIGHT
+                reason = (
+                    LIQUIDATING if kind != "liquidate" and _liquidating(out, key) else IN_FLIGHT
+                )
                 out.skips.append(Skip(kind, d.pool, d.id, reason))
                 continue
             if pool is None or pos is None:
@@ -479,7 +493,9 @@ def plan(
             elif a.kind == "deleverage":
                 final = deleverage(pool, pos, rules.get((a.kind, a.pool, a.id)), bhusd, costs)
             elif a.kind == "boost":
-                final = boost(pool, pos, rules.get((a.kind, a.pool, a.id)), coll_left.get(a.pool, 0), costs)
+                final = boost(
+                    pool, pos, rules.get((a.kind, a.pool, a.id)), coll_left.get(a.pool, 0), costs
+                )
             else:
                 final = a
             if isinstance(final, Skip):

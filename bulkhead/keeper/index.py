@@ -69,7 +69,9 @@ class PoolIndex:
     def rule_ids(self, *kinds: str) -> list[int]:
         ids: set[int] = set()
         for kind in kinds:
-            ids |= set({"deleverage": self.protections, "boost": self.boosts, "top_up": self.top_ups}[kind])
+            ids |= set(
+                {"deleverage": self.protections, "boost": self.boosts, "top_up": self.top_ups}[kind]
+            )
         return sorted(ids)
 
 
@@ -85,7 +87,7 @@ class EventIndex:
     logs_applied: int = 0
 
     @classmethod
-    def empty(cls, pools: Iterable[str], automation: str, start_block: int) -> "EventIndex":
+    def empty(cls, pools: Iterable[str], automation: str, start_block: int) -> EventIndex:
         return cls(
             pools={to_checksum_address(p): PoolIndex(to_checksum_address(p)) for p in pools},
             automation=to_checksum_address(automation),
@@ -108,14 +110,25 @@ class EventIndex:
                 return
             pid = args["id"]
             if name == "BoostSet":
-                _set_rule(pool.boosts, pid, Rule(args["trigger_health"], args["target_health"], args["max_fee"]))
+                _set_rule(
+                    pool.boosts,
+                    pid,
+                    Rule(args["trigger_health"], args["target_health"], args["max_fee"]),
+                )
             elif name == "TopUpSet":
-                rule = Rule(args["trigger_health"], args["target_health"], args["max_fee"], args["allowance"])
+                rule = Rule(
+                    args["trigger_health"],
+                    args["target_health"],
+                    args["max_fee"],
+                    args["allowance"],
+                )
                 _set_rule(pool.top_ups, pid, rule)
             elif name == "TopUp" and pid in pool.top_ups:
                 rule = pool.top_ups[pid]
                 spent = args["collateral_in"] + args["fee"]
-                pool.top_ups[pid] = Rule(rule.trigger, rule.target, rule.fee, max(rule.allowance - spent, 0))
+                pool.top_ups[pid] = Rule(
+                    rule.trigger, rule.target, rule.fee, max(rule.allowance - spent, 0)
+                )
             return
         pool = self.pools.get(emitter)
         if pool is None:
@@ -123,11 +136,19 @@ class EventIndex:
         pid = args["id"]
         if name == "PositionUpdated":
             pool.positions[pid] = Position(
-                emitter, pid, to_checksum_address(args["owner"]), args["collateral"], args["normalised_debt"]
+                emitter,
+                pid,
+                to_checksum_address(args["owner"]),
+                args["collateral"],
+                args["normalised_debt"],
             )
             pool.count = max(pool.count, pid)
         elif name == "ProtectionSet":
-            _set_rule(pool.protections, pid, Rule(args["trigger_health"], args["target_health"], args["max_fee"]))
+            _set_rule(
+                pool.protections,
+                pid,
+                Rule(args["trigger_health"], args["target_health"], args["max_fee"]),
+            )
 
     # ------------------------------------------------------------ views
 
@@ -137,7 +158,11 @@ class EventIndex:
     def rules(self) -> dict[tuple[str, str, int], Rule]:
         out: dict[tuple[str, str, int], Rule] = {}
         for address, p in self.pools.items():
-            for kind, rules in (("deleverage", p.protections), ("boost", p.boosts), ("top_up", p.top_ups)):
+            for kind, rules in (
+                ("deleverage", p.protections),
+                ("boost", p.boosts),
+                ("top_up", p.top_ups),
+            ):
                 for pid, rule in rules.items():
                     out[(kind, address, pid)] = rule
         return out
@@ -157,7 +182,9 @@ def _set_rule(rules: dict[int, Rule], pid: int, rule: Rule) -> None:
 class LogSource:
     """Fetches and decodes the index's logs from a node, in chunks of blocks."""
 
-    def __init__(self, rpc: Rpc, pool_abi: list[dict], automation_abi: list[dict], chunk: int = 10_000):
+    def __init__(
+        self, rpc: Rpc, pool_abi: list[dict], automation_abi: list[dict], chunk: int = 10_000
+    ):
         self.rpc = rpc
         self.pool_codec = EventCodec(pool_abi, POOL_EVENTS)
         self.automation_codec = EventCodec(automation_abi, AUTOMATION_EVENTS)
@@ -176,7 +203,10 @@ class LogSource:
             ranges.append((start, end))
             start = end + 1
         requests = [
-            ("eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b), "address": addresses, "topics": topics}])
+            (
+                "eth_getLogs",
+                [{"fromBlock": hex(a), "toBlock": hex(b), "address": addresses, "topics": topics}],
+            )
             for a, b in ranges
         ]
         requests.append(("eth_getBlockByNumber", [hex(head), False]))
@@ -185,7 +215,9 @@ class LogSource:
         for logs in chunks:
             if isinstance(logs, RpcError):
                 raise logs
-            for log in sorted(logs, key=lambda lg: (to_int(lg["blockNumber"]), to_int(lg["logIndex"]))):
+            for log in sorted(
+                logs, key=lambda lg: (to_int(lg["blockNumber"]), to_int(lg["logIndex"]))
+            ):
                 emitter = to_checksum_address(log["address"])
                 codec = self.automation_codec if emitter == index.automation else self.pool_codec
                 decoded = codec.decode(log)

@@ -38,12 +38,12 @@ class RpcError(Exception):
             if raw[:4] == ERROR_SELECTOR:
                 try:
                     return abi_decode(["string"], raw[4:])[0]
-                except Exception:  # malformed revert data: fall back to the message
+                except Exception:  # noqa: BLE001, S110 - malformed revert data: use the message
                     pass
         message = self.message
         for prefix in ("execution reverted: ", "execution reverted"):
             if message.startswith(prefix):
-                return message[len(prefix):].strip() or message
+                return message[len(prefix) :].strip() or message
         return message
 
 
@@ -53,7 +53,9 @@ def _result(response: Any) -> Any:
     if response.get("error") is not None:
         err = response["error"]
         if isinstance(err, dict):
-            return RpcError(int(err.get("code", -32603)), str(err.get("message", "")), err.get("data"))
+            return RpcError(
+                int(err.get("code", -32603)), str(err.get("message", "")), err.get("data")
+            )
         return RpcError(-32603, str(err))
     return response.get("result")
 
@@ -111,7 +113,7 @@ class Call:
     outputs: tuple[str, ...]
 
     @classmethod
-    def of(cls, fn: Any) -> "Call":
+    def of(cls, fn: Any) -> Call:
         """From a bound web3 contract function (`contract.functions.f(args)`)."""
         return cls(fn.address, fn._encode_transaction_data(), tuple(get_abi_output_types(fn.abi)))
 

@@ -9,9 +9,10 @@ normal or Ctrl-C, it logs and returns the metrics summary.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -38,7 +39,11 @@ def is_node_error(exc: BaseException) -> bool:
 
 def web3_for(rpc_url: str, timeout: float = 10.0) -> Web3:
     """A Web3 without web3's own retries: the keeper does its own back-off."""
-    return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+    return Web3(
+        HTTPProvider(
+            rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+        )
+    )
 
 
 class Backoff:
@@ -87,13 +92,20 @@ def run_keeper(
                     down_since = down_since or now
                     if give_up_after is not None and now - down_since > give_up_after:
                         raise NodeError(f"node unreachable for {now - down_since:.0f} s") from None
-                    keeper.log("node_unreachable", retry_in_s=delay, attempt=backoff.failures, error=type(exc).__name__)
+                    keeper.log(
+                        "node_unreachable",
+                        retry_in_s=delay,
+                        attempt=backoff.failures,
+                        error=type(exc).__name__,
+                    )
                 else:
                     # a node answering oddly (a state pruned under a call, a malformed
                     # answer): log it, count it, and try again after a pause
                     errors += 1
                     keeper.metrics.failures["step_error"] += 1
-                    keeper.log("step_failed", error=f"{type(exc).__name__}: {exc}"[:300], retry_in_s=delay)
+                    keeper.log(
+                        "step_failed", error=f"{type(exc).__name__}: {exc}"[:300], retry_in_s=delay
+                    )
                     if once and errors >= 3:
                         raise
                 stop.wait(delay)
@@ -152,7 +164,9 @@ def run(
     chain_id = w3.eth.chain_id
     if chain_id != deployment.chain_id:
         raise ConfigError(f"manifest is for chain id {deployment.chain_id}, the node is {chain_id}")
-    signer = resolve_signer(w3, account=account, keystore=keystore, private_key=private_key, password=password)
+    signer = resolve_signer(
+        w3, account=account, keystore=keystore, private_key=private_key, password=password
+    )
     cfg = config or KeeperConfig()
     cfg.dry_run = dry_run or cfg.dry_run
     if max_fee is not None:
@@ -176,12 +190,50 @@ def run(
     )
 
 
+def keeper_from_env(
+    w3: Web3, env: Mapping[str, str] | None = None, log_stream: IO[str] | None = None
+) -> Keeper:
+    """A Keeper configured from the environment (for `bots/keeper.py` under Silverback).
+
+    BULKHEAD_MANIFEST (default deployment.json); the account as `bulkhead keeper run` picks
+    it: BULKHEAD_KEYSTORE (+ BULKHEAD_KEYSTORE_PASSWORD), BULKHEAD_ACCOUNT (dev account
+    index), BULKHEAD_PRIVATE_KEY, else dev account 0; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
+    and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD].
+    """
+    env = os.environ if env is None else env
+    deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
+    if w3.eth.chain_id != deployment.chain_id:
+        raise ConfigError(
+            f"manifest is for chain id {deployment.chain_id}, the node is {w3.eth.chain_id}"
+        )
+    account = env.get("BULKHEAD_ACCOUNT")
+    signer = resolve_signer(
+        w3,
+        account=int(account) if account else None,
+        keystore=env.get("BULKHEAD_KEYSTORE") or None,
+        env=env,
+    )
+    cfg = KeeperConfig(dry_run=env.get("BULKHEAD_DRY_RUN", "") not in ("", "0", "false"))
+    for name, attr, unit in (
+        ("BULKHEAD_MAX_FEE", "max_fee", GWEI),
+        ("BULKHEAD_PRIORITY_FEE", "priority_fee", GWEI),
+        ("BULKHEAD_NATIVE_PRICE", "native_price", WAD),
+        ("BULKHEAD_MIN_PROFIT", "min_profit", WAD),
+    ):
+        if env.get(name):
+            try:
+                setattr(cfg, attr, int(Decimal(env[name]) * unit))
+            except ArithmeticError:
+                raise ConfigError(f"{name} is not a number: {env[name]!r}") from None
+    return Keeper(w3, deployment, signer, cfg, EventLog(log_stream))
+
+
 def _wait_for_node(w3: Web3, rpc_url: str, timeout: float, log: EventLog) -> None:
     backoff = Backoff()
     deadline = time.monotonic() + timeout
     while True:
         try:
-            w3.eth.chain_id
+            _ = w3.eth.chain_id
             return
         except Exception as exc:
             if not is_node_error(exc):

@@ -106,17 +106,21 @@ def resolve_signer(
             raise SignerError(f"cannot read keystore {path}: {exc.strerror}") from None
         try:
             return KeySigner(Account.decrypt(text, password))
-        except Exception:  # a wrong password or a malformed file; never echo the content
-            raise SignerError(f"cannot decrypt keystore {path} (wrong password or not a keystore)") from None
+        except Exception:  # noqa: BLE001 - a wrong password or a malformed file; never echo it
+            raise SignerError(
+                f"cannot decrypt keystore {path} (wrong password or not a keystore)"
+            ) from None
     key = private_key or (None if account is not None else env.get(KEY_ENV))
     if key:
         try:
             return KeySigner(key.strip())
-        except Exception:
+        except Exception:  # noqa: BLE001 - the parser's message may quote the key
             raise SignerError("the private key is not valid") from None
     chain_id = w3.eth.chain_id
     if chain_id not in LOCAL_CHAIN_IDS:
-        raise SignerError(f"no account for chain id {chain_id}: use --keystore FILE or set {KEY_ENV}")
+        raise SignerError(
+            f"no account for chain id {chain_id}: use --keystore FILE or set {KEY_ENV}"
+        )
     dev = w3.eth.accounts
     index = account or 0
     if index >= len(dev):
@@ -166,7 +170,7 @@ class Receipt:
     logs: list[dict]
 
     @classmethod
-    def from_rpc(cls, raw: dict) -> "Receipt":
+    def from_rpc(cls, raw: dict) -> Receipt:
         return cls(
             tx_hash=raw["transactionHash"],
             status=to_int(raw["status"]),
@@ -207,7 +211,13 @@ class TxManager:
     next_nonce: int | None = None
     in_flight: dict[int, Pending] = field(default_factory=dict)
     counters: dict[str, int] = field(
-        default_factory=lambda: {"sent": 0, "bumps": 0, "cancels": 0, "nonce_resyncs": 0, "fee_capped": 0}
+        default_factory=lambda: {
+            "sent": 0,
+            "bumps": 0,
+            "cancels": 0,
+            "nonce_resyncs": 0,
+            "fee_capped": 0,
+        }
     )
     _orphans: list[Outcome] = field(default_factory=list)
 
@@ -273,7 +283,9 @@ class TxManager:
             raise result
         return result
 
-    def send_batch(self, items: Sequence[TxRequest], fees: tuple[int, int] | None = None) -> list[Pending | SendError]:
+    def send_batch(
+        self, items: Sequence[TxRequest], fees: tuple[int, int] | None = None
+    ) -> list[Pending | SendError]:
         """Send `items` at consecutive nonces in one round trip, in order.
 
         A nonce the node says is taken: resync and send those items again, once. A nonce
@@ -311,7 +323,9 @@ class TxManager:
                         results[i] = SendError(response.message)
                         refused.append(tx["nonce"])
                     continue
-                pending = Pending(items[i].label, items[i].payload, tx, [response], time.monotonic(), head)
+                pending = Pending(
+                    items[i].label, items[i].payload, tx, [response], time.monotonic(), head
+                )
                 self.in_flight[tx["nonce"]] = pending
                 self.counters["sent"] += 1
                 results[i] = pending
@@ -354,7 +368,9 @@ class TxManager:
         done = [p for n, p in sorted(self.in_flight.items()) if n < mined_count]
         if done:
             hashes = [h for p in done for h in p.hashes]
-            receipts = dict(zip(hashes, self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])))
+            receipts = dict(
+                zip(hashes, self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes]))
+            )
             for p in done:
                 outcome = self._outcome(p, receipts)
                 if outcome is not None:
@@ -386,17 +402,26 @@ class TxManager:
         # the nonce is used, by none of our hashes: someone else sent at our nonce
         return Outcome(p, "dropped", None, "nonce used outside the keeper")
 
-    def _unstick(self, p: Pending, head: int, still_valid: Callable[[Pending], str | None] | None) -> None:
+    def _unstick(
+        self, p: Pending, head: int, still_valid: Callable[[Pending], str | None] | None
+    ) -> None:
         reason = None
         if still_valid is not None and p.cancel_reason is None and p.label != "cancel":
             reason = still_valid(p)
         fees = decide.bumped_fees(
-            p.tx["maxFeePerGas"], p.tx["maxPriorityFeePerGas"], self.base_fee(), self.tip(), self.max_fee
+            p.tx["maxFeePerGas"],
+            p.tx["maxPriorityFeePerGas"],
+            self.base_fee(),
+            self.tip(),
+            self.max_fee,
         )
         if fees is None:
             self.counters["fee_capped"] += 1
             self.log("bump_capped", nonce=p.nonce, max_fee=p.tx["maxFeePerGas"], cap=self.max_fee)
-            p.sent_at, p.sent_block = time.monotonic(), head  # wait another period before trying again
+            p.sent_at, p.sent_block = (
+                time.monotonic(),
+                head,
+            )  # wait another period before trying again
             return
         tx = dict(p.tx)
         tx["maxFeePerGas"], tx["maxPriorityFeePerGas"] = fees
@@ -436,6 +461,9 @@ def _ok(value: Any) -> Any:
 
 def _nonce_problem(message: str) -> bool:
     m = message.lower()
-    return "nonce too low" in m or "already known" in m or "nonce has already been used" in m or (
-        "replacement" in m and "underpriced" in m
+    return (
+        "nonce too low" in m
+        or "already known" in m
+        or "nonce has already been used" in m
+        or ("replacement" in m and "underpriced" in m)
     )

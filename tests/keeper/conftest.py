@@ -37,7 +37,17 @@ class Node:
         if deployment is None:
             deployment = deploy(self.w3, Sender(self.w3, self.admin), Config.load())
         self.deployment = deployment
-        self.abi = {n: artifacts.abi(n) for n in ("MarginPool", "MockToken", "MockAggregator", "Stablecoin", "PositionAutomation", "PoolLens")}
+        self.abi = {
+            n: artifacts.abi(n)
+            for n in (
+                "MarginPool",
+                "MockToken",
+                "MockAggregator",
+                "Stablecoin",
+                "PositionAutomation",
+                "PoolLens",
+            )
+        }
         self.stablecoin = self._at("Stablecoin", deployment.stablecoin)
         self.automation = self._at("PositionAutomation", deployment.automation)
         self.lens = self._at("PoolLens", deployment.lens)
@@ -79,7 +89,9 @@ class Node:
 
     # ------------------------------------------------------- sending
 
-    def send(self, sender: str, fn, gas: int = 600_000, nonce: int | None = None, tip: int = GWEI) -> str:
+    def send(
+        self, sender: str, fn, gas: int = 600_000, nonce: int | None = None, tip: int = GWEI
+    ) -> str:
         """Send a contract call without waiting for its receipt."""
         tx = {
             "from": sender,
@@ -104,8 +116,15 @@ class Node:
             nonces = {s: int(c, 16) for s, c in zip(senders, counts)}
             requests = []
             for s, fn in calls:
-                body = {"from": s, "to": fn.address, "data": fn._encode_transaction_data(), "gas": hex(gas),
-                        "nonce": hex(nonces[s]), "maxFeePerGas": hex(200 * GWEI), "maxPriorityFeePerGas": hex(GWEI)}
+                body = {
+                    "from": s,
+                    "to": fn.address,
+                    "data": fn._encode_transaction_data(),
+                    "gas": hex(gas),
+                    "nonce": hex(nonces[s]),
+                    "maxFeePerGas": hex(200 * GWEI),
+                    "maxPriorityFeePerGas": hex(GWEI),
+                }
                 requests.append(("eth_sendTransaction", [body]))
                 nonces[s] += 1
             hashes = rpc.batch(requests)
@@ -151,7 +170,9 @@ class Market:
         self._threshold: int | None = None
 
     def set_price(self, usd: float) -> None:
-        self.node.transact(self.node.admin, self.feed.functions.set_answer(int(round(usd * 10**FEED_DECIMALS))))
+        self.node.transact(
+            self.node.admin, self.feed.functions.set_answer(round(usd * 10**FEED_DECIMALS))
+        )
 
     def price(self) -> int:
         return self.pool.functions.price().call()
@@ -223,7 +244,9 @@ def node():
 
 @pytest.fixture
 def chain(node):
-    """The deployed node, reverted to its fresh deployment after the test."""
+    """The deployed node, reverted to its fresh deployment after the test (and to its base
+    fee, which `evm_revert` leaves where the test took it)."""
+    base_fee = node.w3.eth.get_block("pending")["baseFeePerGas"]
     snapshot = node.rpc("evm_snapshot")
     try:
         yield node
@@ -231,6 +254,7 @@ def chain(node):
         node.rpc("anvil_setIntervalMining", 0)  # (this also turns automine off)
         node.automine(True)
         node.rpc("evm_revert", snapshot)
+        node.rpc("anvil_setNextBlockBaseFeePerGas", hex(base_fee))
 
 
 # role-named accounts of the keeper tests (indexes into the node's dev accounts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from web3.exceptions import TransactionNotFound
+
 from bulkhead.keeper import NodeSigner, run_keeper
 from bulkhead.keeper.decide import BUMP_DEN, BUMP_NUM
 from bulkhead.keeper.rpc import Rpc
@@ -34,7 +36,7 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         try:
             if predicate():
                 return
-        except Exception:  # a call racing a block on a pruning node: ask again
+        except Exception:  # noqa: BLE001, S110 - a call racing a block on a pruning node
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
@@ -52,7 +54,9 @@ def test_node_restart__unsafe_while_down__reconnects_and_liquidates_all(tmp_path
         node.give_bhusd(node.accounts[KEEPER], 50_000 * WAD)
         keeper, log = make_keeper(node, KEEPER, receipt_wait=2.0)
         thread = threading.Thread(
-            target=run_keeper, args=(keeper,), kwargs=dict(poll_interval=0.05, stop=stop, max_backoff=0.4)
+            target=run_keeper,
+            args=(keeper,),
+            kwargs={"poll_interval": 0.05, "stop": stop, "max_backoff": 0.4},
         )
         thread.start()
         _wait_for(lambda: keeper.metrics.cycles >= 1, 30, "a first cycle")
@@ -74,7 +78,9 @@ def test_node_restart__unsafe_while_down__reconnects_and_liquidates_all(tmp_path
         anvil = restarted
         node = Node(restarted, node.deployment)
         _wait_for(lambda: not node.markets["WETH"].liquidatable(), 60, "every liquidation")
-        liquidated = {e.args.id for e in _liquidate_events(node, weth, node.deployment.deploy_block)}
+        liquidated = {
+            e.args.id for e in _liquidate_events(node, weth, node.deployment.deploy_block)
+        }
     finally:
         stop.set()
         if thread is not None:
@@ -138,8 +144,15 @@ def test_pending_tx_replaced_from_outside__counted_dropped_then_redone(chain):
     (ours,) = keeper.tx.in_flight.values()
     # the same nonce, sent by hand with a higher fee, takes the keeper's place
     chain.w3.eth.send_transaction(
-        {"from": keeper_address, "to": chain.admin, "value": 1, "nonce": ours.nonce, "gas": 21_000,
-         "maxFeePerGas": 300 * GWEI, "maxPriorityFeePerGas": 50 * GWEI}
+        {
+            "from": keeper_address,
+            "to": chain.admin,
+            "value": 1,
+            "nonce": ours.nonce,
+            "gas": 21_000,
+            "maxFeePerGas": 300 * GWEI,
+            "maxPriorityFeePerGas": 50 * GWEI,
+        }
     )
     chain.mine()
     chain.automine(True)
@@ -190,7 +203,7 @@ def test_stuck_transaction__bumped_by_12_5_percent_within_cap__mined_once(chain)
 def _receipt(node: Node, tx_hash: str):
     try:
         return node.w3.eth.get_transaction_receipt(tx_hash)
-    except Exception:
+    except TransactionNotFound:
         return None
 
 
@@ -246,7 +259,7 @@ def test_stuck_and_outbid__keeper_cancels_instead_of_bumping(chain):
 
     assert keeper.metrics.failures == {"lost_race": 1}
     assert keeper.metrics.cancels == 1
-    (receipt,) = [r for r in map(lambda h: _receipt(chain, h), pending.hashes) if r]
+    (receipt,) = [r for r in (_receipt(chain, h) for h in pending.hashes) if r]
     assert receipt["gasUsed"] == 21_000 and receipt["to"] == keeper_address
     spent = eth_before - chain.w3.eth.get_balance(keeper_address)
     assert spent == keeper.metrics.gas_spent == 21_000 * receipt["effectiveGasPrice"]
@@ -280,11 +293,17 @@ def test_bhusd_balance_too_small__skips_and_reports__partial_where_the_pool_allo
     small_debt, large_debt = 120 * WAD, 2_000 * WAD
     # health 1.35 falls to 0.945 at 2,100: unhealthy, but the collateral still covers a partial
     small, large = weth.open_many(
-        owner, [(weth.collateral_for(small_debt, 1.35), small_debt), (weth.collateral_for(large_debt, 1.35), large_debt)]
+        owner,
+        [
+            (weth.collateral_for(small_debt, 1.35), small_debt),
+            (weth.collateral_for(large_debt, 1.35), large_debt),
+        ],
     )
     keeper_address = chain.accounts[KEEPER]
     chain.give_bhusd(chain.accounts[OUTSIDER], 1_000 * WAD)
-    chain.transact(chain.accounts[OUTSIDER], chain.stablecoin.functions.transfer(keeper_address, 40 * WAD))
+    chain.transact(
+        chain.accounts[OUTSIDER], chain.stablecoin.functions.transfer(keeper_address, 40 * WAD)
+    )
     weth.set_price(2_100)
     keeper, log = make_keeper(chain, KEEPER)
     keeper.step()

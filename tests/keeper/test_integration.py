@@ -7,7 +7,7 @@ import random
 
 from bulkhead.risk import WAD
 
-from .conftest import BORROWER, KEEPER, RIVAL, GWEI, Market, Node, make_keeper
+from .conftest import BORROWER, GWEI, KEEPER, RIVAL, Market, Node, make_keeper
 
 CRASH = 0.70
 SAFE_AFTER_CRASH = 1 / CRASH  # health at or above this before the crash stays >= 1.0
@@ -46,7 +46,9 @@ def _open_book(node: Node, owner: str, rng: random.Random) -> dict[str, dict]:
             elif i % 10 == 5:
                 healths[i] = rng.uniform(4.0, 5.0)  # a boost is due at once
         price = m.price()
-        ids = m.open_many(owner, [(m.collateral_for(d, h, price), d) for d, h in zip(debts, healths)])
+        ids = m.open_many(
+            owner, [(m.collateral_for(d, h, price), d) for d, h in zip(debts, healths)]
+        )
         rules = {"deleverage": [], "top_up": [], "boost": []}
         for i, pid in enumerate(ids):
             if i % 10 == 1:
@@ -55,10 +57,17 @@ def _open_book(node: Node, owner: str, rng: random.Random) -> dict[str, dict]:
             elif i % 10 == 3:
                 rules["top_up"].append(pid)
                 allowance = m.collateral_for(debts[i], 3.0, price)
-                rule_calls.append((owner, node.automation.functions.set_top_up(m.address, pid, *TOP_UP, allowance)))
+                rule_calls.append(
+                    (
+                        owner,
+                        node.automation.functions.set_top_up(m.address, pid, *TOP_UP, allowance),
+                    )
+                )
             elif i % 10 == 5:
                 rules["boost"].append(pid)
-                rule_calls.append((owner, node.automation.functions.set_boost(m.address, pid, *BOOST)))
+                rule_calls.append(
+                    (owner, node.automation.functions.set_boost(m.address, pid, *BOOST))
+                )
         # the owner's wallet funds top-ups; the automation borrows as the owner's operator
         m.fund(owner, m.collateral_for(sum(debts), 3.0, price), spender=node.automation.address)
         rule_calls.append((owner, m.pool.functions.set_operator(node.automation.address, True)))
@@ -82,12 +91,22 @@ def _events(m: Market, node: Node, from_block: int) -> dict[str, list[int]]:
     pool_events, auto = m.pool.events, node.automation.events
     return {
         "liquidate": [e.args.id for e in pool_events.Liquidate().get_logs(from_block=from_block)],
-        "deleverage": [e.args.id for e in pool_events.AutoDeleverage().get_logs(from_block=from_block)],
-        "top_up": [
-            e.args.id for e in auto.TopUp().get_logs(from_block=from_block) if e.args.pool == m.address
+        "deleverage": [
+            e.args.id for e in pool_events.AutoDeleverage().get_logs(from_block=from_block)
         ],
-        "boost": [e.args.id for e in auto.Boost().get_logs(from_block=from_block) if e.args.pool == m.address],
-        "updated": [e.args.id for e in pool_events.PositionUpdated().get_logs(from_block=from_block)],
+        "top_up": [
+            e.args.id
+            for e in auto.TopUp().get_logs(from_block=from_block)
+            if e.args.pool == m.address
+        ],
+        "boost": [
+            e.args.id
+            for e in auto.Boost().get_logs(from_block=from_block)
+            if e.args.pool == m.address
+        ],
+        "updated": [
+            e.args.id for e in pool_events.PositionUpdated().get_logs(from_block=from_block)
+        ],
     }
 
 
@@ -98,13 +117,15 @@ def _fund_keeper(node: Node, account: str, bhusd: int) -> int:
     return own
 
 
-def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done_healthy_untouched(chain):
+def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done_healthy_untouched(
+    chain,
+):
     owner = chain.accounts[BORROWER]
     book = _open_book(chain, owner, random.Random(2024))
     assert sum(len(b["ids"]) for b in book.values()) == 200
     keeper_address = chain.accounts[KEEPER]
     own = _fund_keeper(chain, keeper_address, 1_500_000 * WAD)
-    keeper, log = make_keeper(chain, KEEPER)
+    keeper, _log = make_keeper(chain, KEEPER)
 
     # before the crash: only the boosts are due, and the keeper does every one of them
     before = chain.block
@@ -131,7 +152,12 @@ def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done
     for name, b in book.items():
         m = chain.markets[name]
         after = _due(chain, m)
-        assert after == {"liquidate": set(), "deleverage": set(), "top_up": set(), "boost": set()}, name
+        assert after == {
+            "liquidate": set(),
+            "deleverage": set(),
+            "top_up": set(),
+            "boost": set(),
+        }, name
         events = _events(m, chain, crash_block + 1)
         # every unsafe position liquidated, once
         assert sorted(events["liquidate"]) == sorted(due[name]["liquidate"]), name
@@ -147,7 +173,9 @@ def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done
 
     m = keeper.metrics
     assert m.done["liquidate"] == sum(len(d["liquidate"]) for d in due.values())
-    assert not m.failures
+    assert m.done["deleverage"] == sum(len(d["deleverage"]) for d in due.values())
+    assert m.done["top_up"] == sum(len(d["top_up"]) for d in due.values())
+    assert not m.failures and not m.skips
     assert m.bounty["liquidate"] > 0 and m.gas_spent > 0
     assert len(m.blocks_to_liquidation) == m.done["liquidate"]
 
@@ -167,7 +195,9 @@ def test_two_keepers__each_position_handled_once__the_loser_only_loses_gas(chain
     own = {chain.give_bhusd(first, 500_000 * WAD), chain.give_bhusd(second, 500_000 * WAD)}
     a, _ = make_keeper(chain, KEEPER, receipt_wait=0.05, priority_fee=GWEI)
     # b takes only the larger bounties, and outbids a for them
-    b, blog = make_keeper(chain, RIVAL, receipt_wait=0.05, priority_fee=3 * GWEI, min_profit=100 * WAD)
+    b, _blog = make_keeper(
+        chain, RIVAL, receipt_wait=0.05, priority_fee=3 * GWEI, min_profit=100 * WAD
+    )
     start = {k: (chain.bhusd(k), chain.w3.eth.get_balance(k)) for k in (first, second)}
     weth.set_price(2_100)
     crash_block = chain.block
@@ -187,7 +217,7 @@ def test_two_keepers__each_position_handled_once__the_loser_only_loses_gas(chain
     events = weth.pool.events.Liquidate().get_logs(from_block=crash_block + 1)
     assert sorted(e.args.id for e in events) == sorted(unsafe)  # each exactly once
     assert weth.liquidatable() == []
-    assert not set(e.args.id for e in events) - set(ids) - own
+    assert not {e.args.id for e in events} - set(ids) - own
     assert a.metrics.done["liquidate"] + b.metrics.done["liquidate"] == len(unsafe)
     assert b.metrics.done["liquidate"] > 0 and a.metrics.done["liquidate"] > 0
     assert a.metrics.failures["lost_race"] > 0  # a sent, b's higher tip went first
