@@ -8,7 +8,6 @@ no node, no account) is one line on stderr and exit code 1.
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -171,4 +170,3 @@ def main() -> None:  # `python -m bulkhead.keeper.cli run ...` until the main CL
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

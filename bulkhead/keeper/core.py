@@ -611,6 +611,8 @@ class Keeper:
                 bounty = self._bounty(action, receipt.logs)
                 m.done[action.kind] += 1
                 m.bounty[action.kind] += bounty
+                m.pool_done[(self.info[action.pool].name, action.kind)] += 1
+                m.pool_bounty[self.info[action.pool].name] += bounty
                 extra: dict[str, Any] = {}
                 if action.kind == "liquidate":
                     first = self.first_unsafe.pop(action.key, None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bulkhead import risk
@@ -553,12 +553,3 @@ def bumped_fees(
 def effective_gas_price(max_fee: int, tip: int, base_fee: int) -> int:
     """[wei per gas] what an EIP-1559 transaction pays in a block with `base_fee`."""
     return min(max_fee, base_fee + tip)
-
-
-def with_gas(costs: Costs, kind: str, gas_used: int) -> Costs:
-    """`costs` with `kind` remembered at `gas_used` (a moving estimate: the larger of the
-    measured value and 7/8 of the old one, so one cheap outlier does not fool it)."""
-    old = costs.gas.get(kind, DEFAULT_GAS.get(kind, gas_used))
-    gas = dict(costs.gas)
-    gas[kind] = max(gas_used, old * 7 // 8)
-    return replace(costs, gas=gas)

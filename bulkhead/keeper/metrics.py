@@ -47,6 +47,8 @@ class Metrics:
     logs_applied: int = 0
     done: Counter = field(default_factory=Counter)  # kind -> mined actions
     bounty: Counter = field(default_factory=Counter)  # kind -> [wad] USD earned
+    pool_done: Counter = field(default_factory=Counter)  # (pool name, kind) -> mined actions
+    pool_bounty: Counter = field(default_factory=Counter)  # pool name -> [wad] USD earned
     gas_spent: int = 0  # [wei] of every transaction mined, failed ones included
     gas_spent_usd: int = 0  # [wad]
     failures: Counter = field(default_factory=Counter)  # reason -> count
@@ -107,4 +109,17 @@ class Metrics:
             "reconnects": self.reconnects,
             "index_resets": self.index_resets,
             "simulated": dict(self.simulated),
+            "pools": self.pools(),
+        }
+
+    def pools(self) -> dict[str, dict[str, Any]]:
+        """Per pool: actions done by kind and bounty earned [USD]."""
+        names = sorted({name for name, _ in self.pool_done} | set(self.pool_bounty))
+        return {
+            name: {
+                kind: self.pool_done[(name, kind)]
+                for kind in ("liquidate", "deleverage", "top_up", "boost")
+            }
+            | {"bounty_usd": usd(self.pool_bounty[name])}
+            for name in names
         }

@@ -176,6 +176,11 @@ def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done
     assert m.done["deleverage"] == sum(len(d["deleverage"]) for d in due.values())
     assert m.done["top_up"] == sum(len(d["top_up"]) for d in due.values())
     assert not m.failures and not m.skips
+    pools = m.summary()["pools"]
+    for name in book:
+        assert pools[name]["liquidate"] == len(due[name]["liquidate"])
+        assert pools[name]["boost"] == len(book[name]["rules"]["boost"])
+        assert pools[name]["bounty_usd"] > 0
     assert m.bounty["liquidate"] > 0 and m.gas_spent > 0
     assert len(m.blocks_to_liquidation) == m.done["liquidate"]
 
