@@ -86,24 +86,20 @@ def crash(block_time: int) -> dict:
         try:
             time.sleep(block_time * 2)
             started = time.perf_counter()
+            hashes = []
             for name in book:  # one block for the whole crash
                 m = node.markets[name]
-                node.send(
-                    node.admin, m.feed.functions.set_answer(int(m.price() / WAD * CRASH * 10**8))
-                )
-            crash_block = node.w3.eth.get_block("latest")["number"] + 1
-            unsafe = None
+                answer = int(m.price() / WAD * CRASH * 10**8)
+                hashes.append(node.send(node.admin, m.feed.functions.set_answer(answer)))
+            receipts = [node.w3.eth.wait_for_transaction_receipt(h) for h in hashes]
+            crash_block = max(r["blockNumber"] for r in receipts)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 time.sleep(0.2)
                 try:
-                    if node.block <= crash_block:
-                        continue
                     left = [m.liquidatable() for m in node.markets.values()]
                 except Exception:  # noqa: BLE001, S112 - a call racing a block on a pruning node
                     continue
-                if unsafe is None:
-                    unsafe = crash_block
                 if not any(left):
                     break
             seconds = time.perf_counter() - started

@@ -184,7 +184,7 @@ class Keeper:
         scan_seconds = time.perf_counter() - scan_started
         m.scan_seconds += scan_seconds
         m.positions_scanned += scanned
-        self._track_unsafe(due, head)
+        self._track_unsafe(due, wallet["block"])
 
         skips: list[Skip] = [
             Skip(
@@ -344,6 +344,8 @@ class Keeper:
                     )
         for i, (_kind, _address, _start, call) in enumerate(views):
             add(call, f"view:{i}")
+        requests.append(("eth_blockNumber", []))  # the views saw this block or an earlier one
+        decoders.append(lambda result: raw.__setitem__("block", to_int(_ok(result))))
         results = self.rpc.batch(requests)
         self.metrics.view_calls += len(views)
         for decode, result in zip(decoders, results):
@@ -384,6 +386,7 @@ class Keeper:
                 due += [Due("boost", address, pid) for pid in boosts]
                 due += [Due("top_up", address, pid) for pid in top_ups]
         wallet = {
+            "block": raw["block"],
             "bhusd": raw["bhusd"],
             "collateral": {
                 a: raw[f"{a}:collateral"] for a in self.pools if f"{a}:collateral" in raw
