@@ -724,7 +724,7 @@ def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) 
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the demo's choices.")
 @_json_option
 def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) -> None:
-    """Deploy, open 60 positions across three pools, drop prices, summarise."""
+    """Deploy, open 60 positions, save fees, run the keeper through a crash, summarise."""
     from bulkhead import demo as demo_mod
 
     if rpc_url and manifest is None:
@@ -737,3 +737,9 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
         click.echo(demo_mod.render(summary))
     if not summary["ok"]:
         raise click.exceptions.Exit(1)
+
+
+# `bulkhead keeper run`: the keeper bot's commands live with the keeper package
+from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
+
+cli.add_command(_keeper_group)

@@ -11,6 +11,12 @@ order over one `DemoContext`, and returns the summary (a dict; `render` prints i
     sweep_fees      anyone sweeps each reserve above its target into the vault; a day
                     passes while the vault streams it into its share price
     move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
+    protect         some owners set protections: deleverage on the pool, top-ups and
+                    boosts through PositionAutomation
+    keeper          a keeper (dev account 7) gets bhUSD and starts: the same `Keeper` as
+                    `bulkhead keeper run`; it clears what the drop made liquidatable
+    crash           three more drops of 8 % per pool; the keeper runs after each
+    verify          nothing may be left liquidatable (else the demo exits non-zero)
 
 Later steps (a keeper run, protections, the savings vault) are functions of the same shape,
 `step(ctx)`, appended to `STEPS`; they add lines to `ctx.notes` and the summary shows
@@ -43,6 +49,9 @@ from bulkhead.node import Anvil
 from bulkhead.risk import WAD
 
 BORROWERS = 6  # dev accounts 1..6; account 0 deploys and moves prices
+KEEPER_ACCOUNT = BORROWERS + 1  # dev account 7 runs the keeper
+CRASH_STEPS = 3
+CRASH_STEP = Decimal("0.08")  # each crash step, per pool
 POSITIONS_PER_POOL = 20
 # borrowed share of the max LTV limit, in per mille: from careful to nearly at the limit
 LEVERAGE = (250, 400, 500, 600, 700, 800, 850, 900, 950, 970)
@@ -81,6 +90,7 @@ class DemoContext:
     positions: list[PlannedPosition] = field(default_factory=list)
     prices_before: dict[str, int] = field(default_factory=dict)  # [wad]
     notes: list[str] = field(default_factory=list)
+    keeper: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # what later steps report
 
     @property
@@ -304,6 +314,127 @@ def step_sweep_fees(ctx: DemoContext) -> None:
     )
 
 
+def step_protect(ctx: DemoContext) -> None:
+    """Every third position gets a deleverage protection; a few get a top-up or a boost."""
+    c = ctx.c
+    automation = ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.automation),
+        abi=artifacts.load("PositionAutomation").abi,
+    )
+    pools = {p.name: p for p in c.pools()}
+    calls = []
+    counts = {"deleverage": 0, "top_up": 0, "boost": 0}
+    for i, planned in enumerate(ctx.positions):
+        pool = pools[planned.pool]
+        fns = pool.contract.functions
+        if i % 3 == 0:
+            calls.append(
+                (planned.owner, fns.set_protection(planned.id, int(1.12 * WAD), int(1.35 * WAD), 100),
+                 150_000, "set protection")
+            )
+            counts["deleverage"] += 1
+        elif i % 7 == 1:
+            allowance = planned.collateral // 2
+            calls.append((planned.owner, pool.token.functions.mint(planned.owner, allowance), 150_000, "mint"))
+            calls.append(
+                (planned.owner, pool.token.functions.approve(automation.address, allowance), 100_000, "approve")
+            )
+            calls.append(
+                (planned.owner,
+                 automation.functions.set_top_up(
+                     pool.contract.address, planned.id, int(1.10 * WAD), int(1.30 * WAD), 50, allowance
+                 ), 200_000, "set top-up")
+            )
+            counts["top_up"] += 1
+        elif planned.leverage <= 400 and counts["boost"] < 6:
+            calls.append((planned.owner, fns.set_operator(automation.address, True), 100_000, "operator"))
+            calls.append(
+                (planned.owner,
+                 automation.functions.set_boost(
+                     pool.contract.address, planned.id, int(3.0 * WAD), int(2.2 * WAD), 50
+                 ), 200_000, "set boost")
+            )
+            counts["boost"] += 1
+    send_all(ctx, calls)
+    ctx.extra["protections_set"] = counts
+    ctx.log(
+        f"  {counts['deleverage']} deleverage protections, {counts['top_up']} top-ups, "
+        f"{counts['boost']} boosts"
+    )
+
+
+def step_keeper(ctx: DemoContext) -> None:
+    """Give the keeper bhUSD (its own WETH position at a low LTV) and run it once."""
+    from bulkhead.keeper.core import Keeper, KeeperConfig
+    from bulkhead.keeper.tx import NodeSigner
+
+    keeper_address = Web3.to_checksum_address(ctx.w3.eth.accounts[KEEPER_ACCOUNT])
+    c = ctx.c
+    weth = c.pool("WETH")
+    collateral = 2_000 * 10**weth.decimals
+    price = weth.contract.functions.price().call()
+    debt = risk.value(collateral, price, weth.scale) // 5  # 20 % LTV
+    fns = weth.token.functions
+    send_all(
+        ctx,
+        [
+            (keeper_address, fns.mint(keeper_address, collateral), 150_000, "keeper mint"),
+            (keeper_address, fns.approve(weth.contract.address, collateral), 100_000, "keeper approve"),
+            (keeper_address, weth.contract.functions.open(collateral, debt), 400_000, "keeper open"),
+        ],
+    )
+    ctx.keeper = Keeper(
+        ctx.w3, ctx.deployment, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
+    )
+    ctx.log(f"  keeper {keeper_address} holds {fmt.usd(debt)} bhUSD")
+    _run_keeper(ctx)
+
+
+def _run_keeper(ctx: DemoContext) -> None:
+    ctx.keeper.run_until_idle(max_steps=30)
+    m = ctx.keeper.metrics
+    ctx.log(
+        f"  keeper: {m.done['liquidate']} liquidations, {m.adjustments} adjustments so far"
+    )
+
+
+def step_crash(ctx: DemoContext) -> None:
+    """Drop every price by 8 % three times; the keeper runs after each drop."""
+    for n in range(1, CRASH_STEPS + 1):
+        for pool in ctx.c.pools():
+            now = pool.contract.functions.price().call()
+            after = (fmt.to_decimal(now, 18) * (1 - CRASH_STEP)).quantize(Decimal("0.00000001"))
+            price, status = ctx.c.set_price(ctx.admin, pool, after)
+            if price is None:
+                raise DemoError(f"pool {pool.name} refused the new price {after} USD ({status})")
+        ctx.log(f"  crash step {n}: every price -{CRASH_STEP * 100:.0f} %")
+        _run_keeper(ctx)
+
+
+def step_verify(ctx: DemoContext) -> None:
+    """Nothing may be left liquidatable; record what the keeper did per pool."""
+    left = {}
+    for pool in ctx.c.pools():
+        count = pool.contract.functions.position_count().call()
+        ids = pool.contract.functions.positions_to_liquidate(1, count).call()
+        if ids:
+            left[pool.name] = list(ids)
+    summary = ctx.keeper.metrics.summary()
+    ctx.extra["keeper"] = {
+        "liquidations": summary["liquidations"],
+        "deleverages": summary["deleverages"],
+        "top_ups": summary["top_ups"],
+        "boosts": summary["boosts"],
+        "bounty_usd": summary["bounty_usd"],
+        "gas_spent_usd": summary["gas_spent_usd"],
+        "failures": summary["failures"],
+        "pools": summary["pools"],
+        "left_liquidatable": left,
+    }
+    if left:
+        raise DemoError(f"positions left liquidatable: {left}")
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("deploy", step_deploy),
     ("fund borrowers", step_fund_borrowers),
@@ -312,6 +443,10 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("pass time", step_pass_time),
     ("sweep fees", step_sweep_fees),
     ("move prices", step_move_prices),
+    ("protect", step_protect),
+    ("keeper", step_keeper),
+    ("crash", step_crash),
+    ("verify", step_verify),
 ]
 
 
@@ -437,6 +572,31 @@ def render(summary: dict) -> str:
             f"{fmt.usd(int(Decimal(acc['bad_debt']) * WAD))}: {verdict} "
             f"(gap {acc['gap_wei']} wei)"
         )
+    k = summary.get("keeper")
+    if k:
+        rows = []
+        for p in summary.get("pools", []):
+            done = k["pools"].get(p["name"], {})
+            rows.append(
+                [
+                    p["name"],
+                    str(done.get("liquidate", 0)),
+                    str(done.get("deleverage", 0) + done.get("top_up", 0) + done.get("boost", 0)),
+                    f"{Decimal(str(done.get('bounty_usd', 0))):,.2f}",
+                    fmt.usd(int(Decimal(p["bad_debt"]) * WAD)),
+                    f"{Decimal(p['lowest_health']):.3f}" if p["lowest_health"] else "-",
+                ]
+            )
+        headers = ["pool", "liquidations", "protections", "bounty [USD]", "bad debt", "lowest health"]
+        lines.append("keeper, after the crash:")
+        lines.append(fmt.table(headers, rows, right={1, 2, 3, 4, 5}))
+        lines.append(
+            f"keeper: {k['liquidations']} liquidations, {k['deleverages']} deleverages, "
+            f"{k['top_ups']} top-ups, {k['boosts']} boosts; bounty "
+            f"{Decimal(str(k['bounty_usd']['total'])):,.2f} USD for "
+            f"{Decimal(str(k['gas_spent_usd'])):,.2f} USD of gas; left liquidatable: "
+            f"{sum(len(v) for v in k['left_liquidatable'].values())}"
+        )
     vault = summary.get("vault")
     if vault and "share_price" in vault:
         rose = Decimal(vault["share_price"]) > Decimal(vault["share_price_before"])
@@ -476,7 +636,7 @@ def run(
     summary: dict = {}
     try:
         if rpc_url is None:
-            anvil = Anvil(accounts=BORROWERS + 1).start()
+            anvil = Anvil(accounts=KEEPER_ACCOUNT + 1).start()
             rpc_url = anvil.rpc_url
             log(f"embedded Anvil on {rpc_url}")
         w3 = connect(rpc_url)
@@ -484,8 +644,10 @@ def run(
         if chain_id not in LOCAL_CHAIN_IDS:
             raise UserError(f"the demo runs on local dev chains only, not on chain id {chain_id}")
         dev = w3.eth.accounts
-        if len(dev) < BORROWERS + 1:
-            raise UserError(f"the demo needs {BORROWERS + 1} dev accounts; the node has {len(dev)}")
+        if len(dev) < KEEPER_ACCOUNT + 1:
+            raise UserError(
+                f"the demo needs {KEEPER_ACCOUNT + 1} dev accounts; the node has {len(dev)}"
+            )
         ctx = DemoContext(
             w3=w3,
             rpc_url=rpc_url,
