@@ -4,7 +4,6 @@ reserve target, and records all of it in the manifest; `bulkhead.vault` reports 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import pytest
 
@@ -45,7 +44,7 @@ def test_manifest__vault_missing_or_malformed__refused(deployment):
     raw["vault"] = "0x1234"
     with pytest.raises(ConfigError, match="malformed address '0x1234'"):
         Deployment.from_dict(raw)
-    raw = asdict(deployment)
+    raw = deployment.to_dict()
     raw["pools"][0]["reserve_target"] = -1
     with pytest.raises(ConfigError, match="malformed reserve target"):
         Deployment.from_dict(raw)
