@@ -722,3 +722,10 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
         click.echo(demo_mod.render(summary))
     if not summary["ok"]:
         raise click.exceptions.Exit(1)
+
+
+# ------------------------------------------------------------------ simulate
+
+from bulkhead.simulate.cli import simulate  # noqa: E402
+
+cli.add_command(simulate)
