@@ -117,7 +117,9 @@ def _log(as_json: bool) -> Callable[[str], None]:
     type=click.IntRange(1, 100_000),
     help="Blocks to drive [default: 100; a replay: the file's length plus 10].",
 )
-@click.option("--start", default=10, show_default=True, type=click.IntRange(1), help="First block that moves.")
+@click.option(
+    "--start", default=10, show_default=True, type=click.IntRange(1), help="First block that moves."
+)
 @click.option(
     "--drop",
     default="40",
@@ -125,9 +127,15 @@ def _log(as_json: bool) -> Callable[[str], None]:
     help="Drop [%] of `drop` and total of `staircase`: `40` or per pool `WETH=90,VOL=20`.",
 )
 @click.option("--pools", help="Pools that move, e.g. WETH,VOL (default: all).")
-@click.option("--steps", default=4, show_default=True, type=click.IntRange(1), help="Staircase steps.")
 @click.option(
-    "--step-every", default=10, show_default=True, type=click.IntRange(1), help="Blocks between steps."
+    "--steps", default=4, show_default=True, type=click.IntRange(1), help="Staircase steps."
+)
+@click.option(
+    "--step-every",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Blocks between steps.",
 )
 @click.option(
     "--vol", default="100", show_default=True, help="GBM volatility [% a year], or per pool."

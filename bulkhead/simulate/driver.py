@@ -162,9 +162,7 @@ class Driver:
         tag = hex(block) if isinstance(block, int) else block
         return self.call("eth_call", [{"to": to, "data": data}, tag])
 
-    def calls(
-        self, items: Sequence[tuple[str, str]], block: int | str = "latest"
-    ) -> list[str]:
+    def calls(self, items: Sequence[tuple[str, str]], block: int | str = "latest") -> list[str]:
         tag = hex(block) if isinstance(block, int) else block
         return self.batch([("eth_call", [{"to": to, "data": data}, tag]) for to, data in items])
 
@@ -216,9 +214,7 @@ class Driver:
 
     def _nonce(self, sender: str) -> int:
         if sender not in self.nonces:
-            self.nonces[sender] = to_int(
-                self.call("eth_getTransactionCount", [sender, "pending"])
-            )
+            self.nonces[sender] = to_int(self.call("eth_getTransactionCount", [sender, "pending"]))
         nonce = self.nonces[sender]
         self.nonces[sender] = nonce + 1
         return nonce

@@ -24,13 +24,14 @@ the report lists each refusal and what ended it.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from web3 import Web3
 
@@ -98,7 +99,9 @@ class Settings:
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["scenario"] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in out["scenario"].items()}
+        out["scenario"] = {
+            k: (dict(v) if isinstance(v, Mapping) else v) for k, v in out["scenario"].items()
+        }
         return out
 
 
@@ -148,18 +151,17 @@ class Simulation:
 
     # ------------------------------------------------------------------ node
 
-    def __enter__(self) -> Simulation:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
         if self.driver is not None and self.anvil is None:
-            try:  # leave a user's node as we found it
+            # leave a user's node as we found it (it may be gone already)
+            with contextlib.suppress(Exception):
                 self.driver.set_automine(True)
-            except Exception:  # noqa: BLE001 - the node may be gone already
-                pass
         if self.anvil is not None:
             self.anvil.stop()
             self.anvil = None
@@ -216,7 +218,10 @@ class Simulation:
         feed_abi = abi("MockAggregator")
         for info in self.deployment.pools:
             params_raw, dec_raw = self.driver.calls(
-                [(info.address, pool_abi.data("risk_params")), (info.feed, feed_abi.data("decimals"))]
+                [
+                    (info.address, pool_abi.data("risk_params")),
+                    (info.feed, feed_abi.data("decimals")),
+                ]
             )
             self.pools[info.name] = PoolHandle(
                 name=info.name,
@@ -252,6 +257,20 @@ class Simulation:
     def native_pool(self) -> str | None:
         return next((p.name for p in self.sim_pools if p.name.upper() in NATIVE_POOLS), None)
 
+    def checkpoint(self) -> None:
+        """Remember the chain and the pools' parameters, for `rewind`."""
+        assert self.driver is not None
+        self._checkpoint = (self.driver.snapshot(), {n: p.params for n, p in self.pools.items()})
+
+    def rewind(self) -> None:
+        """Back to the last `checkpoint` (which stays usable for another rewind)."""
+        assert self.driver is not None
+        snapshot, params = self._checkpoint
+        self.driver.revert(snapshot)
+        for name, p in params.items():
+            self.pools[name].params = p
+        self._checkpoint = (self.driver.snapshot(), params)
+
     # ------------------------------------------------------------------ prepare
 
     def set_params(self, overrides: Mapping[str, Mapping[str, int]]) -> None:
@@ -266,7 +285,9 @@ class Simulation:
             try:
                 params = replace(pool.params, **changes)
             except TypeError as exc:
-                raise SimulationError(f"unknown risk parameter in {sorted(changes)}: {exc}") from None
+                raise SimulationError(
+                    f"unknown risk parameter in {sorted(changes)}: {exc}"
+                ) from None
             try:
                 validate(params)
             except ValueError as exc:
@@ -297,8 +318,13 @@ class Simulation:
     def _answers(self) -> dict[str, int]:
         assert self.driver is not None
         feed = abi("MockAggregator")
-        raw = self.driver.calls([(p.feed, feed.data("latestRoundData")) for p in self.pools.values()])
-        return {name: int(feed.result("latestRoundData", r)[1]) for name, r in zip(self.pools, raw, strict=True)}
+        raw = self.driver.calls(
+            [(p.feed, feed.data("latestRoundData")) for p in self.pools.values()]
+        )
+        return {
+            name: int(feed.result("latestRoundData", r)[1])
+            for name, r in zip(self.pools, raw, strict=True)
+        }
 
     def open_population(self) -> None:
         assert self.driver is not None
@@ -327,9 +353,23 @@ class Simulation:
         txs = []
         for (owner, name), amount in sorted(need.items()):
             pool = self.pools[name]
-            txs.append(Tx(owner, pool.token, token.data("mint", owner, amount), GAS["mint"], f"mint {name}"))
             txs.append(
-                Tx(owner, pool.token, token.data("approve", pool.address, amount), GAS["approve"], f"approve {name}")
+                Tx(
+                    owner,
+                    pool.token,
+                    token.data("mint", owner, amount),
+                    GAS["mint"],
+                    f"mint {name}",
+                )
+            )
+            txs.append(
+                Tx(
+                    owner,
+                    pool.token,
+                    token.data("approve", pool.address, amount),
+                    GAS["approve"],
+                    f"approve {name}",
+                )
             )
         opens = [
             Tx(
@@ -386,8 +426,20 @@ class Simulation:
         for k in self.keeper_accounts:
             txs += [
                 Tx(k, fund.token, token.data("mint", k, coll), GAS["mint"], "mint FUND"),
-                Tx(k, fund.token, token.data("approve", fund.address, coll), GAS["approve"], "approve FUND"),
-                Tx(k, fund.address, pool_abi.data("open", coll, capital), GAS["open"], "keeper capital"),
+                Tx(
+                    k,
+                    fund.token,
+                    token.data("approve", fund.address, coll),
+                    GAS["approve"],
+                    "approve FUND",
+                ),
+                Tx(
+                    k,
+                    fund.address,
+                    pool_abi.data("open", coll, capital),
+                    GAS["open"],
+                    "keeper capital",
+                ),
             ]
         self.driver.settle(txs)
         self.keeper_capital = capital
@@ -400,10 +452,19 @@ class Simulation:
         feed, pool_abi = abi("MockAggregator"), abi("MarginPool")
         answers = self._answers()
         txs = [
-            Tx(self.admin, p.feed, feed.data("set_answer", answers[p.name]), GAS["call"], f"feed {p.name}")
+            Tx(
+                self.admin,
+                p.feed,
+                feed.data("set_answer", answers[p.name]),
+                GAS["call"],
+                f"feed {p.name}",
+            )
             for p in self.pools.values()
         ]
-        txs += [Tx(self.admin, p.address, pool_abi.data("accrue"), GAS["call"], f"accrue {p.name}") for p in self.pools.values()]
+        txs += [
+            Tx(self.admin, p.address, pool_abi.data("accrue"), GAS["call"], f"accrue {p.name}")
+            for p in self.pools.values()
+        ]
         self.driver.settle(txs, skip=seconds)
 
     # ------------------------------------------------------------------ run
@@ -445,7 +506,8 @@ class Simulation:
         t0 = to_int(driver.block(head)["timestamp"])
         native_pool = self.native_pool
         tracked = [
-            Tracked(p.name, p.address, p.decimals, p.params, p.max_jump_bps, p.heartbeat) for p in sim
+            Tracked(p.name, p.address, p.decimals, p.params, p.max_jump_bps, p.heartbeat)
+            for p in sim
         ]
         recorder = Recorder(
             driver,
@@ -479,7 +541,12 @@ class Simulation:
         bar = _progress(scenario.blocks, progress)
         liquidations = 0
         last_move = max(
-            (b for p in sim for b in range(1, scenario.blocks + 1) if path[p.name][b] != path[p.name][b - 1]),
+            (
+                b
+                for p in sim
+                for b in range(1, scenario.blocks + 1)
+                if path[p.name][b] != path[p.name][b - 1]
+            ),
             default=0,
         )
         blocks_run = 0
@@ -504,7 +571,11 @@ class Simulation:
                         )
                     )
                     oracle_events.append(
-                        {"block": b, "pool": name, "event": "governance calls factory.reset_price_anchor"}
+                        {
+                            "block": b,
+                            "pool": name,
+                            "event": "governance calls factory.reset_price_anchor",
+                        }
                     )
                 timestamp = t0 + b * block_time
                 executed_at = dict(market)
@@ -513,13 +584,27 @@ class Simulation:
                     last_answer, last_time = pushed[p.name]
                     if answer != last_answer or timestamp - last_time >= p.heartbeat // 2:
                         txs.append(
-                            Tx(self.admin, p.feed, feed_abi.data("set_answer", answer), GAS["call"], f"feed {p.name}")
+                            Tx(
+                                self.admin,
+                                p.feed,
+                                feed_abi.data("set_answer", answer),
+                                GAS["call"],
+                                f"feed {p.name}",
+                            )
                         )
                         pushed[p.name] = (answer, timestamp)
                     market[p.name] = p.wad(answer)
                 fund = self.pools[FUND]
                 if timestamp - pushed.get(FUND, (0, t0))[1] >= fund.heartbeat // 2:
-                    txs.append(Tx(self.admin, fund.feed, feed_abi.data("set_answer", answers[FUND]), GAS["call"], "feed FUND"))
+                    txs.append(
+                        Tx(
+                            self.admin,
+                            fund.feed,
+                            feed_abi.data("set_answer", answers[FUND]),
+                            GAS["call"],
+                            "feed FUND",
+                        )
+                    )
                     pushed[FUND] = (answers[FUND], timestamp)
                 if txs:
                     driver.send(txs)
@@ -536,7 +621,11 @@ class Simulation:
                     status = row["oracle"]
                     if status != "ok" and p.name not in refused:
                         refused[p.name] = {"block": b, "status": status}
-                        event = {"block": b, "pool": p.name, "event": f"pool refuses the feed: {status}"}
+                        event = {
+                            "block": b,
+                            "pool": p.name,
+                            "event": f"pool refuses the feed: {status}",
+                        }
                         if status == "price jump":
                             moved = market[p.name] / executed_at[p.name] - 1
                             event["move"] = round(moved, 4)
@@ -565,9 +654,13 @@ class Simulation:
                     bad = sum(rows[p.name]["bad_debt"] for p in sim)
                     bar.set_postfix(liquidations=liquidations, bad_debt=f"{bad:,.0f}")
                     bar.update(1)
-                if self.s.stop_when_settled and b > last_move and not scheduled and not refused:
-                    if all(rows[p.name]["liquidatable"] == 0 for p in sim):
-                        break
+                settled = b > last_move and not scheduled and not refused
+                if (
+                    self.s.stop_when_settled
+                    and settled
+                    and all(rows[p.name]["liquidatable"] == 0 for p in sim)
+                ):
+                    break
         finally:
             if bar is not None:
                 bar.close()
@@ -580,7 +673,9 @@ class Simulation:
             "version": 1,
             "seed": self.s.seed,
             "settings": {**self.s.as_json(), "keepers": n_keepers, "block_time": block_time},
-            "scenario": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(scenario).items()},
+            "scenario": {
+                k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(scenario).items()
+            },
             "chain": {
                 "rpc_url": self.rpc_url,
                 "embedded": self.anvil is not None,
@@ -599,7 +694,9 @@ class Simulation:
                 "metrics": keeper_summaries,
             },
             "pools": [
-                _pool_report(t, self.pools[t.name], scenario, start_views[t.name], end_views[t.name])
+                _pool_report(
+                    t, self.pools[t.name], scenario, start_views[t.name], end_views[t.name]
+                )
                 for t in tracked
             ],
             "oracle_events": oracle_events,
@@ -636,7 +733,8 @@ class Simulation:
             out[t.name] = {
                 "positions_unchanged": now == start_positions[t.name],
                 "reserve_unchanged": start_views[t.name]["reserve"] == end_views[t.name]["reserve"],
-                "bad_debt_unchanged": start_views[t.name]["bad_debt"] == end_views[t.name]["bad_debt"],
+                "bad_debt_unchanged": start_views[t.name]["bad_debt"]
+                == end_views[t.name]["bad_debt"],
                 "reserve": str(end_views[t.name]["reserve"]),
                 "bad_debt": str(end_views[t.name]["bad_debt"]),
             }
@@ -649,7 +747,10 @@ class Simulation:
         pool_abi, coin = abi("MarginPool"), abi("Stablecoin")
         pools = list(self.pools.values())
         receipts = self.driver.settle(
-            [Tx(self.admin, p.address, pool_abi.data("accrue"), GAS["call"], f"accrue {p.name}") for p in pools]
+            [
+                Tx(self.admin, p.address, pool_abi.data("accrue"), GAS["call"], f"accrue {p.name}")
+                for p in pools
+            ]
         )
         block = to_int(receipts[-1]["blockNumber"])
         recorder.load_positions(self._recorded + 1, block)  # keeper txs mined meanwhile

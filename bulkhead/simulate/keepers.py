@@ -99,7 +99,9 @@ class _RealKeeper:
             native_price=native_price,
         )
         w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 120}))
-        self.keeper = Keeper(w3, deployment, NodeSigner(self.address), config, EventLog(self._stream))
+        self.keeper = Keeper(
+            w3, deployment, NodeSigner(self.address), config, EventLog(self._stream)
+        )
 
     def step(self) -> None:
         self.keeper.step()
@@ -175,7 +177,11 @@ class StandInKeeper:
             ids = [i for i in liquidatable if (address, i) not in busy]
             if ids:
                 raw = self.driver.calls(
-                    [(address, f.data(fn, i)) for i in ids for fn in ("collateral_of", "normalised_debt_of")]
+                    [
+                        (address, f.data(fn, i))
+                        for i in ids
+                        for fn in ("collateral_of", "normalised_debt_of")
+                    ]
                 )
                 for n, pid in enumerate(ids):
                     coll = f.result("collateral_of", raw[2 * n])
@@ -186,19 +192,34 @@ class StandInKeeper:
                         continue
                     max_repay = amounts.paid + amounts.paid // 1000 + WAD
                     txs.append(
-                        Tx(self.address, address, f.data("liquidate", pid, max_repay, 0), 400_000, "liquidate")
+                        Tx(
+                            self.address,
+                            address,
+                            f.data("liquidate", pid, max_repay, 0),
+                            400_000,
+                            "liquidate",
+                        )
                     )
                     busy.add((address, pid))
             due = [i for i in due if (address, i) not in busy and i not in liquidatable]
             if due:
                 previews = self.driver.calls(
-                    [(self.lens, self.lens_abi.data("preview_auto_deleverage", address, i)) for i in due]
+                    [
+                        (self.lens, self.lens_abi.data("preview_auto_deleverage", address, i))
+                        for i in due
+                    ]
                 )
                 for pid, raw in zip(due, previews, strict=True):
                     repay, _out, _after = self.lens_abi.result("preview_auto_deleverage", raw)
                     if repay:
                         txs.append(
-                            Tx(self.address, address, f.data("auto_deleverage", pid, repay), 300_000, "deleverage")
+                            Tx(
+                                self.address,
+                                address,
+                                f.data("auto_deleverage", pid, repay),
+                                300_000,
+                                "deleverage",
+                            )
                         )
                         busy.add((address, pid))
         if not txs:

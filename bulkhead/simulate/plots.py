@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 COLORS = {"price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1"}
 
@@ -56,7 +56,14 @@ def price_liquidations(report: dict[str, Any], path: Path) -> Path:
         ax.set_ylabel(f"{pool['name']} price [%]")
         ax.grid(alpha=0.3)
         twin = ax.twinx()
-        twin.bar(blocks, s["liquidations"], color=COLORS["liq"], alpha=0.7, width=0.9, label="liquidations")
+        twin.bar(
+            blocks,
+            s["liquidations"],
+            color=COLORS["liq"],
+            alpha=0.7,
+            width=0.9,
+            label="liquidations",
+        )
         twin.bar(
             blocks,
             s["protections"],
@@ -87,7 +94,14 @@ def health(report: dict[str, Any], path: Path) -> Path:
         _shade_refused(ax, s)
         if qs and qs[0]:
             for j, (label, (ls, lw)) in enumerate(zip(labels, styles, strict=True)):
-                ax.plot(blocks, [q[j] if q else math.nan for q in qs], ls=ls, lw=lw, color="#34495e", label=label)
+                ax.plot(
+                    blocks,
+                    [q[j] if q else math.nan for q in qs],
+                    ls=ls,
+                    lw=lw,
+                    color="#34495e",
+                    label=label,
+                )
             lo = [q[1] if q else math.nan for q in qs]
             hi = [q[3] if q else math.nan for q in qs]
             ax.fill_between(blocks, lo, hi, color="#85c1e9", alpha=0.35)
@@ -145,8 +159,16 @@ def keeper_profit(report: dict[str, Any], path: Path) -> Path:
         blocks = s["block"]
         cum = _cumsum(s["keeper_profit"])
         ax.plot(blocks, cum, lw=1.4, label=f"{pool['name']} profit")
-        ax.plot(blocks, [-g for g in _cumsum(s["keeper_gas_usd"])], lw=0.9, ls=":", label=f"{pool['name']} gas (-)")
-        total_profit = cum if total_profit is None else [a + b for a, b in zip(total_profit, cum, strict=True)]
+        ax.plot(
+            blocks,
+            [-g for g in _cumsum(s["keeper_gas_usd"])],
+            lw=0.9,
+            ls=":",
+            label=f"{pool['name']} gas (-)",
+        )
+        total_profit = (
+            cum if total_profit is None else [a + b for a, b in zip(total_profit, cum, strict=True)]
+        )
     if total_profit is not None:
         ax.plot(pools[0]["series"]["block"], total_profit, color="black", lw=2, label="all pools")
     ax.axhline(0, color="black", lw=0.6)

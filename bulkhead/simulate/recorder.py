@@ -242,9 +242,7 @@ class Recorder:
             pool = self.by_name[pool_name]
             counters[pool_name]["closed"] = sum(1 for i in ids if pool.positions[i][1] == 0)
 
-        native = (
-            market[self.native_pool] if self.native_pool is not None else self.native_price
-        )
+        native = market[self.native_pool] if self.native_pool is not None else self.native_price
         gas_other = 0
         for r in receipts:
             if (r.get("from") or "").lower() not in self.keepers:

@@ -47,7 +47,7 @@ def pool_summary(pool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _usd(value: float) -> str:
-    return fmt.usd(int(round(value * 100)) * 10**16)
+    return fmt.usd(round(value * 100) * 10**16)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -58,7 +58,12 @@ def render(report: dict[str, Any]) -> str:
         rows.append(
             [
                 x["name"],
-                f"{x['move'] * 100:+.1f}%" + (f" (min {x['worst_move'] * 100:+.1f}%)" if x["worst_move"] < x["move"] - 1e-9 else ""),
+                f"{x['move'] * 100:+.1f}%"
+                + (
+                    f" (min {x['worst_move'] * 100:+.1f}%)"
+                    if x["worst_move"] < x["move"] - 1e-9
+                    else ""
+                ),
                 str(x["positions"]),
                 _usd(x["debt_start"]),
                 f"{x['liquidations']} ({x['closed']} closed)",
@@ -74,7 +79,20 @@ def render(report: dict[str, Any]) -> str:
         )
     total = {
         k: sum(x[k] for x in sums)
-        for k in ("positions", "debt_start", "liquidations", "closed", "protections", "bounty", "keeper_gas_usd", "keeper_profit", "reserve_start", "reserve_end", "bad_debt", "liquidatable_end")
+        for k in (
+            "positions",
+            "debt_start",
+            "liquidations",
+            "closed",
+            "protections",
+            "bounty",
+            "keeper_gas_usd",
+            "keeper_profit",
+            "reserve_start",
+            "reserve_end",
+            "bad_debt",
+            "liquidatable_end",
+        )
     }
     rows.append(
         [
@@ -113,12 +131,12 @@ def render(report: dict[str, Any]) -> str:
     chain = report["chain"]
     keepers = report["keepers"]
     lines = [
-        f"scenario {scenario['kind']}: {_scenario_text(scenario)}; {chain['blocks']} blocks of "
-        f"{settings['block_time']} s, seed {report['seed']}",
+        (f"scenario {scenario['kind']}: {_scenario_text(scenario)}; {chain['blocks']} blocks of "
+        f"{settings['block_time']} s, seed {report['seed']}"),
         fmt.table(headers, rows),
-        f"keepers: {keepers['count']} x {keepers['implementation']}, "
+        (f"keepers: {keepers['count']} x {keepers['implementation']}, "
         f"{keepers['capital_each']:,.0f} bhUSD of capital each; gas at "
-        f"{settings['gas_price_gwei']:g} gwei",
+        f"{settings['gas_price_gwei']:g} gwei"),
     ]
     for x in sums:
         if x["latent_shortfall_end"] > 0:

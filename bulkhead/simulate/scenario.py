@@ -54,7 +54,7 @@ class Scenario:
     def moves(self, pool: str) -> bool:
         return self.moving is None or pool.lower() in {p.lower() for p in self.moving}
 
-    def validate(self) -> None:
+    def validate(self, need_file: bool = True) -> None:
         if self.kind not in SCENARIOS:
             raise ScenarioError(f"unknown scenario {self.kind!r} (one of {', '.join(SCENARIOS)})")
         if self.blocks < 1:
@@ -69,7 +69,7 @@ class Scenario:
                 raise ScenarioError(f"volatility {v:g} for {pool} is not in [0, 20]")
         if self.kind == "staircase" and (self.steps < 1 or self.step_every < 1):
             raise ScenarioError("a staircase needs at least one step, one block apart")
-        if self.kind == "replay" and not self.file:
+        if self.kind == "replay" and need_file and not self.file:
             raise ScenarioError("the replay scenario needs a CSV file (--file)")
 
 
@@ -164,7 +164,7 @@ def load_replay(path: str | Path) -> Replay:
             f"{header[0]!r}"
         )
     names = header[1:]
-    if not names or any(not n for n in names) or len(set(n.lower() for n in names)) != len(names):
+    if not names or any(not n for n in names) or len({n.lower() for n in names}) != len(names):
         raise ScenarioError(f"{path}:{lines[0][0]}: price columns need distinct names")
     xs: list[float] = []
     columns: dict[str, list[float]] = {n: [] for n in names}
@@ -186,9 +186,7 @@ def load_replay(path: str | Path) -> Replay:
             columns[name].append(value)
     if len(xs) < 2:
         raise ScenarioError(f"replay file {path} needs at least two rows")
-    return Replay(
-        str(path), key, tuple(xs), {n: tuple(v) for n, v in columns.items()}, comments
-    )
+    return Replay(str(path), key, tuple(xs), {n: tuple(v) for n, v in columns.items()}, comments)
 
 
 def replay_blocks(replay: Replay, block_time: float, start: int, tail: int = 10) -> int:
@@ -208,7 +206,7 @@ def paths(
     replay: Replay | None = None,
 ) -> dict[str, list[float]]:
     """Multipliers `m[0..blocks]` per pool (see the module docstring)."""
-    scenario.validate()
+    scenario.validate(need_file=replay is None)
     if scenario.kind == "replay" and replay is None:
         replay = load_replay(scenario.file or "")
     out = {}

@@ -28,11 +28,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bulkhead import risk
 from bulkhead.risk import WAD
+from bulkhead.simulate import analysis
 from bulkhead.simulate.driver import DriverError
 from bulkhead.simulate.engine import Settings, Simulation, SimulationError, _stderr
-from bulkhead.simulate.recorder import Recorder, Tracked
 from bulkhead.simulate.scenario import Scenario
 
 
@@ -45,7 +44,9 @@ class Param:
 
 
 PARAMS = {
-    "threshold": Param("threshold", "liquidation threshold (max LTV follows at the same gap)", "{:g}%", True),
+    "threshold": Param(
+        "threshold", "liquidation threshold (max LTV follows at the same gap)", "{:g}%", True
+    ),
     "max_ltv": Param("max_ltv", "max LTV", "{:g}%", True),
     "bonus": Param("bonus", "liquidation bonus", "{:g}%", True),
     "fee": Param("fee", "liquidation fee", "{:g}%", True),
@@ -102,7 +103,7 @@ def parse_drops(text: str) -> tuple[float, ...]:
             start, stop, step = (float(x) for x in text.split(":"))
             if step <= 0 or start <= 0 or stop >= 100 or stop < start:
                 raise ValueError
-            count = int(round((stop - start) / step)) + 1
+            count = round((stop - start) / step) + 1
             values = [round((start + k * step) / 100, 6) for k in range(count)]
         else:
             values = sorted(float(x) / 100 for x in text.split(",") if x.strip())
@@ -143,42 +144,28 @@ def _cell_settings(
 
 def analytic_bound(sim: Simulation, pools: Sequence[str]) -> float | None:
     """Smallest 1 - K x debt / value over the positions of `pools` (no reserve counted)."""
-    assert sim.driver is not None and sim.deployment is not None
-    tracked = [
-        Tracked(p.name, p.address, p.decimals, p.params, p.max_jump_bps, p.heartbeat)
-        for p in sim.sim_pools
-        if p.name in pools
-    ]
-    recorder = Recorder(sim.driver, tracked, sim.deployment.automation, [], None, 0)
-    head = sim.driver.block_number()
-    recorder.load_positions(sim.deployment.deploy_block, head)
-    answers = sim._answers()
-    from bulkhead.simulate.driver import abi
-
-    pool_abi = abi("MarginPool")
-    rates = sim.driver.calls([(t.address, pool_abi.data("rate")) for t in tracked])
-    bound = None
-    for t, raw in zip(tracked, rates, strict=True):
-        rate = int(pool_abi.result("rate", raw))
-        price = sim.pools[t.name].wad(answers[t.name])
-        for coll, norm in t.positions.values():
-            if norm == 0:
-                continue
-            debt = risk.debt(norm, rate)
-            value = risk.value(coll, price, t.scale)
-            k = risk.penalty_factor(t.params, debt)
-            safe = 1 - k * debt / (value * WAD)
-            bound = safe if bound is None else min(bound, safe)
-    return bound
+    bounds = [b.safe_drop() for b in analysis.books(sim, tuple(pools)).values()]
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
 
 
-def _probe(sim: Simulation, snapshot: str, drop: float, pools: Sequence[str], keepers: int, block_time: int, max_blocks: int) -> tuple[str, dict[str, Any]]:
+def _probe(
+    sim: Simulation,
+    snapshot: str,
+    drop: float,
+    pools: Sequence[str],
+    keepers: int,
+    block_time: int,
+    max_blocks: int,
+) -> tuple[str, dict[str, Any]]:
     """One single-block drop from the cell's snapshot; returns a new snapshot id and the
     outcome."""
     assert sim.driver is not None
     sim.driver.revert(snapshot)
     snapshot = sim.driver.snapshot()
-    scenario = Scenario(kind="drop", blocks=max_blocks, start=1, drop={"*": drop}, moving=tuple(pools))
+    scenario = Scenario(
+        kind="drop", blocks=max_blocks, start=1, drop={"*": drop}, moving=tuple(pools)
+    )
     report = sim.run(scenario, keepers=keepers, block_time=block_time, progress=False)
     bad = latent = reserve_used = 0.0
     liquidations = 0
@@ -239,18 +226,16 @@ def run(
             sim.deploy()
             for name in pools:
                 if name not in sim.pools:
-                    raise SimulationError(f"unknown pool {name} (known: {', '.join(p.name for p in sim.sim_pools)})")
+                    raise SimulationError(
+                        f"unknown pool {name} (known: {', '.join(p.name for p in sim.sim_pools)})"
+                    )
             assert sim.driver is not None
-            defaults = {name: p.params for name, p in sim.pools.items()}
-            base = sim.driver.snapshot()
+            sim.checkpoint()
             for values in combos:
                 combo = {a.param.key: v for a, v in zip(axes, values, strict=True)}
                 cell: dict[str, Any] = {"x": values[0], "y": values[1] if len(values) > 1 else None}
                 cells.append(cell)
-                sim.driver.revert(base)
-                base = sim.driver.snapshot()
-                for name, params in defaults.items():
-                    sim.pools[name].params = params
+                sim.rewind()
                 overrides, keepers, block_time, drop = _cell_settings(sim, combo, pools)
                 cell_started = time.monotonic()
                 try:
@@ -263,7 +248,12 @@ def run(
                 cell["params"] = {
                     name: {
                         k: getattr(sim.pools[name].params, k)
-                        for k in ("max_ltv", "liquidation_threshold", "liquidation_bonus", "liquidation_fee")
+                        for k in (
+                            "max_ltv",
+                            "liquidation_threshold",
+                            "liquidation_bonus",
+                            "liquidation_fee",
+                        )
                     }
                     for name in pools
                 }
@@ -274,14 +264,18 @@ def run(
                 snapshot = sim.driver.snapshot()
                 probes: list[dict[str, Any]] = []
                 if drop is not None:
-                    snapshot, outcome = _probe(sim, snapshot, drop, pools, keepers, block_time, max_blocks)
+                    snapshot, outcome = _probe(
+                        sim, snapshot, drop, pools, keepers, block_time, max_blocks
+                    )
                     probes.append(outcome)
                     cell["bad_debt"] = outcome["bad_debt"] + outcome["latent_shortfall"]
                 else:
                     lo, hi = -1, len(drops)
                     while hi - lo > 1:
                         mid = (lo + hi) // 2
-                        snapshot, outcome = _probe(sim, snapshot, drops[mid], pools, keepers, block_time, max_blocks)
+                        snapshot, outcome = _probe(
+                            sim, snapshot, drops[mid], pools, keepers, block_time, max_blocks
+                        )
                         probes.append(outcome)
                         if outcome["zero_bad_debt"]:
                             lo = mid
@@ -300,9 +294,7 @@ def run(
         finally:
             if bar is not None:
                 bar.close()
-        keeper_impl = next(
-            (p["keeper"] for c in cells for p in c.get("probes", [])), None
-        )
+        keeper_impl = next((p["keeper"] for c in cells for p in c.get("probes", [])), None)
     result = {
         "version": 1,
         "metric": metric,
@@ -338,7 +330,13 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     axes = result["axes"]
     headers = [a["label"].split(" (")[0] for a in axes]
     if result["metric"] == "frontier":
-        headers += ["frontier", "first drop with bad debt", "analytic (no reserve)", "probes", "seconds"]
+        headers += [
+            "frontier",
+            "first drop with bad debt",
+            "analytic (no reserve)",
+            "probes",
+            "seconds",
+        ]
     else:
         headers += ["bad debt [bhUSD]", "analytic (no reserve)", "seconds"]
     rows = []
@@ -349,7 +347,9 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         analytic = c.get("analytic_no_reserve")
         analytic_text = f"{max(analytic, 0) * 100:.1f}%" if analytic is not None else "-"
         if c.get("error"):
-            row += ["invalid: " + c["error"].split(": ", 1)[-1]] + [""] * (len(headers) - len(row) - 1)
+            row += ["invalid: " + c["error"].split(": ", 1)[-1]] + [""] * (
+                len(headers) - len(row) - 1
+            )
         elif result["metric"] == "frontier":
             frontier = c["frontier"]
             text = f"< {result['drops'][0] * 100:g}%" if c["below_grid"] else f"{frontier * 100:g}%"
