@@ -97,7 +97,7 @@ def test_drop_40__leverage_within_the_penalty_margin__zero_bad_debt_one_keeper(s
 
 
 def test_drop_40__weth_max_ltv_60_default_population__zero_bad_debt(sim):
-    books, report = simulate(
+    _books, report = simulate(
         sim,
         Scenario(blocks=8, start=2, moving=("WETH",)),
         population=Population(positions=40),
@@ -186,7 +186,10 @@ def test_same_seed__run_twice__identical_report(sim):
 
 def test_stand_in_keeper__drop_40__liquidates_every_liquidatable_position(sim):
     _, report = simulate(
-        sim, Scenario(blocks=6, start=2), keeper_kind="stand-in", population=Population(positions=30)
+        sim,
+        Scenario(blocks=6, start=2),
+        keeper_kind="stand-in",
+        population=Population(positions=30),
     )
     assert report["keepers"]["implementation"] == STAND_IN
     s = summaries(report)

@@ -9,7 +9,7 @@ import pytest
 from bulkhead import risk
 from bulkhead.deploy import Config
 from bulkhead.risk import WAD
-from bulkhead.simulate.population import Population, PopulationError, PoolSpec, plan
+from bulkhead.simulate.population import PoolSpec, Population, PopulationError, plan
 
 OWNERS = [f"0x{i:040x}" for i in range(1, 41)]
 

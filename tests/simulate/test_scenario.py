@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def test_black_thursday__reconstruction__down_43pct_worst_hour_30pct():
     prices = replay.columns["WETH"]
     assert replay.key == "timestamp" and replay.span == 24 * 3600
     assert prices[-1] / prices[0] - 1 == pytest.approx(-0.43, abs=0.01)
-    worst = min(b / a - 1 for a, b in zip(prices, prices[1:], strict=False))
+    worst = min(b / a - 1 for a, b in itertools.pairwise(prices))
     assert worst == pytest.approx(-0.30, abs=0.01)
     assert any("RECONSTRUCTION" in line for line in replay.comments)
 
