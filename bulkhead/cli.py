@@ -32,6 +32,7 @@ from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
 from bulkhead.fmt import AmountError
 from bulkhead.node import Anvil, NodeStartError
+from bulkhead.simulate.cli import simulate
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEFAULT_MANIFEST = "deployment.json"
@@ -723,9 +724,5 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
     if not summary["ok"]:
         raise click.exceptions.Exit(1)
 
-
-# ------------------------------------------------------------------ simulate
-
-from bulkhead.simulate.cli import simulate  # noqa: E402
 
 cli.add_command(simulate)
