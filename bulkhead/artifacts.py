@@ -26,6 +26,7 @@ DEPLOYABLE = {
     "MarginPool": "MarginPool.vy",
     "PoolLens": "PoolLens.vy",
     "PositionAutomation": "PositionAutomation.vy",
+    "SavingsVault": "SavingsVault.vy",
     "MockAggregator": "mocks/MockAggregator.vy",
     "MockToken": "mocks/MockToken.vy",
 }

@@ -32,7 +32,9 @@ from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
 from bulkhead.fmt import AmountError
 from bulkhead.node import Anvil, NodeStartError
+from bulkhead.risk import WAD
 from bulkhead.simulate.cli import simulate
+from bulkhead.vault import vault_stats
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEFAULT_MANIFEST = "deployment.json"
@@ -373,11 +375,19 @@ def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lo
     client = _client(rpc_url, manifest)
     pools = [client.pool(pool_name)] if pool_name else client.pools()
     states = [(pool, client.pool_state(pool, lowest)) for pool in pools]
+    saving = vault_stats(client.w3, client.deployment)
     if as_json:
         data = {
             "chain_id": client.deployment.chain_id,
             "block": client.w3.eth.block_number,
             "pools": [_state_json(pool, s) for pool, s in states],
+            "vault": {
+                "address": saving.address,
+                "total_assets": fmt.exact(saving.total_assets, 18),
+                "share_price": fmt.exact(saving.share_price, 18),
+                "locked": fmt.exact(saving.locked, 18),
+                "apy_1d": saving.apy_1d,
+            },
         }
         _emit(True, data, "")
         return
@@ -416,6 +426,11 @@ def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lo
         f"chain id {client.deployment.chain_id}, block {client.w3.eth.block_number}",
         fmt.table(headers, rows, right=set(range(1, len(headers))) - {3}),
     ]
+    apy = f"{saving.apy_1d * 100:.2f}%" if saving.apy_1d != float("inf") else "-"
+    parts.append(
+        f"savings vault {saving.address}: {fmt.usd(saving.total_assets)} bhUSD, share price "
+        f"{saving.share_price / WAD:.6f}, {fmt.usd(saving.locked)} still streaming, APY (1 day) {apy}"
+    )
     for pool, s in states:
         if lowest and s["lowest"]:
             parts.append(f"\n{pool.name}: lowest health")
@@ -710,7 +725,7 @@ def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) 
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the demo's choices.")
 @_json_option
 def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) -> None:
-    """Deploy, open 60 positions across three pools, drop prices, summarise."""
+    """Deploy, open 60 positions, save fees, run the keeper through a crash, summarise."""
     from bulkhead import demo as demo_mod
 
     if rpc_url and manifest is None:
@@ -725,4 +740,8 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
         raise click.exceptions.Exit(1)
 
 
+# `bulkhead keeper run`: the keeper bot's commands live with the keeper package
+from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
+
+cli.add_command(_keeper_group)
 cli.add_command(simulate)

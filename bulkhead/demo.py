@@ -6,8 +6,17 @@ order over one `DemoContext`, and returns the summary (a dict; `render` prints i
     deploy          bhUSD, the factory, the lens and the three default pools
     fund_borrowers  six dev accounts mint mock collateral and approve the pools
     open_positions  60 positions, 20 per pool, borrowed at 25 % to 97 % of max LTV
-    pass_time       a week passes; each pool accrues its stability fee into its reserve
+    save            three borrowers put half of their bhUSD into the savings vault
+    pass_time       90 days pass; each pool accrues its stability fee into its reserve
+    sweep_fees      anyone sweeps each reserve above its target into the vault; a day
+                    passes while the vault streams it into its share price
     move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
+    protect         some owners set protections: deleverage on the pool, top-ups and
+                    boosts through PositionAutomation
+    keeper          a keeper (dev account 7) gets bhUSD and starts: the same `Keeper` as
+                    `bulkhead keeper run`; it clears what the drop made liquidatable
+    crash           three more drops of 8 % per pool; the keeper runs after each
+    verify          nothing may be left liquidatable (else the demo exits non-zero)
 
 Later steps (a keeper run, protections, the savings vault) are functions of the same shape,
 `step(ctx)`, appended to `STEPS`; they add lines to `ctx.notes` and the summary shows
@@ -32,7 +41,7 @@ from typing import Any
 from web3 import Web3
 from web3.logs import DISCARD
 
-from bulkhead import fmt, risk
+from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
@@ -40,13 +49,16 @@ from bulkhead.node import Anvil
 from bulkhead.risk import WAD
 
 BORROWERS = 6  # dev accounts 1..6; account 0 deploys and moves prices
+KEEPER_ACCOUNT = BORROWERS + 1  # dev account 7 runs the keeper
+CRASH_STEPS = 3
+CRASH_STEP = Decimal("0.08")  # each crash step, per pool
 POSITIONS_PER_POOL = 20
 # borrowed share of the max LTV limit, in per mille: from careful to nearly at the limit
 LEVERAGE = (250, 400, 500, 600, 700, 800, 850, 900, 950, 970)
 POSITION_USD = (1_500, 40_000)  # collateral value of one position [USD], drawn uniformly
 DROP = {"WETH": Decimal("0.12"), "WBTC": Decimal("0.10"), "VOL": Decimal("0.22")}
 DEFAULT_DROP = Decimal("0.10")
-TIME_PASSES = 7 * 86400  # [seconds]
+TIME_PASSES = 90 * 86400  # [seconds] long enough for the reserves to pass their targets
 GAS = {"mint": 150_000, "approve": 100_000, "open": 400_000}  # limits, not estimates
 
 
@@ -78,6 +90,7 @@ class DemoContext:
     positions: list[PlannedPosition] = field(default_factory=list)
     prices_before: dict[str, int] = field(default_factory=dict)  # [wad]
     notes: list[str] = field(default_factory=list)
+    keeper: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # what later steps report
 
     @property
@@ -229,7 +242,7 @@ def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
 
 
 def step_pass_time(ctx: DemoContext) -> None:
-    """Move the chain's clock a week ahead and accrue every pool's stability fee."""
+    """Move the chain's clock ahead and accrue every pool's stability fee."""
     _rpc(ctx, "evm_increaseTime", [TIME_PASSES])
     _rpc(ctx, "evm_mine", [])
     for pool in ctx.c.pools():
@@ -251,12 +264,189 @@ def step_move_prices(ctx: DemoContext) -> None:
         )
 
 
+SAVERS = 3  # borrowers who deposit half of their bhUSD into the savings vault
+
+
+def _vault(ctx: DemoContext) -> Any:
+    return ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.vault),
+        abi=artifacts.load("SavingsVault").abi,
+    )
+
+
+def step_save(ctx: DemoContext) -> None:
+    """Three borrowers deposit half of their bhUSD into the savings vault."""
+    vault = _vault(ctx)
+    calls = []
+    total = 0
+    for saver in ctx.borrowers[:SAVERS]:
+        amount = ctx.c.stablecoin.functions.balanceOf(saver).call() // 2
+        total += amount
+        calls.append((saver, ctx.c.stablecoin.functions.approve(vault.address, amount), 100_000, "approve vault"))
+        calls.append((saver, vault.functions.deposit(amount, saver), 300_000, "vault deposit"))
+    send_all(ctx, calls)
+    price = vault.functions.convertToAssets(WAD).call()
+    ctx.extra["vault"] = {"address": vault.address, "share_price_before": fmt.exact(price, 18)}
+    ctx.log(f"  {SAVERS} savers deposited {fmt.usd(total)} bhUSD; share price {fmt.exact(price, 18)}")
+
+
+def step_sweep_fees(ctx: DemoContext) -> None:
+    """Sweep each pool's reserve above its target into the vault; let a stream period pass."""
+    vault = _vault(ctx)
+    factory = ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.factory),
+        abi=artifacts.load("PoolFactory").abi,
+    )
+    before = vault.functions.tracked_assets().call()
+    for pool in ctx.c.pools():
+        ctx.admin.transact(factory.functions.sweep(pool.contract.address))
+    swept = vault.functions.tracked_assets().call() - before
+    period = vault.functions.stream_period().call()
+    _rpc(ctx, "evm_increaseTime", [period])
+    _rpc(ctx, "evm_mine", [])
+    price = vault.functions.convertToAssets(WAD).call()
+    ctx.extra.setdefault("vault", {}).update(
+        {"swept": fmt.exact(swept, 18), "share_price": fmt.exact(price, 18)}
+    )
+    ctx.log(
+        f"  swept {fmt.usd(swept)} bhUSD of fees into the vault; after {period // 3600} h "
+        f"of streaming the share price is {fmt.exact(price, 18)}"
+    )
+
+
+def step_protect(ctx: DemoContext) -> None:
+    """Every third position gets a deleverage protection; a few get a top-up or a boost."""
+    c = ctx.c
+    automation = ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.deployment.automation),
+        abi=artifacts.load("PositionAutomation").abi,
+    )
+    pools = {p.name: p for p in c.pools()}
+    calls = []
+    counts = {"deleverage": 0, "top_up": 0, "boost": 0}
+    for i, planned in enumerate(ctx.positions):
+        pool = pools[planned.pool]
+        fns = pool.contract.functions
+        if i % 3 == 0:
+            calls.append(
+                (planned.owner, fns.set_protection(planned.id, int(1.12 * WAD), int(1.35 * WAD), 100),
+                 150_000, "set protection")
+            )
+            counts["deleverage"] += 1
+        elif i % 7 == 1:
+            allowance = planned.collateral // 2
+            calls.append((planned.owner, pool.token.functions.mint(planned.owner, allowance), 150_000, "mint"))
+            calls.append(
+                (planned.owner, pool.token.functions.approve(automation.address, allowance), 100_000, "approve")
+            )
+            calls.append(
+                (planned.owner,
+                 automation.functions.set_top_up(
+                     pool.contract.address, planned.id, int(1.10 * WAD), int(1.30 * WAD), 50, allowance
+                 ), 200_000, "set top-up")
+            )
+            counts["top_up"] += 1
+        elif planned.leverage <= 400 and counts["boost"] < 6:
+            calls.append((planned.owner, fns.set_operator(automation.address, True), 100_000, "operator"))
+            calls.append(
+                (planned.owner,
+                 automation.functions.set_boost(
+                     pool.contract.address, planned.id, int(3.0 * WAD), int(2.2 * WAD), 50
+                 ), 200_000, "set boost")
+            )
+            counts["boost"] += 1
+    send_all(ctx, calls)
+    ctx.extra["protections_set"] = counts
+    ctx.log(
+        f"  {counts['deleverage']} deleverage protections, {counts['top_up']} top-ups, "
+        f"{counts['boost']} boosts"
+    )
+
+
+def step_keeper(ctx: DemoContext) -> None:
+    """Give the keeper bhUSD (its own WETH position at a low LTV) and run it once."""
+    from bulkhead.keeper.core import Keeper, KeeperConfig
+    from bulkhead.keeper.tx import NodeSigner
+
+    keeper_address = Web3.to_checksum_address(ctx.w3.eth.accounts[KEEPER_ACCOUNT])
+    c = ctx.c
+    weth = c.pool("WETH")
+    collateral = 2_000 * 10**weth.decimals
+    price = weth.contract.functions.price().call()
+    debt = risk.value(collateral, price, weth.scale) // 5  # 20 % LTV
+    fns = weth.token.functions
+    send_all(
+        ctx,
+        [
+            (keeper_address, fns.mint(keeper_address, collateral), 150_000, "keeper mint"),
+            (keeper_address, fns.approve(weth.contract.address, collateral), 100_000, "keeper approve"),
+            (keeper_address, weth.contract.functions.open(collateral, debt), 400_000, "keeper open"),
+        ],
+    )
+    ctx.keeper = Keeper(
+        ctx.w3, ctx.deployment, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
+    )
+    ctx.log(f"  keeper {keeper_address} holds {fmt.usd(debt)} bhUSD")
+    _run_keeper(ctx)
+
+
+def _run_keeper(ctx: DemoContext) -> None:
+    ctx.keeper.run_until_idle(max_steps=30)
+    m = ctx.keeper.metrics
+    ctx.log(
+        f"  keeper: {m.done['liquidate']} liquidations, {m.adjustments} adjustments so far"
+    )
+
+
+def step_crash(ctx: DemoContext) -> None:
+    """Drop every price by 8 % three times; the keeper runs after each drop."""
+    for n in range(1, CRASH_STEPS + 1):
+        for pool in ctx.c.pools():
+            now = pool.contract.functions.price().call()
+            after = (fmt.to_decimal(now, 18) * (1 - CRASH_STEP)).quantize(Decimal("0.00000001"))
+            price, status = ctx.c.set_price(ctx.admin, pool, after)
+            if price is None:
+                raise DemoError(f"pool {pool.name} refused the new price {after} USD ({status})")
+        ctx.log(f"  crash step {n}: every price -{CRASH_STEP * 100:.0f} %")
+        _run_keeper(ctx)
+
+
+def step_verify(ctx: DemoContext) -> None:
+    """Nothing may be left liquidatable; record what the keeper did per pool."""
+    left = {}
+    for pool in ctx.c.pools():
+        count = pool.contract.functions.position_count().call()
+        ids = pool.contract.functions.positions_to_liquidate(1, count).call()
+        if ids:
+            left[pool.name] = list(ids)
+    summary = ctx.keeper.metrics.summary()
+    ctx.extra["keeper"] = {
+        "liquidations": summary["liquidations"],
+        "deleverages": summary["deleverages"],
+        "top_ups": summary["top_ups"],
+        "boosts": summary["boosts"],
+        "bounty_usd": summary["bounty_usd"],
+        "gas_spent_usd": summary["gas_spent_usd"],
+        "failures": summary["failures"],
+        "pools": summary["pools"],
+        "left_liquidatable": left,
+    }
+    if left:
+        raise DemoError(f"positions left liquidatable: {left}")
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("deploy", step_deploy),
     ("fund borrowers", step_fund_borrowers),
     ("open positions", step_open_positions),
+    ("save", step_save),
     ("pass time", step_pass_time),
+    ("sweep fees", step_sweep_fees),
     ("move prices", step_move_prices),
+    ("protect", step_protect),
+    ("keeper", step_keeper),
+    ("crash", step_crash),
+    ("verify", step_verify),
 ]
 
 
@@ -382,6 +572,39 @@ def render(summary: dict) -> str:
             f"{fmt.usd(int(Decimal(acc['bad_debt']) * WAD))}: {verdict} "
             f"(gap {acc['gap_wei']} wei)"
         )
+    k = summary.get("keeper")
+    if k:
+        rows = []
+        for p in summary.get("pools", []):
+            done = k["pools"].get(p["name"], {})
+            rows.append(
+                [
+                    p["name"],
+                    str(done.get("liquidate", 0)),
+                    str(done.get("deleverage", 0) + done.get("top_up", 0) + done.get("boost", 0)),
+                    f"{Decimal(str(done.get('bounty_usd', 0))):,.2f}",
+                    fmt.usd(int(Decimal(p["bad_debt"]) * WAD)),
+                    f"{Decimal(p['lowest_health']):.3f}" if p["lowest_health"] else "-",
+                ]
+            )
+        headers = ["pool", "liquidations", "protections", "bounty [USD]", "bad debt", "lowest health"]
+        lines.append("keeper, after the crash:")
+        lines.append(fmt.table(headers, rows, right={1, 2, 3, 4, 5}))
+        lines.append(
+            f"keeper: {k['liquidations']} liquidations, {k['deleverages']} deleverages, "
+            f"{k['top_ups']} top-ups, {k['boosts']} boosts; bounty "
+            f"{Decimal(str(k['bounty_usd']['total'])):,.2f} USD for "
+            f"{Decimal(str(k['gas_spent_usd'])):,.2f} USD of gas; left liquidatable: "
+            f"{sum(len(v) for v in k['left_liquidatable'].values())}"
+        )
+    vault = summary.get("vault")
+    if vault and "share_price" in vault:
+        rose = Decimal(vault["share_price"]) > Decimal(vault["share_price_before"])
+        lines.append(
+            f"savings vault: share price {Decimal(vault['share_price_before']):.6f} -> "
+            f"{Decimal(vault['share_price']):.6f} bhUSD after {fmt.usd(int(Decimal(vault['swept']) * WAD))} "
+            f"bhUSD of fees ({'rose' if rose else 'DID NOT RISE'})"
+        )
     lines += summary.get("notes", [])
     for step in summary.get("steps", []):
         if step.get("error"):
@@ -413,7 +636,7 @@ def run(
     summary: dict = {}
     try:
         if rpc_url is None:
-            anvil = Anvil(accounts=BORROWERS + 1).start()
+            anvil = Anvil(accounts=KEEPER_ACCOUNT + 1).start()
             rpc_url = anvil.rpc_url
             log(f"embedded Anvil on {rpc_url}")
         w3 = connect(rpc_url)
@@ -421,8 +644,10 @@ def run(
         if chain_id not in LOCAL_CHAIN_IDS:
             raise UserError(f"the demo runs on local dev chains only, not on chain id {chain_id}")
         dev = w3.eth.accounts
-        if len(dev) < BORROWERS + 1:
-            raise UserError(f"the demo needs {BORROWERS + 1} dev accounts; the node has {len(dev)}")
+        if len(dev) < KEEPER_ACCOUNT + 1:
+            raise UserError(
+                f"the demo needs {KEEPER_ACCOUNT + 1} dev accounts; the node has {len(dev)}"
+            )
         ctx = DemoContext(
             w3=w3,
             rpc_url=rpc_url,

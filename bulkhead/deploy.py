@@ -1,8 +1,9 @@
 """The one deployment function: tests, scripts, the CLI and the demo all call `deploy`.
 
 It deploys bhUSD, the `MarginPool` blueprint and the `PoolFactory`, hands bhUSD's
-ownership to the factory (two steps), and creates one pool per configured collateral,
-with mock tokens and feeds on local chains. It returns a `Deployment`, which is also the
+ownership to the factory (two steps), deploys the `SavingsVault` and names it in the
+factory, and creates one pool per configured collateral (with its reserve target), with
+mock tokens and feeds on local chains. It returns a `Deployment`, which is also the
 manifest written to disk as JSON.
 """
 
@@ -20,6 +21,11 @@ from web3 import Web3
 from bulkhead import artifacts
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.risk import WAD, RiskParams, fee_per_second, validate
+from bulkhead.vault import (
+    DEFAULT_RESERVE_TARGET,
+    validate_reserve_target,
+    validate_stream_period,
+)
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "local.toml"
 MANIFEST_VERSION = 1
@@ -44,6 +50,7 @@ class PoolConfig:
     decimals: int = 18  # of a mock collateral
     feed_decimals: int = 8  # of a mock feed
     price: Decimal = Decimal(0)  # [USD] first answer of a mock feed
+    reserve_target: int | None = None  # [wad] None: the vault table's, else the factory's
 
     @classmethod
     def from_dict(cls, raw: dict) -> "PoolConfig":
@@ -69,6 +76,7 @@ class PoolConfig:
                 decimals=int(raw.get("decimals", 18)),
                 feed_decimals=int(raw.get("feed_decimals", 8)),
                 price=Decimal(str(raw.get("price", 0))),
+                reserve_target=_wad(raw["reserve_target"]) if "reserve_target" in raw else None,
             )
         except KeyError as missing:
             raise ConfigError(f"pool {raw.get('name', '?')!r}: missing key {missing}") from None
@@ -84,12 +92,44 @@ class PoolConfig:
                 raise ConfigError(f"pool {pool.name!r}: {key} is neither 'mock' nor an address")
         if pool.feed == "mock" and pool.price <= 0:
             raise ConfigError(f"pool {pool.name!r}: a mock feed needs a positive price")
+        if pool.reserve_target is not None:
+            try:
+                validate_reserve_target(pool.reserve_target)
+            except ValueError as exc:
+                raise ConfigError(f"pool {pool.name!r}: {exc}") from None
         return pool
+
+
+DEFAULT_STREAM_PERIOD = 86_400  # [seconds]
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    stream_period: int = DEFAULT_STREAM_PERIOD  # [seconds]
+    reserve_target: int = DEFAULT_RESERVE_TARGET  # [wad] for every pool without its own
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "VaultConfig":
+        if not isinstance(raw, dict):
+            raise ConfigError("config [vault] is not a table")
+        try:
+            vault = cls(
+                stream_period=int(raw.get("stream_period", DEFAULT_STREAM_PERIOD)),
+                reserve_target=_wad(raw["reserve_target"])
+                if "reserve_target" in raw
+                else DEFAULT_RESERVE_TARGET,
+            )
+            validate_stream_period(vault.stream_period)
+            validate_reserve_target(vault.reserve_target)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ConfigError(f"config [vault]: {exc}") from None
+        return vault
 
 
 @dataclass(frozen=True)
 class Config:
     pools: tuple[PoolConfig, ...]
+    vault: VaultConfig = VaultConfig()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Config":
@@ -113,7 +153,7 @@ class Config:
         names = [p.name for p in pools]
         if len(set(names)) != len(names):
             raise ConfigError(f"config {path}: pool names repeat")
-        return cls(pools)
+        return cls(pools, VaultConfig.from_dict(raw.get("vault", {})))
 
     @property
     def uses_mocks(self) -> bool:
@@ -130,6 +170,7 @@ class PoolInfo:
     oracle: dict  # the guard's settings: it lives inside the pool (modules/oracle_guard.vy)
     params: dict  # RiskParams as a dict, integers in contract units
     mock: bool
+    reserve_target: int = DEFAULT_RESERVE_TARGET  # [wad] kept; the rest is swept to the vault
 
 
 @dataclass
@@ -144,6 +185,7 @@ class Deployment:
     pool_blueprint: str
     lens: str
     automation: str
+    vault: str
     pools: list[PoolInfo] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
@@ -154,8 +196,15 @@ class Deployment:
         known = ", ".join(p.name for p in self.pools)
         raise ConfigError(f"unknown pool {name_or_address!r} (known: {known})")
 
+    def to_dict(self) -> dict:
+        """The manifest as JSON data: each pool lists its risk parameters at its top level."""
+        data = asdict(self)
+        for pool in data["pools"]:
+            pool.update(pool.pop("params"))
+        return data
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+        return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -169,7 +218,7 @@ class Deployment:
         if not isinstance(raw, dict):
             raise ConfigError("manifest is not a JSON object")
         try:
-            pools = [PoolInfo(**p) for p in raw["pools"]]
+            pools = [_pool_info(p) for p in raw["pools"]]
             deployment = cls(
                 chain_id=int(raw["chain_id"]),
                 deploy_block=int(raw["deploy_block"]),
@@ -179,6 +228,7 @@ class Deployment:
                 pool_blueprint=str(raw["pool_blueprint"]),
                 lens=str(raw["lens"]),
                 automation=str(raw["automation"]),
+                vault=str(raw["vault"]),
                 pools=pools,
                 version=int(raw.get("version", MANIFEST_VERSION)),
             )
@@ -194,11 +244,14 @@ class Deployment:
             deployment.pool_blueprint,
             deployment.lens,
             deployment.automation,
+            deployment.vault,
         ]
         for p in deployment.pools:
             addresses += [p.address, p.collateral, p.feed]
-            if set(p.params) != set(RiskParams.__dataclass_fields__):
-                raise ConfigError(f"manifest pool {p.name!r} has malformed params")
+            if not isinstance(p.reserve_target, int) or p.reserve_target < 0:
+                raise ConfigError(f"manifest pool {p.name!r} has a malformed reserve target")
+            if not all(isinstance(v, int) and v >= 0 for v in p.params.values()):
+                raise ConfigError(f"manifest pool {p.name!r} has malformed risk parameters")
         for address in addresses:
             if not Web3.is_address(address):
                 raise ConfigError(f"manifest holds a malformed address {address!r}")
@@ -214,6 +267,15 @@ class Deployment:
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"manifest {path} is not valid JSON: {exc}") from None
         return cls.from_dict(raw)
+
+
+def _pool_info(raw: Any) -> PoolInfo:
+    """A manifest pool entry; its risk parameters sit at its top level."""
+    if not isinstance(raw, dict):
+        raise TypeError("a pool entry is not an object")
+    raw = dict(raw)
+    params = {key: raw.pop(key) for key in RiskParams.__dataclass_fields__}
+    return PoolInfo(**raw, params=params)
 
 
 def _contract(w3: Web3, name: str, address: str | None = None):
@@ -249,6 +311,14 @@ def deploy(
     lens = sender.deploy(_contract(w3, "PoolLens"))
     progress("deploying PositionAutomation")
     automation = sender.deploy(_contract(w3, "PositionAutomation"), factory.address, stablecoin.address)
+    progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
+    vault = sender.deploy(
+        _contract(w3, "SavingsVault"),
+        stablecoin.address,
+        factory.address,
+        config.vault.stream_period,
+    )
+    sender.transact(factory.functions.set_vault(vault.address))
 
     deployment = Deployment(
         chain_id=chain_id,
@@ -259,9 +329,18 @@ def deploy(
         pool_blueprint=blueprint,
         lens=lens.address,
         automation=automation.address,
+        vault=vault.address,
     )
     for pool_cfg in config.pools:
-        deployment.pools.append(_create_pool(w3, sender, factory, pool_cfg, progress))
+        target = pool_cfg.reserve_target
+        if target is None:
+            target = config.vault.reserve_target
+        info = _create_pool(w3, sender, factory, pool_cfg, progress)
+        if target != DEFAULT_RESERVE_TARGET:
+            progress(f"{pool_cfg.name}: reserve target {target / WAD:,.0f} bhUSD")
+            sender.transact(factory.functions.set_reserve_target(info.address, target))
+        info.reserve_target = factory.functions.reserve_target(info.address).call()
+        deployment.pools.append(info)
     return deployment
 
 

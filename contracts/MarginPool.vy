@@ -153,6 +153,14 @@ event AutoDeleverage:
     health_before: uint256  # [wad]
     health_after: uint256  # [wad]
 
+event ReserveMinted:
+    receiver: indexed(address)
+    amount: uint256  # [wad] taken from the reserve and minted as bhUSD
+
+event BadDebtCovered:
+    payer: indexed(address)
+    amount: uint256  # [wad] bhUSD burned from the payer, taken off the bad debt
+
 
 @deploy
 def __init__(_stablecoin: address, _collateral: address, _feed: address):
@@ -569,6 +577,36 @@ def set_paused(_paused: bool):
     assert msg.sender == FACTORY, "pool: only factory"
     self._set_params(self._params(), _paused)
     log Paused(paused=_paused)
+
+
+@external
+def mint_reserve(_to: address, _amount: uint256):
+    """
+    @notice Mint `_amount` of the reserve as bhUSD to `_to`; factory only (the fee sweep
+            and the netting of bad debt). Supply rises by what the reserve falls.
+    @param _to Receiver of the bhUSD.
+    @param _amount [wad], at most the reserve.
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    # dev: the factory never asks for more than the reserve; checked arithmetic backs it
+    self.reserve -= _amount
+    extcall STABLECOIN.mint(_to, _amount)
+    log ReserveMinted(receiver=_to, amount=_amount)
+
+
+@external
+def cover_bad_debt(_amount: uint256):
+    """
+    @notice Burn `_amount` bhUSD of the factory and take it off the bad debt; factory only.
+            Supply falls by what the bad debt falls.
+    @param _amount [wad], at most the bad debt.
+    """
+    assert msg.sender == FACTORY, "pool: only factory"
+    # dev: the factory checks the amount against the bad debt first ("factory: amount
+    # above bad debt"); checked arithmetic backs it
+    self.bad_debt -= _amount
+    extcall STABLECOIN.pool_burn(msg.sender, _amount)
+    log BadDebtCovered(payer=msg.sender, amount=_amount)
 
 
 # ------------------------------------------------------------------ views

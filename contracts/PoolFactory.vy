@@ -14,6 +14,7 @@
 
 from interfaces import IStablecoin
 from interfaces import IMarginPool
+from interfaces import ISavingsVault
 from modules import risk
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
@@ -31,6 +32,15 @@ exports: (
 # -------------------------------------------------------------- constants
 
 MAX_POOLS: constant(uint256) = 256
+BPS: constant(uint256) = 10_000
+# a pool keeps this much of its reserve; only what is above it is swept to the savings vault
+MIN_RESERVE_TARGET: public(constant(uint256)) = 1_000 * 10**18  # [wad]
+MAX_RESERVE_TARGET: public(constant(uint256)) = 10**33  # [wad] the largest debt ceiling
+DEFAULT_RESERVE_TARGET: public(constant(uint256)) = 10_000 * 10**18  # [wad]
+# covering bad debt from the savings vault: at most this share of its assets per cover,
+# and at most one cover per cooldown
+MAX_COVER_BPS: public(constant(uint256)) = 1_000  # [bps]
+COVER_COOLDOWN: public(constant(uint256)) = 86_400  # [seconds]
 
 # ------------------------------------------------------------- immutables
 
@@ -42,6 +52,9 @@ POOL_BLUEPRINT: public(immutable(address))
 pools: public(DynArray[address, MAX_POOLS])
 pool_of: public(HashMap[address, address])  # collateral => pool
 is_pool: public(HashMap[address, bool])
+vault: public(address)  # the savings vault; set once
+last_cover: public(uint256)  # [seconds] time of the last bad-debt cover from the vault
+_reserve_target: HashMap[address, uint256]  # pool => [wad]; 0 means the default
 
 # ----------------------------------------------------------------- events
 
@@ -50,6 +63,24 @@ event PoolCreated:
     collateral: indexed(address)
     feed: indexed(address)
     index: uint256
+
+event VaultSet:
+    vault: indexed(address)
+
+event ReserveTargetSet:
+    pool: indexed(address)
+    target: uint256  # [wad]
+
+event Sweep:
+    pool: indexed(address)
+    caller: indexed(address)
+    netted: uint256  # [wad] reserve used to cancel the pool's own bad debt
+    swept: uint256  # [wad] reserve above the target minted to the savings vault
+
+event BadDebtCovered:
+    pool: indexed(address)
+    vault: indexed(address)
+    amount: uint256  # [wad] bhUSD taken from the savings vault and burned
 
 
 @deploy
@@ -156,6 +187,100 @@ def set_paused(_pool: address, _paused: bool):
 
 
 @external
+def set_vault(_vault: address):
+    """
+    @notice Name the savings vault that receives the fee sweeps; once.
+    @param _vault A `SavingsVault` over bhUSD that names this factory.
+    """
+    ownable._check_owner()
+    assert self.vault == empty(address), "factory: vault already set"
+    assert _vault != empty(address), "factory: zero address"
+    assert staticcall ISavingsVault(_vault).asset() == STABLECOIN, "factory: vault asset mismatch"
+    assert staticcall ISavingsVault(_vault).FACTORY() == self, "factory: vault factory mismatch"
+    self.vault = _vault
+    log VaultSet(vault=_vault)
+
+
+@external
+def set_reserve_target(_pool: address, _target: uint256):
+    """
+    @notice Set how much of its reserve a pool keeps as its first-loss buffer.
+    @param _pool The pool.
+    @param _target [wad], between MIN_RESERVE_TARGET and MAX_RESERVE_TARGET.
+    """
+    self._check_pool(_pool)
+    assert _target >= MIN_RESERVE_TARGET and _target <= MAX_RESERVE_TARGET, "factory: reserve target out of bounds"
+    self._reserve_target[_pool] = _target
+    log ReserveTargetSet(pool=_pool, target=_target)
+
+
+@external
+def sweep(_pool: address) -> uint256:
+    """
+    @notice Accrue a pool's stability fee, cancel its bad debt with its reserve, and mint
+            the reserve above the pool's target into the savings vault, which streams it
+            to its share price. Anyone may call it.
+    @param _pool The pool.
+    @return bhUSD minted to the vault [wad]; 0 when the reserve is at or below its target.
+    """
+    vault: address = self.vault
+    assert vault != empty(address), "factory: no vault"
+    assert self.is_pool[_pool], "factory: unknown pool"
+    pool: IMarginPool = IMarginPool(_pool)
+    extcall pool.accrue()
+    reserve: uint256 = staticcall pool.reserve()
+    # the pool's own fees pay for its own losses first; bhUSD minted here is burned at once
+    netted: uint256 = min(reserve, staticcall pool.bad_debt())
+    if netted > 0:
+        extcall pool.mint_reserve(self, netted)
+        extcall pool.cover_bad_debt(netted)
+        reserve = unsafe_sub(reserve, netted)  # netted <= reserve
+    swept: uint256 = 0
+    target: uint256 = self._target(_pool)
+    if reserve > target:
+        swept = unsafe_sub(reserve, target)  # checked just above
+        extcall pool.mint_reserve(vault, swept)
+        extcall ISavingsVault(vault).skim()
+    if netted > 0 or swept > 0:
+        log Sweep(pool=_pool, caller=msg.sender, netted=netted, swept=swept)
+    return swept
+
+
+@external
+def cover_bad_debt(_pool: address, _amount: uint256):
+    """
+    @notice Pay part of a pool's bad debt from the savings vault: the vault sends bhUSD
+            here and the pool burns it. At most MAX_COVER_BPS of the vault's assets, at
+            most once per COVER_COOLDOWN. Nothing else ever moves vault assets to a pool.
+    @param _pool The pool.
+    @param _amount bhUSD [wad], at most the pool's bad debt.
+    """
+    vault: address = self.vault
+    assert vault != empty(address), "factory: no vault"
+    self._check_pool(_pool)
+    assert _amount > 0, "factory: zero amount"
+    assert _amount <= staticcall IMarginPool(_pool).bad_debt(), "factory: amount above bad debt"
+    assert _amount * BPS <= staticcall ISavingsVault(vault).totalAssets() * MAX_COVER_BPS, "factory: cover above cap"
+    last: uint256 = self.last_cover
+    assert last == 0 or block.timestamp >= last + COVER_COOLDOWN, "factory: cover cooldown"
+    self.last_cover = block.timestamp
+    extcall ISavingsVault(vault).cover(_amount)
+    extcall IMarginPool(_pool).cover_bad_debt(_amount)
+    log BadDebtCovered(pool=_pool, vault=vault, amount=_amount)
+
+
+@external
+@view
+def reserve_target(_pool: address) -> uint256:
+    """
+    @notice How much of its reserve a pool keeps; the sweep takes only what is above.
+    @param _pool The pool.
+    @return Target [wad]; DEFAULT_RESERVE_TARGET until governance sets one.
+    """
+    return self._target(_pool)
+
+
+@external
 @view
 def pool_count() -> uint256:
     """
@@ -163,6 +288,15 @@ def pool_count() -> uint256:
     @return The count.
     """
     return len(self.pools)
+
+
+@internal
+@view
+def _target(_pool: address) -> uint256:
+    target: uint256 = self._reserve_target[_pool]
+    if target == 0:
+        return DEFAULT_RESERVE_TARGET
+    return target
 
 
 @internal

@@ -124,3 +124,42 @@ def market(request, markets):
 
 def wad(x: float | int) -> int:
     return int(x * WAD)
+
+
+# ---------------------------------------------------------- savings vault
+# bhUSD only exists as pool debt, so an account gets it by borrowing from the WETH pool.
+
+MIN_LOAN = 100 * WAD  # [wad] the pools' min debt
+WETH_PER_BHUSD = 2_000 * WAD  # [wad] borrow 1 bhUSD per 1/2000 WETH: LTV 67 % at 3,000 USD
+
+
+@pytest.fixture(scope="session")
+def vault(project, deployment):
+    return project.SavingsVault.at(deployment.vault)
+
+
+@pytest.fixture(scope="session")
+def give_bhusd(weth, stablecoin):
+    """Borrow at least `amount` bhUSD for `account` from the WETH pool; return its balance."""
+
+    def give(account, amount: int) -> int:
+        # refresh the feed's round so that a test that moved time still borrows
+        weth.feed.set_answer(weth.feed.latestAnswer(), sender=account)
+        loan = max(amount, MIN_LOAN)
+        collateral = loan * weth.unit // WETH_PER_BHUSD + weth.unit
+        weth.open(account, collateral, loan)
+        return stablecoin.balanceOf(account)
+
+    return give
+
+
+@pytest.fixture(scope="session")
+def deposit(vault, stablecoin, give_bhusd):
+    """`account` borrows `amount` bhUSD and deposits exactly it; return the shares minted."""
+
+    def enter(account, amount: int) -> int:
+        give_bhusd(account, amount)
+        stablecoin.approve(vault, 2**256 - 1, sender=account)
+        return vault.deposit(amount, account, sender=account).return_value
+
+    return enter

@@ -26,12 +26,11 @@ def test_deploy__default_config__writes_manifest_with_every_pool_and_parameter(c
     assert [p["name"] for p in raw["pools"]] == ["WETH", "WBTC", "VOL"]
     assert [p["collateral_decimals"] for p in raw["pools"]] == [18, 8, 6]
     for pool in raw["pools"]:
-        assert {"name", "address", "collateral", "feed", "oracle", "params"} <= set(pool)
-        assert set(pool["params"]) == RISK_KEYS
+        assert {"name", "address", "collateral", "feed", "oracle"} | RISK_KEYS <= set(pool)
         assert {"heartbeat", "max_jump_bps"} <= set(pool["oracle"])
         on_chain = Client.attach(w3, Deployment.from_dict(raw)).pool(pool["name"])
         params = tuple(on_chain.contract.functions.risk_params().call())
-        assert params == tuple(pool["params"][k] for k in RiskParams.__dataclass_fields__)
+        assert params == tuple(pool[k] for k in RiskParams.__dataclass_fields__)
         feed, heartbeat, jump = on_chain.contract.functions.oracle_params().call()
         assert (feed, heartbeat, jump) == (
             pool["feed"],

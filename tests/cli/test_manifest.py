@@ -58,10 +58,17 @@ def test_manifest__malformed_address__names_it(cli, raw, tmp_path):
     )
 
 
-def test_manifest__malformed_pool_params__error(cli, raw, tmp_path):
-    del raw["pools"][0]["params"]["max_ltv"]
+def test_manifest__missing_risk_parameter__error(cli, raw, tmp_path):
+    del raw["pools"][0]["max_ltv"]
     assert cli.error("status", "--manifest", _write(tmp_path, raw)) == (
-        "manifest pool 'WETH' has malformed params"
+        "manifest is missing 'max_ltv'"
+    )
+
+
+def test_manifest__negative_risk_parameter__error(cli, raw, tmp_path):
+    raw["pools"][0]["max_ltv"] = -1
+    assert cli.error("status", "--manifest", _write(tmp_path, raw)) == (
+        "manifest pool 'WETH' has malformed risk parameters"
     )
 
 

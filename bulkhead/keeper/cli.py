@@ -1,0 +1,172 @@
+"""`bulkhead keeper ...`: the click group the main CLI attaches (`cli.add_command(keeper)`).
+
+`bulkhead keeper run` logs one JSON object per line on stderr while it works and prints
+the summary on exit: a table by default, JSON with `--json`. A user mistake (no manifest,
+no node, no account) is one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from bulkhead.chain import NodeError
+from bulkhead.deploy import ConfigError
+from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL
+from bulkhead.keeper.runner import run as run_keeper
+from bulkhead.keeper.tx import SignerError
+
+
+class _Amount(click.ParamType):
+    """A non-negative decimal (`30`, `0.5`, `1e3`)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not amount.is_finite() or amount < 0:
+            self.fail(f"{value!r} is not a non-negative number", param, ctx)
+        return amount
+
+
+AMOUNT = _Amount()
+
+
+@click.group("keeper")
+def keeper() -> None:
+    """The keeper bot: liquidations and automated position adjustments."""
+
+
+@keeper.command("run")
+@click.option(
+    "--rpc-url",
+    envvar="BULKHEAD_RPC_URL",
+    default=DEFAULT_RPC_URL,
+    show_default=True,
+    help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).",
+)
+@click.option(
+    "--manifest",
+    envvar="BULKHEAD_MANIFEST",
+    default=DEFAULT_MANIFEST,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Deployment manifest (env BULKHEAD_MANIFEST).",
+)
+@click.option(
+    "--account",
+    type=click.IntRange(min=0),
+    help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).",
+)
+@click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False),
+    help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD).",
+)
+@click.option("--dry-run", is_flag=True, help="Simulate and report; send nothing.")
+@click.option("--once", is_flag=True, help="One pass (waits for its receipts), then exit.")
+@click.option("--max-fee", type=AMOUNT, help="Cap on the max fee per gas [gwei].")
+@click.option(
+    "--priority-fee", type=AMOUNT, help="Priority fee per gas [gwei] (default: the node's)."
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--native-price",
+    type=AMOUNT,
+    help="USD per native coin, to price gas (default: the WETH pool).",
+)
+@click.option(
+    "--min-profit", type=AMOUNT, default=Decimal(0), help="Least USD an action must earn above gas."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(
+    rpc_url: str,
+    manifest: str,
+    account: int | None,
+    keystore: str | None,
+    dry_run: bool,
+    once: bool,
+    max_fee: Decimal | None,
+    priority_fee: Decimal | None,
+    poll_interval: float,
+    native_price: Decimal | None,
+    min_profit: Decimal,
+    as_json: bool,
+) -> None:
+    """Liquidate unhealthy positions and carry out due protections."""
+    try:
+        summary = run_keeper(
+            rpc_url=rpc_url,
+            manifest=manifest,
+            account=account,
+            keystore=keystore,
+            dry_run=dry_run,
+            once=once,
+            max_fee=max_fee,
+            priority_fee=priority_fee,
+            poll_interval=poll_interval,
+            native_price=native_price,
+            min_profit=min_profit,
+        )
+    except (ConfigError, NodeError, SignerError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(format_summary(summary))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a two-column table."""
+    blocks = summary["blocks_to_liquidation"]
+    rows = [
+        ("cycles", summary["cycles"]),
+        ("positions scanned", summary["positions_scanned"]),
+        ("scan rate [positions/s]", summary["scan_rate"]),
+        ("liquidations", summary["liquidations"]),
+        ("deleverages", summary["deleverages"]),
+        ("top-ups", summary["top_ups"]),
+        ("boosts", summary["boosts"]),
+        ("bounty [USD]", summary["bounty_usd"]["total"]),
+        ("gas spent [USD]", summary["gas_spent_usd"]),
+        (
+            "blocks unsafe -> liquidated",
+            f"min {blocks['min']} median {blocks['median']} max {blocks['max']}"
+            if blocks["count"]
+            else "-",
+        ),
+        ("transactions sent", summary["txs_sent"]),
+        ("fee bumps", summary["fee_bumps"]),
+        ("failures", _pairs(summary["failures"])),
+        ("skips", _pairs(summary["skips"])),
+    ]
+    if summary["simulated"]:
+        rows.append(("dry run: would send", _pairs(summary["simulated"])))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+
+def main() -> None:  # `python -m bulkhead.keeper.cli run ...` until the main CLI attaches it
+    keeper(prog_name="bulkhead keeper")
+
+
+if __name__ == "__main__":
+    main()

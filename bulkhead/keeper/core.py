@@ -1,0 +1,723 @@
+"""The keeper: one `step` per block (collect, discover, decide, simulate, send, collect).
+
+A step
+1. collects receipts of earlier transactions and replaces stuck ones (`TxManager.poll`);
+2. brings the event index up to the head (`eth_getLogs`, one batch);
+3. reads each pool's price, rate and parameters and asks the paginated views what is due,
+   all in one JSON-RPC batch: `positions_to_liquidate` (5,000 ids per call),
+   `PoolLens.protections_due` and `PositionAutomation.due` (1,000 ids per call, only over
+   ids that carry a rule);
+4. plans with `decide.plan` (pure), simulates every action with `eth_call` (and estimates
+   its gas) in one batch right before sending, and sends the ones that pass in one batch,
+   each at its own nonce;
+5. waits a little for the receipts and records what happened in `Metrics`.
+
+Connection errors escape `step`; `run_keeper` (bulkhead.keeper.runner) retries with back-off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+
+from bulkhead import artifacts
+from bulkhead.deploy import ConfigError, Deployment
+from bulkhead.keeper import decide
+from bulkhead.keeper.decide import KINDS, Action, Costs, Due, PoolState, Position, Skip
+from bulkhead.keeper.index import EventCodec, EventIndex, LogSource
+from bulkhead.keeper.metrics import EventLog, Metrics, usd
+from bulkhead.keeper.rpc import Call, Rpc, RpcError, to_int
+from bulkhead.keeper.tx import Outcome, Pending, SendError, Signer, TxManager, TxRequest
+from bulkhead.risk import WAD, RiskParams
+
+MAX_UINT256 = 2**256 - 1
+LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
+LIQUIDATION_RESULTS = 1_000  # MarginPool.MAX_RESULTS
+RULE_PAGE = 1_000  # PoolLens / PositionAutomation MAX_PAGE
+APPROVE_GAS = 80_000
+NATIVE_POOLS = ("WETH", "ETH")
+
+
+@dataclass
+class KeeperConfig:
+    dry_run: bool = False  # simulate and report, never send
+    max_fee: int | None = None  # [wei per gas] cap on the max fee of every transaction
+    priority_fee: int | None = None  # [wei per gas]; None = the node's suggestion
+    native_price: int | None = None  # [wad] USD per native coin; None = the WETH pool's price
+    min_profit: int = 0  # [wad] USD an action must earn above its gas
+    slippage_bps: int = 100  # least collateral out of a liquidation, below the expected
+    stuck_blocks: int = 3  # a transaction pending this many blocks is replaced
+    stuck_seconds: float = 30.0  # ... or pending this long
+    receipt_wait: float = 10.0  # [seconds] a step waits at most for its receipts
+    gas_margin_bps: int = 2_500  # gas limit above the estimate
+    kinds: tuple[str, ...] = KINDS  # which actions this keeper takes
+    log_chunk: int = 10_000  # blocks per eth_getLogs
+
+
+@dataclass
+class StepReport:
+    block: int
+    scanned: int
+    due: dict[str, int]
+    sent: int
+    outcomes: dict[str, int]
+    skips: dict[str, int]
+    seconds: float
+    scan_seconds: float
+    plan: decide.Plan | None = field(default=None, repr=False)
+
+
+@dataclass
+class _PoolCalls:
+    """The calls a step makes for one pool, encoded once."""
+
+    price_status: Call
+    risk_params: Call
+    rate: Call
+    keeper_collateral: Call
+    automation_allowance: Call
+
+
+class Keeper:
+    """A keeper for every pool of one deployment, sending from one account."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        signer: Signer,
+        config: KeeperConfig | None = None,
+        log: Callable[..., None] | None = None,
+        metrics: Metrics | None = None,
+    ):
+        self.w3 = w3
+        self.rpc = Rpc(w3.provider)
+        self.deployment = deployment
+        self.signer = signer
+        self.address = signer.address
+        self.config = config or KeeperConfig()
+        self.log = log or EventLog()
+        self.metrics = metrics or Metrics()
+        pool_abi = artifacts.abi("MarginPool")
+        automation_abi = artifacts.abi("PositionAutomation")
+        token_abi = artifacts.abi("MockToken")  # only its ERC-20 part is used
+        self.pools: dict[str, Any] = {}
+        self.tokens: dict[str, Any] = {}
+        self.info: dict[str, Any] = {}
+        checksum = Web3.to_checksum_address
+        self.automation = w3.eth.contract(
+            address=checksum(deployment.automation), abi=automation_abi
+        )
+        self.lens = w3.eth.contract(
+            address=checksum(deployment.lens), abi=artifacts.abi("PoolLens")
+        )
+        stablecoin = w3.eth.contract(
+            address=checksum(deployment.stablecoin), abi=artifacts.abi("Stablecoin")
+        )
+        self._bhusd_balance = Call.of(stablecoin.functions.balanceOf(self.address))
+        self._calls: dict[str, _PoolCalls] = {}
+        for p in deployment.pools:
+            address = checksum(p.address)
+            pool = w3.eth.contract(address=address, abi=pool_abi)
+            token = w3.eth.contract(address=checksum(p.collateral), abi=token_abi)
+            self.pools[address], self.tokens[address], self.info[address] = pool, token, p
+            self._calls[address] = _PoolCalls(
+                Call.of(pool.functions.price_status()),
+                Call.of(pool.functions.risk_params()),
+                Call.of(pool.functions.rate()),
+                Call.of(token.functions.balanceOf(self.address)),
+                Call.of(token.functions.allowance(self.address, self.automation.address)),
+            )
+        self.index = EventIndex.empty(self.pools, deployment.automation, deployment.deploy_block)
+        self.logs = LogSource(self.rpc, pool_abi, automation_abi, self.config.log_chunk)
+        self._results = {
+            "pool": EventCodec(pool_abi, ("Liquidate", "AutoDeleverage")),
+            "automation": EventCodec(automation_abi, ("Boost", "TopUp")),
+        }
+        self.tx = TxManager(
+            self.rpc,
+            signer,
+            deployment.chain_id,
+            max_fee=self.config.max_fee,
+            priority_fee=self.config.priority_fee,
+            stuck_blocks=self.config.stuck_blocks,
+            stuck_seconds=self.config.stuck_seconds,
+            log=self.log,
+        )
+        self.native_pool = next(
+            (a for a, p in self.info.items() if p.name.upper() in NATIVE_POOLS), None
+        )
+        if self.config.native_price is None and self.native_pool is None:
+            raise ConfigError("no WETH pool to price gas with: give the native coin's USD price")
+        self.gas: dict[str, int] = dict(decide.DEFAULT_GAS)
+        self.first_unsafe: dict[tuple[str, int], int] = {}  # position -> block first seen unsafe
+        self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
+        self.approved: set[str] = set()  # pools whose collateral the automation may pull from us
+        self._last_skips: set[tuple[str, str, int, str]] = set()
+        self.log(
+            "keeper_start",
+            address=self.address,
+            chain_id=deployment.chain_id,
+            pools=[p.name for p in deployment.pools],
+            dry_run=self.config.dry_run,
+            max_fee=self.config.max_fee,
+        )
+
+    # =============================================================== step
+
+    def step(self) -> StepReport:
+        """One pass: collect, discover, decide, simulate, send, collect."""
+        m = self.metrics
+        started = time.perf_counter()
+        self._record(self.tx.poll(self._still_valid))
+        if not self.tx.in_flight:
+            self.tx.sync_nonce()
+
+        scan_started = time.perf_counter()
+        head = self._check_chain()
+        m.logs_applied += self.logs.sync(self.index, head)
+        states, due, scanned, wallet = self._discover()
+        scan_seconds = time.perf_counter() - scan_started
+        m.scan_seconds += scan_seconds
+        m.positions_scanned += scanned
+        self._track_unsafe(due, wallet["block"])
+
+        skips: list[Skip] = [
+            Skip(
+                "scan",
+                a,
+                0,
+                decide.ORACLE_INVALID,
+                decide.ORACLE_STATUS.get(s.status, str(s.status)),
+            )
+            for a, s in states.items()
+            if not s.price_ok
+        ]
+        due = [d for d in due if d.kind in self.config.kinds]
+        sent = 0
+        the_plan = None
+        if due:
+            quote = self.tx.quote()
+            the_plan = decide.plan(
+                due,
+                states,
+                self._positions(due),
+                self.index.rules(),
+                wallet["bhusd"],
+                wallet["collateral"],
+                self._costs(quote),
+                in_flight=self._busy(),
+                slippage_bps=self.config.slippage_bps,
+            )
+            skips += the_plan.skips
+            if quote is None:
+                skips += [
+                    Skip(a.kind, a.pool, a.id, "fee_cap", "base fee above the max fee")
+                    for a in the_plan.actions
+                ]
+            elif the_plan.actions:
+                sent, late = self._execute(
+                    the_plan.actions, (quote[1], quote[2]), wallet["allowance"]
+                )
+                skips += late
+        skip_counts = self._report_skips(skips)
+        outcomes = self._wait(self.config.receipt_wait) if self.tx.in_flight else []
+        self._record(outcomes)
+        self._sync_counters()
+        m.cycles += 1
+        report = StepReport(
+            block=head,
+            scanned=scanned,
+            due={k: sum(1 for d in due if d.kind == k) for k in KINDS},
+            sent=sent,
+            outcomes={
+                s: sum(1 for o in outcomes if o.status == s)
+                for s in ("mined", "reverted", "cancelled", "dropped")
+            },
+            skips=skip_counts,
+            seconds=time.perf_counter() - started,
+            scan_seconds=scan_seconds,
+            plan=the_plan,
+        )
+        self.log(
+            "cycle",
+            block=head,
+            scanned=scanned,
+            scan_ms=round(scan_seconds * 1000, 2),
+            due=report.due,
+            sent=sent,
+            in_flight=len(self.tx.in_flight),
+            outcomes=report.outcomes,
+            skips=skip_counts,
+        )
+        return report
+
+    def run_until_idle(self, max_steps: int = 20) -> list[StepReport]:
+        """Step until a step sends nothing and nothing is in flight (tests, the demo)."""
+        reports = []
+        for _ in range(max_steps):
+            report = self.step()
+            reports.append(report)
+            if not report.sent and not self.tx.in_flight:
+                break
+        return reports
+
+    # ========================================================== discovery
+
+    def _check_chain(self) -> int:
+        """The head; starts the index over when the chain went back or changed under it."""
+        index = self.index
+        requests: list[tuple[str, list]] = [("eth_blockNumber", [])]
+        if index.synced >= 0:
+            requests.append(("eth_getBlockByNumber", [hex(index.synced), False]))
+        results = self.rpc.batch(requests)
+        head = to_int(_ok(results[0]))
+        if index.synced >= 0:
+            block = results[1]
+            changed = head < index.synced or block is None or isinstance(block, RpcError)
+            changed = changed or block["hash"] != index.synced_hash
+            if changed:
+                self.log("index_reset", synced=index.synced, head=head)
+                self.metrics.index_resets += 1
+                index.reset()
+        return head
+
+    def _discover(self) -> tuple[dict[str, PoolState], list[Due], int, dict[str, Any]]:
+        """Pool states, what the views say is due, how many ids they covered, our balances:
+        one JSON-RPC batch (plus one call per 1,000 liquidatable ids found, rarely)."""
+        requests: list[tuple[str, list]] = []
+        decoders: list[Callable[[Any], None]] = []
+        raw: dict[str, Any] = {}
+        views: list[tuple[str, str, int, Call]] = []  # kind, pool, start, call
+
+        def add(call: Call, key: str) -> None:
+            requests.append(call.request())
+            decoders.append(
+                lambda result, call=call, key=key: raw.__setitem__(key, call.decode(result))
+            )
+
+        add(self._bhusd_balance, "bhusd")
+        scanned = 0
+        for address, pool_index in self.index.pools.items():
+            calls = self._calls[address]
+            add(calls.price_status, f"{address}:price_status")
+            add(calls.risk_params, f"{address}:risk_params")
+            add(calls.rate, f"{address}:rate")
+            if pool_index.boosts and "boost" in self.config.kinds:
+                add(calls.keeper_collateral, f"{address}:collateral")
+                if address not in self.approved:
+                    add(calls.automation_allowance, f"{address}:allowance")
+            pool = self.pools[address]
+            for start in range(1, pool_index.count + 1, LIQUIDATION_PAGE):
+                views.append(
+                    (
+                        "liquidate",
+                        address,
+                        start,
+                        Call.of(pool.functions.positions_to_liquidate(start, LIQUIDATION_PAGE)),
+                    )
+                )
+            scanned += pool_index.count
+            if "deleverage" in self.config.kinds:
+                for start in _windows(pool_index.rule_ids("deleverage"), RULE_PAGE):
+                    views.append(
+                        (
+                            "deleverage",
+                            address,
+                            start,
+                            Call.of(self.lens.functions.protections_due(address, start, RULE_PAGE)),
+                        )
+                    )
+            if {"boost", "top_up"} & set(self.config.kinds):
+                for start in _windows(pool_index.rule_ids("boost", "top_up"), RULE_PAGE):
+                    views.append(
+                        (
+                            "automation",
+                            address,
+                            start,
+                            Call.of(self.automation.functions.due(address, start, RULE_PAGE)),
+                        )
+                    )
+        for i, (_kind, _address, _start, call) in enumerate(views):
+            add(call, f"view:{i}")
+        requests.append(("eth_blockNumber", []))  # the views saw this block or an earlier one
+        decoders.append(lambda result: raw.__setitem__("block", to_int(_ok(result))))
+        results = self.rpc.batch(requests)
+        self.metrics.view_calls += len(views)
+        for decode, result in zip(decoders, results):
+            decode(result)
+
+        states: dict[str, PoolState] = {}
+        for address, info in self.info.items():
+            price, status = raw[f"{address}:price_status"]
+            if status == 0:
+                self.prices[address] = price
+            states[address] = PoolState(
+                address=address,
+                name=info.name,
+                params=RiskParams(*raw[f"{address}:risk_params"]),
+                scale=10 ** (18 - info.collateral_decimals),
+                price=price if status == 0 else 0,
+                status=status,
+                rate=raw[f"{address}:rate"],
+            )
+        due: list[Due] = []
+        for i, (kind, address, _start, _call) in enumerate(views):
+            found = raw[f"view:{i}"]
+            if kind == "liquidate":
+                due += [Due("liquidate", address, pid) for pid in found]
+                while len(found) == LIQUIDATION_RESULTS:  # the view stopped at 1,000: go on after
+                    call = Call.of(
+                        self.pools[address].functions.positions_to_liquidate(
+                            found[-1] + 1, LIQUIDATION_PAGE
+                        )
+                    )
+                    found = call.decode(self.rpc.request(*call.request()))
+                    self.metrics.view_calls += 1
+                    due += [Due("liquidate", address, pid) for pid in found]
+            elif kind == "deleverage":
+                due += [Due("deleverage", address, pid) for pid in found]
+            else:
+                boosts, top_ups = found
+                due += [Due("boost", address, pid) for pid in boosts]
+                due += [Due("top_up", address, pid) for pid in top_ups]
+        wallet = {
+            "block": raw["block"],
+            "bhusd": raw["bhusd"],
+            "collateral": {
+                a: raw[f"{a}:collateral"] for a in self.pools if f"{a}:collateral" in raw
+            },
+            "allowance": {a: raw[f"{a}:allowance"] for a in self.pools if f"{a}:allowance" in raw},
+        }
+        for address, allowance in wallet["allowance"].items():
+            if allowance >= 2**255:
+                self.approved.add(address)
+        return states, due, scanned, wallet
+
+    def _positions(self, due: list[Due]) -> dict[tuple[str, int], Position]:
+        out: dict[tuple[str, int], Position] = {}
+        missing: list[Due] = []
+        for d in due:
+            pos = self.index.position(d.pool, d.id)
+            if pos is None:
+                missing.append(d)
+            else:
+                out[(d.pool, d.id)] = pos
+        if missing:  # the view saw a block the index has not: read those positions directly
+            calls = []
+            for d in missing:
+                f = self.pools[d.pool].functions
+                calls += [
+                    Call.of(f.owner_of(d.id)),
+                    Call.of(f.collateral_of(d.id)),
+                    Call.of(f.normalised_debt_of(d.id)),
+                ]
+            results = self.rpc.batch([c.request() for c in calls])
+            for k, d in enumerate(missing):
+                owner, coll, norm = (calls[3 * k + j].decode(results[3 * k + j]) for j in range(3))
+                out[(d.pool, d.id)] = Position(d.pool, d.id, owner, coll, norm)
+                self.log("index_miss", pool=self.info[d.pool].name, id=d.id)
+        return out
+
+    def _track_unsafe(self, due: list[Due], head: int) -> None:
+        unsafe = {(d.pool, d.id) for d in due if d.kind == "liquidate"}
+        for key in unsafe:
+            self.first_unsafe.setdefault(key, head)
+        busy = self._busy()
+        for key in list(self.first_unsafe):
+            if key not in unsafe and key not in busy:
+                del self.first_unsafe[key]
+
+    def _busy(self) -> set[tuple[str, int]]:
+        return {p.payload.key for p in self.tx.in_flight.values() if isinstance(p.payload, Action)}
+
+    def _costs(self, quote: tuple[int, int, int] | None) -> Costs:
+        gas_price = decide.effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
+        return Costs(
+            gas_price=gas_price,
+            native_price=self._native_price(),
+            gas=dict(self.gas),
+            min_profit=self.config.min_profit,
+        )
+
+    def _native_price(self) -> int:
+        if self.config.native_price is not None:
+            return self.config.native_price
+        return self.prices.get(self.native_pool, 0)
+
+    # ========================================================== execution
+
+    def _request(self, action: Action) -> TxRequest:
+        if action.kind == "liquidate":
+            fn = self.pools[action.pool].functions.liquidate(
+                action.id, action.amount, action.min_out
+            )
+        elif action.kind == "deleverage":
+            fn = self.pools[action.pool].functions.auto_deleverage(action.id, action.amount)
+        elif action.kind == "boost":
+            fn = self.automation.functions.boost(action.pool, action.id, action.amount)
+        else:
+            fn = self.automation.functions.top_up(action.pool, action.id, action.amount)
+        return TxRequest(fn.address, fn._encode_transaction_data(), 0, action.kind, action)
+
+    def _execute(
+        self, actions: list[Action], fees: tuple[int, int], allowances: dict[str, int]
+    ) -> tuple[int, list[Skip]]:
+        """Simulate every action in one batch, send those that pass in one batch."""
+        late: list[Skip] = []
+        waiting = self._approve(actions, allowances, fees)
+        ready = []
+        for a in actions:
+            if a.kind == "boost" and a.pool in waiting:
+                late.append(Skip("boost", a.pool, a.id, "approving"))
+            else:
+                ready.append(a)
+        items = [self._request(a) for a in ready]
+        requests: list[tuple[str, list]] = []
+        for item in items:
+            tx = {"from": self.address, "to": item.to, "data": item.data}
+            requests += [("eth_call", [tx, "latest"]), ("eth_estimateGas", [tx, "latest"])]
+        results = self.rpc.batch(requests)
+        to_send: list[TxRequest] = []
+        for k, (action, item) in enumerate(zip(ready, items)):
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "amount": action.amount,
+            }
+            failed = next((r for r in results[2 * k : 2 * k + 2] if isinstance(r, RpcError)), None)
+            if failed is not None:
+                reason = failed.reason
+                bucket = decide.classify_revert(reason)
+                self.metrics.failures[bucket] += 1
+                self.log("simulation_failed", **fields, reason=reason, bucket=bucket)
+                continue
+            estimate = to_int(results[2 * k + 1])
+            gas = estimate + estimate * self.config.gas_margin_bps // 10_000
+            if self.config.dry_run:
+                self.metrics.simulated[action.kind] += 1
+                self.log(
+                    "would_send",
+                    **fields,
+                    gas=gas,
+                    bounty_usd=usd(action.bounty),
+                    gas_usd=usd(action.gas_cost),
+                )
+                continue
+            to_send.append(TxRequest(item.to, item.data, gas, item.label, action))
+        sent = 0
+        for item, result in zip(to_send, self.tx.send_batch(to_send, fees)):
+            action = item.payload
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "amount": action.amount,
+            }
+            if isinstance(result, SendError):
+                self.metrics.failures["send_refused"] += 1
+                self.log("send_refused", **fields, reason=result.reason)
+                continue
+            sent += 1
+            self.log(
+                "sent",
+                **fields,
+                nonce=result.nonce,
+                tx=result.hashes[-1],
+                partial=action.partial,
+                health=action.health,
+                bounty_usd=usd(action.bounty),
+                gas_usd=usd(action.gas_cost),
+            )
+        return sent, late
+
+    def _approve(
+        self, actions: list[Action], allowances: dict[str, int], fees: tuple[int, int]
+    ) -> set[str]:
+        """Let the automation pull our collateral for boosts (once per pool); the pools whose
+        approval is not mined yet."""
+        pools = {a.pool for a in actions if a.kind == "boost" and a.pool not in self.approved}
+        pools = {p for p in pools if allowances.get(p, 0) < 2**255}
+        if not pools or self.config.dry_run:
+            return set()
+        pending_approvals = {p.payload for p in self.tx.in_flight.values() if p.label == "approve"}
+        items = []
+        for pool in sorted(pools - pending_approvals):
+            fn = self.tokens[pool].functions.approve(self.automation.address, MAX_UINT256)
+            items.append(
+                TxRequest(fn.address, fn._encode_transaction_data(), APPROVE_GAS, "approve", pool)
+            )
+        for item, result in zip(items, self.tx.send_batch(items, fees)):
+            name = self.info[item.payload].name
+            if isinstance(result, SendError):
+                self.log("send_refused", kind="approve", pool=name, reason=result.reason)
+            else:
+                self.log(
+                    "sent", kind="approve", pool=name, nonce=result.nonce, tx=result.hashes[-1]
+                )
+        self._record(self.tx.poll(self._still_valid))  # mined at once on an automining node
+        return pools - self.approved
+
+    def _still_valid(self, p: Pending) -> str | None:
+        if not isinstance(p.payload, Action):
+            return None
+        tx = {"from": self.address, "to": p.tx["to"], "data": p.tx["data"]}
+        try:
+            self.rpc.request("eth_call", [tx, "latest"])
+        except RpcError as exc:
+            return exc.reason
+        return None
+
+    def _wait(self, timeout: float) -> list[Outcome]:
+        deadline = time.monotonic() + timeout
+        outcomes: list[Outcome] = []
+        delay = 0.01
+        while True:
+            outcomes += self.tx.poll(self._still_valid)
+            if not self.tx.in_flight or time.monotonic() >= deadline:
+                return outcomes
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    # =========================================================== outcomes
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        m = self.metrics
+        native = self._native_price()
+        for o in outcomes:
+            p = o.pending
+            m.gas_spent += o.gas_cost
+            m.gas_spent_usd += o.gas_cost * native // WAD
+            if p.label == "approve":
+                if o.status == "mined":
+                    self.approved.add(p.payload)
+                self.log("approve_" + o.status, pool=self.info[p.payload].name)
+                continue
+            if p.label == "cancel":
+                self.log("gap_fill_" + o.status, nonce=p.nonce)
+                continue
+            action: Action = p.payload
+            fields = {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "id": action.id,
+                "nonce": p.nonce,
+            }
+            if o.status == "mined":
+                receipt = o.receipt
+                self.gas[action.kind] = max(receipt.gas_used, self.gas[action.kind] * 7 // 8)
+                bounty = self._bounty(action, receipt.logs)
+                m.done[action.kind] += 1
+                m.bounty[action.kind] += bounty
+                m.pool_done[(self.info[action.pool].name, action.kind)] += 1
+                m.pool_bounty[self.info[action.pool].name] += bounty
+                extra: dict[str, Any] = {}
+                if action.kind == "liquidate":
+                    first = self.first_unsafe.pop(action.key, None)
+                    if first is not None:
+                        m.blocks_to_liquidation.append(receipt.block - first)
+                        extra["blocks_since_unsafe"] = receipt.block - first
+                self.log(
+                    "done",
+                    **fields,
+                    block=receipt.block,
+                    bounty_usd=usd(bounty),
+                    gas_used=receipt.gas_used,
+                    bumps=p.bumps,
+                    **extra,
+                )
+            elif o.status == "reverted":
+                reason = self._why(p)
+                bucket = decide.classify_revert(reason)
+                m.failures[bucket] += 1
+                self.log("reverted", **fields, reason=reason, bucket=bucket, gas_wei=o.gas_cost)
+            elif o.status == "cancelled":
+                bucket = decide.classify_revert(o.reason)
+                m.failures[bucket] += 1
+                self.log("cancelled", **fields, reason=o.reason, bucket=bucket, gas_wei=o.gas_cost)
+            else:
+                m.failures["dropped"] += 1
+                self.log("dropped", **fields, reason=o.reason)
+
+    def _why(self, p: Pending) -> str:
+        """The revert reason of a failed transaction, replayed on the latest state."""
+        reason = self._still_valid(p)
+        return reason if reason is not None else "reverted in its block (passes now)"
+
+    def _bounty(self, action: Action, logs: list[dict]) -> int:
+        """[wad] USD earned by a mined action, from its event, at the pool's oracle price."""
+        price = self.prices.get(action.pool, 0)
+        scale = 10 ** (18 - self.info[action.pool].collateral_decimals)
+
+        def value(amount: int) -> int:
+            return amount * scale * price // WAD
+
+        for log in logs:
+            emitter = Web3.to_checksum_address(log["address"])
+            codec = self._results["automation" if emitter == self.automation.address else "pool"]
+            decoded = codec.decode(log)
+            if decoded is None or (emitter != action.pool and emitter != self.automation.address):
+                continue
+            name, args = decoded
+            if name == "Liquidate":
+                return value(args["collateral_out"]) - args["paid"]
+            if name == "AutoDeleverage":
+                return value(args["collateral_out"]) - args["repaid"]
+            if name == "Boost":
+                return args["borrowed"] - value(args["collateral_in"])
+            if name == "TopUp":
+                return value(args["fee"])
+        return 0
+
+    # ============================================================ reports
+
+    def _report_skips(self, skips: list[Skip]) -> dict[str, int]:
+        """Count each skip once per episode (not once per block) and log it when it starts."""
+        current: set[tuple[str, str, int, str]] = set()
+        counts: dict[str, int] = {}
+        for s in skips:
+            key = (s.kind, s.pool, s.id, s.reason)
+            current.add(key)
+            counts[s.reason] = counts.get(s.reason, 0) + 1
+            if key not in self._last_skips:
+                self.metrics.skips[s.reason] += 1
+                self.log(
+                    "skip",
+                    kind=s.kind,
+                    pool=self.info[s.pool].name,
+                    id=s.id,
+                    reason=s.reason,
+                    detail=s.detail,
+                )
+        self._last_skips = current
+        return counts
+
+    def _sync_counters(self) -> None:
+        c, m = self.tx.counters, self.metrics
+        m.txs_sent = c["sent"]
+        m.fee_bumps = c["bumps"]
+        m.cancels = c["cancels"]
+        m.nonce_resyncs = c["nonce_resyncs"]
+        m.fee_capped = c["fee_capped"]
+        m.rpc_round_trips = self.rpc.round_trips
+        m.rpc_requests = self.rpc.requests
+
+
+def _ok(value: Any) -> Any:
+    if isinstance(value, RpcError):
+        raise value
+    return value
+
+
+def _windows(ids: list[int], page: int) -> list[int]:
+    """Start ids of pages of `page` ids that cover every id in sorted `ids`."""
+    starts: list[int] = []
+    for i in ids:
+        if not starts or i >= starts[-1] + page:
+            starts.append(i)
+    return starts

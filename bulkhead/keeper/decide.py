@@ -1,0 +1,555 @@
+"""What the keeper does, decided without a chain.
+
+Everything here is pure: it takes a snapshot of the pools (price, rate, risk parameters),
+the positions and rules from the keeper's index, the keeper's balances and the cost of
+gas, and returns actions to send and skips with their reason. The amounts come from
+`bulkhead.risk`, the integer mirror of the contracts, so an action that this module
+plans is the one the pool would accept in the same block.
+
+Units: [wad] = 1e18; bhUSD is valued at 1 USD; collateral at the pool's oracle price;
+gas at `gas price x gas units x native coin price`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bulkhead import risk
+from bulkhead.risk import BPS, MAX_UINT256, WAD, LiquidationError, RiskParams
+
+Kind = Literal["liquidate", "deleverage", "boost", "top_up"]
+KINDS: tuple[Kind, ...] = ("liquidate", "deleverage", "top_up", "boost")
+ADJUSTMENTS: tuple[Kind, ...] = ("deleverage", "top_up", "boost")
+
+# gas units an action costs when the keeper has not measured it yet (execution + intrinsic)
+DEFAULT_GAS: Mapping[str, int] = {
+    "liquidate": 150_000,
+    "deleverage": 130_000,
+    "top_up": 170_000,
+    "boost": 260_000,
+    "approve": 50_000,
+}
+
+# ---------------------------------------------------------------- reasons
+
+# why an action was not planned
+UNPROFITABLE = "unprofitable"
+INSUFFICIENT_BHUSD = "insufficient_bhusd"
+INSUFFICIENT_COLLATERAL = "insufficient_collateral"
+ORACLE_INVALID = "oracle_invalid"
+IN_FLIGHT = "in_flight"  # already handled: a transaction of ours for it is pending
+LIQUIDATING = "liquidating"  # a protection is due but the position is liquidated first
+NOT_DUE = "not_due"  # the index says healthy or not due (the view was a block behind)
+NO_RULE = "no_rule"
+ALLOWANCE = "allowance_too_small"
+NO_AMOUNT = "no_amount"  # the rule cannot be met (target unreachable, debt below minimum)
+UNKNOWN_POSITION = "unknown_position"
+
+# why a simulated or sent action failed
+LOST_RACE = "lost_race"
+REVERTED = "reverted"
+
+# reverts that mean another keeper (or the owner) got there first
+RACE_REASONS = frozenset(
+    {
+        "pool: position is healthy",
+        "pool: no debt",
+        "pool: protection not due",
+        "pool: no protection",
+        "automation: boost not due",
+        "automation: top-up not due",
+        "automation: no rule",
+        "automation: above allowance",
+    }
+)
+
+ORACLE_STATUS = {
+    0: "ok",
+    1: "feed call failed",
+    2: "non-positive price",
+    3: "incomplete round",
+    4: "stale price",
+    5: "price out of range",
+    6: "price jump",
+}
+
+
+def classify_revert(reason: str) -> str:
+    """The failure bucket of a revert reason: lost_race, oracle_invalid or reverted."""
+    reason = reason.strip()
+    if reason in RACE_REASONS:
+        return LOST_RACE
+    if reason.startswith("oracle:"):
+        return ORACLE_INVALID
+    return REVERTED
+
+
+# ------------------------------------------------------------------ state
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """One pool as the keeper saw it in one block."""
+
+    address: str
+    name: str
+    params: RiskParams
+    scale: int  # 10 ** (18 - collateral decimals)
+    price: int  # [wad] 0 while the oracle is invalid
+    status: int  # oracle status, 0 = ok (see ORACLE_STATUS)
+    rate: int  # [wad] rate accumulator now
+
+    @property
+    def price_ok(self) -> bool:
+        return self.status == 0 and self.price > 0
+
+    def value(self, collateral: int) -> int:
+        """[wad] USD value of `collateral` at the oracle price."""
+        return risk.value(collateral, self.price, self.scale)
+
+
+@dataclass(frozen=True)
+class Position:
+    pool: str
+    id: int
+    owner: str
+    collateral: int  # [collateral units]
+    normalised_debt: int  # [wad]
+
+    def debt(self, rate: int) -> int:
+        return risk.debt(self.normalised_debt, rate)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A protection (deleverage, on the pool) or an automation rule (boost, top-up)."""
+
+    trigger: int  # [wad] 0 = off
+    target: int  # [wad]
+    fee: int  # [bps]
+    allowance: int = 0  # [collateral units] top-up only
+
+    @property
+    def active(self) -> bool:
+        return self.trigger > 0
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What gas costs now, in USD."""
+
+    gas_price: int  # [wei per gas] what a transaction sent now would pay
+    native_price: int  # [wad] USD per native coin
+    gas: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GAS))  # [gas] per kind
+    min_profit: int = 0  # [wad] USD an action must earn above its gas
+
+    def of(self, kind: str) -> int:
+        """[wad] USD that one action of `kind` costs in gas."""
+        return self.gas_price * self.gas.get(kind, DEFAULT_GAS[kind]) * self.native_price // WAD
+
+
+def gas_cost_usd(gas_price: int, gas: int, native_price: int) -> int:
+    """[wad] USD of `gas` units at `gas_price` [wei] with the native coin at `native_price`."""
+    return gas_price * gas * native_price // WAD
+
+
+# ---------------------------------------------------------------- outcome
+
+
+@dataclass(frozen=True)
+class Action:
+    """One transaction the keeper means to send."""
+
+    kind: Kind
+    pool: str
+    id: int
+    amount: int  # liquidate: max repay [wad]; deleverage: repay [wad]; boost: borrow [wad];
+    #              top_up: collateral taken from the owner [collateral units]
+    min_out: int  # liquidate: least collateral out; 0 otherwise
+    bhusd_in: int  # [wad] bhUSD the keeper spends at most
+    collateral_in: int  # [collateral units] collateral the keeper supplies (boost)
+    expected_out: int  # collateral units (liquidate, deleverage, top_up) or bhUSD [wad] (boost)
+    bounty: int  # [wad] USD the keeper expects to earn, before gas
+    gas_cost: int  # [wad] USD
+    health: int  # [wad] the position's health when decided
+    partial: bool = False  # a liquidation capped by the keeper's bhUSD balance
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.pool, self.id)
+
+    @property
+    def profit(self) -> int:
+        return self.bounty - self.gas_cost
+
+
+@dataclass(frozen=True)
+class Skip:
+    kind: str
+    pool: str
+    id: int
+    reason: str
+    detail: str = ""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.pool, self.id)
+
+
+Decision = Action | Skip
+
+
+# ------------------------------------------------------------ single plans
+
+
+def _health(pool: PoolState, pos: Position, debt: int) -> int:
+    return risk.health(
+        pos.collateral, debt, pool.price, pool.params.liquidation_threshold, pool.scale
+    )
+
+
+def liquidation(
+    pool: PoolState,
+    pos: Position,
+    bhusd: int,
+    costs: Costs,
+    slippage_bps: int = 100,
+    slack_bps: int = 10,
+) -> Decision:
+    """Liquidate `pos` with at most `bhusd` [wad]; capped (partial) when the balance is short.
+
+    `slack_bps` above the exact payment covers the stability fee accrued until the
+    transaction lands; `slippage_bps` below the expected collateral out is the least
+    the keeper accepts.
+    """
+    skip = _skipper("liquidate", pos)
+    if not pool.price_ok:
+        return skip(ORACLE_INVALID, ORACLE_STATUS.get(pool.status, str(pool.status)))
+    debt = pos.debt(pool.rate)
+    if debt == 0:
+        return skip(NOT_DUE, "no debt")
+    p, price = pool.params, pool.price
+    if not risk.is_liquidatable(pos.collateral, debt, price, p.liquidation_threshold, pool.scale):
+        return skip(NOT_DUE, "healthy")
+    full = risk.liquidation_amounts(pos.collateral, debt, price, p, pool.scale)
+    wanted = full.paid + full.paid * slack_bps // BPS + 1
+    partial = False
+    if bhusd >= full.paid:
+        max_repay, amounts = min(wanted, bhusd), full
+    else:
+        try:
+            amounts = risk.liquidation_amounts(pos.collateral, debt, price, p, pool.scale, bhusd)
+        except LiquidationError:
+            return skip(INSUFFICIENT_BHUSD, f"needs {full.paid} has {bhusd}")
+        max_repay, partial = bhusd, True
+    bounty = pool.value(amounts.collateral_out) - amounts.paid
+    gas = costs.of("liquidate")
+    if bounty - gas < costs.min_profit:
+        return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
+    return Action(
+        kind="liquidate",
+        pool=pos.pool,
+        id=pos.id,
+        amount=max_repay,
+        min_out=amounts.collateral_out * (BPS - slippage_bps) // BPS,
+        bhusd_in=max_repay,
+        collateral_in=0,
+        expected_out=amounts.collateral_out,
+        bounty=bounty,
+        gas_cost=gas,
+        health=_health(pool, pos, debt),
+        partial=partial,
+    )
+
+
+def deleverage(
+    pool: PoolState, pos: Position, rule: Rule | None, bhusd: int, costs: Costs
+) -> Decision:
+    """Carry out the owner's deleverage protection (`MarginPool.auto_deleverage`)."""
+    skip = _skipper("deleverage", pos)
+    if rule is None or not rule.active:
+        return skip(NO_RULE)
+    if not pool.price_ok:
+        return skip(ORACLE_INVALID, ORACLE_STATUS.get(pool.status, str(pool.status)))
+    debt = pos.debt(pool.rate)
+    if debt == 0:
+        return skip(NOT_DUE, "no debt")
+    health = _health(pool, pos, debt)
+    if health >= rule.trigger:
+        return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
+    p = pool.params
+    fee = min(rule.fee, p.liquidation_bonus)  # the pool applies the same cap
+    repay, out, _after = risk.deleverage_amounts(
+        pos.collateral, debt, pool.price, p.liquidation_threshold, fee, rule.target, pool.scale
+    )
+    if repay == 0:
+        return skip(NO_AMOUNT, "target unreachable")
+    if debt - repay < p.min_debt:
+        return skip(NO_AMOUNT, "debt would fall below the minimum")
+    if bhusd < repay:
+        return skip(INSUFFICIENT_BHUSD, f"needs {repay} has {bhusd}")
+    bounty = pool.value(out) - repay
+    gas = costs.of("deleverage")
+    if bounty - gas < costs.min_profit:
+        return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
+    return Action(
+        kind="deleverage",
+        pool=pos.pool,
+        id=pos.id,
+        amount=repay,
+        min_out=0,
+        bhusd_in=repay,
+        collateral_in=0,
+        expected_out=out,
+        bounty=bounty,
+        gas_cost=gas,
+        health=health,
+    )
+
+
+def boost(
+    pool: PoolState, pos: Position, rule: Rule | None, collateral: int, costs: Costs
+) -> Decision:
+    """Carry out the owner's boost (`PositionAutomation.boost`): the keeper supplies collateral."""
+    skip = _skipper("boost", pos)
+    if rule is None or not rule.active:
+        return skip(NO_RULE)
+    if not pool.price_ok:
+        return skip(ORACLE_INVALID, ORACLE_STATUS.get(pool.status, str(pool.status)))
+    debt = pos.debt(pool.rate)
+    health = _health(pool, pos, debt)
+    if health <= rule.trigger:
+        return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
+    p = pool.params
+    borrow, coll_in = risk.boost_amounts(
+        pos.collateral, debt, pool.price, p.liquidation_threshold, rule.fee, rule.target, pool.scale
+    )
+    if borrow == 0:
+        return skip(NO_AMOUNT, "target unreachable")
+    if debt + borrow < p.min_debt:
+        return skip(NO_AMOUNT, "debt would stay below the minimum")
+    if collateral < coll_in:
+        return skip(INSUFFICIENT_COLLATERAL, f"needs {coll_in} has {collateral}")
+    bounty = borrow - pool.value(coll_in)
+    gas = costs.of("boost")
+    if bounty - gas < costs.min_profit:
+        return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
+    return Action(
+        kind="boost",
+        pool=pos.pool,
+        id=pos.id,
+        amount=borrow,
+        min_out=0,
+        bhusd_in=0,
+        collateral_in=coll_in,
+        expected_out=borrow,
+        bounty=bounty,
+        gas_cost=gas,
+        health=health,
+    )
+
+
+def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> Decision:
+    """Carry out the owner's top-up (`PositionAutomation.top_up`): the owner's collateral moves."""
+    skip = _skipper("top_up", pos)
+    if rule is None or not rule.active:
+        return skip(NO_RULE)
+    if not pool.price_ok:
+        return skip(ORACLE_INVALID, ORACLE_STATUS.get(pool.status, str(pool.status)))
+    debt = pos.debt(pool.rate)
+    if debt == 0:
+        return skip(NOT_DUE, "no debt")
+    health = _health(pool, pos, debt)
+    if health >= rule.trigger:
+        return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
+    amount = risk.top_up_amount(
+        pos.collateral,
+        debt,
+        pool.price,
+        pool.params.liquidation_threshold,
+        rule.fee,
+        rule.target,
+        pool.scale,
+    )
+    if amount == 0:
+        return skip(NO_AMOUNT, "target unreachable")
+    if amount > rule.allowance:
+        return skip(ALLOWANCE, f"needs {amount} allowance {rule.allowance}")
+    fee = amount * rule.fee // BPS
+    bounty = pool.value(fee)
+    gas = costs.of("top_up")
+    if bounty - gas < costs.min_profit:
+        return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
+    return Action(
+        kind="top_up",
+        pool=pos.pool,
+        id=pos.id,
+        amount=amount,
+        min_out=0,
+        bhusd_in=0,
+        collateral_in=0,
+        expected_out=fee,
+        bounty=bounty,
+        gas_cost=gas,
+        health=health,
+    )
+
+
+def _skipper(kind: str, pos: Position):
+    def skip(reason: str, detail: str = "") -> Skip:
+        return Skip(kind, pos.pool, pos.id, reason, detail)
+
+    return skip
+
+
+# ------------------------------------------------------------ the whole plan
+
+
+@dataclass(frozen=True)
+class Due:
+    """A view said this position needs `kind` now."""
+
+    kind: Kind
+    pool: str
+    id: int
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+
+    def by_kind(self, kind: str) -> list[Action]:
+        return [a for a in self.actions if a.kind == kind]
+
+
+def plan(
+    due: Iterable[Due],
+    pools: Mapping[str, PoolState],
+    positions: Mapping[tuple[str, int], Position],
+    rules: Mapping[tuple[str, str, int], Rule],
+    bhusd: int,
+    collateral: Mapping[str, int],
+    costs: Costs,
+    in_flight: Iterable[tuple[str, int]] = (),
+    slippage_bps: int = 100,
+) -> Plan:
+    """Every action for this block, in the order to send them, with the keeper's balances spent.
+
+    Liquidations come first (solvency before convenience), then deleverages, top-ups and
+    boosts; within a kind the most profitable first, so that a short balance goes where
+    it earns most. One action per position per block; positions with a transaction of
+    ours still pending are skipped as already handled.
+
+    `rules` maps (kind, pool, id) to the rule; `collateral` maps a pool to the keeper's
+    balance of its collateral token.
+    """
+    out = Plan()
+    busy = set(in_flight)
+    seen: set[tuple[str, Kind, int]] = set()
+    by_kind: dict[Kind, list[Due]] = {k: [] for k in KINDS}
+    for d in due:
+        if (d.pool, d.kind, d.id) not in seen:
+            seen.add((d.pool, d.kind, d.id))
+            by_kind[d.kind].append(d)
+
+    coll_left = dict(collateral)
+    for kind in KINDS:
+        drafts: list[Decision] = []
+        for d in by_kind[kind]:
+            key = (d.pool, d.id)
+            pool = pools.get(d.pool)
+            pos = positions.get(key)
+            if key in busy:
+                reason = (
+                    LIQUIDATING if kind != "liquidate" and _liquidating(out, key) else IN_FLIGHT
+                )
+                out.skips.append(Skip(kind, d.pool, d.id, reason))
+                continue
+            if pool is None or pos is None:
+                out.skips.append(Skip(kind, d.pool, d.id, UNKNOWN_POSITION))
+                continue
+            rule = rules.get((kind, d.pool, d.id))
+            # decide against unlimited balances first, then spend them in profit order
+            if kind == "liquidate":
+                drafts.append(liquidation(pool, pos, MAX_UINT256, costs, slippage_bps))
+            elif kind == "deleverage":
+                drafts.append(deleverage(pool, pos, rule, MAX_UINT256, costs))
+            elif kind == "boost":
+                drafts.append(boost(pool, pos, rule, MAX_UINT256, costs))
+            else:
+                drafts.append(top_up(pool, pos, rule, costs))
+        actions = sorted(
+            (d for d in drafts if isinstance(d, Action)), key=lambda a: (-a.profit, a.pool, a.id)
+        )
+        out.skips += [d for d in drafts if isinstance(d, Skip)]
+        for a in actions:
+            pool, pos = pools[a.pool], positions[a.key]
+            if a.kind == "liquidate":
+                final = liquidation(pool, pos, bhusd, costs, slippage_bps)
+            elif a.kind == "deleverage":
+                final = deleverage(pool, pos, rules.get((a.kind, a.pool, a.id)), bhusd, costs)
+            elif a.kind == "boost":
+                final = boost(
+                    pool, pos, rules.get((a.kind, a.pool, a.id)), coll_left.get(a.pool, 0), costs
+                )
+            else:
+                final = a
+            if isinstance(final, Skip):
+                out.skips.append(final)
+                continue
+            bhusd -= final.bhusd_in
+            if final.collateral_in:
+                coll_left[a.pool] = coll_left.get(a.pool, 0) - final.collateral_in
+            out.actions.append(final)
+            busy.add(final.key)
+    return out
+
+
+def _liquidating(p: Plan, key: tuple[str, int]) -> bool:
+    return any(a.key == key and a.kind == "liquidate" for a in p.actions)
+
+
+# ------------------------------------------------------------------- fees
+
+BUMP_NUM, BUMP_DEN = 9, 8  # a replacement pays at least 12.5 % more (geth needs 10 %)
+
+
+def initial_fees(base_fee: int, tip: int, cap: int | None) -> tuple[int, int] | None:
+    """(max fee, priority fee) [wei per gas] for a new EIP-1559 transaction.
+
+    Two base fees of headroom plus the tip, capped at `cap`; None when the cap is
+    below the base fee (the transaction could not be included now).
+    """
+    max_fee = 2 * base_fee + tip
+    if cap is not None:
+        if cap < base_fee:
+            return None
+        max_fee = min(max_fee, cap)
+        tip = min(tip, max_fee)
+    return max_fee, tip
+
+
+def bumped_fees(
+    old_max: int, old_tip: int, base_fee: int, tip: int, cap: int | None
+) -> tuple[int, int] | None:
+    """Fees for a replacement of a stuck transaction: both at least 12.5 % above the old ones,
+    at least what a new transaction would pay now; None when `cap` does not allow a bump."""
+    min_max = max(math.ceil(old_max * BUMP_NUM / BUMP_DEN), old_max + 1)
+    min_tip = max(math.ceil(old_tip * BUMP_NUM / BUMP_DEN), old_tip + 1)
+    new_tip = max(min_tip, tip)
+    new_max = max(min_max, 2 * base_fee + new_tip)
+    if cap is not None:
+        new_max = min(new_max, cap)
+        new_tip = min(new_tip, new_max)
+        if new_max < min_max or new_tip < min_tip:
+            return None
+    return new_max, new_tip
+
+
+def effective_gas_price(max_fee: int, tip: int, base_fee: int) -> int:
+    """[wei per gas] what an EIP-1559 transaction pays in a block with `base_fee`."""
+    return min(max_fee, base_fee + tip)

@@ -1,0 +1,245 @@
+"""`run`: the keeper as a long-running process (or a single pass with `once`).
+
+It connects, picks the account, steps once per `poll_interval` and survives a node that
+goes away: every failed request is followed by a wait that doubles from 0.25 s up to
+`max_backoff`, and when the node answers again the next step catches up from the event
+logs and the views (so positions that became liquidatable meanwhile are found). On exit,
+normal or Ctrl-C, it logs and returns the metrics summary.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from requests.exceptions import RequestException
+from web3 import HTTPProvider, Web3
+
+from bulkhead.chain import NodeError
+from bulkhead.deploy import ConfigError, Deployment
+from bulkhead.keeper.core import Keeper, KeeperConfig
+from bulkhead.keeper.metrics import EventLog
+from bulkhead.keeper.tx import resolve_signer
+from bulkhead.risk import WAD
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+DEFAULT_MANIFEST = "deployment.json"
+GWEI = 10**9
+
+
+def is_node_error(exc: BaseException) -> bool:
+    """True when `exc` means the node cannot be reached (as opposed to a refusal)."""
+    return isinstance(exc, (RequestException, ConnectionError, TimeoutError))
+
+
+def web3_for(rpc_url: str, timeout: float = 10.0) -> Web3:
+    """A Web3 without web3's own retries: the keeper does its own back-off."""
+    return Web3(
+        HTTPProvider(
+            rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+        )
+    )
+
+
+class Backoff:
+    """Waits that double from `first` up to `cap` seconds; `reset` after a success."""
+
+    def __init__(self, first: float = 0.25, cap: float = 10.0):
+        self.first, self.cap = first, cap
+        self.next = first
+        self.failures = 0
+
+    def fail(self) -> float:
+        delay = self.next
+        self.next = min(self.next * 2, self.cap)
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        self.next, self.failures = self.first, 0
+
+
+def run_keeper(
+    keeper: Keeper,
+    poll_interval: float = 2.0,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    max_cycles: int | None = None,
+    max_backoff: float = 10.0,
+    give_up_after: float | None = None,
+    on_step: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Step `keeper` until `stop` is set (or once), riding out node outages and odd answers;
+    return the metrics summary."""
+    stop = stop or threading.Event()
+    backoff = Backoff(cap=max_backoff)
+    down_since: float | None = None
+    errors = 0  # consecutive steps that failed for another reason than the node
+    cycles = 0
+    try:
+        while not stop.is_set():
+            try:
+                report = keeper.step()
+            except Exception as exc:
+                delay = backoff.fail()
+                if is_node_error(exc):
+                    now = time.monotonic()
+                    down_since = down_since or now
+                    if give_up_after is not None and now - down_since > give_up_after:
+                        raise NodeError(f"node unreachable for {now - down_since:.0f} s") from None
+                    keeper.log(
+                        "node_unreachable",
+                        retry_in_s=delay,
+                        attempt=backoff.failures,
+                        error=type(exc).__name__,
+                    )
+                else:
+                    # a node answering oddly (a state pruned under a call, a malformed
+                    # answer): log it, count it, and try again after a pause
+                    errors += 1
+                    keeper.metrics.failures["step_error"] += 1
+                    keeper.log(
+                        "step_failed", error=f"{type(exc).__name__}: {exc}"[:300], retry_in_s=delay
+                    )
+                    if once and errors >= 3:
+                        raise
+                stop.wait(delay)
+                continue
+            if down_since is not None:
+                keeper.metrics.reconnects += 1
+                keeper.log("reconnected", down_s=round(time.monotonic() - down_since, 3))
+                down_since = None
+            backoff.reset()
+            errors = 0
+            cycles += 1
+            if on_step is not None:
+                on_step(report)
+            if once and not keeper.tx.in_flight:
+                break
+            if max_cycles is not None and cycles >= max_cycles:
+                break
+            stop.wait(poll_interval)
+    except KeyboardInterrupt:
+        keeper.log("interrupted")
+    summary = keeper.metrics.summary()
+    keeper.log("summary", **summary)
+    return summary
+
+
+def run(
+    rpc_url: str = DEFAULT_RPC_URL,
+    manifest: str | Path | Deployment = DEFAULT_MANIFEST,
+    account: int | None = None,
+    keystore: str | Path | None = None,
+    private_key: str | None = None,
+    password: str | None = None,
+    dry_run: bool = False,
+    once: bool = False,
+    max_fee: Decimal | float | None = None,
+    poll_interval: float = 2.0,
+    priority_fee: Decimal | float | None = None,
+    native_price: Decimal | float | None = None,
+    min_profit: Decimal | float = 0,
+    log_stream: IO[str] | None = None,
+    stop: threading.Event | None = None,
+    max_cycles: int | None = None,
+    connect_timeout: float = 30.0,
+    config: KeeperConfig | None = None,
+) -> dict[str, Any]:
+    """Run the keeper and return its metrics summary.
+
+    `max_fee` and `priority_fee` are in gwei, `native_price` and `min_profit` in USD.
+    Raises ConfigError (manifest), NodeError (no node within `connect_timeout`) or
+    SignerError (no usable account), each with a one-line message.
+    """
+    deployment = manifest if isinstance(manifest, Deployment) else Deployment.load(manifest)
+    log = EventLog(log_stream)
+    w3 = web3_for(rpc_url)
+    _wait_for_node(w3, rpc_url, connect_timeout, log)
+    chain_id = w3.eth.chain_id
+    if chain_id != deployment.chain_id:
+        raise ConfigError(f"manifest is for chain id {deployment.chain_id}, the node is {chain_id}")
+    signer = resolve_signer(
+        w3, account=account, keystore=keystore, private_key=private_key, password=password
+    )
+    cfg = config or KeeperConfig()
+    cfg.dry_run = dry_run or cfg.dry_run
+    if max_fee is not None:
+        cfg.max_fee = int(Decimal(str(max_fee)) * GWEI)
+    if priority_fee is not None:
+        cfg.priority_fee = int(Decimal(str(priority_fee)) * GWEI)
+    if native_price is not None:
+        cfg.native_price = int(Decimal(str(native_price)) * WAD)
+    if min_profit:
+        cfg.min_profit = int(Decimal(str(min_profit)) * WAD)
+    if once:
+        cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
+    keeper = Keeper(w3, deployment, signer, cfg, log)
+    return run_keeper(
+        keeper,
+        poll_interval=poll_interval,
+        once=once,
+        stop=stop,
+        max_cycles=max_cycles,
+        give_up_after=connect_timeout if once else None,
+    )
+
+
+def keeper_from_env(
+    w3: Web3, env: Mapping[str, str] | None = None, log_stream: IO[str] | None = None
+) -> Keeper:
+    """A Keeper configured from the environment (for `bots/keeper.py` under Silverback).
+
+    BULKHEAD_MANIFEST (default deployment.json); the account as `bulkhead keeper run` picks
+    it: BULKHEAD_KEYSTORE (+ BULKHEAD_KEYSTORE_PASSWORD), BULKHEAD_ACCOUNT (dev account
+    index), BULKHEAD_PRIVATE_KEY, else dev account 0; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
+    and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD].
+    """
+    env = os.environ if env is None else env
+    deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
+    if w3.eth.chain_id != deployment.chain_id:
+        raise ConfigError(
+            f"manifest is for chain id {deployment.chain_id}, the node is {w3.eth.chain_id}"
+        )
+    account = env.get("BULKHEAD_ACCOUNT")
+    signer = resolve_signer(
+        w3,
+        account=int(account) if account else None,
+        keystore=env.get("BULKHEAD_KEYSTORE") or None,
+        env=env,
+    )
+    cfg = KeeperConfig(dry_run=env.get("BULKHEAD_DRY_RUN", "") not in ("", "0", "false"))
+    for name, attr, unit in (
+        ("BULKHEAD_MAX_FEE", "max_fee", GWEI),
+        ("BULKHEAD_PRIORITY_FEE", "priority_fee", GWEI),
+        ("BULKHEAD_NATIVE_PRICE", "native_price", WAD),
+        ("BULKHEAD_MIN_PROFIT", "min_profit", WAD),
+    ):
+        if env.get(name):
+            try:
+                setattr(cfg, attr, int(Decimal(env[name]) * unit))
+            except ArithmeticError:
+                raise ConfigError(f"{name} is not a number: {env[name]!r}") from None
+    return Keeper(w3, deployment, signer, cfg, EventLog(log_stream))
+
+
+def _wait_for_node(w3: Web3, rpc_url: str, timeout: float, log: EventLog) -> None:
+    backoff = Backoff()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _ = w3.eth.chain_id
+            return
+        except Exception as exc:
+            if not is_node_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise NodeError(f"node not reachable at {rpc_url}") from None
+            delay = backoff.fail()
+            log("node_unreachable", retry_in_s=delay, attempt=backoff.failures, url=rpc_url)
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))

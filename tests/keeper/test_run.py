@@ -1,0 +1,113 @@
+"""`bulkhead.keeper.run` and `bulkhead keeper run` against the node: what the CLI and the
+demo call."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from click.testing import CliRunner
+from eth_account import Account
+
+from bulkhead.keeper import run
+from bulkhead.keeper.cli import keeper
+from bulkhead.keeper.runner import keeper_from_env
+from bulkhead.risk import WAD
+
+from .conftest import BORROWER, KEEPER, Node
+
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def _unsafe_book(node: Node) -> list[int]:
+    weth = node.markets["WETH"]
+    price = weth.price()
+    debt = 2_000 * WAD
+    ids = weth.open_many(
+        node.accounts[BORROWER],
+        [(weth.collateral_for(debt, h, price), debt) for h in (1.1, 1.2, 2.5)],
+    )
+    weth.set_price(2_100)
+    return ids
+
+
+def test_cli_keeper_run__dry_run_once__simulates_reports_and_sends_nothing(chain, tmp_path):
+    ids = _unsafe_book(chain)
+    keeper_address = chain.accounts[KEEPER]
+    chain.give_bhusd(keeper_address, 50_000 * WAD)
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    nonce = chain.w3.eth.get_transaction_count(keeper_address)
+    args = [
+        "run",
+        "--rpc-url",
+        chain.anvil.rpc_url,
+        "--manifest",
+        str(manifest),
+        "--account",
+        str(KEEPER),
+        "--dry-run",
+        "--once",
+        "--json",
+    ]
+    result = CliRunner(mix_stderr=False).invoke(keeper, args)
+
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["simulated"] == {"liquidate": 2}
+    assert summary["liquidations"] == 0 and summary["txs_sent"] == 0
+    assert chain.w3.eth.get_transaction_count(keeper_address) == nonce
+    assert set(chain.markets["WETH"].liquidatable()) == set(ids[:2])
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e["id"] for e in lines if e["event"] == "would_send"] == [
+        ids[1],
+        ids[0],
+    ]  # larger bounty first
+    assert lines[-1]["event"] == "summary"
+
+
+def test_run__once_with_a_local_key__liquidates_and_returns_the_summary(chain, tmp_path):
+    ids = _unsafe_book(chain)
+    Account.enable_unaudited_hdwallet_features()
+    key = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{KEEPER}").key.hex()
+    chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    log = io.StringIO()
+    summary = run(
+        rpc_url=chain.anvil.rpc_url,
+        manifest=manifest,
+        private_key=key,
+        once=True,
+        max_fee=100,
+        log_stream=log,
+    )
+
+    assert summary["liquidations"] == 2 and summary["cycles"] == 1
+    assert summary["bounty_usd"]["total"] > 0 and summary["gas_spent_wei"] > 0
+    assert chain.markets["WETH"].liquidatable() == []
+    events = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert {e["id"] for e in events if e["event"] == "done"} == set(ids[:2])
+    start = next(e for e in events if e["event"] == "keeper_start")
+    assert start["address"] == chain.accounts[KEEPER] and start["max_fee"] == 100 * 10**9
+    assert key[2:] not in log.getvalue()
+
+
+def test_keeper_from_env__silverback_settings__configure_the_keeper(chain, tmp_path):
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    env = {
+        "BULKHEAD_MANIFEST": str(manifest),
+        "BULKHEAD_ACCOUNT": str(KEEPER),
+        "BULKHEAD_DRY_RUN": "1",
+        "BULKHEAD_MAX_FEE": "50",
+        "BULKHEAD_MIN_PROFIT": "2.5",
+    }
+    k = keeper_from_env(chain.w3, env, log_stream=io.StringIO())
+    assert k.address == chain.accounts[KEEPER]
+    assert (k.config.dry_run, k.config.max_fee, k.config.min_profit) == (
+        True,
+        50 * 10**9,
+        25 * WAD // 10,
+    )
+    assert k.step().scanned == 0  # a fresh deployment: nothing to scan, nothing to do
