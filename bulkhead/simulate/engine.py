@@ -69,7 +69,14 @@ FUND_POOL = {
 FUND_LTV = 4  # keepers post 4x their capital in FUND collateral (25 % LTV)
 NATIVE_POOLS = ("WETH", "ETH")
 DEFAULT_NATIVE_PRICE = 3000 * WAD  # [wad] gas valuation without a WETH pool
-GAS = {"mint": 120_000, "approve": 80_000, "open": 350_000, "protect": 90_000, "call": 200_000}
+GAS = {
+    "mint": 120_000,
+    "approve": 80_000,
+    "open": 350_000,
+    "protect": 90_000,
+    "call": 200_000,
+    "sweep": 400_000,
+}
 MIN_KEEPER_CAPITAL = 100_000 * WAD  # [wad]
 GWEI = 10**9
 
@@ -91,6 +98,7 @@ class Settings:
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)  # pool|* -> params
     anchor_reset: int | None = 1  # blocks until governance resets a refused anchor
     warmup_days: float = 30.0  # stability fees accrued into reserves before the scenario
+    sweep_fees: bool = True  # after the warm-up, anyone sweeps each reserve above its target
     gas_price_gwei: float = 10.0  # base fee of every scenario block
     keeper_capital: float = 1.0  # bhUSD per keeper, as a multiple of the population's debt
     owners: int = 40  # dev accounts that own positions
@@ -210,7 +218,7 @@ class Simulation:
         config = Config.load(self.s.config)
         if any(p.name.upper() == FUND for p in config.pools):
             raise SimulationError(f"the config already has a pool named {FUND} (reserved)")
-        config = Config(config.pools + (PoolConfig.from_dict(FUND_POOL),))
+        config = replace(config, pools=config.pools + (PoolConfig.from_dict(FUND_POOL),))
         self.driver.set_automine(True)
         self.deployment = deploy(self.w3, Sender(self.w3, self.admin), config)
         self.driver.set_automine(False)
@@ -466,6 +474,20 @@ class Simulation:
             for p in self.pools.values()
         ]
         self.driver.settle(txs, skip=seconds)
+        if self.s.sweep_fees and self.deployment.vault:
+            factory = abi("PoolFactory")
+            self.driver.settle(
+                [
+                    Tx(
+                        self.admin,
+                        self.deployment.factory,
+                        factory.data("sweep", p.address),
+                        GAS["sweep"],
+                        f"sweep {p.name}",
+                    )
+                    for p in self.sim_pools
+                ]
+            )
 
     # ------------------------------------------------------------------ run
 
@@ -531,6 +553,7 @@ class Simulation:
         recorder.record(head, market, market)
         self._recorded = head
         start_views = {t.name: dict(t.last) for t in tracked}
+        vault_start = self._vault_state()
         rng = random.Random(f"bulkhead-keeper-order:{self.s.seed}")
         feed_abi, factory_abi = abi("MockAggregator"), abi("PoolFactory")
         pushed = {p.name: (base[p.name], t0) for p in sim}
@@ -667,6 +690,7 @@ class Simulation:
         blocks_seconds = time.monotonic() - started
         keeper_summaries = [h.summary() for h in handles]
         end_views = {t.name: dict(t.last) for t in tracked}
+        vault = self._vault_report(vault_start, head, self._recorded)
         isolation = self._isolation(scenario, tracked, start_positions, start_views, end_views)
         accounting = self._accounting(recorder)
         report = {
@@ -702,7 +726,7 @@ class Simulation:
             "oracle_events": oracle_events,
             "events": recorder.events,
             "isolation": isolation,
-            "savings_vault": "not part of this deployment (no SavingsVault on this version)",
+            "savings_vault": vault,
             "accounting": accounting,
             "timings": {
                 **{k: round(v, 2) for k, v in self.timings.items()},
@@ -739,6 +763,39 @@ class Simulation:
                 "bad_debt": str(end_views[t.name]["bad_debt"]),
             }
         return out
+
+    def _vault_state(self) -> dict[str, int] | None:
+        """The savings vault's own books: what it holds, its shares, its assets now."""
+        assert self.driver is not None and self.deployment is not None
+        if not getattr(self.deployment, "vault", None):
+            return None
+        vault = abi("SavingsVault")
+        views = ("tracked_assets", "totalSupply", "totalAssets", "locked_assets")
+        raw = self.driver.calls([(self.deployment.vault, vault.data(v)) for v in views])
+        return {v: int(vault.result(v, r)) for v, r in zip(views, raw, strict=True)}
+
+    def _vault_report(
+        self, start: dict[str, int] | None, from_block: int, to_block: int
+    ) -> dict[str, Any] | None:
+        """The vault before and after the scenario, and the covers it paid meanwhile."""
+        assert self.driver is not None and self.deployment is not None
+        if start is None:
+            return None
+        end = self._vault_state()
+        assert end is not None
+        vault = abi("SavingsVault")
+        covers = self.driver.logs(
+            [self.deployment.vault], from_block + 1, to_block, [vault.topics["Cover"]]
+        )
+        return {
+            "address": self.deployment.vault,
+            "start": {k: str(v) for k, v in start.items()},
+            "end": {k: str(v) for k, v in end.items()},
+            "covers": len(covers),
+            "unchanged": start["tracked_assets"] == end["tracked_assets"]
+            and start["totalSupply"] == end["totalSupply"]
+            and not covers,
+        }
 
     def _accounting(self, recorder: Recorder) -> dict[str, Any]:
         """bhUSD supply + reserves == debts + bad debts, over every pool (FUND included),

@@ -131,12 +131,16 @@ def render(report: dict[str, Any]) -> str:
     chain = report["chain"]
     keepers = report["keepers"]
     lines = [
-        (f"scenario {scenario['kind']}: {_scenario_text(scenario)}; {chain['blocks']} blocks of "
-        f"{settings['block_time']} s, seed {report['seed']}"),
+        (
+            f"scenario {scenario['kind']}: {_scenario_text(scenario)}; {chain['blocks']} blocks of "
+            f"{settings['block_time']} s, seed {report['seed']}"
+        ),
         fmt.table(headers, rows),
-        (f"keepers: {keepers['count']} x {keepers['implementation']}, "
-        f"{keepers['capital_each']:,.0f} bhUSD of capital each; gas at "
-        f"{settings['gas_price_gwei']:g} gwei"),
+        (
+            f"keepers: {keepers['count']} x {keepers['implementation']}, "
+            f"{keepers['capital_each']:,.0f} bhUSD of capital each; gas at "
+            f"{settings['gas_price_gwei']:g} gwei"
+        ),
     ]
     for x in sums:
         if x["latent_shortfall_end"] > 0:
@@ -157,6 +161,17 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"isolation: {name} (not moved) "
             + ("unchanged: positions, reserve and bad debt" if same else f"CHANGED: {iso}")
+        )
+    vault = report.get("savings_vault")
+    if vault:
+        held = int(vault["end"]["tracked_assets"]) / WAD
+        lines.append(
+            f"savings vault: holds {_usd(held)} bhUSD, "
+            + (
+                "unchanged (no deposit, withdrawal or cover during the scenario)"
+                if vault["unchanged"]
+                else f"CHANGED ({vault['covers']} cover(s))"
+            )
         )
     acc = report["accounting"]
     lines.append(
