@@ -7,6 +7,7 @@ default pools, every price down 40 % in block 10, 100 blocks of 12 s, one keeper
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,7 @@ def _run(
         replay_blocks,
     )
 
+    started = time.monotonic()
     try:
         replay = None
         if kind == "replay":
@@ -261,7 +263,8 @@ def _run(
         click.echo(json.dumps(result, indent=1))
     else:
         click.echo(report.render(result))
-        click.echo(f"report and plots in {out}/", err=True)
+        what = "report" if no_plots else "report and plots"
+        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)
     if not result["ok"]:
         raise click.exceptions.Exit(1)
 
@@ -286,7 +289,7 @@ def _run(
 @click.option("--positions", default=100, show_default=True, type=click.IntRange(1, 5_000))
 @click.option(
     "--drops",
-    default="5:95:5",
+    default="5:95:2.5",
     show_default=True,
     help="Drops searched [%]: START:STOP:STEP or a list.",
 )
@@ -334,6 +337,7 @@ def sweep_cmd(
     from bulkhead.simulate import engine, sweep
     from bulkhead.simulate.keepers import KeeperUnavailable
 
+    started = time.monotonic()
     axes = [sweep.parse_axis(x_axis)]
     if y_axis.strip().lower() not in ("", "none"):
         axes.append(sweep.parse_axis(y_axis))
@@ -367,4 +371,5 @@ def sweep_cmd(
         click.echo(json.dumps(result, indent=1))
     else:
         click.echo(sweep.render(result))
-        click.echo(f"table and heatmap in {out}/", err=True)
+        what = "table" if no_plots else "table and heatmap"
+        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)

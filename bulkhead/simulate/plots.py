@@ -10,6 +10,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+
+STEPS = {"drawstyle": "steps-post"}
+HEALTH_TICKS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 COLORS = {"price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1"}
 
@@ -86,7 +90,7 @@ def health(report: dict[str, Any], path: Path) -> Path:
     pools = _pools(report)
     fig, axes = _grid(len(pools), "Health of positions with debt, at the market price")
     labels = ("1st pct", "5th pct", "25th pct", "median", "75th pct")
-    styles = ((":", 1.0), ("--", 1.0), ("-", 1.0), ("-", 1.8), ("-", 1.0))
+    styles = ((":", 1.0), ("--", 1.0), ("-.", 1.0), ("-", 1.8), ((0, (1, 3)), 1.2))
     for ax, pool in zip(axes, pools, strict=True):
         s = pool["series"]
         blocks = s["block"]
@@ -101,21 +105,26 @@ def health(report: dict[str, Any], path: Path) -> Path:
                     lw=lw,
                     color="#34495e",
                     label=label,
+                    **STEPS,
                 )
             lo = [q[1] if q else math.nan for q in qs]
             hi = [q[3] if q else math.nan for q in qs]
-            ax.fill_between(blocks, lo, hi, color="#85c1e9", alpha=0.35)
+            ax.fill_between(blocks, lo, hi, color="#85c1e9", alpha=0.35, step="post")
         ax.plot(
             blocks,
             [h if h is not None else math.nan for h in s["lowest_health"]],
             color=COLORS["liq"],
             lw=1.2,
             label="lowest",
+            **STEPS,
         )
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_yscale("log")
         seen = [h for h in s["lowest_health"] if h is not None]
         ax.set_ylim(min([0.5] + [h * 0.8 for h in seen]), 5)
+        ax.yaxis.set_major_locator(FixedLocator(HEALTH_TICKS))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(f"{pool['name']} health")
         ax.grid(alpha=0.3, which="both")
         if pool is pools[0]:
@@ -131,8 +140,8 @@ def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
         s = pool["series"]
         blocks = s["block"]
         _shade_refused(ax, s)
-        ax.plot(blocks, s["reserve"], color="#27ae60", lw=1.6, label="reserve")
-        ax.plot(blocks, s["bad_debt"], color=COLORS["liq"], lw=1.6, label="bad debt")
+        ax.plot(blocks, s["reserve"], color="#27ae60", lw=1.6, label="reserve", **STEPS)
+        ax.plot(blocks, s["bad_debt"], color=COLORS["liq"], lw=1.6, label="bad debt", **STEPS)
         ax.plot(
             blocks,
             s["latent_shortfall"],
@@ -140,6 +149,7 @@ def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
             lw=1.0,
             ls="--",
             label="shortfall of positions not yet liquidated",
+            **STEPS,
         )
         ax.set_ylabel(pool["name"])
         ax.grid(alpha=0.3)
@@ -158,7 +168,7 @@ def keeper_profit(report: dict[str, Any], path: Path) -> Path:
         s = pool["series"]
         blocks = s["block"]
         cum = _cumsum(s["keeper_profit"])
-        ax.plot(blocks, cum, lw=1.4, label=f"{pool['name']} profit")
+        ax.plot(blocks, cum, lw=1.4, label=f"{pool['name']} profit", **STEPS)
         ax.plot(
             blocks,
             [-g for g in _cumsum(s["keeper_gas_usd"])],
@@ -170,7 +180,14 @@ def keeper_profit(report: dict[str, Any], path: Path) -> Path:
             cum if total_profit is None else [a + b for a, b in zip(total_profit, cum, strict=True)]
         )
     if total_profit is not None:
-        ax.plot(pools[0]["series"]["block"], total_profit, color="black", lw=2, label="all pools")
+        ax.plot(
+            pools[0]["series"]["block"],
+            total_profit,
+            color="black",
+            lw=2,
+            label="all pools",
+            **STEPS,
+        )
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("block")
     ax.grid(alpha=0.3)

@@ -54,7 +54,7 @@ PARAMS = {
     "block_time": Param("block_time", "block time [s]", "{:g} s", False),
     "drop": Param("drop", "single-block drop", "{:g}%", True),
 }
-DEFAULT_DROPS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # 5 % .. 95 %
+DEFAULT_DROPS = tuple(round(0.025 * k, 3) for k in range(2, 39))  # 5 % .. 95 %, 2.5 % apart
 
 
 @dataclass(frozen=True)
@@ -347,9 +347,8 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         analytic = c.get("analytic_no_reserve")
         analytic_text = f"{max(analytic, 0) * 100:.1f}%" if analytic is not None else "-"
         if c.get("error"):
-            row += ["invalid: " + c["error"].split(": ", 1)[-1]] + [""] * (
-                len(headers) - len(row) - 1
-            )
+            row += [f"invalid ({_reason(c['error'])})"]
+            row += [""] * (len(headers) - len(row))
         elif result["metric"] == "frontier":
             frontier = c["frontier"]
             text = f"< {result['drops'][0] * 100:g}%" if c["below_grid"] else f"{frontier * 100:g}%"
@@ -367,6 +366,12 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             row += [f"{c['bad_debt']:,.2f}", analytic_text, f"{c['seconds']:.1f}"]
         rows.append(row)
     return headers, rows
+
+
+def _reason(error: str) -> str:
+    """`pool WETH: risk: penalty too high for threshold (...)` -> `penalty too high for
+    threshold`."""
+    return error.rsplit(": ", 1)[-1].split(" (")[0]
 
 
 def render(result: dict[str, Any]) -> str:
