@@ -224,6 +224,8 @@ def _run(
         if blocks is None:
             blocks = replay_blocks(replay, block_time, start) if replay else 100
         moving = tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None
+        if replay is not None and moving is None and "price" not in replay.columns:
+            moving = tuple(replay.columns)  # the pools the file names
         scenario = Scenario(
             kind=kind,
             blocks=blocks,

@@ -38,7 +38,7 @@ VIEWS = ("price_status", "rate", "reserve", "bad_debt", "total_debt", "total_col
 SERIES = (
     "block",
     "chain_block",
-    "timestamp",
+    "seconds",
     "price",
     "oracle",
     "debt",
@@ -109,6 +109,7 @@ class Recorder:
         self.pool_abi = abi("MarginPool")
         self.automation_abi = abi("PositionAutomation")
         self.events: list[dict] = []  # liquidations and protections, for the report
+        self.start_time: int | None = None  # [seconds] of the first block recorded
 
     # ------------------------------------------------------------ positions
 
@@ -182,6 +183,8 @@ class Recorder:
         results = self.driver.batch(requests)
         logs, receipts, header = results[0], results[1] or [], results[2]
         timestamp = to_int(header["timestamp"])
+        if self.start_time is None:
+            self.start_time = timestamp
         views = results[3:]
 
         counters = {
@@ -277,7 +280,7 @@ class Recorder:
             row = {
                 "block": step,
                 "chain_block": block,
-                "timestamp": timestamp,
+                "seconds": timestamp - self.start_time,
                 "price": round(market[pool.name] / WAD, 8),
                 "oracle": ORACLE_STATUS.get(int(price_status[1]), str(price_status[1])),
                 "debt": _f(total_debt),

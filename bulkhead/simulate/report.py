@@ -189,23 +189,32 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _scenario_text(s: dict[str, Any]) -> str:
-    moving = ", ".join(s["moving"]) if s.get("moving") else "every pool"
+    """`WETH 90%`, `every pool 40%`, `every pool 40% (VOL 20%)`: what moves, by how much."""
 
-    def pct(table: dict[str, float]) -> str:
-        return ", ".join(
-            (f"{v * 100:g}%" if k == "*" else f"{k} {v * 100:g}%") for k, v in table.items()
-        )
+    def amounts(table: dict[str, float]) -> str:
+        def of(pool: str) -> float:
+            found = [v for k, v in table.items() if k.lower() == pool.lower()]
+            return found[0] if found else table.get("*", 0.0)
+
+        if s.get("moving"):
+            return ", ".join(f"{p} {of(p) * 100:g}%" for p in s["moving"])
+        rest = {k: v for k, v in table.items() if k != "*"}
+        text = f"every pool {table.get('*', 0.0) * 100:g}%"
+        if rest:
+            text += " (" + ", ".join(f"{k} {v * 100:g}%" for k, v in rest.items()) + ")"
+        return text
 
     if s["kind"] == "drop":
-        return f"{moving} drop {pct(s['drop'])} in block {s['start']}"
+        return f"single-block drop of {amounts(s['drop'])} in block {s['start']}"
     if s["kind"] == "staircase":
         return (
-            f"{moving} fall {pct(s['drop'])} in {s['steps']} steps {s['step_every']} blocks "
-            f"apart from block {s['start']}"
+            f"fall of {amounts(s['drop'])} in {s['steps']} steps {s['step_every']} blocks apart "
+            f"from block {s['start']}"
         )
     if s["kind"] == "gbm":
-        return f"{moving} follow a GBM of volatility {pct(s['vol'])} a year from block {s['start']}"
-    return f"{moving} replay {s['file']} from block {s['start']}"
+        return f"GBM of {amounts(s['vol'])} volatility a year from block {s['start']}"
+    moving = ", ".join(s["moving"]) if s.get("moving") else "every pool"
+    return f"{moving} replays {s['file']} from block {s['start']}"
 
 
 def write(report: dict[str, Any], out: Path, plots: bool = True, prefix: str = "") -> list[Path]:

@@ -34,7 +34,8 @@ def test_simulate__small_drop__prints_summary_writes_report_and_plots(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (
-        "scenario drop: every pool drop 40% in block 2; 6 blocks of 12 s, seed 7" in result.stdout
+        "scenario drop: single-block drop of every pool 40% in block 2; 6 blocks of 12 s, seed 7"
+        in result.stdout
     )
     assert "accounting: bhUSD supply + reserves = debts + bad debt holds" in result.stdout
     report = json.loads((out / "report.json").read_text())
