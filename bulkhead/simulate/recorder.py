@@ -21,7 +21,7 @@ from typing import Any
 
 from bulkhead import risk
 from bulkhead.risk import WAD, RiskParams
-from bulkhead.simulate.driver import Driver, abi, checksum, to_int
+from bulkhead.simulate.driver import Driver, DriverError, abi, checksum, to_int
 
 ORACLE_STATUS = {
     0: "ok",
@@ -110,6 +110,7 @@ class Recorder:
         self.automation_abi = abi("PositionAutomation")
         self.events: list[dict] = []  # liquidations and protections, for the report
         self.start_time: int | None = None  # [seconds] of the first block recorded
+        self.block_receipts = True  # the node answers eth_getBlockReceipts
 
     # ------------------------------------------------------------ positions
 
@@ -172,7 +173,10 @@ class Recorder:
                     }
                 ],
             ),
-            ("eth_getBlockReceipts", [hex(block)]),
+            (
+                "eth_getBlockReceipts" if self.block_receipts else "eth_getBlockByNumber",
+                [hex(block)] if self.block_receipts else [hex(block), True],
+            ),
             ("eth_getBlockByNumber", [hex(block), False]),
         ]
         for p in pools:
@@ -180,8 +184,19 @@ class Recorder:
                 requests.append(
                     ("eth_call", [{"to": p.address, "data": self.pool_abi.data(view)}, hex(block)])
                 )
-        results = self.driver.batch(requests)
+        results = self.driver.batch(requests, strict=False)
+        for r in results:
+            if isinstance(r, DriverError) and r is not results[1]:
+                raise r
+        if isinstance(results[1], DriverError):  # no eth_getBlockReceipts (Hardhat): ask
+            self.block_receipts = False  # for the block's keeper transactions one by one
+            return self.record(block, market, executed_at, step)
         logs, receipts, header = results[0], results[1] or [], results[2]
+        if not self.block_receipts:
+            mine = [
+                t["hash"] for t in receipts["transactions"] if t["from"].lower() in self.keepers
+            ]
+            receipts = self.driver.receipts(mine)
         timestamp = to_int(header["timestamp"])
         if self.start_time is None:
             self.start_time = timestamp
