@@ -516,6 +516,7 @@ def summarize(ctx: DemoContext) -> dict:
     return {
         "chain_id": ctx.c.deployment.chain_id,
         "borrowers": len({p.owner for p in ctx.positions}),
+        "planned": len(ctx.positions),
         "positions": sum(p["positions"] for p in pools),
         "pools": pools,
         "accounting": accounting(ctx),
@@ -559,8 +560,8 @@ def render(summary: dict) -> str:
         ]
         lines.append(fmt.table(headers, rows))
         lines.append(
-            f"{summary['positions']} positions of {summary['borrowers']} borrowers "
-            f"on chain id {summary['chain_id']}"
+            f"{summary['positions']} positions ({summary['planned']} of {summary['borrowers']} "
+            f"borrowers) on chain id {summary['chain_id']}"
         )
     acc = summary.get("accounting")
     if acc:
