@@ -33,6 +33,7 @@ from bulkhead.deploy import deploy as deploy_system
 from bulkhead.fmt import AmountError
 from bulkhead.node import Anvil, NodeStartError
 from bulkhead.risk import WAD
+from bulkhead.simulate.cli import simulate
 from bulkhead.vault import vault_stats
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -743,3 +744,4 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
 from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
 
 cli.add_command(_keeper_group)
+cli.add_command(simulate)

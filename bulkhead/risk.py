@@ -128,8 +128,9 @@ class Liquidation:
 
     @property
     def fee(self) -> int:
-        """The part of `paid` that goes to the reserve [wad]."""
-        return self.paid - min(self.paid, self.repaid)
+        """The part of `paid` that goes to the reserve [wad]: what was paid above the debt
+        the collateral covered (`repaid - shortfall`)."""
+        return self.paid - min(self.paid, self.repaid - self.shortfall)
 
 
 def liquidation_amounts(

@@ -388,7 +388,9 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     if repaid < debt:
         # remove less normalised debt than repaid when it does not divide evenly
         new_norm = norm - repaid * WAD // rate
-    fee_part: uint256 = paid - min(paid, repaid)
+    # the fee is what the liquidator paid above the debt it covered; with a shortfall the
+    # covered debt is repaid - shortfall (repaid is then the whole debt)
+    fee_part: uint256 = paid - min(paid, repaid - shortfall)
     reserve_used: uint256 = 0
     new_bad_debt: uint256 = 0
     reserve: uint256 = self.reserve + fee_part

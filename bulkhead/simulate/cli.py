@@ -1,0 +1,377 @@
+"""`bulkhead simulate` (one scenario) and `bulkhead simulate sweep` (the frontier).
+
+`bulkhead simulate` alone runs the default scenario: 1,000 positions over the three
+default pools, every price down 40 % in block 10, 100 blocks of 12 s, one keeper.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from bulkhead.client import UserError
+
+SCENARIO_KINDS = ("drop", "staircase", "gbm", "replay")
+KEEPER_KINDS = ("auto", "real", "stand-in")
+
+
+def _anchor_reset(value: str) -> int | None:
+    if value.strip().lower() in ("off", "none", "never", "wait"):
+        return None
+    try:
+        blocks = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number of blocks nor `off`") from None
+    if blocks < 1:
+        raise click.BadParameter("governance acts at least one block after it sees a refusal")
+    return blocks
+
+
+def _shared(f: Callable) -> Callable:
+    """Options of both the run and the sweep."""
+    options = [
+        click.option(
+            "--rpc-url",
+            default=None,
+            help="Run on this local dev node (Anvil, Hardhat) instead of an embedded Anvil.",
+        ),
+        click.option(
+            "--config",
+            type=click.Path(dir_okay=False),
+            help="Pools to deploy (default: bulkhead/configs/local.toml).",
+        ),
+        click.option("--keepers", default=1, show_default=True, type=click.IntRange(1, 20)),
+        click.option(
+            "--keeper",
+            "keeper_kind",
+            default="auto",
+            show_default=True,
+            type=click.Choice(KEEPER_KINDS),
+            help="`real` = bulkhead.keeper (as `bulkhead keeper run`); `stand-in` = the "
+            "simulator's minimal loop; `auto` = real when installed.",
+        ),
+        click.option(
+            "--block-time",
+            type=click.IntRange(1, 86400),
+            help="Seconds between blocks [default: 12; 300 for a replay by timestamp].",
+        ),
+        click.option("--seed", default=7, show_default=True, type=int),
+        click.option(
+            "--anchor-reset",
+            default="1",
+            show_default=True,
+            help="Blocks after the oracle guard refuses a jump until governance calls "
+            "factory.reset_price_anchor; `off` waits for the bound to widen instead.",
+        ),
+        click.option(
+            "--warmup-days",
+            default=30.0,
+            show_default=True,
+            type=click.FloatRange(0, 3650),
+            help="Days of stability fees accrued into the reserves before the scenario.",
+        ),
+        click.option(
+            "--gas-price",
+            default=10.0,
+            show_default=True,
+            type=click.FloatRange(0, 10_000),
+            help="Base fee of every block [gwei].",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+        click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
+        click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _population(positions: int) -> Any:
+    from bulkhead.simulate.population import Population
+
+    return Population(positions=positions)
+
+
+def _log(as_json: bool) -> Callable[[str], None]:
+    return (lambda _line: None) if as_json else (lambda line: click.echo(line, err=True))
+
+
+@click.group(invoke_without_command=True)
+@click.option(
+    "--scenario",
+    "kind",
+    default="drop",
+    show_default=True,
+    type=click.Choice(SCENARIO_KINDS),
+    help="Price path.",
+)
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="CSV to replay.")
+@click.option("--positions", default=1000, show_default=True, type=click.IntRange(1, 20_000))
+@click.option(
+    "--blocks",
+    type=click.IntRange(1, 100_000),
+    help="Blocks to drive [default: 100; a replay: the file's length plus 10].",
+)
+@click.option(
+    "--start", default=10, show_default=True, type=click.IntRange(1), help="First block that moves."
+)
+@click.option(
+    "--drop",
+    default="40",
+    show_default=True,
+    help="Drop [%] of `drop` and total of `staircase`: `40` or per pool `WETH=90,VOL=20`.",
+)
+@click.option("--pools", help="Pools that move, e.g. WETH,VOL (default: all).")
+@click.option(
+    "--steps", default=4, show_default=True, type=click.IntRange(1), help="Staircase steps."
+)
+@click.option(
+    "--step-every",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Blocks between steps.",
+)
+@click.option(
+    "--vol", default="100", show_default=True, help="GBM volatility [% a year], or per pool."
+)
+@click.option("--drift", default=0.0, show_default=True, type=float, help="GBM drift [% a year].")
+@click.option(
+    "--out",
+    default="simulation",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.json, the plots and the keepers' logs.",
+)
+@_shared
+@click.pass_context
+def simulate(ctx: click.Context, **kw: Any) -> None:
+    """Crash a local deployment block by block while keepers react; report and plot it.
+
+    Starts an embedded Anvil (unless --rpc-url), deploys, opens --positions positions
+    (sizes and leverage drawn from distributions, 40 owners, a fifth with protections),
+    drives the prices, and writes report.json and four PNG plots to --out.
+    """
+    if ctx.invoked_subcommand is not None:
+        given = [
+            name
+            for name in ctx.params
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        ]
+        if given:
+            raise click.UsageError(
+                f"options before `{ctx.invoked_subcommand}` ({', '.join(given)}) belong to the "
+                f"single run; put them after `{ctx.invoked_subcommand}`"
+            )
+        return
+    _run(**kw)
+
+
+def _run(
+    kind: str,
+    file_: str | None,
+    positions: int,
+    blocks: int | None,
+    start: int,
+    drop: str,
+    pools: str | None,
+    steps: int,
+    step_every: int,
+    vol: str,
+    drift: float,
+    out: str,
+    rpc_url: str | None,
+    config: str | None,
+    keepers: int,
+    keeper_kind: str,
+    block_time: int | None,
+    seed: int,
+    anchor_reset: str,
+    warmup_days: float,
+    gas_price: float,
+    as_json: bool,
+    no_plots: bool,
+    no_progress: bool,
+) -> None:
+    from bulkhead.simulate import engine, report
+    from bulkhead.simulate.keepers import KeeperUnavailable
+    from bulkhead.simulate.scenario import (
+        Scenario,
+        ScenarioError,
+        load_replay,
+        parse_per_pool,
+        replay_blocks,
+    )
+
+    started = time.monotonic()
+    try:
+        replay = None
+        if kind == "replay":
+            if not file_:
+                raise UserError("--scenario replay needs --file CSV")
+            replay = load_replay(file_)
+            if block_time is None:
+                block_time = 1 if replay.key == "block" else 300
+        elif file_:
+            raise UserError("--file is for --scenario replay")
+        block_time = block_time or 12
+        if blocks is None:
+            blocks = replay_blocks(replay, block_time, start) if replay else 100
+        moving = tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None
+        if replay is not None and moving is None and "price" not in replay.columns:
+            moving = tuple(replay.columns)  # the pools the file names
+        scenario = Scenario(
+            kind=kind,
+            blocks=blocks,
+            start=start,
+            drop=parse_per_pool(drop, "--drop"),
+            steps=steps,
+            step_every=step_every,
+            vol=parse_per_pool(vol, "--vol"),
+            drift=drift / 100,
+            moving=moving,
+            file=file_,
+        )
+        scenario.validate()
+        settings = engine.Settings(
+            scenario=scenario,
+            population=_population(positions),
+            keepers=keepers,
+            keeper_kind=keeper_kind,
+            block_time=block_time,
+            seed=seed,
+            rpc_url=rpc_url,
+            config=config,
+            anchor_reset=_anchor_reset(anchor_reset),
+            warmup_days=warmup_days,
+            gas_price_gwei=gas_price,
+        )
+        result = engine.run(
+            settings,
+            out=Path(out),
+            progress=not (no_progress or as_json),
+            plots=not no_plots,
+            log=_log(as_json),
+        )
+    except (ScenarioError, KeeperUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        click.echo(report.render(result))
+        what = "report" if no_plots else "report and plots"
+        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)
+    if not result["ok"]:
+        raise click.exceptions.Exit(1)
+
+
+@simulate.command(name="sweep")
+@click.option(
+    "--x",
+    "x_axis",
+    default="threshold=80,85,90",
+    show_default=True,
+    help="First parameter and values: threshold, max_ltv, bonus, fee (in %), keepers, "
+    "block_time (s) or drop (%).",
+)
+@click.option(
+    "--y",
+    "y_axis",
+    default="bonus=3,5,8",
+    show_default=True,
+    help="Second parameter (same names), or `none` for a one-parameter sweep.",
+)
+@click.option("--pool", "pool_names", multiple=True, help="Pool(s) to crash [default: WETH].")
+@click.option("--positions", default=100, show_default=True, type=click.IntRange(1, 5_000))
+@click.option(
+    "--drops",
+    default="5:95:2.5",
+    show_default=True,
+    help="Drops searched [%]: START:STOP:STEP or a list.",
+)
+@click.option(
+    "--max-blocks",
+    default=12,
+    show_default=True,
+    type=click.IntRange(2, 1_000),
+    help="Blocks a probe may take to liquidate everything.",
+)
+@click.option(
+    "--out",
+    default="simulation/sweep",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for sweep.json, sweep.csv and frontier.png.",
+)
+@_shared
+def sweep_cmd(
+    x_axis: str,
+    y_axis: str,
+    pool_names: tuple[str, ...],
+    positions: int,
+    drops: str,
+    max_blocks: int,
+    out: str,
+    rpc_url: str | None,
+    config: str | None,
+    keepers: int,
+    keeper_kind: str,
+    block_time: int | None,
+    seed: int,
+    anchor_reset: str,
+    warmup_days: float,
+    gas_price: float,
+    as_json: bool,
+    no_plots: bool,
+    no_progress: bool,
+) -> None:
+    """Largest single-block drop with zero bad debt, over one or two parameters.
+
+    Each cell opens the population under its parameters, then bisects the grid of drops
+    (each probe from the cell's snapshot); the table and a heatmap go to --out.
+    """
+    from bulkhead.simulate import engine, sweep
+    from bulkhead.simulate.keepers import KeeperUnavailable
+
+    started = time.monotonic()
+    axes = [sweep.parse_axis(x_axis)]
+    if y_axis.strip().lower() not in ("", "none"):
+        axes.append(sweep.parse_axis(y_axis))
+    settings = engine.Settings(
+        population=_population(positions),
+        keepers=keepers,
+        keeper_kind=keeper_kind,
+        block_time=block_time or 12,
+        seed=seed,
+        rpc_url=rpc_url,
+        config=config,
+        anchor_reset=_anchor_reset(anchor_reset),
+        warmup_days=warmup_days,
+        gas_price_gwei=gas_price,
+        pools=tuple(pool_names) or ("WETH",),
+    )
+    try:
+        result = sweep.run(
+            settings,
+            axes,
+            drops=sweep.parse_drops(drops),
+            max_blocks=max_blocks,
+            out=Path(out),
+            progress=not (no_progress or as_json),
+            plots=not no_plots,
+            log=lambda _line: None,  # the progress bar says enough
+        )
+    except KeeperUnavailable as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        click.echo(sweep.render(result))
+        what = "table" if no_plots else "table and heatmap"
+        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)

@@ -1,0 +1,259 @@
+"""PNG plots of a simulation report and of a sweep (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+
+STEPS = {"drawstyle": "steps-post"}
+HEALTH_TICKS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+COLORS = {"price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1"}
+
+
+def _pools(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return report["pools"]
+
+
+def _grid(n: int, title: str, height: float = 2.6) -> tuple[Any, list[Any]]:
+    fig, axes = plt.subplots(n, 1, figsize=(10, height * n + 0.6), sharex=True, squeeze=False)
+    fig.suptitle(title, fontsize=11)
+    return fig, [a[0] for a in axes]
+
+
+def _shade_refused(ax: Any, series: dict[str, list]) -> None:
+    blocks, oracle = series["block"], series["oracle"]
+    for i, status in enumerate(oracle):
+        if status != "ok":
+            ax.axvspan(blocks[i] - 0.5, blocks[i] + 0.5, color=COLORS["refused"], lw=0)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def price_liquidations(report: dict[str, Any], path: Path) -> Path:
+    pools = _pools(report)
+    fig, axes = _grid(len(pools), "Price (% of start) with liquidations and protections per block")
+    for ax, pool in zip(axes, pools, strict=True):
+        s = pool["series"]
+        blocks = s["block"]
+        start = s["price"][0]
+        _shade_refused(ax, s)
+        ax.plot(
+            blocks,
+            [p / start * 100 for p in s["price"]],
+            color=COLORS["price"],
+            lw=1.6,
+            drawstyle="steps-post",
+        )
+        ax.set_ylabel(f"{pool['name']} price [%]")
+        ax.grid(alpha=0.3)
+        twin = ax.twinx()
+        twin.bar(
+            blocks,
+            s["liquidations"],
+            color=COLORS["liq"],
+            alpha=0.7,
+            width=0.9,
+            label="liquidations",
+        )
+        twin.bar(
+            blocks,
+            s["protections"],
+            bottom=s["liquidations"],
+            color=COLORS["prot"],
+            alpha=0.7,
+            width=0.9,
+            label="protections",
+        )
+        twin.set_ylabel("per block")
+        top = max([a + b for a, b in zip(s["liquidations"], s["protections"], strict=True)] + [1])
+        twin.set_ylim(0, top * 1.15)
+        if pool is pools[0]:
+            twin.legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("block of the scenario (shaded: the pool refuses the price)")
+    return _save(fig, path)
+
+
+def health(report: dict[str, Any], path: Path) -> Path:
+    pools = _pools(report)
+    fig, axes = _grid(len(pools), "Health of positions with debt, at the market price")
+    labels = ("1st pct", "5th pct", "25th pct", "median", "75th pct")
+    styles = ((":", 1.0), ("--", 1.0), ("-.", 1.0), ("-", 1.8), ((0, (1, 3)), 1.2))
+    for ax, pool in zip(axes, pools, strict=True):
+        s = pool["series"]
+        blocks = s["block"]
+        qs = s["health_quantiles"]
+        _shade_refused(ax, s)
+        if qs and qs[0]:
+            for j, (label, (ls, lw)) in enumerate(zip(labels, styles, strict=True)):
+                ax.plot(
+                    blocks,
+                    [q[j] if q else math.nan for q in qs],
+                    ls=ls,
+                    lw=lw,
+                    color="#34495e",
+                    label=label,
+                    **STEPS,
+                )
+            lo = [q[1] if q else math.nan for q in qs]
+            hi = [q[3] if q else math.nan for q in qs]
+            ax.fill_between(blocks, lo, hi, color="#85c1e9", alpha=0.35, step="post")
+        ax.plot(
+            blocks,
+            [h if h is not None else math.nan for h in s["lowest_health"]],
+            color=COLORS["liq"],
+            lw=1.2,
+            label="lowest",
+            **STEPS,
+        )
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        seen = [h for h in s["lowest_health"] if h is not None]
+        ax.set_ylim(min([0.5] + [h * 0.8 for h in seen]), 5)
+        ax.yaxis.set_major_locator(FixedLocator(HEALTH_TICKS))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel(f"{pool['name']} health")
+        ax.grid(alpha=0.3, which="both")
+        if pool is pools[0]:
+            ax.legend(loc="lower left", fontsize=7, ncol=6)
+    axes[-1].set_xlabel("block (below 1.0: liquidatable)")
+    return _save(fig, path)
+
+
+def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
+    pools = _pools(report)
+    fig, axes = _grid(len(pools), "Reserve and bad debt [bhUSD] per pool")
+    for ax, pool in zip(axes, pools, strict=True):
+        s = pool["series"]
+        blocks = s["block"]
+        _shade_refused(ax, s)
+        ax.plot(blocks, s["reserve"], color="#27ae60", lw=1.6, label="reserve", **STEPS)
+        ax.plot(blocks, s["bad_debt"], color=COLORS["liq"], lw=1.6, label="bad debt", **STEPS)
+        ax.plot(
+            blocks,
+            s["latent_shortfall"],
+            color="#8e44ad",
+            lw=1.0,
+            ls="--",
+            label="shortfall of positions not yet liquidated",
+            **STEPS,
+        )
+        ax.set_ylabel(pool["name"])
+        ax.grid(alpha=0.3)
+        if pool is pools[0]:
+            ax.legend(loc="upper left", fontsize=8)
+    axes[-1].set_xlabel("block")
+    return _save(fig, path)
+
+
+def keeper_profit(report: dict[str, Any], path: Path) -> Path:
+    pools = _pools(report)
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig.suptitle("Keepers: cumulative bounties, gas and profit [USD]", fontsize=11)
+    total_profit = None
+    for pool in pools:
+        s = pool["series"]
+        blocks = s["block"]
+        cum = _cumsum(s["keeper_profit"])
+        ax.plot(blocks, cum, lw=1.4, label=f"{pool['name']} profit", **STEPS)
+        ax.plot(
+            blocks,
+            [-g for g in _cumsum(s["keeper_gas_usd"])],
+            lw=0.9,
+            ls=":",
+            label=f"{pool['name']} gas (-)",
+        )
+        total_profit = (
+            cum if total_profit is None else [a + b for a, b in zip(total_profit, cum, strict=True)]
+        )
+    if total_profit is not None:
+        ax.plot(
+            pools[0]["series"]["block"],
+            total_profit,
+            color="black",
+            lw=2,
+            label="all pools",
+            **STEPS,
+        )
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xlabel("block")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=4)
+    return _save(fig, path)
+
+
+def _cumsum(values: list[float]) -> list[float]:
+    out, total = [], 0.0
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def run_plots(report: dict[str, Any], out: Path, prefix: str = "") -> list[Path]:
+    return [
+        price_liquidations(report, out / f"{prefix}price_liquidations.png"),
+        health(report, out / f"{prefix}health.png"),
+        reserve_bad_debt(report, out / f"{prefix}reserve_bad_debt.png"),
+        keeper_profit(report, out / f"{prefix}keeper_profit.png"),
+    ]
+
+
+def frontier_heatmap(sweep: dict[str, Any], path: Path) -> Path:
+    """The frontier table as a heatmap (one row for a one-parameter sweep)."""
+    axes_ = sweep["axes"]
+    xs = axes_[0]["values"]
+    ys = axes_[1]["values"] if len(axes_) > 1 else [None]
+    grid = [[math.nan] * len(xs) for _ in ys]
+    labels = [[""] * len(xs) for _ in ys]
+    frontier = sweep["metric"] == "frontier"
+    for cell in sweep["cells"]:
+        i = ys.index(cell["y"]) if len(axes_) > 1 else 0
+        j = xs.index(cell["x"])
+        if cell.get("error"):
+            labels[i][j] = "invalid"
+        elif frontier:
+            grid[i][j] = cell["frontier"] * 100
+            labels[i][j] = (
+                f"<{sweep['drops'][0] * 100:g}%"
+                if cell["below_grid"]
+                else f"{cell['frontier'] * 100:g}%" + ("+" if cell["at_top"] else "")
+            )
+        else:
+            grid[i][j] = cell["bad_debt"]
+            labels[i][j] = f"{cell['bad_debt']:,.0f}"
+    fig, ax = plt.subplots(figsize=(1.6 * len(xs) + 3, 1.2 * len(ys) + 2.2))
+    if frontier:
+        image = ax.imshow(
+            grid, cmap="RdYlGn", vmin=0, vmax=sweep["max_drop"] * 100, aspect="auto", origin="lower"
+        )
+        bar_label = "largest single-block drop with zero bad debt [%]"
+    else:
+        image = ax.imshow(grid, cmap="Reds", vmin=0, aspect="auto", origin="lower")
+        bar_label = "bad debt [bhUSD]"
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(xs)), [axes_[0]["format"].format(v) for v in xs])
+    ax.set_xlabel(axes_[0]["label"])
+    if len(axes_) > 1:
+        ax.set_yticks(range(len(ys)), [axes_[1]["format"].format(v) for v in ys])
+        ax.set_ylabel(axes_[1]["label"])
+    else:
+        ax.set_yticks([])
+    fig.colorbar(image, ax=ax, label=bar_label)
+    ax.set_title(sweep["title"], fontsize=10)
+    return _save(fig, path)

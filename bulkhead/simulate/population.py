@@ -1,0 +1,154 @@
+"""The population of positions a simulation opens: pure, deterministic for a seed.
+
+Sizes and leverage come from distributions, not from data (no public per-position dataset
+ships with the repo); the defaults are an assumption stated here and in
+docs/SIMULATION.md:
+
+- collateral value [USD] ~ lognormal with median `size_median` and log-sd `size_sigma`,
+  clipped to [`size_min`, `size_max`] (median 10k USD, mean about 16k USD);
+- leverage, as a fraction of the pool's max LTV, ~ Beta(`ltv_alpha`, `ltv_beta`) clipped
+  to [`ltv_min`, `ltv_max`]: Beta(4, 2) has mean 0.67 and puts 45 % of positions above
+  0.71 of max LTV (a health below 1.5 in the WETH pool) and 8 % above 0.9, which is the
+  shape lending markets show in a calm week: most borrowers keep a cushion, a tail sits
+  near the limit;
+- positions go to pools in turn, owners are drawn at random from the dev accounts;
+- a share `protected` of positions whose health at opening is above `trigger` + 0.02
+  carry a protection (trigger `trigger`, target `target`, fee `fee_bps`, capped at the
+  pool's liquidation bonus).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bulkhead import risk
+from bulkhead.risk import WAD, RiskParams
+
+CENT = 10**16  # [wad] debts are whole cents
+
+
+class PopulationError(ValueError):
+    """A population the pools cannot take; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Population:
+    positions: int = 1000
+    size_median: float = 10_000.0  # [USD] collateral value at opening
+    size_sigma: float = 1.0  # log-sd of the lognormal
+    size_min: float = 1_000.0  # [USD]
+    size_max: float = 1_000_000.0  # [USD]
+    ltv_alpha: float = 4.0  # Beta shape of the fraction of max LTV borrowed
+    ltv_beta: float = 2.0
+    ltv_min: float = 0.10  # [fraction of max LTV]
+    ltv_max: float = 0.99
+    protected: float = 0.20  # share of eligible positions with a protection
+    trigger: float = 1.15  # [health]
+    target: float = 1.35  # [health]
+    fee_bps: int = 50  # [bps] keeper's fee for a deleverage
+
+    def validate(self) -> None:
+        if self.positions < 1:
+            raise PopulationError("a population needs at least one position")
+        if not 0 < self.size_min <= self.size_median <= self.size_max:
+            raise PopulationError("sizes need 0 < size_min <= size_median <= size_max")
+        if self.size_sigma < 0 or self.ltv_alpha <= 0 or self.ltv_beta <= 0:
+            raise PopulationError("distribution shapes must be positive")
+        if not 0 < self.ltv_min <= self.ltv_max <= 1:
+            raise PopulationError("leverage needs 0 < ltv_min <= ltv_max <= 1 (of max LTV)")
+        if not 0 <= self.protected <= 1:
+            raise PopulationError("the protected share is a fraction in [0, 1]")
+        if not 1 < self.trigger < self.target <= 10:
+            raise PopulationError("protections need 1 < trigger < target <= 10")
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """What planning needs to know about one pool."""
+
+    name: str
+    price: int  # [wad] at opening
+    decimals: int
+    params: RiskParams
+    total_debt: int = 0  # [wad] already borrowed
+
+    @property
+    def scale(self) -> int:
+        return 10 ** (18 - self.decimals)
+
+
+@dataclass(frozen=True)
+class Planned:
+    pool: str
+    owner: str
+    collateral: int  # [collateral units]
+    debt: int  # [wad]
+    leverage: float  # [fraction of max LTV] drawn
+    protection: tuple[int, int, int] | None  # (trigger [wad], target [wad], fee [bps])
+
+    def health(self, spec: PoolSpec) -> int:
+        return risk.health(
+            self.collateral, self.debt, spec.price, spec.params.liquidation_threshold, spec.scale
+        )
+
+
+def plan(
+    population: Population, pools: Sequence[PoolSpec], owners: Sequence[str], seed: int
+) -> list[Planned]:
+    """The positions to open, in the order to open them."""
+    population.validate()
+    if not pools:
+        raise PopulationError("no pool to open positions in")
+    if not owners:
+        raise PopulationError("no owner accounts")
+    rng = random.Random(f"bulkhead-population:{seed}")
+    planned = []
+    for i in range(population.positions):
+        spec = pools[i % len(pools)]
+        planned.append(_one(population, spec, rng.choice(list(owners)), rng))
+    _check_ceilings(planned, pools)
+    return planned
+
+
+def _one(pop: Population, spec: PoolSpec, owner: str, rng: random.Random) -> Planned:
+    p = spec.params
+    usd = math.exp(rng.gauss(math.log(pop.size_median), pop.size_sigma))
+    usd = min(max(usd, pop.size_min), pop.size_max)
+    frac = min(max(rng.betavariate(pop.ltv_alpha, pop.ltv_beta), pop.ltv_min), pop.ltv_max)
+    protect_draw = rng.random()
+    # the least size that carries the minimum debt at this leverage (1 % above it)
+    floor = p.min_debt / WAD / (p.max_ltv / 10_000 * frac) * 1.01
+    usd = max(usd, floor)
+    coll = _units(usd, spec)
+    debt = risk.max_debt(coll, spec.price, p.max_ltv, spec.scale) * int(frac * 10**6) // 10**6
+    debt -= debt % CENT
+    debt = max(debt, p.min_debt)
+    protection = None
+    if protect_draw < pop.protected:
+        h = risk.health(coll, debt, spec.price, p.liquidation_threshold, spec.scale)
+        trigger, target = int(pop.trigger * WAD), int(pop.target * WAD)
+        if h > trigger + 2 * 10**16:
+            protection = (trigger, target, min(pop.fee_bps, p.liquidation_bonus))
+    return Planned(spec.name, owner, coll, debt, round(frac, 6), protection)
+
+
+def _units(usd: float, spec: PoolSpec) -> int:
+    """`usd` worth of collateral, to four decimals of a whole token (or all of them)."""
+    places = min(4, spec.decimals)
+    whole = usd * WAD / spec.price
+    return max(round(whole * 10**places), 1) * 10 ** (spec.decimals - places)
+
+
+def _check_ceilings(planned: Sequence[Planned], pools: Sequence[PoolSpec]) -> None:
+    for spec in pools:
+        borrowed = sum(x.debt for x in planned if x.pool == spec.name)
+        room = spec.params.debt_ceiling - spec.total_debt
+        if borrowed > room:
+            raise PopulationError(
+                f"the population borrows {borrowed / WAD:,.0f} bhUSD in pool {spec.name}, "
+                f"above the room under its debt ceiling ({room / WAD:,.0f} bhUSD): "
+                "open fewer or smaller positions"
+            )

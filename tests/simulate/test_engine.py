@@ -1,0 +1,217 @@
+"""The simulator on a real Anvil, at a small scale.
+
+One embedded Anvil and one deployment for the module (`bulkhead.node.Anvil` through
+`Simulation.start`, stopped at the end); every test rewinds to the deployment, opens its
+own population and runs its own scenario. The keeper is `auto`: the real
+`bulkhead.keeper.Keeper` when installed, the simulator's stand-in otherwise; each report
+says which ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bulkhead.risk import WAD
+from bulkhead.simulate import analysis
+from bulkhead.simulate.engine import Settings, Simulation
+from bulkhead.simulate.keepers import (
+    REAL,
+    STAND_IN,
+    KeeperUnavailable,
+    make_keepers,
+    real_keeper_available,
+)
+from bulkhead.simulate.population import Population
+from bulkhead.simulate.report import pool_summary
+from bulkhead.simulate.scenario import Scenario
+
+BASE = Settings(population=Population(positions=45), warmup_days=30, owners=20)
+POOLS = ("WETH", "WBTC", "VOL")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    simulation = Simulation(BASE, log=lambda _line: None)
+    simulation.start(keepers=2)
+    simulation.deploy()
+    simulation.checkpoint()
+    yield simulation
+    simulation.close()
+
+
+def simulate(sim, scenario, keepers=1, block_time=12, **settings):
+    """Rewind to the deployment, prepare with `settings`, run `scenario`: (books, report)."""
+    sim.s = replace(BASE, **settings)
+    sim.rewind()
+    sim.prepare()
+    books = analysis.books(sim, POOLS)
+    report = sim.run(scenario, keepers=keepers, block_time=block_time, progress=False)
+    return books, report
+
+
+def summaries(report):
+    return {p["name"]: pool_summary(p) for p in report["pools"]}
+
+
+def shortfall_from_events(report, pool):
+    """[bhUSD] shortfall the pool recorded: reserve used plus bad debt, over liquidations."""
+    return sum(
+        e["reserve_used"] + e["bad_debt"]
+        for e in report["events"]
+        if e["kind"] == "liquidate" and e["pool"] == pool
+    )
+
+
+def expected_keeper():
+    return REAL if real_keeper_available() else STAND_IN
+
+
+def test_drop_40__default_params_and_population__shortfall_is_what_collateral_cannot_cover(sim):
+    books, report = simulate(sim, Scenario(blocks=8, start=2))
+    s = summaries(report)
+    assert report["keepers"]["implementation"] == expected_keeper()
+    for name in POOLS:
+        predicted = books[name].shortfall_after(0.40) / WAD
+        assert shortfall_from_events(report, name) == pytest.approx(predicted, rel=1e-6, abs=0.02)
+        assert s[name]["liquidatable_end"] == 0 and s[name]["latent_shortfall_end"] == 0
+        assert s[name]["liquidations"] > 0
+    # the finding: this population borrows close enough to max LTV that a 40 % gap leaves
+    # some WETH positions short of the liquidation penalty, beyond the month of reserve
+    assert books["WETH"].safe_drop() < 0.40
+    assert s["WETH"]["bad_debt"] > 0
+    assert report["accounting"]["ok"]
+
+
+def test_drop_40__leverage_within_the_penalty_margin__zero_bad_debt_one_keeper(sim):
+    population = Population(positions=45, ltv_max=0.65)
+    books, report = simulate(sim, Scenario(blocks=8, start=2), population=population)
+    assert all(b.safe_drop() > 0.40 for b in books.values())
+    s = summaries(report)
+    assert s["WETH"]["liquidations"] > 0 and s["WBTC"]["liquidations"] > 0
+    for name, x in s.items():
+        assert x["bad_debt_wei"] == 0 and shortfall_from_events(report, name) == 0, name
+        assert x["liquidatable_end"] == 0 and x["latent_shortfall_end"] == 0, name
+    assert report["accounting"]["ok"]
+
+
+def test_drop_40__weth_max_ltv_60_default_population__zero_bad_debt(sim):
+    _books, report = simulate(
+        sim,
+        Scenario(blocks=8, start=2, moving=("WETH",)),
+        population=Population(positions=40),
+        pools=("WETH",),
+        overrides={"WETH": {"max_ltv": 6000}},
+    )
+    weth = summaries(report)["WETH"]
+    assert report["pools"][0]["params"]["max_ltv"] == 6000
+    assert weth["positions"] == 40 and weth["liquidations"] > 0
+    assert weth["bad_debt_wei"] == 0 and weth["latent_shortfall_end"] == 0
+
+
+def test_drop_90_in_weth__governance_resets_the_anchor__bad_debt_in_weth_only(sim):
+    scenario = Scenario(blocks=8, start=2, drop={"WETH": 0.90}, moving=("WETH",))
+    # a year of fees, so that the sweep leaves each reserve at its target and fills the vault
+    books, report = simulate(sim, scenario, anchor_reset=1, warmup_days=365)
+    events = [(e["block"], e["pool"], e["event"]) for e in report["oracle_events"]]
+    assert events == [
+        (2, "WETH", "pool refuses the feed: price jump"),
+        (3, "WETH", "governance calls factory.reset_price_anchor"),
+        (3, "WETH", "pool accepts the feed again"),
+    ]
+    s = summaries(report)
+    assert s["WETH"]["bad_debt"] > 0 and s["WETH"]["liquidatable_end"] == 0
+    assert shortfall_from_events(report, "WETH") == pytest.approx(
+        books["WETH"].shortfall_after(0.90) / WAD, rel=1e-6
+    )
+    assert all(e["block"] >= 4 for e in report["events"] if e["pool"] == "WETH")
+    for name in ("WBTC", "VOL"):
+        iso = report["isolation"][name]
+        assert iso["positions_unchanged"] and iso["reserve_unchanged"] and iso["bad_debt_unchanged"]
+        assert s[name]["liquidations"] == 0 and s[name]["protections"] == 0
+    assert sorted(report["isolation"]) == ["VOL", "WBTC"]
+    vault = report["savings_vault"]
+    assert int(vault["start"]["tracked_assets"]) > 0
+    assert vault["unchanged"] and vault["end"] == {
+        **vault["start"],
+        **{
+            k: vault["end"][k]
+            for k in ("totalAssets", "locked_assets")  # these stream with time
+        },
+    }
+    assert report["accounting"]["ok"]
+
+
+def test_drop_90_in_weth__no_governance__refused_until_a_heartbeat_has_passed(sim):
+    scenario = Scenario(blocks=7, start=1, drop={"WETH": 0.90}, moving=("WETH",))
+    _, report = simulate(
+        sim,
+        scenario,
+        block_time=900,
+        anchor_reset=None,
+        pools=("WETH",),
+        population=Population(positions=20),
+    )
+    refused, accepted = report["oracle_events"]
+    assert (refused["block"], refused["event"]) == (1, "pool refuses the feed: price jump")
+    assert "widens to 10000 bps" in refused["response"]
+    # the anchor dates from the warm-up block; 3,600 s later the bound is 100 %
+    assert (accepted["block"], accepted["refused_blocks"]) == (4, 3)
+    weth = report["pools"][0]["series"]
+    assert weth["oracle"][1:4] == ["price jump"] * 3 and weth["latent_shortfall"][3] > 0
+    liquidated_at = [e["block"] for e in report["events"] if e["kind"] == "liquidate"]
+    assert liquidated_at and min(liquidated_at) == 5
+
+
+def test_two_keepers__same_positions__each_closed_once_and_lost_races_cost_gas(sim):
+    _, report = simulate(sim, Scenario(blocks=6, start=2), keepers=2)
+    assert len(report["keepers"]["addresses"]) == 2
+    closed = {}
+    for pool in report["pools"]:
+        for e in report["events"]:
+            if e["pool"] == pool["name"] and e["kind"] == "liquidate":
+                closed.setdefault((e["pool"], e["id"]), []).append(e["block"])
+    assert closed
+    s = summaries(report)
+    assert sum(x["liquidations"] for x in s.values()) == len(
+        [e for e in report["events"] if e["kind"] == "liquidate"]
+    )
+    assert sum(x["keeper_reverted"] for x in s.values()) >= 1
+    assert all(x["liquidatable_end"] == 0 for x in s.values())
+    assert report["accounting"]["ok"]
+
+
+def test_same_seed__run_twice__identical_report(sim):
+    scenario = Scenario(kind="gbm", blocks=10, start=2, vol={"*": 8.0})
+    _, first = simulate(sim, scenario, seed=11, population=Population(positions=30))
+    _, second = simulate(sim, scenario, seed=11, population=Population(positions=30))
+    assert [p["series"] for p in first["pools"]] == [p["series"] for p in second["pools"]]
+    assert first["events"] == second["events"]
+    _, other = simulate(sim, scenario, seed=12, population=Population(positions=30))
+    assert [p["series"]["price"] for p in other["pools"]] != [
+        p["series"]["price"] for p in first["pools"]
+    ]
+
+
+def test_stand_in_keeper__drop_40__liquidates_every_liquidatable_position(sim):
+    _, report = simulate(
+        sim,
+        Scenario(blocks=6, start=2),
+        keeper_kind="stand-in",
+        population=Population(positions=30),
+    )
+    assert report["keepers"]["implementation"] == STAND_IN
+    s = summaries(report)
+    assert sum(x["liquidations"] for x in s.values()) > 0
+    assert all(x["liquidatable_end"] == 0 for x in s.values())
+    assert report["accounting"]["ok"]
+
+
+def test_make_keepers__real_asked__real_keeper_or_refused(sim):
+    if real_keeper_available():
+        handles = make_keepers("real", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
+        assert [h.implementation for h in handles] == [REAL]
+    else:
+        with pytest.raises(KeeperUnavailable, match="not installed"):
+            make_keepers("real", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
