@@ -128,8 +128,8 @@ class Liquidation:
 
     @property
     def fee(self) -> int:
-        """The part of `paid` that goes to the reserve [wad]."""
-        return self.paid - min(self.paid, self.repaid)
+        """The part of `paid` that goes to the reserve [wad]: above the debt it covers."""
+        return self.paid - min(self.paid, self.repaid - self.shortfall)
 
 
 def liquidation_amounts(
