@@ -63,6 +63,8 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
     result: DynArray[PositionView, MAX_PAGE] = []
     last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
+    if last <= _start:
+        return result  # a page past the last id
     for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
         coll: uint256 = staticcall pool.collateral_of(position_id)
         debt: uint256 = staticcall pool.debt_of(position_id)
