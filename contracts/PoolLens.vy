@@ -41,6 +41,7 @@ interface IPool:
     def risk_params() -> risk.RiskParams: view
     def price_status() -> (uint256, uint256): view
     def total_debt() -> uint256: view
+    def rate() -> uint256: view
     def COLLATERAL_SCALE() -> uint256: view
 
 
@@ -110,8 +111,10 @@ def max_borrow(_pool: address, _id: uint256) -> uint256:
     total: uint256 = staticcall pool.total_debt()
     if debt >= limit or total >= p.debt_ceiling:
         return 0
-    # one wei of slack for the rounding up of the normalised debt
-    return max(min(limit - debt, p.debt_ceiling - total), 1) - 1
+    # slack for the rounding up of the normalised debt: borrowing `a` adds
+    # ceil(a / rate) normalised units, so the debt may rise by a + ceil(rate) wei
+    slack: uint256 = (staticcall pool.rate() + WAD - 1) // WAD
+    return max(min(limit - debt, p.debt_ceiling - total), slack) - slack
 
 
 @external
