@@ -7,44 +7,51 @@ test starts from the same state.
 
 from __future__ import annotations
 
+import ape
 import pytest
 
+from bulkhead import risk
 from bulkhead.chain import Sender
 from bulkhead.deploy import Config, deploy
-from bulkhead import risk
-from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams
+from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams  # noqa: F401 (tests import them from here)
 
 FEED_DECIMALS = 8
 YEAR = risk.SECONDS_PER_YEAR
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-@pytest.fixture(scope="session")
+# A fixture that only looks things up (an account, a contract at an address): telling ape
+# it holds no chain state spares a re-snapshot ("rebase") when a test first asks for it.
+def stateless(**kwargs):
+    return ape.fixture(chain_isolation=False, **kwargs)
+
+
+@stateless(scope="session")
 def admin(accounts):
     return accounts[0]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def borrower(accounts):
     return accounts[1]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def liquidator(accounts):
     return accounts[2]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def keeper(accounts):
     return accounts[3]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def attacker(accounts):
     return accounts[4]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def operator(accounts):
     return accounts[5]
 
@@ -101,17 +108,17 @@ def deployment(admin, chain):
     return deploy(w3, Sender(w3, admin.address), Config.load())
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def stablecoin(project, deployment):
     return project.Stablecoin.at(deployment.stablecoin)
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def factory(project, deployment):
     return project.PoolFactory.at(deployment.factory)
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def lens(project, deployment):
     return project.PoolLens.at(deployment.lens)
 
@@ -133,11 +140,12 @@ class Market:
         return RiskParams(*self.pool.risk_params())
 
     def set_price(self, usd: float, sender) -> None:
-        self.feed.set_answer(int(round(usd * 10**FEED_DECIMALS)), sender=sender)
+        self.feed.set_answer(round(usd * 10**FEED_DECIMALS), sender=sender)
 
     def fund(self, account, amount: int) -> None:
         self.token.mint(account, amount, sender=account)
-        self.token.approve(self.pool, 2**256 - 1, sender=account)
+        if self.token.allowance(account, self.pool) < amount:  # a call is cheaper than a tx
+            self.token.approve(self.pool, 2**256 - 1, sender=account)
 
     def open(self, account, collateral: int, debt: int) -> int:
         self.fund(account, collateral)
@@ -212,9 +220,33 @@ def at_head_time(chain) -> int:
     return head
 
 
-def assert_accounting(stablecoin, markets) -> None:
+def accrued(pool, tx) -> int:
+    """Interest a transaction credited to `pool`'s reserve when it accrued."""
+    return sum(e.interest for e in tx.decode_logs(pool.Accrue))
+
+
+def position_state(market, position_id, account, stablecoin) -> dict:
+    """A position's stored state, its pool's books, and `account`'s balances."""
+    pool = market.pool
+    return {
+        "collateral": pool.collateral_of(position_id),
+        "norm": pool.normalised_debt_of(position_id),
+        "reserve": pool.reserve(),
+        "bad_debt": pool.bad_debt(),
+        "supply": stablecoin.totalSupply(),
+        "bhusd": stablecoin.balanceOf(account),
+        "tokens": market.token.balanceOf(account),
+    }
+
+
+def assert_accounting(stablecoin, markets, chain, sender) -> None:
     """bhUSD supply + reserves == debts + bad debts, up to a few wei of rounding per
-    operation, always in the protocol's favour (debts round up)."""
+    operation, always in the protocol's favour (debts round up). Every pool accrues first,
+    at the latest block's time: between accruals the debts already include interest the
+    reserves are credited with only at the next accrual."""
+    for m in markets.values():
+        at_head_time(chain)
+        m.pool.accrue(sender=sender)
     supply = stablecoin.totalSupply()
     reserves = sum(m.pool.reserve() for m in markets.values())
     debts = sum(m.pool.total_debt() for m in markets.values())
@@ -239,22 +271,22 @@ def as_factory(impersonate, factory):
     return impersonate(factory.address)
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def markets(project, deployment):
     return {p.name: Market(project, p) for p in deployment.pools}
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def weth(markets):
     return markets["WETH"]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def wbtc(markets):
     return markets["WBTC"]
 
 
-@pytest.fixture(scope="session")
+@stateless(scope="session")
 def vol(markets):
     return markets["VOL"]
 
@@ -265,7 +297,7 @@ def market(request, markets):
     return markets[request.param]
 
 
-def wad(x: float | int) -> int:
+def wad(x: float) -> int:
     return int(x * WAD)
 
 
@@ -331,7 +363,9 @@ def compile_inline(source: str, name: str):
 
     out = vyper.compile_code(source, output_formats=["abi", "bytecode"])
     return ContractContainer(
-        ContractType(contractName=name, abi=out["abi"], deploymentBytecode={"bytecode": out["bytecode"]})
+        ContractType(
+            contractName=name, abi=out["abi"], deploymentBytecode={"bytecode": out["bytecode"]}
+        )
     )
 
 
@@ -342,4 +376,3 @@ def quirky(project, factory, weth, admin):
     token = compile_inline(QUIRKY_TOKEN, "QuirkyToken").deploy(18, sender=admin)
     tx = factory.create_pool(token, weth.feed, weth.pool.risk_params(), 3600, 5000, sender=admin)
     return token, project.MarginPool.at(tx.return_value)
-

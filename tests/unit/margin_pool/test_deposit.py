@@ -17,7 +17,11 @@ def test_deposit__by_owner__adds_collateral(market, borrower):
     (event,) = tx.decode_logs(market.pool.Deposit)
     assert (event.id, event.payer, event.amount) == (position_id, borrower, amount)
     (updated,) = tx.decode_logs(market.pool.PositionUpdated)
-    assert (updated.id, updated.owner, updated.collateral) == (position_id, borrower, before + amount)
+    assert (updated.id, updated.owner, updated.collateral) == (
+        position_id,
+        borrower,
+        before + amount,
+    )
 
 
 def test_deposit__by_stranger__credits_the_position(weth, borrower, attacker):

@@ -2,7 +2,7 @@ import ape
 import pytest
 
 from bulkhead import risk
-from tests.conftest import BPS, MAX_UINT256, WAD, YEAR, assert_accounting, at_head_time
+from tests.conftest import BPS, MAX_UINT256, WAD, accrued, at_head_time, position_state
 
 
 def unhealthy(market, owner, admin, usd: int, health_bps: int = 9_500) -> int:
@@ -14,29 +14,19 @@ def unhealthy(market, owner, admin, usd: int, health_bps: int = 9_500) -> int:
     return position_id
 
 
-def accrued(pool, tx) -> int:
-    return sum(e.interest for e in tx.decode_logs(pool.Accrue))
-
-
-def state(market, position_id, account, stablecoin) -> dict:
-    pool = market.pool
-    return {
-        "collateral": pool.collateral_of(position_id),
-        "norm": pool.normalised_debt_of(position_id),
-        "reserve": pool.reserve(),
-        "bad_debt": pool.bad_debt(),
-        "supply": stablecoin.totalSupply(),
-        "bhusd": stablecoin.balanceOf(account),
-        "tokens": market.token.balanceOf(account),
-    }
+@pytest.fixture(scope="module", autouse=True)
+def liquidator_funds(wbtc, liquidator):
+    """100,000 bhUSD for the liquidator, borrowed once for the module at 20 % LTV in WBTC."""
+    wbtc.open_at_ltv(liquidator, 500_000 * WAD, 2_000)
 
 
 # ------------------------------------------------------------ partial liquidation
 
 
-def test_liquidate__partial__restores_target_health(market, borrower, liquidator, admin, lens, chain, stablecoin):
+def test_liquidate__partial__restores_target_health(
+    market, borrower, liquidator, admin, lens, chain, stablecoin
+):
     pool = market.pool
-    market.mint_bhusd(liquidator, 30_000 * WAD)
     position_id = unhealthy(market, borrower, admin, 20_000 * WAD)
     health_before = pool.health(position_id)
     assert health_before < WAD
@@ -44,7 +34,7 @@ def test_liquidate__partial__restores_target_health(market, borrower, liquidator
     p = market.params
     price = market.price()
     debt = pool.debt_of(position_id)
-    before = state(market, position_id, liquidator, stablecoin)
+    before = position_state(market, position_id, liquidator, stablecoin)
     expected = risk.liquidation_amounts(before["collateral"], debt, price, p, market.scale)
     assert 0 < expected.repaid < debt - p.min_debt and expected.shortfall == 0
     assert tuple(lens.preview_liquidate(pool, position_id, MAX_UINT256)) == (
@@ -69,7 +59,10 @@ def test_liquidate__partial__restores_target_health(market, borrower, liquidator
     assert health_after >= health_before
     assert abs(health_after - p.target_health) <= p.target_health // 10**6
     assert pool.collateral_of(position_id) == before["collateral"] - expected.collateral_out
-    assert pool.normalised_debt_of(position_id) == before["norm"] - expected.repaid * WAD // pool.rate()
+    assert (
+        pool.normalised_debt_of(position_id)
+        == before["norm"] - expected.repaid * WAD // pool.rate()
+    )
     assert stablecoin.balanceOf(liquidator) == before["bhusd"] - expected.paid
     assert stablecoin.totalSupply() == before["supply"] - expected.paid
     assert market.token.balanceOf(liquidator) == before["tokens"] + expected.collateral_out
@@ -81,9 +74,10 @@ def test_liquidate__partial__restores_target_health(market, borrower, liquidator
     )
 
 
-def test_liquidate__bonus_fee_and_tip__equal_the_mirror_to_the_wei(weth, borrower, liquidator, admin, stablecoin):
+def test_liquidate__bonus_fee_and_tip__equal_the_mirror_to_the_wei(
+    weth, borrower, liquidator, admin, stablecoin
+):
     pool = weth.pool
-    weth.mint_bhusd(liquidator, 30_000 * WAD)
     position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
     p = weth.params
     collateral = pool.collateral_of(position_id)
@@ -96,7 +90,13 @@ def test_liquidate__bonus_fee_and_tip__equal_the_mirror_to_the_wei(weth, borrowe
     price = pool.price(block_id=tx.block_number)
     expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
     (event,) = tx.decode_logs(pool.Liquidate)
-    assert (event.debt_repaid, event.paid, event.collateral_out, event.reserve_used, event.bad_debt) == (
+    assert (
+        event.debt_repaid,
+        event.paid,
+        event.collateral_out,
+        event.reserve_used,
+        event.bad_debt,
+    ) == (
         expected.repaid,
         expected.paid,
         expected.collateral_out,
@@ -104,21 +104,29 @@ def test_liquidate__bonus_fee_and_tip__equal_the_mirror_to_the_wei(weth, borrowe
         0,
     )
     # fee: what the keeper burns on top of the debt it repays, credited to the reserve
-    assert expected.paid - expected.repaid == risk.ceil_div(expected.repaid * p.liquidation_fee, BPS)
+    assert expected.paid - expected.repaid == risk.ceil_div(
+        expected.repaid * p.liquidation_fee, BPS
+    )
     # bonus and tip: collateral worth repaid x (1 + fee)(1 + bonus) + tip x repaid / debt
-    k = (BPS + p.liquidation_fee) * (BPS + p.liquidation_bonus) * 10**10 + p.liquidation_tip * WAD // debt
+    k = (BPS + p.liquidation_fee) * (
+        BPS + p.liquidation_bonus
+    ) * 10**10 + p.liquidation_tip * WAD // debt
     assert k == risk.penalty_factor(p, debt)
     worth = expected.repaid * k // WAD
     value_out = weth.value(expected.collateral_out, price)
     assert value_out <= worth <= value_out + price * weth.scale // WAD + 1
     bonus = expected.repaid * (BPS + p.liquidation_fee) * p.liquidation_bonus // BPS**2
     tip = p.liquidation_tip * expected.repaid // debt
-    assert abs(value_out - (expected.repaid + (expected.paid - expected.repaid) + bonus + tip)) <= WAD // 10**6
+    assert (
+        abs(value_out - (expected.repaid + (expected.paid - expected.repaid) + bonus + tip))
+        <= WAD // 10**6
+    )
 
 
-def test_liquidate__max_repay_below_target__liquidates_up_to_it(weth, borrower, liquidator, admin, chain):
+def test_liquidate__max_repay_below_target__liquidates_up_to_it(
+    weth, borrower, liquidator, admin, chain
+):
     pool = weth.pool
-    weth.mint_bhusd(liquidator, 30_000 * WAD)
     position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
     health_before = pool.health(position_id)
     at_head_time(chain)
@@ -144,9 +152,10 @@ def test_liquidate__max_repay_below_target__liquidates_up_to_it(weth, borrower, 
 # ------------------------------------------------------------- full liquidation
 
 
-def test_liquidate__remainder_below_min_debt__takes_whole_debt(weth, borrower, liquidator, admin, chain):
+def test_liquidate__remainder_below_min_debt__takes_whole_debt(
+    weth, borrower, liquidator, admin, chain
+):
     pool = weth.pool
-    weth.mint_bhusd(liquidator, 1_000 * WAD)
     # 150 bhUSD of debt: bringing it to the target health would leave less than 100
     position_id = unhealthy(weth, borrower, admin, 187 * WAD + WAD // 2)
     at_head_time(chain)
@@ -156,7 +165,8 @@ def test_liquidate__remainder_below_min_debt__takes_whole_debt(weth, borrower, l
     value = weth.value(collateral, price)
     k_threshold = risk.penalty_factor(p, debt) * p.liquidation_threshold // BPS
     to_target = risk.ceil_div(
-        p.target_health * debt - value * p.liquidation_threshold * WAD // BPS, p.target_health - k_threshold
+        p.target_health * debt - value * p.liquidation_threshold * WAD // BPS,
+        p.target_health - k_threshold,
     )
     assert 0 < debt - to_target < p.min_debt
     expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
@@ -165,7 +175,11 @@ def test_liquidate__remainder_below_min_debt__takes_whole_debt(weth, borrower, l
     tx = pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
 
     (event,) = tx.decode_logs(pool.Liquidate)
-    assert (event.debt_repaid, event.paid, event.collateral_out) == (debt, expected.paid, expected.collateral_out)
+    assert (event.debt_repaid, event.paid, event.collateral_out) == (
+        debt,
+        expected.paid,
+        expected.collateral_out,
+    )
     assert pool.debt_of(position_id) == 0
     assert pool.normalised_debt_of(position_id) == 0
     assert pool.health(position_id) == MAX_UINT256
@@ -177,7 +191,6 @@ def test_liquidate__remainder_below_min_debt__takes_whole_debt(weth, borrower, l
 
 
 def test_liquidate__max_repay_would_leave_dust__reverts(weth, borrower, liquidator, admin):
-    weth.mint_bhusd(liquidator, 1_000 * WAD)
     position_id = unhealthy(weth, borrower, admin, 187 * WAD + WAD // 2)
     debt = weth.pool.debt_of(position_id)
     # enough for all but the fee: the rest would fall under the minimum debt
@@ -186,7 +199,6 @@ def test_liquidate__max_repay_would_leave_dust__reverts(weth, borrower, liquidat
 
 
 def test_liquidate__max_repay_one_wei__reverts(weth, borrower, liquidator, admin):
-    weth.mint_bhusd(liquidator, 1_000 * WAD)
     position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
     with ape.reverts("pool: max repay too low"):
         weth.pool.liquidate(position_id, 1, 0, sender=liquidator)
@@ -195,8 +207,9 @@ def test_liquidate__max_repay_one_wei__reverts(weth, borrower, liquidator, admin
 # -------------------------------------------------------------------- guards
 
 
-def test_liquidate__collateral_out_below_minimum__reverts(weth, borrower, liquidator, admin, chain, lens):
-    weth.mint_bhusd(liquidator, 30_000 * WAD)
+def test_liquidate__collateral_out_below_minimum__reverts(
+    weth, borrower, liquidator, admin, chain, lens
+):
     position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
     at_head_time(chain)
     out = lens.preview_liquidate(weth.pool, position_id, MAX_UINT256)[2]
@@ -207,7 +220,6 @@ def test_liquidate__collateral_out_below_minimum__reverts(weth, borrower, liquid
 
 
 def test_liquidate__healthy_position__reverts(market, borrower, liquidator):
-    market.mint_bhusd(liquidator, 1_000 * WAD)
     position_id = market.open_at_ltv(borrower, 20_000 * WAD, market.params.max_ltv)
     with ape.reverts("pool: position is healthy"):
         market.pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
@@ -216,7 +228,6 @@ def test_liquidate__healthy_position__reverts(market, borrower, liquidator):
 def test_liquidate__at_liquidation_price__reverts_and_one_step_below_liquidates(
     weth, borrower, liquidator, admin, chain
 ):
-    weth.mint_bhusd(liquidator, 30_000 * WAD)
     position_id = weth.open_at_ltv(borrower, 20_000 * WAD, weth.params.max_ltv)
     chain.pending_timestamp += 30 * 86400  # a month of fee
     weth.refresh(admin)
@@ -261,7 +272,9 @@ def test_liquidate__keeper_without_bhusd__reverts(weth, borrower, attacker, admi
 
 
 @pytest.mark.parametrize("usd", [20_000 * WAD, 187 * WAD + WAD // 2], ids=["partial", "whole"])
-def test_liquidate__by_owner__pays_no_better_than_repaying(usd, weth, borrower, admin, chain, lens, stablecoin):
+def test_liquidate__by_owner__pays_no_better_than_repaying(
+    usd, weth, borrower, admin, chain, lens, stablecoin
+):
     pool = weth.pool
     position_id = unhealthy(weth, borrower, admin, usd)
     weth.mint_bhusd(borrower, usd)  # enough to pay either way, in a second position
@@ -289,98 +302,3 @@ def test_liquidate__by_owner__pays_no_better_than_repaying(usd, weth, borrower, 
     assert results["repay"] - results["liquidate"] == paid - repaid > 0
     # repaying removes the normalised debt rounded down: at most a wei or two stays owed
     assert 0 <= results["before"] - results["repay"] <= 2
-
-
-# --------------------------------------------------------- bad debt (reserve first)
-
-
-@pytest.fixture(scope="module")
-def aged(weth, borrower, liquidator, keeper, admin, chain):
-    """A WETH pool a year after a large and a small position opened: the stability fee
-    has built a reserve; the small position (the victim) sits at 80 % LTV."""
-    weth.open_at_ltv(keeper, 400_000 * WAD, 2_500)  # 100,000 bhUSD of debt
-    victim = weth.open_at_ltv(borrower, 30_000 * WAD, weth.params.max_ltv)
-    weth.mint_bhusd(liquidator, 40_000 * WAD)
-    chain.pending_timestamp += YEAR
-    weth.refresh(admin)
-    weth.pool.accrue(sender=admin)
-    return victim
-
-
-def crash(weth, position_id, admin, value_per_debt_bps: int) -> None:
-    """Move the price until the collateral is worth `value_per_debt_bps` of the debt."""
-    debt = weth.pool.debt_of(position_id)
-    collateral = weth.pool.collateral_of(position_id)
-    weth.set_price_wad(debt * value_per_debt_bps // BPS * WAD // (collateral * weth.scale), admin)
-
-
-def test_liquidate__collateral_below_penalty__keeper_takes_all_and_reserve_covers_shortfall(
-    aged, weth, liquidator, admin, chain, stablecoin, markets
-):
-    pool = weth.pool
-    crash(weth, aged, admin, 10_400)  # worth 1.04 x debt: less than K x debt, more than the debt
-    at_head_time(chain)
-    p = weth.params
-    collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
-    expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
-    covered = debt - expected.shortfall
-    assert expected.collateral_out == collateral and 0 < expected.shortfall
-    assert covered == weth.value(collateral, price) * WAD // risk.penalty_factor(p, debt)
-    assert expected.paid == risk.ceil_div(covered * (BPS + p.liquidation_fee), BPS)
-    before = state(weth, aged, liquidator, stablecoin)
-    assert before["reserve"] > expected.shortfall
-
-    tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
-
-    (event,) = tx.decode_logs(pool.Liquidate)
-    assert (event.debt_repaid, event.paid, event.collateral_out) == (debt, expected.paid, collateral)
-    assert (event.reserve_used, event.bad_debt) == (expected.shortfall, 0)
-    assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
-    assert weth.token.balanceOf(liquidator) == before["tokens"] + collateral
-    assert stablecoin.balanceOf(liquidator) == before["bhusd"] - expected.paid
-    # the fee on the covered part is credited; the shortfall comes out of the reserve
-    fee = expected.paid - covered
-    assert pool.reserve() == before["reserve"] + accrued(pool, tx) + fee - expected.shortfall
-    assert pool.bad_debt() == before["bad_debt"]
-    assert_accounting(stablecoin, markets)
-
-
-def test_liquidate__shortfall_above_reserve__records_bad_debt(
-    aged, weth, liquidator, admin, chain, stablecoin, markets
-):
-    pool = weth.pool
-    crash(weth, aged, admin, 6_500)  # worth 0.65 x debt
-    at_head_time(chain)
-    p = weth.params
-    collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
-    expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
-    covered = debt - expected.shortfall
-    before = state(weth, aged, liquidator, stablecoin)
-    assert 0 < before["reserve"] < expected.shortfall
-
-    tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
-
-    available = before["reserve"] + accrued(pool, tx) + expected.paid - covered
-    (event,) = tx.decode_logs(pool.Liquidate)
-    assert (event.debt_repaid, event.paid, event.collateral_out) == (debt, expected.paid, collateral)
-    assert event.reserve_used == available
-    assert event.bad_debt == expected.shortfall - available
-    assert pool.reserve() == 0
-    assert pool.bad_debt() == before["bad_debt"] + expected.shortfall - available
-    assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
-    assert_accounting(stablecoin, markets)
-
-
-def test_liquidate__bad_debt_max_repay_below_cost__reverts(aged, weth, liquidator, admin, chain):
-    crash(weth, aged, admin, 9_000)
-    at_head_time(chain)
-    p = weth.params
-    expected = risk.liquidation_amounts(
-        weth.pool.collateral_of(aged), weth.pool.debt_of(aged), weth.price(), p, weth.scale
-    )
-    assert expected.shortfall > 0
-    with ape.reverts("pool: max repay too low"):
-        weth.pool.liquidate(aged, expected.paid - 1, 0, sender=liquidator)
-    at_head_time(chain)  # the reverted transaction was mined at the same time
-    weth.pool.liquidate(aged, expected.paid, 0, sender=liquidator)
-    assert weth.pool.debt_of(aged) == 0

@@ -13,7 +13,9 @@ def test_liquidation_price__with_debt__is_where_health_is_one(market, borrower):
     # (fewer collateral decimals need a larger step) it is not
     step = risk.ceil_div(WAD, collateral * market.scale)
     assert risk.is_liquidatable(collateral, debt, at - 1, p.liquidation_threshold, market.scale)
-    assert not risk.is_liquidatable(collateral, debt, at + step, p.liquidation_threshold, market.scale)
+    assert not risk.is_liquidatable(
+        collateral, debt, at + step, p.liquidation_threshold, market.scale
+    )
 
 
 def test_liquidation_price__without_debt__is_zero(weth, borrower):

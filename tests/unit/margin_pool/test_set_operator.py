@@ -11,7 +11,9 @@ def test_set_operator__approve__records_and_logs(weth, borrower, operator):
     assert (event.owner, event.operator, bool(event.approved)) == (borrower, operator, True)
 
 
-def test_set_operator__approved_operator__can_withdraw_borrow_and_close(market, borrower, operator, stablecoin):
+def test_set_operator__approved_operator__can_withdraw_borrow_and_close(
+    market, borrower, operator, stablecoin
+):
     position_id = market.open_at_ltv(borrower, 10_000 * WAD, 2_000)
     market.pool.set_operator(operator, True, sender=borrower)
 
@@ -28,7 +30,9 @@ def test_set_operator__approved_operator__can_withdraw_borrow_and_close(market, 
     assert market.pool.owner_of(position_id) == borrower
 
 
-def test_set_operator__stranger__cannot_withdraw_borrow_or_close(weth, borrower, operator, attacker):
+def test_set_operator__stranger__cannot_withdraw_borrow_or_close(
+    weth, borrower, operator, attacker
+):
     position_id = weth.open_at_ltv(borrower, 10_000 * WAD, 2_000)
     weth.pool.set_operator(operator, True, sender=borrower)
     with ape.reverts("pool: not owner or operator"):

@@ -14,7 +14,11 @@ def test_transfer_position__by_owner__moves_control(weth, borrower, attacker, ke
     (moved,) = tx.decode_logs(weth.pool.PositionTransferred)
     assert (moved.id, moved.sender, moved.receiver) == (position_id, borrower, keeper)
     (updated,) = tx.decode_logs(weth.pool.PositionUpdated)
-    assert (updated.owner, updated.collateral, updated.normalised_debt) == (keeper, collateral, norm)
+    assert (updated.owner, updated.collateral, updated.normalised_debt) == (
+        keeper,
+        collateral,
+        norm,
+    )
     weth.pool.withdraw(position_id, 1, sender=keeper)
     with ape.reverts("pool: not owner or operator"):
         weth.pool.withdraw(position_id, 1, sender=borrower)

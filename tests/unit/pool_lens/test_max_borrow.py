@@ -3,7 +3,7 @@ from dataclasses import replace
 import ape
 
 from bulkhead import risk
-from tests.conftest import BPS, WAD, YEAR, at_head_time
+from tests.conftest import WAD, YEAR, at_head_time
 
 
 def test_max_borrow__healthy_position__can_be_borrowed_and_no_more(market, borrower, lens, chain):
@@ -28,7 +28,9 @@ def test_max_borrow__healthy_position__can_be_borrowed_and_no_more(market, borro
     pool.borrow(position_id, amount, sender=borrower)
 
 
-def test_max_borrow__rounding_of_the_normalised_debt__still_borrowable(weth, borrower, admin, lens, chain):
+def test_max_borrow__rounding_of_the_normalised_debt__still_borrowable(
+    weth, borrower, admin, lens, chain
+):
     # borrowing `a` adds ceil(a / rate) normalised units: the debt may grow by a + 2 wei,
     # so one wei of slack is not enough. Pick a first debt (so, a normalised debt) and a
     # collateral top-up for which it grows by a + 2 a year later, and borrow the lens's
@@ -53,7 +55,9 @@ def test_max_borrow__rounding_of_the_normalised_debt__still_borrowable(weth, bor
             return None
         return next((x for x in range(10**15, 10**15 + 50_000) if adds_two_wei(norm, x)), None)
 
-    first_debt = next(d for d in range(3_000 * WAD, 3_000 * WAD + 10**6) if top_up_for(d) is not None)
+    first_debt = next(
+        d for d in range(3_000 * WAD, 3_000 * WAD + 10**6) if top_up_for(d) is not None
+    )
     top_up = top_up_for(first_debt)
     at_head_time(chain)  # open at the rate read above
     position_id = pool.open(collateral, first_debt, sender=borrower).return_value
@@ -81,10 +85,14 @@ def test_max_borrow__rounding_of_the_normalised_debt__still_borrowable(weth, bor
     )
 
 
-def test_max_borrow__near_debt_ceiling__is_bounded_by_it(weth, borrower, admin, factory, lens, chain):
+def test_max_borrow__near_debt_ceiling__is_bounded_by_it(
+    weth, borrower, admin, factory, lens, chain
+):
     position_id = weth.open_at_ltv(borrower, 100_000 * WAD, 1_000)
     ceiling = weth.pool.total_debt() + 1_000 * WAD
-    factory.set_risk_params(weth.pool, replace(weth.params, debt_ceiling=ceiling).as_tuple(), sender=admin)
+    factory.set_risk_params(
+        weth.pool, replace(weth.params, debt_ceiling=ceiling).as_tuple(), sender=admin
+    )
     at_head_time(chain)
     amount = lens.max_borrow(weth.pool, position_id)
     assert 999 * WAD < amount < 1_000 * WAD

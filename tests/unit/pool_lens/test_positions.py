@@ -4,7 +4,9 @@ from bulkhead import risk
 from tests.conftest import MAX_UINT256, WAD
 
 
-def test_positions__mixed_page__lists_non_empty_positions_with_health(market, borrower, keeper, lens):
+def test_positions__mixed_page__lists_non_empty_positions_with_health(
+    market, borrower, keeper, lens
+):
     pool = market.pool
     a = market.open_at_ltv(borrower, 10_000 * WAD, 3_000)
     b = market.open(keeper, market.unit, 0)
@@ -13,7 +15,11 @@ def test_positions__mixed_page__lists_non_empty_positions_with_health(market, bo
     page = lens.positions(pool, a, 1000)
     assert [v.id for v in page] == [a, b]
     first, second = page
-    assert (first.owner, first.collateral, first.debt) == (borrower, pool.collateral_of(a), pool.debt_of(a))
+    assert (first.owner, first.collateral, first.debt) == (
+        borrower,
+        pool.collateral_of(a),
+        pool.debt_of(a),
+    )
     p = market.params
     assert first.health == risk.health(
         first.collateral, first.debt, market.price(), p.liquidation_threshold, market.scale

@@ -10,7 +10,12 @@ def test_preview_liquidate__unhealthy__equals_the_mirror(market, borrower, admin
     market.move_price(9_500 * p.max_ltv // p.liquidation_threshold, admin)
     pool = market.pool
     expected = risk.liquidation_amounts(
-        pool.collateral_of(position_id), pool.debt_of(position_id), market.price(), p, market.scale, 10**24
+        pool.collateral_of(position_id),
+        pool.debt_of(position_id),
+        market.price(),
+        p,
+        market.scale,
+        10**24,
     )
     assert tuple(lens.preview_liquidate(pool, position_id, 10**24)) == (
         expected.repaid,
