@@ -65,8 +65,8 @@ def _fast_expected_reverts():
       for the Python traceback and once to look for a compiler `dev:` message. A revert
       with a reason string has no compiler message to find, and the suite checks reasons
       with `ape.reverts("...")`, never `dev_message`; so both are skipped for reverts
-      with a reason (reasonless ones, e.g. an overflow, are still enriched). Set
-      BULKHEAD_APE_TRACEBACKS=1 to get the tracebacks back when debugging.
+      with a reason (reasonless ones, e.g. an overflow, keep both). Set
+      BULKHEAD_APE_TRACEBACKS=1 to get them back for every revert when debugging.
     - ape derives the ten HD test accounts again each time it enriches a revert trace
       (`address in accounts`), about 0.2 s per revert; they are derived once here.
     """
@@ -91,14 +91,19 @@ def _fast_expected_reverts():
         patch.setattr(TestAccountContainer, "get_test_account", get_test_account)
         if not os.environ.get("BULKHEAD_APE_TRACEBACKS"):
             enrich = CompilerManager.enrich_error
+            traceback = TransactionError.with_ape_traceback
+
+            def has_reason(err) -> bool:
+                return bool(err.message) and err.message != TransactionError.DEFAULT_MESSAGE
 
             def enrich_error(self, err):
-                if err.message and err.message != TransactionError.DEFAULT_MESSAGE:
-                    return err  # a reason string: nothing for the compiler to add
-                return enrich(self, err)
+                return err if has_reason(err) else enrich(self, err)
 
-            patch.setattr(TransactionError, "with_ape_traceback", lambda self: self)
+            def with_ape_traceback(self):
+                return self if has_reason(self) else traceback(self)
+
             patch.setattr(CompilerManager, "enrich_error", enrich_error)
+            patch.setattr(TransactionError, "with_ape_traceback", with_ape_traceback)
         yield
 
 

@@ -41,6 +41,7 @@ def test_create_pool__new_collateral__registers_a_working_pool(
     pool = project.MarginPool.at(address)
     assert pool.FACTORY() == factory.address
     assert pool.COLLATERAL() == new_token.address
+    assert pool.STABLECOIN() == stablecoin.address
     assert pool.COLLATERAL_SCALE() == 10**6
     assert pool.risk_params() == params.as_tuple()
     assert pool.oracle_params() == (new_feed.address, 7200, 3000)

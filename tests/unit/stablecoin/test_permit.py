@@ -76,3 +76,25 @@ def test_permit__signed_by_someone_else__reverts(stablecoin, borrower, attacker,
     v, r, s = sign_permit(stablecoin, attacker, attacker, WAD, 0, deadline, chain.chain_id)
     with ape.reverts("erc20: invalid signature"):
         stablecoin.permit(borrower, attacker, WAD, deadline, v, r, s, sender=attacker)
+
+
+def test_permit__domain_separator__is_the_eip712_domain(stablecoin, chain):
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    domain_type = (
+        b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    )
+    expected = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(domain_type),
+                keccak(b"Bulkhead USD"),
+                keccak(b"1"),
+                chain.chain_id,
+                stablecoin.address,
+            ],
+        )
+    )
+    assert stablecoin.DOMAIN_SEPARATOR() == expected
