@@ -101,13 +101,22 @@ def within_max_ltv(coll: int, debt_: int, price: int, max_ltv: int, scale: int) 
 
 
 def max_borrow(
-    coll: int, debt_: int, price: int, p: RiskParams, scale: int, total_debt: int
+    coll: int,
+    debt_: int,
+    price: int,
+    p: RiskParams,
+    scale: int,
+    total_debt: int,
+    rate: int | None = None,
 ) -> int:
-    """`MarginPool.max_borrow` [wad]."""
+    """`PoolLens.max_borrow` [wad]. Borrowing `a` adds ceil(a / rate) normalised units, so
+    the debt may rise by a + ceil(rate) wei: the slack is ceil(rate) wei (2 when `rate`
+    [wad] is not given, right for any rate up to 2.0)."""
     limit = max_debt(coll, price, p.max_ltv, scale)
     if debt_ >= limit or total_debt >= p.debt_ceiling:
         return 0
-    return max(min(limit - debt_, p.debt_ceiling - total_debt), 1) - 1
+    slack = 2 if rate is None else ceil_div(rate, WAD)
+    return max(min(limit - debt_, p.debt_ceiling - total_debt), slack) - slack
 
 
 def penalty_factor(p: RiskParams, debt_: int) -> int:

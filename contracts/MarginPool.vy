@@ -701,6 +701,8 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
     rate: uint256 = self._current_rate()
     threshold: uint256 = self._threshold()
     last: uint256 = min(_start + _limit, self.position_count + 1)
+    if last <= _start:
+        return result  # a page past the last id
     for position_id: uint256 in range(_start, last, bound=MAX_SCAN):
         packed: uint256 = self._positions[position_id]
         norm: uint256 = packed & _MASK128

@@ -41,6 +41,7 @@ interface IPool:
     def risk_params() -> risk.RiskParams: view
     def price_status() -> (uint256, uint256): view
     def total_debt() -> uint256: view
+    def rate() -> uint256: view
     def COLLATERAL_SCALE() -> uint256: view
     def protection_of(_id: uint256) -> (uint256, uint256, uint256): view
 
@@ -64,6 +65,8 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
     result: DynArray[PositionView, MAX_PAGE] = []
     last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
+    if last <= _start:
+        return result  # a page past the last id
     for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
         coll: uint256 = staticcall pool.collateral_of(position_id)
         debt: uint256 = staticcall pool.debt_of(position_id)
@@ -109,8 +112,10 @@ def max_borrow(_pool: address, _id: uint256) -> uint256:
     total: uint256 = staticcall pool.total_debt()
     if debt >= limit or total >= p.debt_ceiling:
         return 0
-    # one wei of slack for the rounding up of the normalised debt
-    return max(min(limit - debt, p.debt_ceiling - total), 1) - 1
+    # slack for the rounding up of the normalised debt: borrowing `a` adds
+    # ceil(a / rate) normalised units, so the debt may rise by a + ceil(rate) wei
+    slack: uint256 = (staticcall pool.rate() + WAD - 1) // WAD
+    return max(min(limit - debt, p.debt_ceiling - total), slack) - slack
 
 
 @external

@@ -151,7 +151,8 @@ def _liquidation_amounts(
         repaid = min((num + den - 1) // den, _debt)
         if _debt - repaid < _p.min_debt:
             repaid = _debt
-    cap: uint256 = _max_repay * BPS // fee_plus
+    # a keeper may pass max_value(uint256) for "no limit"; clamped so the product fits
+    cap: uint256 = min(_max_repay, max_value(uint256) // BPS) * BPS // fee_plus
     if cap < repaid:
         assert cap > 0 and _debt - cap >= _p.min_debt, "pool: max repay too low"
         repaid = cap

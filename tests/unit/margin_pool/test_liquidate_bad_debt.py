@@ -1,0 +1,118 @@
+"""liquidate when the collateral cannot cover the debt: the keeper takes all of it for
+the debt it covers, and the shortfall goes to the pool's reserve first, then to its bad
+debt. (A module of its own: its fixture ages the pool by a year.)"""
+
+import ape
+import pytest
+
+from bulkhead import risk
+from tests.conftest import (
+    BPS,
+    MAX_UINT256,
+    WAD,
+    YEAR,
+    accrued,
+    assert_accounting,
+    at_head_time,
+    position_state,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def aged(weth, borrower, liquidator, keeper, admin, chain):
+    """A WETH pool a year after a large and a small position opened: the stability fee
+    has built a reserve; the small position (the victim) sits at 80 % LTV."""
+    weth.open_at_ltv(keeper, 400_000 * WAD, 2_500)  # 100,000 bhUSD of debt
+    victim = weth.open_at_ltv(borrower, 30_000 * WAD, weth.params.max_ltv)
+    weth.mint_bhusd(liquidator, 40_000 * WAD)
+    chain.pending_timestamp += YEAR
+    weth.refresh(admin)
+    weth.pool.accrue(sender=admin)
+    return victim
+
+
+def crash(weth, position_id, admin, value_per_debt_bps: int) -> None:
+    """Move the price until the collateral is worth `value_per_debt_bps` of the debt."""
+    debt = weth.pool.debt_of(position_id)
+    collateral = weth.pool.collateral_of(position_id)
+    weth.set_price_wad(debt * value_per_debt_bps // BPS * WAD // (collateral * weth.scale), admin)
+
+
+def test_liquidate__collateral_below_penalty__keeper_takes_all_and_reserve_covers_shortfall(
+    aged, weth, liquidator, admin, chain, stablecoin, markets
+):
+    pool = weth.pool
+    crash(weth, aged, admin, 10_400)  # worth 1.04 x debt: less than K x debt, more than the debt
+    at_head_time(chain)
+    p = weth.params
+    collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
+    expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
+    covered = debt - expected.shortfall
+    assert expected.collateral_out == collateral and 0 < expected.shortfall
+    assert covered == weth.value(collateral, price) * WAD // risk.penalty_factor(p, debt)
+    assert expected.paid == risk.ceil_div(covered * (BPS + p.liquidation_fee), BPS)
+    before = position_state(weth, aged, liquidator, stablecoin)
+    assert before["reserve"] > expected.shortfall
+
+    tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
+
+    (event,) = tx.decode_logs(pool.Liquidate)
+    assert (event.debt_repaid, event.paid, event.collateral_out) == (
+        debt,
+        expected.paid,
+        collateral,
+    )
+    assert (event.reserve_used, event.bad_debt) == (expected.shortfall, 0)
+    assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
+    assert weth.token.balanceOf(liquidator) == before["tokens"] + collateral
+    assert stablecoin.balanceOf(liquidator) == before["bhusd"] - expected.paid
+    # the fee on the covered part is credited; the shortfall comes out of the reserve
+    fee = expected.paid - covered
+    assert pool.reserve() == before["reserve"] + accrued(pool, tx) + fee - expected.shortfall
+    assert pool.bad_debt() == before["bad_debt"]
+    assert_accounting(stablecoin, markets, chain, admin)
+
+
+def test_liquidate__shortfall_above_reserve__records_bad_debt(
+    aged, weth, liquidator, admin, chain, stablecoin, markets
+):
+    pool = weth.pool
+    crash(weth, aged, admin, 6_500)  # worth 0.65 x debt
+    at_head_time(chain)
+    p = weth.params
+    collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
+    expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
+    covered = debt - expected.shortfall
+    before = position_state(weth, aged, liquidator, stablecoin)
+    assert 0 < before["reserve"] < expected.shortfall
+
+    tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
+
+    available = before["reserve"] + accrued(pool, tx) + expected.paid - covered
+    (event,) = tx.decode_logs(pool.Liquidate)
+    assert (event.debt_repaid, event.paid, event.collateral_out) == (
+        debt,
+        expected.paid,
+        collateral,
+    )
+    assert event.reserve_used == available
+    assert event.bad_debt == expected.shortfall - available
+    assert pool.reserve() == 0
+    assert pool.bad_debt() == before["bad_debt"] + expected.shortfall - available
+    assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
+    assert_accounting(stablecoin, markets, chain, admin)
+
+
+def test_liquidate__bad_debt_max_repay_below_cost__reverts(aged, weth, liquidator, admin, chain):
+    crash(weth, aged, admin, 9_000)
+    at_head_time(chain)
+    p = weth.params
+    expected = risk.liquidation_amounts(
+        weth.pool.collateral_of(aged), weth.pool.debt_of(aged), weth.price(), p, weth.scale
+    )
+    assert expected.shortfall > 0
+    with ape.reverts("pool: max repay too low"):
+        weth.pool.liquidate(aged, expected.paid - 1, 0, sender=liquidator)
+    at_head_time(chain)  # the reverted transaction was mined at the same time
+    weth.pool.liquidate(aged, expected.paid, 0, sender=liquidator)
+    assert weth.pool.debt_of(aged) == 0
