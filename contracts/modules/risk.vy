@@ -151,10 +151,13 @@ def _liquidation_amounts(
         repaid = min((num + den - 1) // den, _debt)
         if _debt - repaid < _p.min_debt:
             repaid = _debt
-    cap: uint256 = _max_repay * BPS // fee_plus
-    if cap < repaid:
+    paid: uint256 = (repaid * fee_plus + BPS - 1) // BPS
+    if _max_repay < paid:
+        # the same test as `_max_repay * BPS // fee_plus < repaid`, without overflowing when
+        # a keeper passes max_value(uint256) for "no cap"; here `_max_repay < paid` fits
+        cap: uint256 = _max_repay * BPS // fee_plus
         assert cap > 0 and _debt - cap >= _p.min_debt, "pool: max repay too low"
         repaid = cap
-    paid: uint256 = (repaid * fee_plus + BPS - 1) // BPS
+        paid = (repaid * fee_plus + BPS - 1) // BPS
     out: uint256 = repaid * k // WAD * WAD // (_price * _scale)
     return repaid, paid, out, 0
