@@ -129,7 +129,7 @@ class Liquidation:
     @property
     def fee(self) -> int:
         """The part of `paid` that goes to the reserve [wad]."""
-        return self.paid - min(self.paid, self.repaid)
+        return self.paid - min(self.paid, self.repaid - self.shortfall)
 
 
 def liquidation_amounts(

@@ -365,7 +365,9 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     if repaid < debt:
         # remove less normalised debt than repaid when it does not divide evenly
         new_norm = norm - repaid * WAD // rate
-    fee_part: uint256 = paid - min(paid, repaid)
+    # the fee is what the caller pays above the debt it covers; with a shortfall it covers
+    # `repaid - shortfall`, not the whole debt
+    fee_part: uint256 = paid - min(paid, repaid - shortfall)
     reserve_used: uint256 = 0
     new_bad_debt: uint256 = 0
     reserve: uint256 = self.reserve + fee_part
