@@ -292,6 +292,8 @@ class BulkheadMachine(RuleBasedStateMachine):
         expected = None
         if coll == 0:
             expected = "pool: zero collateral"
+        elif coll >= 2**128 // m.scale:
+            expected = "pool: collateral too large"
         elif m.pool.paused():
             expected = "pool: paused"
         elif debt > 0:
@@ -309,6 +311,8 @@ class BulkheadMachine(RuleBasedStateMachine):
             self._check_position_safe(ctx, pid)
 
     def _borrow_reason(self, ctx, coll, norm, amount, rate, price, oracle, p) -> str | None:
+        if amount > p.debt_ceiling:
+            return "pool: debt ceiling"
         new_norm = norm + ceil_div(amount * WAD, rate)
         new_debt = risk.debt(new_norm, rate)
         if new_debt < p.min_debt:
@@ -335,7 +339,7 @@ class BulkheadMachine(RuleBasedStateMachine):
         expected = None
         if amount == 0:
             expected = "pool: zero amount"
-        elif (coll + amount) * m.scale >= 2**128:
+        elif amount >= 2**128 // m.scale or (coll + amount) * m.scale >= 2**128:
             expected = "pool: collateral too large"
         with self._only(ctx):
             got, _ = self._call(who, m.pool.deposit, pid, amount)
