@@ -154,7 +154,7 @@ class BulkheadMachine(RuleBasedStateMachine):
         for ctx in self.pools.values():
             assert self._feed_price(ctx) == ctx.market.feed.latestRoundData()[1] * 10**10
 
-    @initialize(ltvs=st.lists(st.sampled_from([-2, 7_500, 6_000, -1, 4_000]), min_size=3, max_size=3))
+    @initialize(ltvs=st.lists(st.sampled_from([-2, -1, 7_500, 6_000, 4_000]), min_size=3, max_size=3))
     def seed_positions(self, ltvs: list[int]) -> None:
         """The market does not start empty: one position per pool, near or at max LTV."""
         for i, (pool, ltv) in enumerate(zip(FUZZED, ltvs)):
@@ -504,8 +504,8 @@ class BulkheadMachine(RuleBasedStateMachine):
         pick=st.integers(0, 2**16),
         unhealthy=st.sampled_from([True, True, False]),
         by=st.sampled_from([0, 1, 2]),
-        cap=st.sampled_from(["max", "exact", "half", "tiny", "zero"]),
-        min_out=st.sampled_from(["zero", "exact", "above"]),
+        cap=st.sampled_from(["max", "exact", "half", "max", "tiny", "exact", "zero"]),
+        min_out=st.sampled_from(["zero", "exact", "zero", "above"]),
     )
     def liquidate(self, pick: int, unhealthy: bool, by: int, cap: str, min_out: str) -> None:
         """A keeper, the owner (self-liquidation) or another borrower liquidates; like a keeper
@@ -656,7 +656,7 @@ class BulkheadMachine(RuleBasedStateMachine):
     @rule(
         pool=st.sampled_from(FUZZED),
         bps=st.one_of(
-            st.sampled_from([-700, -1_200, 300, -400, -2_500, 1_500, -4_500, 4_000]),
+            st.sampled_from([-800, -1_200, -2_000, 300, -1_000, -1_800, -400, 1_500, -4_500, 4_000]),
             st.integers(-5_000, 5_000),
         ),
     )

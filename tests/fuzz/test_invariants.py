@@ -1,7 +1,8 @@
 """Stateful invariant fuzzing of the core protocol on titanoboa.
 
 `BULKHEAD_FUZZ_PROFILE=ci` (the default, inside `make test`) runs short campaigns with fixed
-seeds until every canary was reached (at most `CI_CAMPAIGNS`), so it is reproducible.
+seeds (so it is reproducible) until every canary was reached and at least `CI_MIN_STEPS`
+steps ran, at most `CI_CAMPAIGNS` campaigns.
 `BULKHEAD_FUZZ_PROFILE=audit` (`make audit`) runs randomly seeded campaigns until at least
 `BULKHEAD_FUZZ_STEPS` (100,000 by default) steps have run, then prints how often each rule
 ran with each outcome. Either way the canaries must have been reached: liquidations
@@ -21,7 +22,8 @@ from tests.fuzz.machine import CANARIES, STATS, BulkheadMachine
 
 PROFILE = os.environ.get("BULKHEAD_FUZZ_PROFILE", "ci")
 STEPS = int(os.environ.get("BULKHEAD_FUZZ_STEPS", "100000"))
-CI_CAMPAIGNS = 8
+CI_CAMPAIGNS = 8  # at most, in the ci profile
+CI_MIN_STEPS = 1_000  # at least, in the ci profile
 REPORT = Path(__file__).resolve().parents[2] / ".build" / "audit" / "fuzz_stats.json"
 
 settings.register_profile(
@@ -62,8 +64,9 @@ def test_protocol_laws__random_actions__hold_after_every_step(fuzz_system, capsy
         campaigns += 1
         if PROFILE == "audit" and STATS["steps"] < STEPS:
             continue
-        if PROFILE == "ci" and _missing() and campaigns < CI_CAMPAIGNS:
-            continue
+        if PROFILE == "ci" and campaigns < CI_CAMPAIGNS:
+            if _missing() or STATS["steps"] < CI_MIN_STEPS:
+                continue
         break
     report = {"profile": PROFILE, "campaigns": campaigns, **dict(sorted(STATS.items()))}
     REPORT.parent.mkdir(parents=True, exist_ok=True)
