@@ -48,6 +48,13 @@ settings.register_profile(
 )
 
 
+def _write(campaigns: int) -> None:
+    """The counts so far, after every campaign (a long run that is stopped keeps them)."""
+    report = {"profile": PROFILE, "campaigns": campaigns, **dict(sorted(STATS.items()))}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def _missing() -> list[str]:
     return [c for c in CANARIES if STATS[f"canary/{c}"] == 0]
 
@@ -62,15 +69,13 @@ def test_protocol_laws__random_actions__hold_after_every_step(fuzz_system, capsy
             campaign = seed(campaigns)(campaign)
         run_state_machine_as_test(campaign, settings=chosen)
         campaigns += 1
+        _write(campaigns)
         if PROFILE == "audit" and STATS["steps"] < STEPS:
             continue
         if PROFILE == "ci" and campaigns < CI_CAMPAIGNS:
             if _missing() or STATS["steps"] < CI_MIN_STEPS:
                 continue
         break
-    report = {"profile": PROFILE, "campaigns": campaigns, **dict(sorted(STATS.items()))}
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps(report, indent=2) + "\n")
     if PROFILE == "audit":
         with capsys.disabled():
             print(f"\nfuzz: {STATS['steps']} steps in {campaigns} campaigns (rule/outcome: count)")
