@@ -24,7 +24,7 @@ PROFILE = os.environ.get("BULKHEAD_FUZZ_PROFILE", "ci")
 STEPS = int(os.environ.get("BULKHEAD_FUZZ_STEPS", "100000"))
 CI_CAMPAIGNS = 8  # at most, in the ci profile
 CI_MIN_STEPS = 1_000  # at least, in the ci profile
-REPORT = Path(__file__).resolve().parents[2] / ".build" / "audit" / "fuzz_stats.json"
+REPORT = Path(__file__).resolve().parents[2] / ".build" / "audit" / f"fuzz_stats_{PROFILE}.json"
 
 settings.register_profile(
     "ci",
