@@ -11,8 +11,8 @@ governance functions). Each call runs in its own `chain.isolate()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import ape
 import pytest
@@ -46,7 +46,9 @@ def _permit_args(scene, caller):
     signer = scene.roles["keeper"]
     deadline = scene.chain.pending_timestamp + 3600
     value = 10**18
-    data = _permit_data(stable, signer.address, caller.address, value, stable.nonces(signer), deadline)
+    data = _permit_data(
+        stable, signer.address, caller.address, value, stable.nonces(signer), deadline
+    )
     signed = Account.sign_message(encode_typed_data(full_message=data), signer.private_key)
     return stable.permit, (signer, caller, value, deadline, signed.v, signed.r, signed.s)
 
@@ -91,8 +93,12 @@ def _params(scene):
 
 MATRIX: dict[tuple[str, str], Row] = {
     # ------------------------------------------------------------ MarginPool
-    ("MarginPool", "open"): Row("pool", lambda s, c: (s.weth.pool.open, (s.weth.unit, 0)), _all(OK)),
-    ("MarginPool", "deposit"): Row("pool", lambda s, c: (s.weth.pool.deposit, (s.pid, 1)), _all(OK)),
+    ("MarginPool", "open"): Row(
+        "pool", lambda s, c: (s.weth.pool.open, (s.weth.unit, 0)), _all(OK)
+    ),
+    ("MarginPool", "deposit"): Row(
+        "pool", lambda s, c: (s.weth.pool.deposit, (s.pid, 1)), _all(OK)
+    ),
     ("MarginPool", "withdraw"): Row(
         "pool",
         lambda s, c: (s.weth.pool.withdraw, (s.pid, 1)),
@@ -105,7 +111,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("MarginPool", "repay"): Row("pool", lambda s, c: (s.weth.pool.repay, (s.pid, WAD)), _all(OK)),
     ("MarginPool", "close"): Row(
-        "pool", lambda s, c: (s.weth.pool.close, (s.pid,)), _all(NOT_AUTHORISED, owner=OK, operator=OK)
+        "pool",
+        lambda s, c: (s.weth.pool.close, (s.pid,)),
+        _all(NOT_AUTHORISED, owner=OK, operator=OK),
     ),
     # permissionless: the unhealthy position is liquidated by whoever calls
     ("MarginPool", "liquidate"): Row(
@@ -126,10 +134,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         _all(ONLY_FACTORY, factory="pool: already initialized"),
     ),
     ("MarginPool", "set_risk_params"): Row(
-        "pool", lambda s, c: (s.weth.pool.set_risk_params, (_params(s),)), _all(ONLY_FACTORY, factory=OK)
+        "pool",
+        lambda s, c: (s.weth.pool.set_risk_params, (_params(s),)),
+        _all(ONLY_FACTORY, factory=OK),
     ),
     ("MarginPool", "set_oracle_params"): Row(
-        "pool", lambda s, c: (s.weth.pool.set_oracle_params, (3600, 5000)), _all(ONLY_FACTORY, factory=OK)
+        "pool",
+        lambda s, c: (s.weth.pool.set_oracle_params, (3600, 5000)),
+        _all(ONLY_FACTORY, factory=OK),
     ),
     ("MarginPool", "reset_price_anchor"): Row(
         "pool", lambda s, c: (s.weth.pool.reset_price_anchor, ()), _all(ONLY_FACTORY, factory=OK)
@@ -160,10 +172,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         _all(NOT_OWNER, governance=OK),
     ),
     ("PoolFactory", "reset_price_anchor"): Row(
-        "factory", lambda s, c: (s.factory.reset_price_anchor, (s.weth.pool,)), _all(NOT_OWNER, governance=OK)
+        "factory",
+        lambda s, c: (s.factory.reset_price_anchor, (s.weth.pool,)),
+        _all(NOT_OWNER, governance=OK),
     ),
     ("PoolFactory", "set_paused"): Row(
-        "factory", lambda s, c: (s.factory.set_paused, (s.weth.pool, True)), _all(NOT_OWNER, governance=OK)
+        "factory",
+        lambda s, c: (s.factory.set_paused, (s.weth.pool, True)),
+        _all(NOT_OWNER, governance=OK),
     ),
     ("PoolFactory", "transfer_ownership"): Row(
         "factory",
@@ -238,7 +254,22 @@ class Scene:
 
 
 @pytest.fixture(scope="module")
-def scene(chain, accounts, project, deployment, stablecoin, factory, weth, wbtc, vol, admin, borrower, operator, keeper, attacker):
+def scene(
+    chain,
+    accounts,
+    project,
+    deployment,
+    stablecoin,
+    factory,
+    weth,
+    wbtc,
+    vol,
+    admin,
+    borrower,
+    operator,
+    keeper,
+    attacker,
+):
     pool_account = accounts[wbtc.pool.address]  # another pool: a bhUSD minter
     factory_account = accounts[factory.address]
     for acct in (pool_account, factory_account):
@@ -278,7 +309,11 @@ def _state_changing(contract_type) -> set[str]:
 
 
 def test_matrix__every_state_changing_function__is_classified(project) -> None:
-    found = {(name, fn) for name in AUDITED for fn in _state_changing(getattr(project, name).contract_type)}
+    found = {
+        (name, fn)
+        for name in AUDITED
+        for fn in _state_changing(getattr(project, name).contract_type)
+    }
     missing = sorted(found - set(MATRIX))
     stale = sorted(set(MATRIX) - found)
     assert not missing, f"state-changing functions without an access-control row: {missing}"

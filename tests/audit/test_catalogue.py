@@ -80,17 +80,23 @@ def test_repay__position_id_zero__reverts(world: World) -> None:
 
 
 def test_liquidate__unknown_id__reverts(world: World) -> None:
-    expect_revert("pool: unknown position", world.weth.pool.liquidate, 999, WAD, 0, sender=world.keeper)
+    expect_revert(
+        "pool: unknown position", world.weth.pool.liquidate, 999, WAD, 0, sender=world.keeper
+    )
 
 
 def test_withdraw__other_owners_position__reverts(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.attacker)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.attacker
+    )
 
 
 def test_borrow__other_owners_position__reverts(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: not owner or operator", world.weth.pool.borrow, pid, WAD, sender=world.attacker)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.borrow, pid, WAD, sender=world.attacker
+    )
 
 
 def test_close__other_owners_position__reverts(world: World) -> None:
@@ -112,24 +118,36 @@ def test_transfer_position__by_operator__reverts(world: World) -> None:
     with boa.env.prank(world.borrower):
         world.weth.pool.set_operator(world.operator, True)
     expect_revert(
-        "pool: not owner", world.weth.pool.transfer_position, pid, world.operator, sender=world.operator
+        "pool: not owner",
+        world.weth.pool.transfer_position,
+        pid,
+        world.operator,
+        sender=world.operator,
     )
 
 
 def test_transfer_position__to_zero_address__reverts(world: World) -> None:
     pid = _healthy(world)
     zero = "0x" + "00" * 20
-    expect_revert("pool: zero receiver", world.weth.pool.transfer_position, pid, zero, sender=world.borrower)
+    expect_revert(
+        "pool: zero receiver", world.weth.pool.transfer_position, pid, zero, sender=world.borrower
+    )
 
 
 def test_set_operator__zero_address__reverts(world: World) -> None:
     zero = "0x" + "00" * 20
-    expect_revert("pool: zero operator", world.weth.pool.set_operator, zero, True, sender=world.borrower)
+    expect_revert(
+        "pool: zero operator", world.weth.pool.set_operator, zero, True, sender=world.borrower
+    )
 
 
 def test_set_operator__self__reverts(world: World) -> None:
     expect_revert(
-        "pool: operator is caller", world.weth.pool.set_operator, world.borrower, True, sender=world.borrower
+        "pool: operator is caller",
+        world.weth.pool.set_operator,
+        world.borrower,
+        True,
+        sender=world.borrower,
     )
 
 
@@ -137,7 +155,9 @@ def test_transfer_position__old_owner__loses_control(world: World) -> None:
     pid = _healthy(world)
     with boa.env.prank(world.borrower):
         world.weth.pool.transfer_position(pid, world.operator)
-    expect_revert("pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.borrower)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.borrower
+    )
     with boa.env.prank(world.operator):
         world.weth.pool.withdraw(pid, 1)
 
@@ -148,31 +168,45 @@ def test_transfer_position__old_owner__loses_control(world: World) -> None:
 def test_withdraw__more_than_collateral__reverts(world: World) -> None:
     pid = _healthy(world)
     expect_revert(
-        "pool: insufficient collateral", world.weth.pool.withdraw, pid, 10 * WAD + 1, sender=world.borrower
+        "pool: insufficient collateral",
+        world.weth.pool.withdraw,
+        pid,
+        10 * WAD + 1,
+        sender=world.borrower,
     )
 
 
 def test_borrow__beyond_max_ltv__reverts(world: World) -> None:
     pid = _healthy(world)
     # 10 WETH x 3,000 x 80 % = 24,000; 10,000 borrowed, 14,000 more is the limit
-    expect_revert("pool: exceeds max ltv", world.weth.pool.borrow, pid, 14_001 * WAD, sender=world.borrower)
+    expect_revert(
+        "pool: exceeds max ltv", world.weth.pool.borrow, pid, 14_001 * WAD, sender=world.borrower
+    )
 
 
 def test_withdraw__breaking_max_ltv__reverts(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: exceeds max ltv", world.weth.pool.withdraw, pid, 6 * WAD, sender=world.borrower)
+    expect_revert(
+        "pool: exceeds max ltv", world.weth.pool.withdraw, pid, 6 * WAD, sender=world.borrower
+    )
 
 
 def test_open__more_collateral_than_balance__reverts(world: World) -> None:
     world.weth.fund(world.attacker, WAD)
     expect_revert(
-        "erc20: transfer amount exceeds balance", world.weth.pool.open, 2 * WAD, 0, sender=world.attacker
+        "erc20: transfer amount exceeds balance",
+        world.weth.pool.open,
+        2 * WAD,
+        0,
+        sender=world.attacker,
     )
 
 
 def test_repay__more_bhusd_than_balance__reverts(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("erc20: burn amount exceeds balance", world.weth.pool.repay, pid, WAD, sender=world.attacker)
+    expect_revert(
+        "erc20: burn amount exceeds balance", world.weth.pool.repay, pid, WAD, sender=world.attacker
+    )
 
 
 def test_borrow__above_debt_ceiling__reverts(world: World) -> None:
@@ -188,7 +222,9 @@ def test_borrow__above_debt_ceiling__reverts(world: World) -> None:
 
 def test_borrow__max_uint256__reverts_with_debt_ceiling(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: debt ceiling", world.weth.pool.borrow, pid, MAX_UINT, sender=world.borrower)
+    expect_revert(
+        "pool: debt ceiling", world.weth.pool.borrow, pid, MAX_UINT, sender=world.borrower
+    )
 
 
 def test_open__max_uint256_collateral__reverts_with_collateral_too_large(world: World) -> None:
@@ -200,13 +236,17 @@ def test_open__max_uint256_collateral__reverts_with_collateral_too_large(world: 
 
 def test_deposit__max_uint256__reverts_with_collateral_too_large(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: collateral too large", world.weth.pool.deposit, pid, MAX_UINT, sender=world.borrower)
+    expect_revert(
+        "pool: collateral too large", world.weth.pool.deposit, pid, MAX_UINT, sender=world.borrower
+    )
 
 
 def test_deposit__past_2_pow_128_in_total__reverts_with_collateral_too_large(world: World) -> None:
     pid = world.open(world.weth, world.borrower, 2**127, 0)
     world.weth.fund(world.borrower, 2**127)
-    expect_revert("pool: collateral too large", world.weth.pool.deposit, pid, 2**127, sender=world.borrower)
+    expect_revert(
+        "pool: collateral too large", world.weth.pool.deposit, pid, 2**127, sender=world.borrower
+    )
 
 
 def test_repay__max_uint256__repays_exactly_the_debt(world: World) -> None:
@@ -236,7 +276,11 @@ def test_positions_to_liquidate__max_uint256_start__returns_empty(world: World) 
 
 def test_positions_to_liquidate__limit_above_5000__reverts(world: World) -> None:
     expect_revert(
-        "pool: limit above 5000", world.weth.pool.positions_to_liquidate, 1, 5_001, sender=world.keeper
+        "pool: limit above 5000",
+        world.weth.pool.positions_to_liquidate,
+        1,
+        5_001,
+        sender=world.keeper,
     )
 
 
@@ -245,12 +289,16 @@ def test_positions_to_liquidate__limit_above_5000__reverts(world: World) -> None
 
 def test_open__debt_below_minimum__reverts(world: World) -> None:
     world.weth.fund(world.borrower, WAD)
-    expect_revert("pool: debt below minimum", world.weth.pool.open, WAD, 99 * WAD, sender=world.borrower)
+    expect_revert(
+        "pool: debt below minimum", world.weth.pool.open, WAD, 99 * WAD, sender=world.borrower
+    )
 
 
 def test_repay__leaving_dust_debt__reverts(world: World) -> None:
     pid = world.open(world.weth, world.borrower, WAD, 150 * WAD)
-    expect_revert("pool: debt below minimum", world.weth.pool.repay, pid, 60 * WAD, sender=world.keeper)
+    expect_revert(
+        "pool: debt below minimum", world.weth.pool.repay, pid, 60 * WAD, sender=world.keeper
+    )
 
 
 def test_repay__one_wei_after_interest__reverts_too_small(world: World) -> None:
@@ -288,13 +336,17 @@ def test_repay__position_without_debt__reverts(world: World) -> None:
 def test_borrow__zero_price__reverts(world: World) -> None:
     pid = _healthy(world)
     world.weth.feed.set_answer(0)
-    expect_revert("oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_borrow__negative_price__reverts(world: World) -> None:
     pid = _healthy(world)
     world.weth.feed.set_answer(-1)
-    expect_revert("oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_withdraw__stale_price__reverts(world: World) -> None:
@@ -307,33 +359,43 @@ def test_borrow__round_from_the_future__reverts(world: World) -> None:
     pid = _healthy(world)
     now = boa.env.timestamp
     world.weth.feed.set_round_data(9, 3_000 * 10**8, now, now + 1, 9)
-    expect_revert("oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_borrow__answered_in_earlier_round__reverts(world: World) -> None:
     pid = _healthy(world)
     now = boa.env.timestamp
     world.weth.feed.set_round_data(9, 3_000 * 10**8, now, now, 8)
-    expect_revert("oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_borrow__zero_updated_at__reverts(world: World) -> None:
     pid = _healthy(world)
     world.weth.feed.set_updated_at(0)
-    expect_revert("oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_liquidate__reverting_feed__reverts(world: World) -> None:
     pid = _unhealthy(world)
     world.weth.feed.set_reverting(True)
-    expect_revert("oracle: feed call failed", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)
+    expect_revert(
+        "oracle: feed call failed", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
+    )
     assert world.weth.pool.positions_to_liquidate(1, 100) == []
 
 
 def test_borrow__price_above_max__reverts(world: World) -> None:
     pid = _healthy(world)
     world.weth.feed.set_answer(10**23)  # 1e15 USD: above MAX_PRICE (1e30 wad)
-    expect_revert("oracle: price out of range", world.weth.pool.borrow, pid, WAD, sender=world.borrower)
+    expect_revert(
+        "oracle: price out of range", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
 
 
 def test_borrow__price_jump_past_bound__reverts_then_heals_after_a_heartbeat(world: World) -> None:
@@ -351,7 +413,9 @@ def test_borrow__price_jump_past_bound__reverts_then_heals_after_a_heartbeat(wor
     assert pool.price() == 6_001 * WAD
 
 
-def test_crash__past_jump_bound__blocks_liquidation_until_governance_resets_anchor(world: World) -> None:
+def test_crash__past_jump_bound__blocks_liquidation_until_governance_resets_anchor(
+    world: World,
+) -> None:
     pid = _healthy(world)
     pool = world.weth.pool
     world.weth.set_price_wad(1_000 * WAD)  # -66 %: past the 50 % bound
@@ -415,7 +479,14 @@ def test_borrow__paused_pool__reverts_while_withdraw_and_liquidate_work(world: W
 
 def test_liquidate__healthy_position__reverts(world: World) -> None:
     pid = _healthy(world)
-    expect_revert("pool: position is healthy", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)
+    expect_revert(
+        "pool: position is healthy",
+        world.weth.pool.liquidate,
+        pid,
+        MAX_UINT,
+        0,
+        sender=world.keeper,
+    )
 
 
 def test_liquidate__position_without_debt__reverts(world: World) -> None:
@@ -426,17 +497,23 @@ def test_liquidate__position_without_debt__reverts(world: World) -> None:
 def test_liquidate__min_collateral_out_above_outcome__reverts(world: World) -> None:
     pid = _unhealthy(world)
     pool = world.weth.pool
-    with boa.env.anchor():
-        with boa.env.prank(world.keeper):
-            out = pool.liquidate(pid, MAX_UINT, 0)
+    with boa.env.anchor(), boa.env.prank(world.keeper):
+        out = pool.liquidate(pid, MAX_UINT, 0)
     expect_revert(
-        "pool: collateral out below minimum", pool.liquidate, pid, MAX_UINT, out + 1, sender=world.keeper
+        "pool: collateral out below minimum",
+        pool.liquidate,
+        pid,
+        MAX_UINT,
+        out + 1,
+        sender=world.keeper,
     )
 
 
 def test_liquidate__max_repay_below_minimum_remainder__reverts(world: World) -> None:
     pid = _unhealthy(world)
-    expect_revert("pool: max repay too low", world.weth.pool.liquidate, pid, 1, 0, sender=world.keeper)
+    expect_revert(
+        "pool: max repay too low", world.weth.pool.liquidate, pid, 1, 0, sender=world.keeper
+    )
 
 
 def test_liquidate__by_owner__is_not_profitable(world: World) -> None:
@@ -471,14 +548,23 @@ def test_repay__sandwiched_by_a_liquidation__burns_only_the_remaining_debt(world
         paid = pool.repay(pid, 24_000 * WAD)
     assert paid == remaining < 24_000 * WAD
     assert world.stablecoin.balanceOf(world.borrower) == before - remaining
-    expect_revert("pool: no debt", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)  # back-run
+    expect_revert(
+        "pool: no debt", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
+    )  # back-run
 
 
 def test_liquidate__twice_in_a_row__second_finds_position_healthy(world: World) -> None:
     pid = _unhealthy(world)
     with boa.env.prank(world.keeper):
         world.weth.pool.liquidate(pid, MAX_UINT, 0)
-    expect_revert("pool: position is healthy", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)
+    expect_revert(
+        "pool: position is healthy",
+        world.weth.pool.liquidate,
+        pid,
+        MAX_UINT,
+        0,
+        sender=world.keeper,
+    )
 
 
 def test_liquidate__deep_underwater__reserve_then_bad_debt_absorb_shortfall(world: World) -> None:
@@ -586,7 +672,9 @@ def test_liquidate__hook_reenters_liquidate__is_refused(world: World) -> None:
 # ------------------------------------------------------------------------ permit
 
 
-def _permit(world: World, owner_key, spender: str, value: int, deadline: int, nonce: int | None = None):
+def _permit(
+    world: World, owner_key, spender: str, value: int, deadline: int, nonce: int | None = None
+):
     stable = world.stablecoin
     owner = Account.from_key(owner_key).address
     data = {
@@ -621,7 +709,15 @@ def _permit(world: World, owner_key, spender: str, value: int, deadline: int, no
         },
     }
     sig = Account.sign_message(encode_typed_data(full_message=data), owner_key)
-    return (owner, spender, value, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
+    return (
+        owner,
+        spender,
+        value,
+        deadline,
+        sig.v,
+        sig.r.to_bytes(32, "big"),
+        sig.s.to_bytes(32, "big"),
+    )
 
 
 def test_permit__valid_then_replayed__second_reverts(world: World) -> None:
@@ -641,7 +737,9 @@ def test_permit__expired_deadline__reverts(world: World) -> None:
 
 def test_permit__signed_for_another_spender__reverts(world: World) -> None:
     key = keccak(b"bulkhead permit owner")
-    owner, _, value, deadline, v, r, s = _permit(world, key, world.keeper, WAD, boa.env.timestamp + 60)
+    owner, _, value, deadline, v, r, s = _permit(
+        world, key, world.keeper, WAD, boa.env.timestamp + 60
+    )
     expect_revert(
         "erc20: invalid signature",
         world.stablecoin.permit,
@@ -674,7 +772,10 @@ RISK_BOUNDS = [
     ({"min_debt": 10**24 + 1}, "risk: min debt out of bounds"),
     ({"debt_ceiling": 10**33 + 1}, "risk: debt ceiling out of bounds"),
     ({"stability_fee": 21_979_553_152}, "risk: stability fee out of bounds"),
-    ({"liquidation_threshold": 9_500, "liquidation_bonus": 2_500}, "risk: penalty too high for threshold"),
+    (
+        {"liquidation_threshold": 9_500, "liquidation_bonus": 2_500},
+        "risk: penalty too high for threshold",
+    ),
 ]
 
 
@@ -682,12 +783,19 @@ def test_set_risk_params__every_bound__reverts_with_its_reason(world: World) -> 
     pool = world.weth.pool.address
     for changes, reason in RISK_BOUNDS:
         expect_revert(
-            reason, world.factory.set_risk_params, pool, _params(world.weth, **changes), sender=world.admin
+            reason,
+            world.factory.set_risk_params,
+            pool,
+            _params(world.weth, **changes),
+            sender=world.admin,
         )
         # and the pool re-validates when the factory is bypassed
         with boa.env.prank(world.factory.address):
             expect_revert(
-                reason, world.weth.pool.set_risk_params, _params(world.weth, **changes), sender=world.factory.address
+                reason,
+                world.weth.pool.set_risk_params,
+                _params(world.weth, **changes),
+                sender=world.factory.address,
             )
 
 
@@ -699,7 +807,9 @@ def test_set_oracle_params__out_of_bounds__reverts(world: World) -> None:
         (3_600, 99, "oracle: max jump out of bounds"),
         (3_600, 10_001, "oracle: max jump out of bounds"),
     ]:
-        expect_revert(reason, world.factory.set_oracle_params, pool, heartbeat, jump, sender=world.admin)
+        expect_revert(
+            reason, world.factory.set_oracle_params, pool, heartbeat, jump, sender=world.admin
+        )
 
 
 def test_governance__unknown_pool__reverts(world: World) -> None:
@@ -716,7 +826,9 @@ def test_create_pool__bad_collateral_or_feed__reverts(world: World) -> None:
     zero = "0x" + "00" * 20
     feed, params = world.weth.feed.address, _params(world.weth)
     create = world.factory.create_pool
-    expect_revert("factory: zero collateral", create, zero, feed, params, 3_600, 5_000, sender=world.admin)
+    expect_revert(
+        "factory: zero collateral", create, zero, feed, params, 3_600, 5_000, sender=world.admin
+    )
     expect_revert(
         "factory: stablecoin as collateral",
         create,
@@ -728,20 +840,50 @@ def test_create_pool__bad_collateral_or_feed__reverts(world: World) -> None:
         sender=world.admin,
     )
     expect_revert(
-        "factory: pool exists", create, world.weth.token.address, feed, params, 3_600, 5_000, sender=world.admin
+        "factory: pool exists",
+        create,
+        world.weth.token.address,
+        feed,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
     )
     token = deployer("mocks/MockToken").deploy("X", "X", 18)
-    expect_revert("oracle: zero feed", create, token.address, zero, params, 3_600, 5_000, sender=world.admin)
+    expect_revert(
+        "oracle: zero feed", create, token.address, zero, params, 3_600, 5_000, sender=world.admin
+    )
     wide = deployer("mocks/MockAggregator").deploy(19, 1, "too precise")
     expect_revert(
-        "oracle: feed decimals above 18", create, token.address, wide.address, params, 3_600, 5_000, sender=world.admin
+        "oracle: feed decimals above 18",
+        create,
+        token.address,
+        wide.address,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
     )
     big = deployer("mocks/MockToken").deploy("B", "B", 19)
     expect_revert(
-        "pool: collateral decimals above 18", create, big.address, feed, params, 3_600, 5_000, sender=world.admin
+        "pool: collateral decimals above 18",
+        create,
+        big.address,
+        feed,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
     )
     expect_revert(
-        "oracle: heartbeat out of bounds", create, token.address, feed, params, 1, 5_000, sender=world.admin
+        "oracle: heartbeat out of bounds",
+        create,
+        token.address,
+        feed,
+        params,
+        1,
+        5_000,
+        sender=world.admin,
     )
 
 
@@ -772,18 +914,30 @@ def test_factory__zero_constructor_address__reverts(world: World) -> None:
 # ------------------------------------------------------------------ ownership
 
 
-def test_factory_ownership__accept_by_stranger__reverts_and_owner_keeps_control(world: World) -> None:
+def test_factory_ownership__accept_by_stranger__reverts_and_owner_keeps_control(
+    world: World,
+) -> None:
     factory = world.factory
     with boa.env.prank(world.admin):
         factory.transfer_ownership(world.operator)
-    expect_revert("ownable_2step: caller is not the new owner", factory.accept_ownership, sender=world.attacker)
+    expect_revert(
+        "ownable_2step: caller is not the new owner",
+        factory.accept_ownership,
+        sender=world.attacker,
+    )
     assert factory.owner() == world.admin  # still the old owner until accepted
     with boa.env.prank(world.admin):
         factory.set_paused(world.weth.pool.address, True)
     with boa.env.prank(world.operator):
         factory.accept_ownership()
     assert factory.owner() == world.operator
-    expect_revert("ownable: caller is not the owner", factory.set_paused, world.weth.pool.address, False, sender=world.admin)
+    expect_revert(
+        "ownable: caller is not the owner",
+        factory.set_paused,
+        world.weth.pool.address,
+        False,
+        sender=world.admin,
+    )
 
 
 def test_factory_ownership__transfer_to_zero__cancels_pending(world: World) -> None:
@@ -792,11 +946,19 @@ def test_factory_ownership__transfer_to_zero__cancels_pending(world: World) -> N
     with boa.env.prank(world.admin):
         factory.transfer_ownership(world.operator)
         factory.transfer_ownership(zero)
-    expect_revert("ownable_2step: caller is not the new owner", factory.accept_ownership, sender=world.operator)
+    expect_revert(
+        "ownable_2step: caller is not the new owner",
+        factory.accept_ownership,
+        sender=world.operator,
+    )
 
 
 def test_stablecoin_ownership__accept_by_stranger__reverts(world: World) -> None:
-    expect_revert("bhusd: caller is not the pending owner", world.stablecoin.accept_ownership, sender=world.attacker)
+    expect_revert(
+        "bhusd: caller is not the pending owner",
+        world.stablecoin.accept_ownership,
+        sender=world.attacker,
+    )
     expect_revert(
         "ownable: caller is not the owner",
         world.stablecoin.transfer_ownership,
@@ -806,13 +968,23 @@ def test_stablecoin_ownership__accept_by_stranger__reverts(world: World) -> None
 
 
 def test_stablecoin__mint_and_pool_burn_by_non_minter__revert(world: World) -> None:
-    expect_revert("erc20: access is denied", world.stablecoin.mint, world.attacker, WAD, sender=world.attacker)
     expect_revert(
-        "bhusd: caller is not a minter", world.stablecoin.pool_burn, world.keeper, WAD, sender=world.attacker
+        "erc20: access is denied", world.stablecoin.mint, world.attacker, WAD, sender=world.attacker
+    )
+    expect_revert(
+        "bhusd: caller is not a minter",
+        world.stablecoin.pool_burn,
+        world.keeper,
+        WAD,
+        sender=world.attacker,
     )
     # the factory owns bhUSD but is not a minter
     expect_revert(
-        "erc20: access is denied", world.stablecoin.mint, world.admin, WAD, sender=world.factory.address
+        "erc20: access is denied",
+        world.stablecoin.mint,
+        world.admin,
+        WAD,
+        sender=world.factory.address,
     )
 
 

@@ -45,7 +45,7 @@ SLOT_BAD_DEBT = 6
 SLOT_POSITIONS = 7
 SLOT_TOTALS = 8
 SLOT_RATE = 9
-POOL_SLOTS = range(0, 12)
+POOL_SLOTS = range(12)
 # snekmate erc20 (bhUSD, MockToken) and MockAggregator slots
 SLOT_BALANCES = 1
 SLOT_TOTAL_SUPPLY = 3
@@ -154,7 +154,9 @@ class BulkheadMachine(RuleBasedStateMachine):
         for ctx in self.pools.values():
             assert self._feed_price(ctx) == ctx.market.feed.latestRoundData()[1] * 10**10
 
-    @initialize(ltvs=st.lists(st.sampled_from([-2, -1, 7_500, 6_000, 4_000]), min_size=3, max_size=3))
+    @initialize(
+        ltvs=st.lists(st.sampled_from([-2, -1, 7_500, 6_000, 4_000]), min_size=3, max_size=3)
+    )
     def seed_positions(self, ltvs: list[int]) -> None:
         """The market does not start empty: one position per pool, near or at max LTV."""
         for i, (pool, ltv) in enumerate(zip(FUZZED, ltvs)):
@@ -239,11 +241,13 @@ class BulkheadMachine(RuleBasedStateMachine):
         pool = market.pool.address
         words = tuple(boa.env.get_storage(pool, s) for s in POOL_SLOTS)
         count = words[SLOT_POSITION_COUNT]
-        positions = tuple(boa.env.get_storage(pool, _slot(SLOT_POSITIONS, i)) for i in range(1, count + 1))
+        positions = tuple(
+            boa.env.get_storage(pool, _slot(SLOT_POSITIONS, i)) for i in range(1, count + 1)
+        )
         return words, positions, balance(market.token, pool)
 
     class _Only:
-        def __init__(self, machine: "BulkheadMachine", ctx: Ctx | None):
+        def __init__(self, machine: BulkheadMachine, ctx: Ctx | None):
             self.m = machine
             self.others = [c for c in machine.pools.values() if ctx is None or c is not ctx]
 
@@ -257,7 +261,7 @@ class BulkheadMachine(RuleBasedStateMachine):
                     if a != b:
                         raise Violation(f"{self.m.rule} changed pool {c.name}")
 
-    def _only(self, ctx: Ctx | None) -> "_Only":
+    def _only(self, ctx: Ctx | None) -> _Only:
         """Prove that the block changes no pool other than `ctx` (None: no pool at all)."""
         return self._Only(self, ctx)
 
@@ -510,7 +514,9 @@ class BulkheadMachine(RuleBasedStateMachine):
     def liquidate(self, pick: int, unhealthy: bool, by: int, cap: str, min_out: str) -> None:
         """A keeper, the owner (self-liquidation) or another borrower liquidates; like a keeper
         bot it mostly targets positions that were unhealthy at the feed's price."""
-        targets = [(self.pools[n], i) for n, ids in self.unhealthy.items() for i in sorted(ids or ())]
+        targets = [
+            (self.pools[n], i) for n, ids in self.unhealthy.items() for i in sorted(ids or ())
+        ]
         if unhealthy and targets:
             ctx, pid = targets[pick % len(targets)]
         else:
@@ -566,14 +572,23 @@ class BulkheadMachine(RuleBasedStateMachine):
         else:
             try:
                 full = risk.liquidation_amounts(coll, debt, price, p, m.scale)
-                max_repay = {"max": MAX_UINT, "exact": full.paid, "half": full.paid // 2, "tiny": 1}[cap]
+                max_repay = {
+                    "max": MAX_UINT,
+                    "exact": full.paid,
+                    "half": full.paid // 2,
+                    "tiny": 1,
+                }[cap]
                 plan = risk.liquidation_amounts(coll, debt, price, p, m.scale, max_repay)
-                want = {"zero": 0, "exact": plan.collateral_out, "above": plan.collateral_out + 1}[min_out]
+                want = {"zero": 0, "exact": plan.collateral_out, "above": plan.collateral_out + 1}[
+                    min_out
+                ]
                 if want > plan.collateral_out:
                     expected = "pool: collateral out below minimum"
             except LiquidationError as err:
                 expected = err.reason
-        health_before = risk.health(coll, debt, price, p.liquidation_threshold, m.scale) if price else 0
+        health_before = (
+            risk.health(coll, debt, price, p.liquidation_threshold, m.scale) if price else 0
+        )
         reserve_before = m.pool.reserve()
         self._give(who, plan.paid if plan else 0)
         equity_before = self._equity(ctx, owner, price) if price else 0
@@ -613,7 +628,9 @@ class BulkheadMachine(RuleBasedStateMachine):
     def _equity(self, ctx: Ctx, owner: str, price: int) -> int:
         """What `owner` holds in this pool's terms [wad]: bhUSD + collateral - debts."""
         m = ctx.market
-        total = self.sys.stablecoin.balanceOf(owner) + risk.value(m.token.balanceOf(owner), price, m.scale)
+        total = self.sys.stablecoin.balanceOf(owner) + risk.value(
+            m.token.balanceOf(owner), price, m.scale
+        )
         rate = m.pool.rate()
         for pid in ctx.ids:
             if m.pool.owner_of(pid) == owner:
@@ -648,7 +665,9 @@ class BulkheadMachine(RuleBasedStateMachine):
         """Anyone accrues; it changes no debt, only moves fees into the reserve."""
         ctx = self.pools[pool]
         with self._only(ctx):
-            got, _ = self._call([self.keeper, self.admin, self.borrowers[0]][who], ctx.market.pool.accrue)
+            got, _ = self._call(
+                [self.keeper, self.admin, self.borrowers[0]][who], ctx.market.pool.accrue
+            )
         self._expect("accrue", None, got)
 
     # ------------------------------------------------- market and time
@@ -656,7 +675,9 @@ class BulkheadMachine(RuleBasedStateMachine):
     @rule(
         pool=st.sampled_from(FUZZED),
         bps=st.one_of(
-            st.sampled_from([-800, -1_200, -2_000, 300, -1_000, -1_800, -400, 1_500, -4_500, 4_000]),
+            st.sampled_from(
+                [-800, -1_200, -2_000, 300, -1_000, -1_800, -400, 1_500, -4_500, 4_000]
+            ),
             st.integers(-5_000, 5_000),
         ),
     )
@@ -686,7 +707,9 @@ class BulkheadMachine(RuleBasedStateMachine):
 
     @rule(
         pool=st.sampled_from(FUZZED),
-        kind=st.sampled_from(["zero", "negative", "incomplete", "future", "stale", "reverting", "huge"]),
+        kind=st.sampled_from(
+            ["zero", "negative", "incomplete", "future", "stale", "reverting", "huge"]
+        ),
     )
     def break_feed(self, pool: str, kind: str) -> None:
         """The feed goes bad in one of the ways the guard must refuse."""
@@ -712,7 +735,13 @@ class BulkheadMachine(RuleBasedStateMachine):
             else:
                 feed.set_answer(10**23)  # 1e15 USD in 8 decimals: above MAX_PRICE
         expected = {
-            "zero": 2, "negative": 2, "incomplete": 3, "future": 3, "stale": 4, "reverting": 1, "huge": 5
+            "zero": 2,
+            "negative": 2,
+            "incomplete": 3,
+            "future": 3,
+            "stale": 4,
+            "reverting": 1,
+            "huge": 5,
         }[kind]
         status = ctx.market.pool.price_status()[1]
         if status != expected:
@@ -766,7 +795,9 @@ class BulkheadMachine(RuleBasedStateMachine):
         """Governance pauses or unpauses new debt in one pool through the factory."""
         ctx = self.pools[pool]
         with self._only(ctx):
-            got, _ = self._call(self.admin, self.sys.factory.set_paused, ctx.market.pool.address, paused)
+            got, _ = self._call(
+                self.admin, self.sys.factory.set_paused, ctx.market.pool.address, paused
+            )
         self._expect("set_paused", None, got)
         assert ctx.market.pool.paused() == paused
         if paused:
@@ -827,14 +858,16 @@ class BulkheadMachine(RuleBasedStateMachine):
             b = boa.env.get_storage(pool.address, SLOT_BAD_DEBT)
             reserves += reserve
             bad += b
-            if ctx is not None:
-                if b != self.bad_debt.get(ctx.name, b):
-                    if b < self.bad_debt[ctx.name]:
-                        raise Violation(f"{ctx.name}: bad debt shrank")
-                    if self.rule not in ("liquidate", "keeper_sweep") or not self.liquidation_exhausted_reserve:
-                        raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
-                    if reserve != 0:
-                        raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
+            if ctx is not None and b != self.bad_debt.get(ctx.name, b):
+                if b < self.bad_debt[ctx.name]:
+                    raise Violation(f"{ctx.name}: bad debt shrank")
+                if (
+                    self.rule not in ("liquidate", "keeper_sweep")
+                    or not self.liquidation_exhausted_reserve
+                ):
+                    raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
+                if reserve != 0:
+                    raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
         # supply + reserves <= floor(debts) + bad debt <= that + the rounding budget
         gap = floor_debts + bad - boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) - reserves
         if not 0 <= gap <= self.budget:
@@ -871,7 +904,8 @@ class BulkheadMachine(RuleBasedStateMachine):
             unhealthy = {c.name: self._unhealthy(c) for c in self.pools.values()}
         self.unhealthy = unhealthy
         self.bad_debt = {
-            c.name: boa.env.get_storage(c.market.pool.address, SLOT_BAD_DEBT) for c in self.pools.values()
+            c.name: boa.env.get_storage(c.market.pool.address, SLOT_BAD_DEBT)
+            for c in self.pools.values()
         }
         self.price_or_time_rule = False
         self.liquidation_exhausted_reserve = False

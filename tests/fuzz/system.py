@@ -17,15 +17,13 @@ from pathlib import Path
 import boa
 
 from bulkhead.deploy import Config, PoolConfig
-from bulkhead.risk import WAD, RiskParams
+from bulkhead.risk import RiskParams
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 FEED_DECIMALS = 8
 
-boa.interpret.set_search_paths(
-    [str(CONTRACTS), sysconfig.get_paths()["purelib"]]
-)
+boa.interpret.set_search_paths([str(CONTRACTS), sysconfig.get_paths()["purelib"]])
 
 
 @cache
@@ -115,7 +113,3 @@ def _create_pool(factory, cfg: PoolConfig, token=None, feed=None) -> BoaMarket:
     )
     pool = deployer("MarginPool").at(factory.pool_of(token.address))
     return BoaMarket(cfg.name, pool, token, feed, token.decimals(), cfg)
-
-
-def wad(x: float | int) -> int:
-    return int(x * WAD)

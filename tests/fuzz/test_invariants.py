@@ -72,9 +72,9 @@ def test_protocol_laws__random_actions__hold_after_every_step(fuzz_system, capsy
         _write(campaigns)
         if PROFILE == "audit" and STATS["steps"] < STEPS:
             continue
-        if PROFILE == "ci" and campaigns < CI_CAMPAIGNS:
-            if _missing() or STATS["steps"] < CI_MIN_STEPS:
-                continue
+        short = _missing() or STATS["steps"] < CI_MIN_STEPS
+        if PROFILE == "ci" and campaigns < CI_CAMPAIGNS and short:
+            continue
         break
     if PROFILE == "audit":
         with capsys.disabled():

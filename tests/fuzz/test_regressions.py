@@ -84,7 +84,9 @@ def test_liquidate__shortfall__fee_reaches_the_reserve_and_identity_holds(fuzz_s
         m.teardown()
 
 
-def test_liquidate__shortfall_with_empty_reserve__bad_debt_is_shortfall_less_fee(fuzz_system) -> None:
+def test_liquidate__shortfall_with_empty_reserve__bad_debt_is_shortfall_less_fee(
+    fuzz_system,
+) -> None:
     """The same fault seen from the bad-debt side: a fresh pool (reserve 0) records as bad debt
     exactly the shortfall less the fee the keeper paid, never the whole shortfall."""
     m = _machine()
