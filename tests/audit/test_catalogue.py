@@ -1021,3 +1021,20 @@ def test_accrue__by_anyone__moves_fees_to_reserve_without_changing_debt(world: W
     assert pool.reserve() > reserve
     assert risk.debt(pool.normalised_debt_of(pid), pool.rate()) == debt
     assert BPS  # units in this module: bps and wad
+
+
+def test_liquidation_price__matches_mirror_and_is_the_health_boundary(world: World) -> None:
+    """A keeper or owner reading `liquidation_price`: at that price the position is liquidatable,
+    one wei above it is not; 0 without debt. Oracle and factory views report the settings."""
+    pool = world.weth.pool
+    pid = _healthy(world)
+    p = world.weth.params
+    lp = pool.liquidation_price(pid)
+    debt = pool.debt_of(pid)
+    assert lp == risk.liquidation_price(10 * WAD, debt, p.liquidation_threshold, 1)
+    assert risk.is_liquidatable(10 * WAD, debt, lp - 1, p.liquidation_threshold, 1)
+    assert not risk.is_liquidatable(10 * WAD, debt, lp + 1, p.liquidation_threshold, 1)
+    empty = world.open(world.weth, world.borrower, WAD, 0)
+    assert pool.liquidation_price(empty) == 0
+    assert pool.oracle_params() == (world.weth.feed.address, 3_600, 5_000)
+    assert world.factory.pool_count() == 3
