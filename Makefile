@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: install demo test compile lint clean
+.PHONY: install demo test compile lint clean audit
 
 # Stamps make a second run skip the installs: they redo only when their inputs change.
 $(VENV)/.installed: pyproject.toml
@@ -32,6 +32,15 @@ demo: install
 # pytest exits 5 when it collected nothing; that must fail, and it does (any non-zero).
 test: compile
 	pytest -p no:cacheprovider -q tests
+
+# The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change)
+# and the attack catalogue under titanoboa's line coverage (fails under 90 %), then the
+# access-control matrix on Anvil. Prints the steps per rule and the coverage per file.
+AUDIT_COV := coverage run --rcfile=tests/audit/coverage.rc -m pytest -p no:cacheprovider -p no:ape_test
+audit: compile
+	BULKHEAD_FUZZ_PROFILE=audit $(AUDIT_COV) -q tests/fuzz tests/audit/test_catalogue.py
+	coverage report --rcfile=tests/audit/coverage.rc --fail-under=90
+	pytest -p no:cacheprovider -q tests/audit/test_access_control.py
 
 lint: install
 	$(PY) -m ruff check bulkhead tests scripts

@@ -210,6 +210,8 @@ def open(_collateral: uint256, _debt: uint256) -> uint256:
     @return The new position id, owned by the caller.
     """
     assert _collateral > 0, "pool: zero collateral"
+    # bounded before any arithmetic, so that absurd amounts get a reason, not an overflow
+    assert _collateral < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
     assert not self._paused(), "pool: paused"
     position_id: uint256 = self.position_count + 1
     self.position_count = position_id
@@ -237,6 +239,8 @@ def deposit(_id: uint256, _amount: uint256):
     @param _amount Collateral to pull from the caller [collateral units].
     """
     assert _amount > 0, "pool: zero amount"
+    # bounded before the addition: coll + _amount < 2**129 cannot overflow
+    assert _amount < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
     owner: address = self._existing_owner(_id)
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -700,10 +704,10 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
         return result
     rate: uint256 = self._current_rate()
     threshold: uint256 = self._threshold()
-    last: uint256 = min(_start + _limit, self.position_count + 1)
-    if last <= _start:
-        return result  # a page past the last id
-    for position_id: uint256 in range(_start, last, bound=MAX_SCAN):
+    end: uint256 = self.position_count + 1
+    start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
+    last: uint256 = min(start + _limit, end)
+    for position_id: uint256 in range(start, last, bound=MAX_SCAN):
         packed: uint256 = self._positions[position_id]
         norm: uint256 = packed & _MASK128
         if norm == 0:
@@ -954,6 +958,8 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
     @dev The new normalised debt after borrowing `_amount`, with every borrow rule checked.
     """
     risk_word: uint256 = self._risk
+    # more than the ceiling can never pass; checked first so `_amount * WAD` cannot overflow
+    assert _amount <= self._limits >> 136, "pool: debt ceiling"
     # round the normalised debt added up: a borrower never owes less than minted
     new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate
     new_debt: uint256 = self._debt(new_norm, _rate)

@@ -1,0 +1,1040 @@
+"""The bad-input and attack catalogue of docs/AUDIT.md, one test per entry (on titanoboa).
+
+Each test's name is the catalogue's reference. Reverts are checked with the exact reason;
+"handled" entries check the exact outcome instead.
+"""
+
+from __future__ import annotations
+
+import boa
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+
+from bulkhead import risk
+from bulkhead.risk import BPS, WAD, RiskParams
+from tests.audit.conftest import MAX_UINT, World, expect_revert
+from tests.fuzz.system import create_pool, deployer
+
+ONE_DAY = 86_400
+
+
+def _healthy(w: World) -> int:
+    """A WETH position of the borrower: 10 WETH (30,000 USD), 10,000 bhUSD."""
+    return w.open(w.weth, w.borrower, 10 * WAD, 10_000 * WAD)
+
+
+def _unhealthy(w: World) -> int:
+    """A WETH position at max LTV after a 10 % price fall (health ~0.956, partial liquidation)."""
+    pid = w.open(w.weth, w.borrower, 10 * WAD, 24_000 * WAD - 1)
+    w.weth.set_price_wad(2_700 * WAD)
+    return pid
+
+
+def _params(market, **changes) -> tuple:
+    return RiskParams(**{**market.params.__dict__, **changes}).as_tuple()
+
+
+# ------------------------------------------------------------------ zero amounts
+
+
+def test_open__zero_collateral__reverts(world: World) -> None:
+    expect_revert("pool: zero collateral", world.weth.pool.open, 0, 0, sender=world.borrower)
+
+
+def test_deposit__zero_amount__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert("pool: zero amount", world.weth.pool.deposit, pid, 0, sender=world.borrower)
+
+
+def test_withdraw__zero_amount__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert("pool: zero amount", world.weth.pool.withdraw, pid, 0, sender=world.borrower)
+
+
+def test_borrow__zero_amount__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert("pool: zero amount", world.weth.pool.borrow, pid, 0, sender=world.borrower)
+
+
+def test_repay__zero_amount__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert("pool: zero amount", world.weth.pool.repay, pid, 0, sender=world.borrower)
+
+
+def test_liquidate__zero_max_repay__reverts(world: World) -> None:
+    pid = _unhealthy(world)
+    expect_revert("pool: zero amount", world.weth.pool.liquidate, pid, 0, 0, sender=world.keeper)
+
+
+# ------------------------------------------------------- unknown ids, others' positions
+
+
+def test_deposit__unknown_id__reverts(world: World) -> None:
+    world.weth.fund(world.borrower, WAD)
+    expect_revert("pool: unknown position", world.weth.pool.deposit, 999, 1, sender=world.borrower)
+
+
+def test_repay__position_id_zero__reverts(world: World) -> None:
+    expect_revert("pool: unknown position", world.weth.pool.repay, 0, WAD, sender=world.keeper)
+
+
+def test_liquidate__unknown_id__reverts(world: World) -> None:
+    expect_revert(
+        "pool: unknown position", world.weth.pool.liquidate, 999, WAD, 0, sender=world.keeper
+    )
+
+
+def test_withdraw__other_owners_position__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.attacker
+    )
+
+
+def test_borrow__other_owners_position__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.borrow, pid, WAD, sender=world.attacker
+    )
+
+
+def test_close__other_owners_position__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert("pool: not owner or operator", world.weth.pool.close, pid, sender=world.attacker)
+
+
+def test_borrow__revoked_operator__reverts(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    with boa.env.prank(world.borrower):
+        pool.set_operator(world.operator, True)
+        pool.set_operator(world.operator, False)
+    expect_revert("pool: not owner or operator", pool.borrow, pid, WAD, sender=world.operator)
+
+
+def test_transfer_position__by_operator__reverts(world: World) -> None:
+    pid = _healthy(world)
+    with boa.env.prank(world.borrower):
+        world.weth.pool.set_operator(world.operator, True)
+    expect_revert(
+        "pool: not owner",
+        world.weth.pool.transfer_position,
+        pid,
+        world.operator,
+        sender=world.operator,
+    )
+
+
+def test_transfer_position__to_zero_address__reverts(world: World) -> None:
+    pid = _healthy(world)
+    zero = "0x" + "00" * 20
+    expect_revert(
+        "pool: zero receiver", world.weth.pool.transfer_position, pid, zero, sender=world.borrower
+    )
+
+
+def test_set_operator__zero_address__reverts(world: World) -> None:
+    zero = "0x" + "00" * 20
+    expect_revert(
+        "pool: zero operator", world.weth.pool.set_operator, zero, True, sender=world.borrower
+    )
+
+
+def test_set_operator__self__reverts(world: World) -> None:
+    expect_revert(
+        "pool: operator is caller",
+        world.weth.pool.set_operator,
+        world.borrower,
+        True,
+        sender=world.borrower,
+    )
+
+
+def test_transfer_position__old_owner__loses_control(world: World) -> None:
+    pid = _healthy(world)
+    with boa.env.prank(world.borrower):
+        world.weth.pool.transfer_position(pid, world.operator)
+    expect_revert(
+        "pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.borrower
+    )
+    with boa.env.prank(world.operator):
+        world.weth.pool.withdraw(pid, 1)
+
+
+# ------------------------------------------------------------ amounts over balance
+
+
+def test_withdraw__more_than_collateral__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: insufficient collateral",
+        world.weth.pool.withdraw,
+        pid,
+        10 * WAD + 1,
+        sender=world.borrower,
+    )
+
+
+def test_borrow__beyond_max_ltv__reverts(world: World) -> None:
+    pid = _healthy(world)
+    # 10 WETH x 3,000 x 80 % = 24,000; 10,000 borrowed, 14,000 more is the limit
+    expect_revert(
+        "pool: exceeds max ltv", world.weth.pool.borrow, pid, 14_001 * WAD, sender=world.borrower
+    )
+
+
+def test_withdraw__breaking_max_ltv__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: exceeds max ltv", world.weth.pool.withdraw, pid, 6 * WAD, sender=world.borrower
+    )
+
+
+def test_open__more_collateral_than_balance__reverts(world: World) -> None:
+    world.weth.fund(world.attacker, WAD)
+    expect_revert(
+        "erc20: transfer amount exceeds balance",
+        world.weth.pool.open,
+        2 * WAD,
+        0,
+        sender=world.attacker,
+    )
+
+
+def test_repay__more_bhusd_than_balance__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "erc20: burn amount exceeds balance", world.weth.pool.repay, pid, WAD, sender=world.attacker
+    )
+
+
+def test_borrow__above_debt_ceiling__reverts(world: World) -> None:
+    pid = world.open(world.weth, world.borrower, 30_000 * WAD, 0)
+    # 50,000,000 ceiling; the keeper's funding position already holds 1,000,000
+    expect_revert(
+        "pool: debt ceiling", world.weth.pool.borrow, pid, 49_000_001 * WAD, sender=world.borrower
+    )
+
+
+# ---------------------------------------------------------------- max uint256
+
+
+def test_borrow__max_uint256__reverts_with_debt_ceiling(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: debt ceiling", world.weth.pool.borrow, pid, MAX_UINT, sender=world.borrower
+    )
+
+
+def test_open__max_uint256_collateral__reverts_with_collateral_too_large(world: World) -> None:
+    for market in (world.weth, world.vol):
+        expect_revert(
+            "pool: collateral too large", market.pool.open, MAX_UINT, 10**20, sender=world.borrower
+        )
+
+
+def test_deposit__max_uint256__reverts_with_collateral_too_large(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: collateral too large", world.weth.pool.deposit, pid, MAX_UINT, sender=world.borrower
+    )
+
+
+def test_deposit__past_2_pow_128_in_total__reverts_with_collateral_too_large(world: World) -> None:
+    pid = world.open(world.weth, world.borrower, 2**127, 0)
+    world.weth.fund(world.borrower, 2**127)
+    expect_revert(
+        "pool: collateral too large", world.weth.pool.deposit, pid, 2**127, sender=world.borrower
+    )
+
+
+def test_repay__max_uint256__repays_exactly_the_debt(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    boa.env.time_travel(seconds=ONE_DAY)
+    debt = pool.debt_of(pid)
+    world.bhusd(world.borrower, debt)
+    before = world.stablecoin.balanceOf(world.borrower)
+    with boa.env.prank(world.borrower):
+        paid = pool.repay(pid, MAX_UINT)
+    assert paid == debt > 10_000 * WAD
+    assert world.stablecoin.balanceOf(world.borrower) == before - debt
+    assert pool.debt_of(pid) == 0
+
+
+def test_liquidate__max_uint256_max_repay__liquidates(world: World) -> None:
+    pid = _unhealthy(world)
+    with boa.env.prank(world.keeper):
+        out = world.weth.pool.liquidate(pid, MAX_UINT, 0)
+    assert out > 0 and world.weth.pool.health(pid) > WAD
+
+
+def test_positions_to_liquidate__max_uint256_start__returns_empty(world: World) -> None:
+    assert world.weth.pool.positions_to_liquidate(MAX_UINT, 5_000) == []
+
+
+def test_positions_to_liquidate__limit_above_5000__reverts(world: World) -> None:
+    expect_revert(
+        "pool: limit above 5000",
+        world.weth.pool.positions_to_liquidate,
+        1,
+        5_001,
+        sender=world.keeper,
+    )
+
+
+# ------------------------------------------------------------------------ dust
+
+
+def test_open__debt_below_minimum__reverts(world: World) -> None:
+    world.weth.fund(world.borrower, WAD)
+    expect_revert(
+        "pool: debt below minimum", world.weth.pool.open, WAD, 99 * WAD, sender=world.borrower
+    )
+
+
+def test_repay__leaving_dust_debt__reverts(world: World) -> None:
+    pid = world.open(world.weth, world.borrower, WAD, 150 * WAD)
+    expect_revert(
+        "pool: debt below minimum", world.weth.pool.repay, pid, 60 * WAD, sender=world.keeper
+    )
+
+
+def test_repay__one_wei_after_interest__reverts_too_small(world: World) -> None:
+    pid = _healthy(world)
+    boa.env.time_travel(seconds=30 * ONE_DAY)
+    world.weth.set_price_wad(3_000 * WAD)
+    # rate > 1: one wei of bhUSD removes zero normalised debt
+    assert world.weth.pool.rate() > WAD
+    expect_revert("pool: repay too small", world.weth.pool.repay, pid, 1, sender=world.keeper)
+
+
+def test_open__one_unit_of_collateral_without_debt__is_accepted(world: World) -> None:
+    pid = world.open(world.vol, world.borrower, 1, 0)
+    assert world.vol.pool.collateral_of(pid) == 1
+    with boa.env.prank(world.borrower):
+        world.vol.pool.close(pid)
+    assert world.vol.pool.collateral_of(pid) == 0
+
+
+def test_close__empty_position__reverts(world: World) -> None:
+    pid = world.open(world.vol, world.borrower, 1, 0)
+    with boa.env.prank(world.borrower):
+        world.vol.pool.close(pid)
+    expect_revert("pool: position is empty", world.vol.pool.close, pid, sender=world.borrower)
+
+
+def test_repay__position_without_debt__reverts(world: World) -> None:
+    pid = world.open(world.weth, world.borrower, WAD, 0)
+    expect_revert("pool: no debt", world.weth.pool.repay, pid, WAD, sender=world.keeper)
+
+
+# ----------------------------------------------------------------------- oracle
+
+
+def test_borrow__zero_price__reverts(world: World) -> None:
+    pid = _healthy(world)
+    world.weth.feed.set_answer(0)
+    expect_revert(
+        "oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_borrow__negative_price__reverts(world: World) -> None:
+    pid = _healthy(world)
+    world.weth.feed.set_answer(-1)
+    expect_revert(
+        "oracle: non-positive price", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_withdraw__stale_price__reverts(world: World) -> None:
+    pid = _healthy(world)
+    boa.env.time_travel(seconds=3_601)
+    expect_revert("oracle: stale price", world.weth.pool.withdraw, pid, 1, sender=world.borrower)
+
+
+def test_borrow__round_from_the_future__reverts(world: World) -> None:
+    pid = _healthy(world)
+    now = boa.env.timestamp
+    world.weth.feed.set_round_data(9, 3_000 * 10**8, now, now + 1, 9)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_borrow__answered_in_earlier_round__reverts(world: World) -> None:
+    pid = _healthy(world)
+    now = boa.env.timestamp
+    world.weth.feed.set_round_data(9, 3_000 * 10**8, now, now, 8)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_borrow__zero_updated_at__reverts(world: World) -> None:
+    pid = _healthy(world)
+    world.weth.feed.set_updated_at(0)
+    expect_revert(
+        "oracle: incomplete round", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_liquidate__reverting_feed__reverts(world: World) -> None:
+    pid = _unhealthy(world)
+    world.weth.feed.set_reverting(True)
+    expect_revert(
+        "oracle: feed call failed", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
+    )
+    assert world.weth.pool.positions_to_liquidate(1, 100) == []
+
+
+def test_borrow__price_above_max__reverts(world: World) -> None:
+    pid = _healthy(world)
+    world.weth.feed.set_answer(10**23)  # 1e15 USD: above MAX_PRICE (1e30 wad)
+    expect_revert(
+        "oracle: price out of range", world.weth.pool.borrow, pid, WAD, sender=world.borrower
+    )
+
+
+def test_borrow__price_jump_past_bound__reverts_then_heals_after_a_heartbeat(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    world.weth.set_price_wad(6_001 * WAD)  # +100.03 % against a 50 % bound
+    expect_revert("oracle: price jump", pool.borrow, pid, WAD, sender=world.borrower)
+    boa.env.time_travel(seconds=3_600)
+    world.weth.set_price_wad(6_001 * WAD)  # fresh round; the bound is now 2 x 50 %
+    expect_revert("oracle: price jump", pool.borrow, pid, WAD, sender=world.borrower)
+    boa.env.time_travel(seconds=3_600)
+    world.weth.set_price_wad(6_001 * WAD)  # 3 x 50 % >= 100.03 %
+    with boa.env.prank(world.borrower):
+        pool.borrow(pid, WAD)
+    assert pool.price() == 6_001 * WAD
+
+
+def test_crash__past_jump_bound__blocks_liquidation_until_governance_resets_anchor(
+    world: World,
+) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    world.weth.set_price_wad(1_000 * WAD)  # -66 %: past the 50 % bound
+    expect_revert("oracle: price jump", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)
+    expect_revert("pool: only factory", pool.reset_price_anchor, sender=world.attacker)
+    with boa.env.prank(world.admin):
+        world.factory.reset_price_anchor(pool.address)
+    with boa.env.prank(world.keeper):
+        assert pool.liquidate(pid, MAX_UINT, 0) > 0
+
+
+def test_repay_and_deposit__oracle_down__still_work(world: World) -> None:
+    pid = _healthy(world)
+    world.weth.feed.set_reverting(True)
+    world.bhusd(world.borrower, WAD)
+    world.weth.fund(world.borrower, WAD)
+    with boa.env.prank(world.borrower):
+        world.weth.pool.repay(pid, WAD)
+        world.weth.pool.deposit(pid, WAD)
+    assert world.weth.pool.collateral_of(pid) == 11 * WAD
+
+
+def test_close__oracle_down_and_paused__still_works(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    world.weth.feed.set_reverting(True)
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+    world.bhusd(world.borrower, 1_000 * WAD)
+    with boa.env.prank(world.borrower):
+        pool.close(pid)
+    assert pool.debt_of(pid) == 0 and pool.collateral_of(pid) == 0
+    assert world.weth.token.balanceOf(world.borrower) >= 10 * WAD
+
+
+# ----------------------------------------------------------------------- paused
+
+
+def test_open__paused_pool__reverts(world: World) -> None:
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(world.weth.pool.address, True)
+    world.weth.fund(world.borrower, WAD)
+    expect_revert("pool: paused", world.weth.pool.open, WAD, 0, sender=world.borrower)
+
+
+def test_borrow__paused_pool__reverts_while_withdraw_and_liquidate_work(world: World) -> None:
+    pid = _healthy(world)
+    bad = _unhealthy(world)
+    pool = world.weth.pool
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+    expect_revert("pool: paused", pool.borrow, pid, WAD, sender=world.borrower)
+    with boa.env.prank(world.borrower):
+        pool.withdraw(pid, WAD)
+    with boa.env.prank(world.keeper):
+        assert pool.liquidate(bad, MAX_UINT, 0) > 0
+
+
+# ------------------------------------------------------------------ liquidation
+
+
+def test_liquidate__healthy_position__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: position is healthy",
+        world.weth.pool.liquidate,
+        pid,
+        MAX_UINT,
+        0,
+        sender=world.keeper,
+    )
+
+
+def test_liquidate__position_without_debt__reverts(world: World) -> None:
+    pid = world.open(world.weth, world.borrower, WAD, 0)
+    expect_revert("pool: no debt", world.weth.pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper)
+
+
+def test_liquidate__min_collateral_out_above_outcome__reverts(world: World) -> None:
+    pid = _unhealthy(world)
+    pool = world.weth.pool
+    with boa.env.anchor(), boa.env.prank(world.keeper):
+        out = pool.liquidate(pid, MAX_UINT, 0)
+    expect_revert(
+        "pool: collateral out below minimum",
+        pool.liquidate,
+        pid,
+        MAX_UINT,
+        out + 1,
+        sender=world.keeper,
+    )
+
+
+def test_liquidate__max_repay_below_minimum_remainder__reverts(world: World) -> None:
+    pid = _unhealthy(world)
+    expect_revert(
+        "pool: max repay too low", world.weth.pool.liquidate, pid, 1, 0, sender=world.keeper
+    )
+
+
+def test_liquidate__by_owner__is_not_profitable(world: World) -> None:
+    """Self-liquidation: the owner's equity (bhUSD + collateral value - debt) falls by the fee."""
+    pid = _unhealthy(world)
+    pool, token = world.weth.pool, world.weth.token
+    world.bhusd(world.borrower, 30_000 * WAD)
+    price = pool.price()
+    owner = world.borrower
+
+    def equity() -> int:
+        wallet = world.stablecoin.balanceOf(owner) + token.balanceOf(owner) * price // WAD
+        return wallet + pool.collateral_of(pid) * price // WAD - pool.debt_of(pid)
+
+    before = equity()
+    with boa.env.prank(owner):
+        pool.liquidate(pid, MAX_UINT, 0)
+    assert equity() < before
+
+
+def test_repay__sandwiched_by_a_liquidation__burns_only_the_remaining_debt(world: World) -> None:
+    """A keeper front-runs the owner's rescue repay: the liquidation happens, the owner's repay
+    of 'everything' burns only what is left, and the keeper cannot liquidate again after it."""
+    pid = _unhealthy(world)
+    pool = world.weth.pool
+    world.bhusd(world.borrower, 30_000 * WAD)
+    with boa.env.prank(world.keeper):  # front-run
+        pool.liquidate(pid, MAX_UINT, 0)
+    remaining = pool.debt_of(pid)
+    before = world.stablecoin.balanceOf(world.borrower)
+    with boa.env.prank(world.borrower):  # the victim's rescue: repay up to 24,000
+        paid = pool.repay(pid, 24_000 * WAD)
+    assert paid == remaining < 24_000 * WAD
+    assert world.stablecoin.balanceOf(world.borrower) == before - remaining
+    expect_revert(
+        "pool: no debt", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
+    )  # back-run
+
+
+def test_liquidate__twice_in_a_row__second_finds_position_healthy(world: World) -> None:
+    pid = _unhealthy(world)
+    with boa.env.prank(world.keeper):
+        world.weth.pool.liquidate(pid, MAX_UINT, 0)
+    expect_revert(
+        "pool: position is healthy",
+        world.weth.pool.liquidate,
+        pid,
+        MAX_UINT,
+        0,
+        sender=world.keeper,
+    )
+
+
+def test_liquidate__deep_underwater__reserve_then_bad_debt_absorb_shortfall(world: World) -> None:
+    pool = world.vol.pool
+    pid = world.open(world.vol, world.borrower, 10_000 * 10**6, 10_999 * WAD)
+    world.vol.set_price_wad(WAD)  # -50 %: within the 60 % bound, deep under water
+    reserve = pool.reserve()
+    with boa.env.prank(world.keeper):
+        pool.liquidate(pid, MAX_UINT, 0)
+    assert pool.collateral_of(pid) == 0 and pool.debt_of(pid) == 0
+    assert pool.reserve() == 0 and pool.bad_debt() > 0
+    assert reserve < pool.bad_debt()
+    # nothing reached the other pools
+    assert world.weth.pool.bad_debt() == 0
+
+
+# ------------------------------------------------------------- exotic collateral
+
+
+def _exotic_pool(world: World, name: str, token):
+    cfg = world.system.markets["WETH"].config
+    from dataclasses import replace
+
+    market = create_pool(world.system, replace(cfg, name=name), token=token)
+    return market
+
+
+def test_open__fee_on_transfer_token__reverts_collateral_not_received(world: World) -> None:
+    token = deployer("mocks/MockFeeToken").deploy(18)
+    market = _exotic_pool(world, "FEE", token)
+    token.mint(world.borrower, 10 * WAD)
+    with boa.env.prank(world.borrower):
+        token.approve(market.pool.address, MAX_UINT)
+    expect_revert("pool: collateral not received", market.pool.open, WAD, 0, sender=world.borrower)
+
+
+def test_open__no_return_value_token__is_handled(world: World) -> None:
+    token = deployer("mocks/MockNoReturnToken").deploy(18)
+    market = _exotic_pool(world, "NORET", token)
+    token.mint(world.borrower, 10 * WAD)
+    with boa.env.prank(world.borrower):
+        token.approve(market.pool.address, MAX_UINT)
+        pid = market.pool.open(10 * WAD, 1_000 * WAD)
+        market.pool.withdraw(pid, WAD)
+    assert token.balanceOf(market.pool.address) == 9 * WAD
+    world.bhusd(world.borrower, 10 * WAD)
+    with boa.env.prank(world.borrower):
+        market.pool.close(pid)
+    assert token.balanceOf(world.borrower) == 10 * WAD
+
+
+def _hook_market(world: World):
+    token = deployer("mocks/MockHookToken").deploy(18)
+    market = _exotic_pool(world, "HOOK", token)
+    token.mint(world.borrower, 100 * WAD)
+    with boa.env.prank(world.borrower):
+        token.approve(market.pool.address, MAX_UINT)
+        pid = market.pool.open(10 * WAD, 1_000 * WAD)
+    return token, market, pid
+
+
+def test_withdraw__reentry_through_collateral_hook__is_refused(world: World) -> None:
+    """The collateral calls back into the pool while the pool pays it out: the reentrancy
+    lock refuses the inner withdraw, the outer one completes, nothing is paid twice."""
+    token, market, pid = _hook_market(world)
+    pool = market.pool
+    with boa.env.prank(world.borrower):
+        pool.transfer_position(pid, token.address)  # the token owns the position it re-enters
+    # the token itself is the owner now, so the inner call would be authorised
+    inner = pool.withdraw.prepare_calldata(pid, WAD)
+    token.arm(pool.address, inner)
+    with boa.env.prank(token.address):
+        pool.withdraw(pid, WAD)
+    assert token.hook_called() and not token.hook_succeeded()
+    assert token.hook_return() == b""  # the lock reverts without data
+    assert pool.collateral_of(pid) == 9 * WAD
+    assert token.balanceOf(pool.address) == 9 * WAD
+
+
+def test_deposit__hook_reads_pool_views_mid_transfer__is_refused(world: World) -> None:
+    """Read-only reentrancy: a view called from inside the pool's token transfer is locked
+    too (`# pragma nonreentrancy on` covers views), so no one sees half-updated state."""
+    token, market, pid = _hook_market(world)
+    pool = market.pool
+    token.arm(pool.address, pool.debt_of.prepare_calldata(pid))
+    with boa.env.prank(world.borrower):
+        pool.deposit(pid, WAD)
+    assert token.hook_called() and not token.hook_succeeded()
+    assert pool.collateral_of(pid) == 11 * WAD
+
+
+def test_liquidate__hook_reenters_liquidate__is_refused(world: World) -> None:
+    token, market, pid = _hook_market(world)
+    pool = market.pool
+    with boa.env.prank(world.borrower):
+        pool.borrow(pid, 23_999 * WAD - pool.debt_of(pid))  # just under max LTV at 3,000
+    market.set_price_wad(2_700 * WAD)
+    assert pool.health(pid) < WAD
+    token.arm(pool.address, pool.liquidate.prepare_calldata(pid, MAX_UINT, 0))
+    with boa.env.prank(world.keeper):
+        out = pool.liquidate(pid, MAX_UINT, 0)
+    assert out > 0 and token.hook_called() and not token.hook_succeeded()
+
+
+# ------------------------------------------------------------------------ permit
+
+
+def _permit(
+    world: World, owner_key, spender: str, value: int, deadline: int, nonce: int | None = None
+):
+    stable = world.stablecoin
+    owner = Account.from_key(owner_key).address
+    data = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "Bulkhead USD",
+            "version": "1",
+            "chainId": boa.env.evm.patch.chain_id,
+            "verifyingContract": stable.address,
+        },
+        "message": {
+            "owner": owner,
+            "spender": spender,
+            "value": value,
+            "nonce": stable.nonces(owner) if nonce is None else nonce,
+            "deadline": deadline,
+        },
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=data), owner_key)
+    return (
+        owner,
+        spender,
+        value,
+        deadline,
+        sig.v,
+        sig.r.to_bytes(32, "big"),
+        sig.s.to_bytes(32, "big"),
+    )
+
+
+def test_permit__valid_then_replayed__second_reverts(world: World) -> None:
+    key = keccak(b"bulkhead permit owner")
+    args = _permit(world, key, world.attacker, WAD, boa.env.timestamp + 3_600)
+    with boa.env.prank(world.attacker):
+        world.stablecoin.permit(*args)
+    assert world.stablecoin.allowance(args[0], world.attacker) == WAD
+    expect_revert("erc20: invalid signature", world.stablecoin.permit, *args, sender=world.attacker)
+
+
+def test_permit__expired_deadline__reverts(world: World) -> None:
+    key = keccak(b"bulkhead permit owner")
+    args = _permit(world, key, world.attacker, WAD, boa.env.timestamp - 1)
+    expect_revert("erc20: expired deadline", world.stablecoin.permit, *args, sender=world.attacker)
+
+
+def test_permit__signed_for_another_spender__reverts(world: World) -> None:
+    key = keccak(b"bulkhead permit owner")
+    owner, _, value, deadline, v, r, s = _permit(
+        world, key, world.keeper, WAD, boa.env.timestamp + 60
+    )
+    expect_revert(
+        "erc20: invalid signature",
+        world.stablecoin.permit,
+        owner,
+        world.attacker,
+        value,
+        deadline,
+        v,
+        r,
+        s,
+        sender=world.attacker,
+    )
+
+
+# ------------------------------------------------------------ setters out of bounds
+
+
+RISK_BOUNDS = [
+    ({"liquidation_threshold": 999}, "risk: threshold out of bounds"),
+    ({"liquidation_threshold": 9_501}, "risk: threshold out of bounds"),
+    ({"max_ltv": 499}, "risk: max ltv out of bounds"),
+    ({"max_ltv": 8_500}, "risk: max ltv not below threshold"),
+    ({"liquidation_bonus": 49}, "risk: bonus out of bounds"),
+    ({"liquidation_bonus": 2_501}, "risk: bonus out of bounds"),
+    ({"liquidation_fee": 1_001}, "risk: liquidation fee out of bounds"),
+    ({"liquidation_tip": 1_000 * WAD + 1}, "risk: tip out of bounds"),
+    ({"target_health": WAD}, "risk: target health out of bounds"),
+    ({"target_health": 3 * WAD + 1}, "risk: target health out of bounds"),
+    ({"min_debt": WAD - 1}, "risk: min debt out of bounds"),
+    ({"min_debt": 10**24 + 1}, "risk: min debt out of bounds"),
+    ({"debt_ceiling": 10**33 + 1}, "risk: debt ceiling out of bounds"),
+    ({"stability_fee": 21_979_553_152}, "risk: stability fee out of bounds"),
+    (
+        {"liquidation_threshold": 9_500, "liquidation_bonus": 2_500},
+        "risk: penalty too high for threshold",
+    ),
+]
+
+
+def test_set_risk_params__every_bound__reverts_with_its_reason(world: World) -> None:
+    pool = world.weth.pool.address
+    for changes, reason in RISK_BOUNDS:
+        expect_revert(
+            reason,
+            world.factory.set_risk_params,
+            pool,
+            _params(world.weth, **changes),
+            sender=world.admin,
+        )
+        # and the pool re-validates when the factory is bypassed
+        with boa.env.prank(world.factory.address):
+            expect_revert(
+                reason,
+                world.weth.pool.set_risk_params,
+                _params(world.weth, **changes),
+                sender=world.factory.address,
+            )
+
+
+def test_set_oracle_params__out_of_bounds__reverts(world: World) -> None:
+    pool = world.weth.pool.address
+    for heartbeat, jump, reason in [
+        (59, 5_000, "oracle: heartbeat out of bounds"),
+        (7 * ONE_DAY + 1, 5_000, "oracle: heartbeat out of bounds"),
+        (3_600, 99, "oracle: max jump out of bounds"),
+        (3_600, 10_001, "oracle: max jump out of bounds"),
+    ]:
+        expect_revert(
+            reason, world.factory.set_oracle_params, pool, heartbeat, jump, sender=world.admin
+        )
+
+
+def test_governance__unknown_pool__reverts(world: World) -> None:
+    for fn, args in [
+        (world.factory.set_paused, (world.attacker, True)),
+        (world.factory.set_oracle_params, (world.attacker, 3_600, 5_000)),
+        (world.factory.reset_price_anchor, (world.attacker,)),
+        (world.factory.set_risk_params, (world.attacker, _params(world.weth))),
+    ]:
+        expect_revert("factory: unknown pool", fn, *args, sender=world.admin)
+
+
+def test_create_pool__bad_collateral_or_feed__reverts(world: World) -> None:
+    zero = "0x" + "00" * 20
+    feed, params = world.weth.feed.address, _params(world.weth)
+    create = world.factory.create_pool
+    expect_revert(
+        "factory: zero collateral", create, zero, feed, params, 3_600, 5_000, sender=world.admin
+    )
+    expect_revert(
+        "factory: stablecoin as collateral",
+        create,
+        world.stablecoin.address,
+        feed,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
+    )
+    expect_revert(
+        "factory: pool exists",
+        create,
+        world.weth.token.address,
+        feed,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
+    )
+    token = deployer("mocks/MockToken").deploy("X", "X", 18)
+    expect_revert(
+        "oracle: zero feed", create, token.address, zero, params, 3_600, 5_000, sender=world.admin
+    )
+    wide = deployer("mocks/MockAggregator").deploy(19, 1, "too precise")
+    expect_revert(
+        "oracle: feed decimals above 18",
+        create,
+        token.address,
+        wide.address,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
+    )
+    big = deployer("mocks/MockToken").deploy("B", "B", 19)
+    expect_revert(
+        "pool: collateral decimals above 18",
+        create,
+        big.address,
+        feed,
+        params,
+        3_600,
+        5_000,
+        sender=world.admin,
+    )
+    expect_revert(
+        "oracle: heartbeat out of bounds",
+        create,
+        token.address,
+        feed,
+        params,
+        1,
+        5_000,
+        sender=world.admin,
+    )
+
+
+def test_initialize__second_call__reverts(world: World) -> None:
+    with boa.env.prank(world.factory.address):
+        expect_revert(
+            "pool: already initialized",
+            world.weth.pool.initialize,
+            _params(world.weth),
+            3_600,
+            5_000,
+            sender=world.factory.address,
+        )
+
+
+def test_factory__zero_constructor_address__reverts(world: World) -> None:
+    zero = "0x" + "00" * 20
+    try:
+        deployer("PoolFactory").deploy(zero, world.system.blueprint)
+    except boa.BoaError as err:
+        from tests.fuzz.machine import revert_reason
+
+        assert revert_reason(err) == "factory: zero address"
+    else:
+        raise AssertionError("deployed with a zero stablecoin")
+
+
+# ------------------------------------------------------------------ ownership
+
+
+def test_factory_ownership__accept_by_stranger__reverts_and_owner_keeps_control(
+    world: World,
+) -> None:
+    factory = world.factory
+    with boa.env.prank(world.admin):
+        factory.transfer_ownership(world.operator)
+    expect_revert(
+        "ownable_2step: caller is not the new owner",
+        factory.accept_ownership,
+        sender=world.attacker,
+    )
+    assert factory.owner() == world.admin  # still the old owner until accepted
+    with boa.env.prank(world.admin):
+        factory.set_paused(world.weth.pool.address, True)
+    with boa.env.prank(world.operator):
+        factory.accept_ownership()
+    assert factory.owner() == world.operator
+    expect_revert(
+        "ownable: caller is not the owner",
+        factory.set_paused,
+        world.weth.pool.address,
+        False,
+        sender=world.admin,
+    )
+
+
+def test_factory_ownership__transfer_to_zero__cancels_pending(world: World) -> None:
+    factory = world.factory
+    zero = "0x" + "00" * 20
+    with boa.env.prank(world.admin):
+        factory.transfer_ownership(world.operator)
+        factory.transfer_ownership(zero)
+    expect_revert(
+        "ownable_2step: caller is not the new owner",
+        factory.accept_ownership,
+        sender=world.operator,
+    )
+
+
+def test_stablecoin_ownership__accept_by_stranger__reverts(world: World) -> None:
+    expect_revert(
+        "bhusd: caller is not the pending owner",
+        world.stablecoin.accept_ownership,
+        sender=world.attacker,
+    )
+    expect_revert(
+        "ownable: caller is not the owner",
+        world.stablecoin.transfer_ownership,
+        world.attacker,
+        sender=world.admin,
+    )
+
+
+def test_stablecoin__mint_and_pool_burn_by_non_minter__revert(world: World) -> None:
+    expect_revert(
+        "erc20: access is denied", world.stablecoin.mint, world.attacker, WAD, sender=world.attacker
+    )
+    expect_revert(
+        "bhusd: caller is not a minter",
+        world.stablecoin.pool_burn,
+        world.keeper,
+        WAD,
+        sender=world.attacker,
+    )
+    # the factory owns bhUSD but is not a minter
+    expect_revert(
+        "erc20: access is denied",
+        world.stablecoin.mint,
+        world.admin,
+        WAD,
+        sender=world.factory.address,
+    )
+
+
+# ------------------------------------------------------------------ lens views
+
+
+def test_lens__previews_match_what_the_pool_does(world: World) -> None:
+    """Keepers act on the lens: its preview of a liquidation and its max borrow must be exact."""
+    lens, pool = world.system.lens, world.weth.pool
+    healthy = _healthy(world)
+    max_borrow = lens.max_borrow(pool.address, healthy)
+    with boa.env.prank(world.borrower):
+        pool.borrow(healthy, max_borrow)  # the lens keeps one wei for rounding
+    expect_revert("pool: exceeds max ltv", pool.borrow, healthy, 2, sender=world.borrower)
+    bad = _unhealthy(world)
+    preview = lens.preview_liquidate(pool.address, bad, MAX_UINT)
+    with boa.env.prank(world.keeper):
+        out = pool.liquidate(bad, MAX_UINT, 0)
+    assert out in tuple(preview)
+    page = lens.positions(pool.address, 1, 50)
+    assert {p[0] for p in page} >= {healthy, bad}
+
+
+def test_accrue__by_anyone__moves_fees_to_reserve_without_changing_debt(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    boa.env.time_travel(seconds=365 * ONE_DAY)
+    world.weth.set_price_wad(3_000 * WAD)
+    debt = pool.debt_of(pid)
+    reserve = pool.reserve()
+    with boa.env.prank(world.attacker):
+        pool.accrue()
+    assert pool.debt_of(pid) == debt
+    assert pool.reserve() > reserve
+    assert risk.debt(pool.normalised_debt_of(pid), pool.rate()) == debt
+    assert BPS  # units in this module: bps and wad
+
+
+def test_liquidation_price__matches_mirror_and_is_the_health_boundary(world: World) -> None:
+    """A keeper or owner reading `liquidation_price`: at that price the position is liquidatable,
+    one wei above it is not; 0 without debt. Oracle and factory views report the settings."""
+    pool = world.weth.pool
+    pid = _healthy(world)
+    p = world.weth.params
+    lp = pool.liquidation_price(pid)
+    debt = pool.debt_of(pid)
+    assert lp == risk.liquidation_price(10 * WAD, debt, p.liquidation_threshold, 1)
+    assert risk.is_liquidatable(10 * WAD, debt, lp - 1, p.liquidation_threshold, 1)
+    assert not risk.is_liquidatable(10 * WAD, debt, lp + 1, p.liquidation_threshold, 1)
+    empty = world.open(world.weth, world.borrower, WAD, 0)
+    assert pool.liquidation_price(empty) == 0
+    assert pool.oracle_params() == (world.weth.feed.address, 3_600, 5_000)
+    assert world.factory.pool_count() == 3

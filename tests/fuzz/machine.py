@@ -1,0 +1,941 @@
+"""The protocol's laws as a hypothesis `RuleBasedStateMachine` on titanoboa.
+
+Rules are what users, keepers, the oracle, time and governance's pause do to three
+isolated pools (18, 8 and 6 collateral decimals). Every rule predicts its own outcome
+(success, or the exact revert reason) with the integer mirror in `bulkhead.risk` and the
+pool's views, so a call that fails for the wrong reason, or succeeds when it should not,
+is a violation. The invariants below run after every step.
+
+Extending: a new feature gets new rules (a method decorated with `@rule`, registered in
+`RULE_NAMES` through `_count`) and, when it changes debt, a call to `_debt_op`. A rule that
+targets one pool wraps its work in `self._only(pool)`, which proves the other pools did
+not change. Protections, savings-vault deposits and sweeps are meant to slot in this way.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import boa
+from eth_abi import decode
+from eth_utils import keccak
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from bulkhead import risk
+from bulkhead.risk import BPS, WAD, LiquidationError, RiskParams
+from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system
+
+MAX_UINT = 2**256 - 1
+MASK128 = 2**128 - 1
+FUZZED = ("WETH", "WBTC", "VOL")
+STATUS_REASON = {
+    1: "oracle: feed call failed",
+    2: "oracle: non-positive price",
+    3: "oracle: incomplete round",
+    4: "oracle: stale price",
+    5: "oracle: price out of range",
+    6: "oracle: price jump",
+}
+# MarginPool storage slots (vyper -f layout); checked against the views in `_check_slots`
+SLOT_POSITION_COUNT = 2
+SLOT_RESERVE = 5
+SLOT_BAD_DEBT = 6
+SLOT_POSITIONS = 7
+SLOT_TOTALS = 8
+SLOT_RATE = 9
+POOL_SLOTS = range(12)
+# snekmate erc20 (bhUSD, MockToken) and MockAggregator slots
+SLOT_BALANCES = 1
+SLOT_TOTAL_SUPPLY = 3
+SLOT_FEED_REVERTING = 5
+SLOT_FEED_ANSWER = 7
+
+# Counters that survive hypothesis examples: `STATS[rule/outcome]` and the canaries.
+STATS: collections.Counter = collections.Counter()
+CANARIES = ("liquidation", "liquidation_partial", "liquidation_shortfall", "bad_debt", "pause")
+
+
+class Violation(AssertionError):
+    """An invariant or an outcome prediction failed."""
+
+
+def revert_reason(err: boa.BoaError) -> str:
+    """The `Error(string)` reason of a boa revert; "" for a revert without data."""
+    frame = err.stack_trace.last_frame
+    data = getattr(getattr(frame, "vm_error", None), "args", [b""])[0]
+    if isinstance(data, bytes) and data[:4] == b"\x08\xc3\x79\xa0":
+        return decode(["string"], data[4:])[0]
+    return ""
+
+
+def _slot(base: int, key: int) -> int:
+    return int.from_bytes(keccak(base.to_bytes(32, "big") + key.to_bytes(32, "big")), "big")
+
+
+def balance(token: object, holder: str) -> int:
+    """An erc20 balance read from storage (a view call costs ~3 ms in py-evm)."""
+    return boa.env.get_storage(token.address, _slot(SLOT_BALANCES, int(str(holder), 16)))
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass
+class Ctx:
+    """What the test keeps about one fuzzed pool."""
+
+    name: str
+    market: object
+    ids: list[int] = field(default_factory=list)
+    last_good_answer: int = 0  # [feed units] the last valid answer the test posted
+
+
+class BulkheadMachine(RuleBasedStateMachine):
+    """Users, keepers, oracle, time and pause on isolated pools; the protocol's laws."""
+
+    system: BoaSystem | None = None  # deployed once per process, reverted after each run
+
+    # ------------------------------------------------------------ set-up
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert BulkheadMachine.system is not None, "use the fuzz_system fixture"
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.sys = BulkheadMachine.system
+        self.admin = self.sys.admin
+        self.borrowers, self.operator, self.keeper, self.whale = self.sys.actors
+        self.pools = {n: Ctx(n, self.sys.markets[n]) for n in FUZZED}
+        # governance is outside this machine, so the parameters are read once
+        self.params = {n: m.params for n, m in self.sys.markets.items()}
+        self.fund = self.sys.markets["FUND"]
+        self.budget = 0  # [wei] the rounding the accounting identity may have accumulated
+        self.rule = "init"
+        self.price_or_time_rule = False
+        self.liquidation_exhausted_reserve = False
+        self.unhealthy: dict[str, set[int]] = {}
+        self.bad_debt: dict[str, int] = {}
+
+    def teardown(self) -> None:
+        self._anchor.__exit__(None, None, None)
+
+    @initialize()
+    def setup(self) -> None:
+        # the whale's position (opened by `deploy`) is one debt-changing operation
+        self.budget += 1 + ceil_div(self.fund.pool.rate(), WAD)
+        for ctx in self.pools.values():
+            ctx.last_good_answer = ctx.market.feed.latestRoundData()[1]
+        self._check_slots()
+        self._record()
+
+    def _check_slots(self) -> None:
+        """The storage reads the invariants rely on agree with the contracts' views."""
+        for market in self.sys.markets.values():
+            pool = market.pool
+            assert self._totals(market)[0] == pool.total_collateral()
+            assert risk.debt(self._totals(market)[1], self._rate(market)) == pool.total_debt()
+            assert self._rate(market) == pool.rate()
+            assert boa.env.get_storage(pool.address, SLOT_RESERVE) == pool.reserve()
+            assert boa.env.get_storage(pool.address, SLOT_BAD_DEBT) == pool.bad_debt()
+            assert boa.env.get_storage(pool.address, SLOT_POSITION_COUNT) == pool.position_count()
+            for pid in range(1, pool.position_count() + 1):
+                packed = boa.env.get_storage(pool.address, _slot(SLOT_POSITIONS, pid))
+                assert (packed >> 128, packed & MASK128) == (
+                    pool.collateral_of(pid),
+                    pool.normalised_debt_of(pid),
+                )
+            assert balance(market.token, pool.address) == market.token.balanceOf(pool.address)
+        stable = self.sys.stablecoin
+        assert boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) == stable.totalSupply()
+        assert balance(stable, self.whale) == stable.balanceOf(self.whale)
+        for ctx in self.pools.values():
+            assert self._feed_price(ctx) == ctx.market.feed.latestRoundData()[1] * 10**10
+
+    @initialize(
+        ltvs=st.lists(st.sampled_from([-2, -1, 7_500, 6_000, 4_000]), min_size=3, max_size=3)
+    )
+    def seed_positions(self, ltvs: list[int]) -> None:
+        """The market does not start empty: one position per pool, near or at max LTV."""
+        for i, (pool, ltv) in enumerate(zip(FUZZED, ltvs)):
+            self.open(pool=pool, who=i, usd=20_000, jitter=0, ltv=ltv)
+            self.laws()
+
+    # ----------------------------------------------------------- helpers
+
+    def _count(self, name: str, outcome: str) -> None:
+        STATS[f"{name}/{outcome}"] += 1
+        STATS["steps"] += 1
+        self.rule = name
+
+    def _call(self, sender: str, fn, *args):
+        """(None, result) or (reason, None)."""
+        try:
+            with boa.env.prank(sender):
+                return None, fn(*args)
+        except boa.BoaError as err:
+            return revert_reason(err), None
+
+    def _expect(self, name: str, expected: str | None, got: str | None) -> None:
+        if expected != got:
+            raise Violation(f"{name}: expected {expected!r}, got {got!r} (None: success)")
+        self._count(name, "ok" if got is None else got)
+
+    def _pick(self, pick: int) -> tuple[Ctx, int]:
+        pairs = [(c, i) for c in self.pools.values() for i in c.ids]
+        return pairs[pick % len(pairs)]
+
+    def _has_positions(self) -> bool:
+        return any(c.ids for c in self.pools.values())
+
+    def _pos(self, ctx: Ctx, pid: int) -> tuple[int, int]:
+        packed = boa.env.get_storage(ctx.market.pool.address, _slot(SLOT_POSITIONS, pid))
+        return packed >> 128, packed & MASK128
+
+    def _totals(self, market) -> tuple[int, int]:
+        packed = boa.env.get_storage(market.pool.address, SLOT_TOTALS)
+        return packed >> 128, packed & MASK128
+
+    def _params(self, ctx: Ctx) -> RiskParams:
+        return self.params[ctx.name]
+
+    def _rate(self, market) -> int:
+        """`MarginPool._current_rate` from storage, through the mirror `risk.grow`."""
+        packed = boa.env.get_storage(market.pool.address, SLOT_RATE)
+        rate, last = packed >> 64, packed & (2**64 - 1)
+        now = boa.env.timestamp
+        if now == last:
+            return rate
+        return risk.grow(rate, now - last, self.params[market.name].stability_fee)
+
+    def _price(self, ctx: Ctx) -> tuple[int, str | None]:
+        price, status = ctx.market.pool.price_status()
+        return price, STATUS_REASON.get(status)
+
+    def _feed_price(self, ctx: Ctx) -> int:
+        """The feed's raw answer in [wad], whatever the guard says; 0 when unusable."""
+        feed = ctx.market.feed.address
+        if boa.env.get_storage(feed, SLOT_FEED_REVERTING):
+            return 0
+        answer = boa.env.get_storage(feed, SLOT_FEED_ANSWER)
+        if answer >= 2**255:
+            answer -= 2**256
+        if answer <= 0 or answer * 10**10 > 10**30:
+            return 0
+        return answer * 10**10
+
+    def _give(self, who: str, amount: int) -> None:
+        """Top `who` up to `amount` bhUSD from the whale."""
+        have = self.sys.stablecoin.balanceOf(who)
+        if have < amount:
+            with boa.env.prank(self.whale):
+                self.sys.stablecoin.transfer(who, amount - have)
+
+    def _debt_op(self, ctx: Ctx) -> None:
+        """A change of debt may round by 1 + ceil(rate) wei (see docs/THREAT_MODEL.md)."""
+        self.budget += 1 + ceil_div(ctx.market.pool.rate(), WAD)
+
+    def _snapshot(self, market) -> tuple:
+        pool = market.pool.address
+        words = tuple(boa.env.get_storage(pool, s) for s in POOL_SLOTS)
+        count = words[SLOT_POSITION_COUNT]
+        positions = tuple(
+            boa.env.get_storage(pool, _slot(SLOT_POSITIONS, i)) for i in range(1, count + 1)
+        )
+        return words, positions, balance(market.token, pool)
+
+    class _Only:
+        def __init__(self, machine: BulkheadMachine, ctx: Ctx | None):
+            self.m = machine
+            self.others = [c for c in machine.pools.values() if ctx is None or c is not ctx]
+
+        def __enter__(self):
+            self.before = [self.m._snapshot(c.market) for c in self.others]
+
+        def __exit__(self, exc_type, *_):
+            if exc_type is None:
+                after = [self.m._snapshot(c.market) for c in self.others]
+                for c, b, a in zip(self.others, self.before, after):
+                    if a != b:
+                        raise Violation(f"{self.m.rule} changed pool {c.name}")
+
+    def _only(self, ctx: Ctx | None) -> _Only:
+        """Prove that the block changes no pool other than `ctx` (None: no pool at all)."""
+        return self._Only(self, ctx)
+
+    # ---------------------------------------------------- user actions
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        who=st.integers(0, 2),
+        usd=st.sampled_from([2_000, 20_000, 300, 1_000_000, 150, 0, 1]),
+        jitter=st.integers(0, 999),
+        ltv=st.sampled_from([-2, 7_500, 5_000, -1, 0, 3_000, -3, 9_000]),
+    )
+    def open(self, pool: str, who: int, usd: int, jitter: int, ltv: int) -> None:
+        """Open with collateral worth `usd` (+ `jitter` per mille) and a debt at `ltv` bps of its
+        value (-1/-2/-3: max LTV -1/0/+1 wei)."""
+        usd = usd * (1_000 + jitter) // 1_000
+        ctx = self.pools[pool]
+        m = ctx.market
+        owner = self.borrowers[who]
+        feed = self._feed_price(ctx) or ctx.last_good_answer * 10**10
+        coll = usd * WAD * WAD // (feed * m.scale) if usd else 0
+        if usd and coll == 0:
+            coll = 1
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        if ltv < 0:
+            debt = risk.max_debt(coll, price or feed, p.max_ltv, m.scale) + (ltv + 2)
+        else:
+            debt = risk.value(coll, feed, m.scale) * ltv // BPS
+        debt = max(debt, 0)
+        rate = m.pool.rate()
+        expected = None
+        if coll == 0:
+            expected = "pool: zero collateral"
+        elif coll >= 2**128 // m.scale:
+            expected = "pool: collateral too large"
+        elif m.pool.paused():
+            expected = "pool: paused"
+        elif debt > 0:
+            expected = self._borrow_reason(ctx, coll, 0, debt, rate, price, oracle, p)
+        if expected is None and coll * m.scale >= 2**128:
+            expected = "pool: collateral too large"
+        m.token.mint(owner, coll)
+        with self._only(ctx):
+            got, pid = self._call(owner, m.pool.open, coll, debt)
+        self._expect("open", expected, got)
+        if got is None:
+            ctx.ids.append(pid)
+            if debt:
+                self._debt_op(ctx)
+            self._check_position_safe(ctx, pid)
+
+    def _borrow_reason(self, ctx, coll, norm, amount, rate, price, oracle, p) -> str | None:
+        if amount > p.debt_ceiling:
+            return "pool: debt ceiling"
+        new_norm = norm + ceil_div(amount * WAD, rate)
+        new_debt = risk.debt(new_norm, rate)
+        if new_debt < p.min_debt:
+            return "pool: debt below minimum"
+        total_norm = self._totals(ctx.market)[1] + new_norm - norm
+        if risk.debt(total_norm, rate) > p.debt_ceiling:
+            return "pool: debt ceiling"
+        if oracle:
+            return oracle
+        if not risk.within_max_ltv(coll, new_debt, price, p.max_ltv, ctx.market.scale):
+            return "pool: exceeds max ltv"
+        return None
+
+    @precondition(lambda self: self._has_positions())
+    @rule(pick=st.integers(0, 2**16), payer=st.integers(0, 4), frac=st.integers(0, 20_000))
+    def deposit(self, pick: int, payer: int, frac: int) -> None:
+        """Anyone adds `frac` bps of the position's collateral (at least 1 unit; 0 is refused)."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        who = [*self.borrowers, self.keeper, self.operator][payer]
+        coll, _ = self._pos(ctx, pid)
+        amount = max(coll * frac // BPS, 1) if frac else 0
+        m.token.mint(who, amount)
+        expected = None
+        if amount == 0:
+            expected = "pool: zero amount"
+        elif amount >= 2**128 // m.scale or (coll + amount) * m.scale >= 2**128:
+            expected = "pool: collateral too large"
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.deposit, pid, amount)
+        self._expect("deposit", expected, got)
+
+    @precondition(lambda self: self._has_positions())
+    @rule(pick=st.integers(0, 2**16), frac=st.integers(0, 10_500), via=st.integers(0, 2))
+    def withdraw(self, pick: int, frac: int, via: int) -> None:
+        """The owner, its operator or a stranger withdraws `frac` bps of the collateral."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        coll, norm = self._pos(ctx, pid)
+        amount = coll * frac // BPS if frac <= BPS else coll + 1
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        expected = None
+        if amount == 0:
+            expected = "pool: zero amount"
+        elif not self._authorised(owner, who):
+            expected = "pool: not owner or operator"
+        elif amount > coll:
+            expected = "pool: insufficient collateral"
+        elif norm > 0:
+            debt = risk.debt(norm, rate)
+            if oracle:
+                expected = oracle
+            elif not risk.within_max_ltv(coll - amount, debt, price, p.max_ltv, m.scale):
+                expected = "pool: exceeds max ltv"
+        before = m.token.balanceOf(who)
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.withdraw, pid, amount)
+        self._expect("withdraw", expected, got)
+        if got is None:
+            assert m.token.balanceOf(who) == before + amount
+            self._check_position_safe(ctx, pid)
+
+    def _actor(self, owner: str, via: int) -> str:
+        if via == 0:
+            return owner
+        if via == 1:
+            return self.operator
+        return self.keeper  # a stranger to every position
+
+    def _authorised(self, owner: str, who: str) -> bool:
+        return who == owner or (who == self.operator and owner == self.borrowers[0])
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        ltv=st.sampled_from([-2, 7_000, -1, -3, 5_000, 9_000, 0]),
+        via=st.sampled_from([0, 1, 2]),
+    )
+    def borrow(self, pick: int, ltv: int, via: int) -> None:
+        """Borrow up to `ltv` bps of the collateral value (-1/-2/-3: to max LTV -1/0/+1)."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        feed = price or self._feed_price(ctx) or ctx.last_good_answer * 10**10
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        if ltv < 0:
+            target = risk.max_debt(coll, feed, p.max_ltv, m.scale) + (ltv + 2)
+        else:
+            target = risk.value(coll, feed, m.scale) * ltv // BPS
+        amount = max(target - debt, 0)
+        expected = None
+        if amount == 0:
+            expected = "pool: zero amount"
+        elif not self._authorised(owner, who):
+            expected = "pool: not owner or operator"
+        elif m.pool.paused():
+            expected = "pool: paused"
+        else:
+            expected = self._borrow_reason(ctx, coll, norm, amount, rate, price, oracle, p)
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.borrow, pid, amount)
+        self._expect("borrow", expected, got)
+        if got is None:
+            self._debt_op(ctx)
+            self._check_position_safe(ctx, pid)
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        payer=st.integers(0, 4),
+        frac=st.one_of(st.integers(0, 10_000), st.sampled_from([-1, -2, -3])),
+    )
+    def repay(self, pick: int, payer: int, frac: int) -> None:
+        """Anyone repays `frac` bps of the debt (-1: 1 wei, -2: max uint256, -3: debt - min debt)."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        who = [*self.borrowers, self.keeper, self.operator][payer]
+        _, norm = self._pos(ctx, pid)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        p = self._params(ctx)
+        amount = {-1: 1, -2: MAX_UINT, -3: max(debt - p.min_debt, 0)}.get(frac, debt * frac // BPS)
+        expected = None
+        if amount == 0:
+            expected = "pool: zero amount"
+        elif norm == 0:
+            expected = "pool: no debt"
+        elif amount < debt:
+            removed = amount * WAD // rate
+            if removed == 0:
+                expected = "pool: repay too small"
+            elif risk.debt(norm - removed, rate) < p.min_debt:
+                expected = "pool: debt below minimum"
+        self._give(who, min(amount, debt))
+        supply = self.sys.stablecoin.totalSupply()
+        with self._only(ctx):
+            got, paid = self._call(who, m.pool.repay, pid, amount)
+        self._expect("repay", expected, got)
+        if got is None:
+            assert paid == min(amount, debt), "repay: paid is not min(amount, debt)"
+            assert self.sys.stablecoin.totalSupply() == supply - paid
+            self._debt_op(ctx)
+
+    @precondition(lambda self: self._has_positions())
+    @rule(pick=st.integers(0, 2**16), via=st.integers(0, 2), first_repay=st.booleans())
+    def close(self, pick: int, via: int, first_repay: bool) -> None:
+        """Full repay and close: always succeeds for a non-empty position, paused or not,
+        with or without a valid price."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        coll, norm = self._pos(ctx, pid)
+        debt = risk.debt(norm, m.pool.rate())
+        if first_repay and norm > 0:
+            self._give(self.keeper, debt)
+            with self._only(ctx):
+                got, _ = self._call(self.keeper, m.pool.repay, pid, MAX_UINT)
+            self._expect("close.repay_all", None, got)
+            self._debt_op(ctx)
+            debt = 0
+        expected = None
+        if not self._authorised(owner, who):
+            expected = "pool: not owner or operator"
+        elif coll == 0 and risk.debt(self._pos(ctx, pid)[1], m.pool.rate()) == 0:
+            expected = "pool: position is empty"
+        self._give(who, debt)
+        before = m.token.balanceOf(who)
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.close, pid)
+        self._expect("close", expected, got)
+        if got is None:
+            if debt:
+                self._debt_op(ctx)
+            assert self._pos(ctx, pid) == (0, 0), "close left something behind"
+            assert m.token.balanceOf(who) == before + coll, "close did not return the collateral"
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        unhealthy=st.sampled_from([True, True, False]),
+        by=st.sampled_from([0, 1, 2]),
+        cap=st.sampled_from(["max", "exact", "half", "max", "tiny", "exact", "zero"]),
+        min_out=st.sampled_from(["zero", "exact", "zero", "above"]),
+    )
+    def liquidate(self, pick: int, unhealthy: bool, by: int, cap: str, min_out: str) -> None:
+        """A keeper, the owner (self-liquidation) or another borrower liquidates; like a keeper
+        bot it mostly targets positions that were unhealthy at the feed's price."""
+        targets = [
+            (self.pools[n], i) for n, ids in self.unhealthy.items() for i in sorted(ids or ())
+        ]
+        if unhealthy and targets:
+            ctx, pid = targets[pick % len(targets)]
+        else:
+            ctx, pid = self._pick(pick)
+        self._liquidate("liquidate", ctx, pid, by, cap, min_out)
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        by=st.sampled_from([0, 1, 2]),
+        cap=st.sampled_from(["max", "exact", "half"]),
+    )
+    def keeper_sweep(self, pool: str, by: int, cap: str) -> None:
+        """A keeper bot: `positions_to_liquidate` must list exactly the positions the mirror
+        calls unhealthy at the guard's price (none while it is invalid); it liquidates the first."""
+        ctx = self.pools[pool]
+        m = ctx.market
+        listed = list(m.pool.positions_to_liquidate(1, 5_000))
+        price, oracle = self._price(ctx)
+        want = []
+        if oracle is None:
+            rate = self._rate(m)
+            threshold = self._params(ctx).liquidation_threshold
+            for pid in ctx.ids:
+                coll, norm = self._pos(ctx, pid)
+                if risk.is_liquidatable(coll, risk.debt(norm, rate), price, threshold, m.scale):
+                    want.append(pid)
+        if listed != want:
+            raise Violation(f"positions_to_liquidate {listed} != mirror {want}")
+        if not listed:
+            self._count("keeper_sweep", "nothing")
+            return
+        self._liquidate("keeper_sweep", ctx, listed[0], by, cap, "exact")
+
+    def _liquidate(self, name: str, ctx: Ctx, pid: int, by: int, cap: str, min_out: str) -> None:
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = [self.keeper, owner, self.borrowers[(self.borrowers.index(owner) + 1) % 3]][by]
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        plan = None
+        expected = None
+        max_repay = MAX_UINT
+        want = 0
+        if cap == "zero":
+            max_repay, expected = 0, "pool: zero amount"
+        elif norm == 0:
+            expected = "pool: no debt"
+        elif oracle:
+            expected = oracle
+        else:
+            try:
+                full = risk.liquidation_amounts(coll, debt, price, p, m.scale)
+                max_repay = {
+                    "max": MAX_UINT,
+                    "exact": full.paid,
+                    "half": full.paid // 2,
+                    "tiny": 1,
+                }[cap]
+                plan = risk.liquidation_amounts(coll, debt, price, p, m.scale, max_repay)
+                want = {"zero": 0, "exact": plan.collateral_out, "above": plan.collateral_out + 1}[
+                    min_out
+                ]
+                if want > plan.collateral_out:
+                    expected = "pool: collateral out below minimum"
+            except LiquidationError as err:
+                expected = err.reason
+        health_before = (
+            risk.health(coll, debt, price, p.liquidation_threshold, m.scale) if price else 0
+        )
+        reserve_before = m.pool.reserve()
+        self._give(who, plan.paid if plan else 0)
+        equity_before = self._equity(ctx, owner, price) if price else 0
+        with self._only(ctx):
+            got, out = self._call(who, m.pool.liquidate, pid, max_repay, want)
+        self._expect(name, expected, got)
+        if got is not None:
+            return
+        self._debt_op(ctx)
+        STATS["canary/liquidation"] += 1
+        assert out == plan.collateral_out, f"liquidate: out {out} != mirror {plan.collateral_out}"
+        new_coll, new_norm = self._pos(ctx, pid)
+        assert new_coll == coll - plan.collateral_out
+        new_debt = risk.debt(new_norm, rate)
+        if new_debt == 0:
+            STATS["canary/liquidation_full"] += 1
+        else:
+            STATS["canary/liquidation_partial"] += 1
+            assert new_debt >= p.min_debt, "liquidation left dust debt"
+            health_after = risk.health(new_coll, new_debt, price, p.liquidation_threshold, m.scale)
+            if health_after <= health_before:
+                raise Violation(f"liquidation lowered health {health_before} -> {health_after}")
+        if plan.shortfall:
+            STATS["canary/liquidation_shortfall"] += 1
+            fee = plan.paid - (debt - plan.shortfall)
+            available = reserve_before + max(fee, 0)
+            if plan.shortfall > available:
+                self.liquidation_exhausted_reserve = True
+                STATS["canary/bad_debt"] += 1
+        if who == owner and not plan.shortfall:
+            # with equity left, liquidating oneself costs the fee: it cannot farm the bounty
+            # (2 wei: collateral value is floored once per holder)
+            STATS["canary/self_liquidation"] += 1
+            if self._equity(ctx, owner, price) > equity_before + 2:
+                raise Violation("self-liquidation was profitable")
+
+    def _equity(self, ctx: Ctx, owner: str, price: int) -> int:
+        """What `owner` holds in this pool's terms [wad]: bhUSD + collateral - debts."""
+        m = ctx.market
+        total = self.sys.stablecoin.balanceOf(owner) + risk.value(
+            m.token.balanceOf(owner), price, m.scale
+        )
+        rate = m.pool.rate()
+        for pid in ctx.ids:
+            if m.pool.owner_of(pid) == owner:
+                coll, norm = self._pos(ctx, pid)
+                total += risk.value(coll, price, m.scale) - risk.debt(norm, rate)
+        return total
+
+    @precondition(lambda self: self._has_positions())
+    @rule(pick=st.integers(0, 2**16), by=st.integers(0, 1))
+    def liquidate_healthy(self, pick: int, by: int) -> None:
+        """A liquidation of a position that the mirror calls healthy always reverts."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        if norm == 0 or oracle:
+            self._count("liquidate_healthy", "skipped")
+            return
+        p = self._params(ctx)
+        debt = risk.debt(norm, m.pool.rate())
+        if risk.is_liquidatable(coll, debt, price, p.liquidation_threshold, m.scale):
+            self._count("liquidate_healthy", "skipped")
+            return
+        who = [self.keeper, m.pool.owner_of(pid)][by]
+        self._give(who, debt * 2)
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.liquidate, pid, MAX_UINT, 0)
+        self._expect("liquidate_healthy", "pool: position is healthy", got)
+
+    @rule(pool=st.sampled_from(FUZZED), who=st.integers(0, 2))
+    def accrue(self, pool: str, who: int) -> None:
+        """Anyone accrues; it changes no debt, only moves fees into the reserve."""
+        ctx = self.pools[pool]
+        with self._only(ctx):
+            got, _ = self._call(
+                [self.keeper, self.admin, self.borrowers[0]][who], ctx.market.pool.accrue
+            )
+        self._expect("accrue", None, got)
+
+    # ------------------------------------------------- market and time
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        bps=st.one_of(
+            st.sampled_from(
+                [-800, -1_200, -2_000, 300, -1_000, -1_800, -400, 1_500, -4_500, 4_000]
+            ),
+            st.integers(-5_000, 5_000),
+        ),
+    )
+    def move_price(self, pool: str, bps: int) -> None:
+        """The feed posts a new answer `bps` away from the last good one (may exceed the jump bound)."""
+        ctx = self.pools[pool]
+        answer = max(ctx.last_good_answer * (BPS + bps) // BPS, 1)
+        self._post(ctx, answer)
+        self._count("move_price", "ok")
+        self.price_or_time_rule = True
+
+    @rule(pool=st.sampled_from(FUZZED), drop=st.sampled_from([2_000, 4_000, 6_000, 9_000, 9_900]))
+    def crash(self, pool: str, drop: int) -> None:
+        """The price falls by `drop` bps at once (past the jump bound, the guard holds it for a
+        heartbeat, then accepts it)."""
+        ctx = self.pools[pool]
+        answer = max(ctx.last_good_answer * (BPS - drop) // BPS, 1)
+        self._post(ctx, answer)
+        self._count("crash", "ok")
+        self.price_or_time_rule = True
+
+    def _post(self, ctx: Ctx, answer: int) -> None:
+        with self._only(None):
+            ctx.market.feed.set_reverting(False)
+            ctx.market.feed.set_answer(answer)
+        ctx.last_good_answer = answer
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        kind=st.sampled_from(
+            ["zero", "negative", "incomplete", "future", "stale", "reverting", "huge"]
+        ),
+    )
+    def break_feed(self, pool: str, kind: str) -> None:
+        """The feed goes bad in one of the ways the guard must refuse."""
+        ctx = self.pools[pool]
+        feed = ctx.market.feed
+        now = boa.env.timestamp
+        rid = feed.latestRoundData()[0] if not feed.reverting() else 1
+        good = ctx.last_good_answer
+        with self._only(None):
+            feed.set_reverting(False)
+            if kind == "zero":
+                feed.set_answer(0)
+            elif kind == "negative":
+                feed.set_answer(-good)
+            elif kind == "incomplete":
+                feed.set_round_data(rid + 1, good, now, now, rid)
+            elif kind == "future":
+                feed.set_round_data(rid + 1, good, now, now + 60, rid + 1)
+            elif kind == "stale":
+                feed.set_round_data(rid + 1, good, now, max(now - 86_400, 1), rid + 1)
+            elif kind == "reverting":
+                feed.set_reverting(True)
+            else:
+                feed.set_answer(10**23)  # 1e15 USD in 8 decimals: above MAX_PRICE
+        expected = {
+            "zero": 2,
+            "negative": 2,
+            "incomplete": 3,
+            "future": 3,
+            "stale": 4,
+            "reverting": 1,
+            "huge": 5,
+        }[kind]
+        status = ctx.market.pool.price_status()[1]
+        if status != expected:
+            raise Violation(f"break_feed {kind}: status {status}, expected {expected}")
+        self._count("break_feed", kind)
+        self.price_or_time_rule = True
+
+    @rule(pool=st.sampled_from(FUZZED), after=st.sampled_from([0, 3_600]))
+    def restore_feed(self, pool: str, after: int) -> None:
+        """The feed recovers with the last good answer, now or after a heartbeat (by then the
+        guard accepts a move past its jump bound)."""
+        ctx = self.pools[pool]
+        if after:
+            boa.env.time_travel(seconds=after)
+        self._post(ctx, ctx.last_good_answer)
+        self._count("restore_feed", f"after {after}s")
+        self.price_or_time_rule = True
+
+    @rule(
+        seconds=st.one_of(st.integers(1, 7_200), st.integers(1, 30 * 86_400)),
+        heartbeat=st.booleans(),
+    )
+    def advance_time(self, seconds: int, heartbeat: bool) -> None:
+        """Time passes; with `heartbeat` every working feed posts its answer again."""
+        rates = {n: c.market.pool.rate() for n, c in self.pools.items()}
+        debts = {
+            (n, pid): c.market.pool.debt_of(pid) for n, c in self.pools.items() for pid in c.ids
+        }
+        totals = {n: c.market.pool.total_debt() for n, c in self.pools.items()}
+        boa.env.time_travel(seconds=seconds)
+        for n, c in self.pools.items():
+            if c.market.pool.rate() < rates[n] or c.market.pool.total_debt() < totals[n]:
+                raise Violation(f"time alone shrank the rate or total debt of {n}")
+        for (n, pid), d in debts.items():
+            if self.pools[n].market.pool.debt_of(pid) < d:
+                raise Violation(f"time alone shrank the debt of {n}#{pid}")
+        if heartbeat:
+            for c in self.pools.values():
+                if c.market.feed.reverting():
+                    continue
+                answer = c.market.feed.latestRoundData()[1]
+                if 0 < answer <= 10**22:
+                    c.market.feed.set_answer(answer)
+        self._count("advance_time", "heartbeat" if heartbeat else "silent")
+        self.price_or_time_rule = True
+
+    # ------------------------------------------------------- governance
+
+    @rule(pool=st.sampled_from(FUZZED), paused=st.sampled_from([False, True, False]))
+    def set_paused(self, pool: str, paused: bool) -> None:
+        """Governance pauses or unpauses new debt in one pool through the factory."""
+        ctx = self.pools[pool]
+        with self._only(ctx):
+            got, _ = self._call(
+                self.admin, self.sys.factory.set_paused, ctx.market.pool.address, paused
+            )
+        self._expect("set_paused", None, got)
+        assert ctx.market.pool.paused() == paused
+        if paused:
+            STATS["canary/pause"] += 1
+
+    # -------------------------------------------------------- invariants
+
+    def _check_position_safe(self, ctx: Ctx, pid: int) -> None:
+        """After the owner's own borrow or withdraw the position is within max LTV."""
+        coll, norm = self._pos(ctx, pid)
+        if norm == 0:
+            return
+        price, oracle = self._price(ctx)
+        assert oracle is None, "a borrow or withdraw went through without a valid price"
+        p = self._params(ctx)
+        debt = risk.debt(norm, ctx.market.pool.rate())
+        assert risk.within_max_ltv(coll, debt, price, p.max_ltv, ctx.market.scale)
+
+    @invariant()
+    def laws(self) -> None:
+        """Every law of the protocol, after every step."""
+        stable = self.sys.stablecoin
+        floor_debts = 0
+        bad = 0
+        reserves = 0
+        for market in self.sys.markets.values():
+            pool = market.pool
+            count = boa.env.get_storage(pool.address, SLOT_POSITION_COUNT)
+            rate = self._rate(market)
+            total_coll, total_norm = self._totals(market)
+            ctx = self.pools.get(market.name)
+            sum_coll = sum_norm = sum_debt = with_debt = 0
+            p = self.params[market.name]
+            for pid in range(1, count + 1):
+                packed = boa.env.get_storage(pool.address, _slot(SLOT_POSITIONS, pid))
+                coll, norm = packed >> 128, packed & MASK128
+                debt = risk.debt(norm, rate)
+                sum_coll += coll
+                sum_norm += norm
+                sum_debt += debt
+                with_debt += norm > 0
+                if norm > 0 and coll == 0:
+                    raise Violation(f"{market.name}#{pid} has debt without collateral")
+                if 0 < debt < p.min_debt:
+                    raise Violation(f"{market.name}#{pid} debt {debt} below min debt")
+            if sum_norm != total_norm or sum_coll != total_coll:
+                raise Violation(f"{market.name}: totals are not the sum of positions")
+            total_debt = risk.debt(total_norm, rate)
+            # each position rounds its own debt up: the sum exceeds the total by < 1 wei each
+            if not 0 <= sum_debt - total_debt <= max(with_debt - 1, 0):
+                raise Violation(f"{market.name}: sum of debts {sum_debt} vs total {total_debt}")
+            if total_coll != balance(market.token, pool.address):
+                raise Violation(f"{market.name}: recorded collateral != token balance")
+            # the identity holds at the last accrual: interest not yet accrued is in neither side
+            stored_rate = boa.env.get_storage(pool.address, SLOT_RATE) >> 64
+            floor_debts += total_norm * stored_rate // WAD
+            reserve = boa.env.get_storage(pool.address, SLOT_RESERVE)
+            b = boa.env.get_storage(pool.address, SLOT_BAD_DEBT)
+            reserves += reserve
+            bad += b
+            if ctx is not None and b != self.bad_debt.get(ctx.name, b):
+                if b < self.bad_debt[ctx.name]:
+                    raise Violation(f"{ctx.name}: bad debt shrank")
+                if (
+                    self.rule not in ("liquidate", "keeper_sweep")
+                    or not self.liquidation_exhausted_reserve
+                ):
+                    raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
+                if reserve != 0:
+                    raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
+        # supply + reserves <= floor(debts) + bad debt <= that + the rounding budget
+        gap = floor_debts + bad - boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) - reserves
+        if not 0 <= gap <= self.budget:
+            raise Violation(f"accounting identity: gap {gap} wei, budget {self.budget} wei")
+        self._check_health_law()
+
+    def _check_health_law(self) -> None:
+        """Only a price move or time (fees) makes a position unhealthy, never an action."""
+        unhealthy = {c.name: self._unhealthy(c) for c in self.pools.values()}
+        for name, now in unhealthy.items():
+            before = self.unhealthy.get(name)
+            if now is None or before is None or self.price_or_time_rule:
+                continue
+            if not now <= before:
+                raise Violation(f"{self.rule} made {name}#{sorted(now - before)} unhealthy")
+        self._record(unhealthy)
+
+    def _unhealthy(self, ctx: Ctx) -> set[int] | None:
+        price = self._feed_price(ctx)
+        if price == 0:
+            return None
+        m = ctx.market
+        rate = self._rate(m)
+        threshold = self._params(ctx).liquidation_threshold
+        out = set()
+        for pid in ctx.ids:
+            coll, norm = self._pos(ctx, pid)
+            if risk.is_liquidatable(coll, risk.debt(norm, rate), price, threshold, m.scale):
+                out.add(pid)
+        return out
+
+    def _record(self, unhealthy: dict | None = None) -> None:
+        if unhealthy is None:
+            unhealthy = {c.name: self._unhealthy(c) for c in self.pools.values()}
+        self.unhealthy = unhealthy
+        self.bad_debt = {
+            c.name: boa.env.get_storage(c.market.pool.address, SLOT_BAD_DEBT)
+            for c in self.pools.values()
+        }
+        self.price_or_time_rule = False
+        self.liquidation_exhausted_reserve = False
+
+
+def actors() -> tuple[list[str], str, str, str]:
+    """borrowers, operator (approved by borrower 0 in every pool), keeper, whale."""
+    borrowers = [boa.env.generate_address(f"borrower{i}") for i in range(3)]
+    names = ("operator", "keeper", "whale")
+    return borrowers, *(boa.env.generate_address(n) for n in names)  # type: ignore[return-value]
+
+
+def deploy() -> BoaSystem:
+    system = deploy_system(FUZZED)
+    # a pool no rule touches, whose position funds repayers and keepers
+    weth = system.markets["WETH"].config
+    params = RiskParams(**{**weth.params.__dict__, "debt_ceiling": 10**33, "stability_fee": 0})
+    fund = PoolConfig(**{**weth.__dict__, "name": "FUND", "params": params})
+    fund = create_pool(system, fund)
+    system.actors = actors()
+    borrowers, operator, keeper, whale = system.actors
+    # the whale's position in a pool no rule touches funds every repayer and keeper
+    fund.fund(whale, 10**30)
+    with boa.env.prank(whale):
+        fund.pool.open(10**30, 10**29)
+    for name in FUZZED:
+        market = system.markets[name]
+        for who in [*borrowers, keeper, operator]:
+            with boa.env.prank(who):
+                market.token.approve(market.pool.address, MAX_UINT)
+        with boa.env.prank(borrowers[0]):
+            market.pool.set_operator(operator, True)
+    return system
