@@ -40,9 +40,9 @@ class Row:
     expected: dict[str, str]
 
 
-def _permit_args(scene, caller):
+def _permit_args(scene, caller, token=None):
     """A valid permit signed by the keeper's key: anyone may submit it."""
-    stable = scene.stablecoin
+    stable = token or scene.stablecoin
     signer = scene.roles["keeper"]
     deadline = scene.chain.pending_timestamp + 3600
     value = 10**18
@@ -50,7 +50,7 @@ def _permit_args(scene, caller):
         stable, signer.address, caller.address, value, stable.nonces(signer), deadline
     )
     signed = Account.sign_message(encode_typed_data(full_message=data), signer.private_key)
-    return stable.permit, (signer, caller, value, deadline, signed.v, signed.r, signed.s)
+    return stable.permit, (signer, caller, value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
 
 
 def _permit_data(stable, owner, spender, value, nonce, deadline) -> dict:
@@ -72,8 +72,8 @@ def _permit_data(stable, owner, spender, value, nonce, deadline) -> dict:
         },
         "primaryType": "Permit",
         "domain": {
-            "name": "Bulkhead USD",
-            "version": "1",
+            "name": stable.eip712Domain()[1],
+            "version": stable.eip712Domain()[2],
             "chainId": stable.provider.chain_id,
             "verifyingContract": stable.address,
         },
@@ -122,10 +122,20 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("MarginPool", "set_operator"): Row(
         "pool", lambda s, c: (s.weth.pool.set_operator, (s.new_token, True)), _all(OK)
     ),
-    ("MarginPool", "transfer_position"): Row(
+    ("MarginPool", "set_protection"): Row(
         "pool",
-        lambda s, c: (s.weth.pool.transfer_position, (s.pid, s.roles["stranger"])),
-        _all("pool: not owner", owner=OK),
+        lambda s, c: (s.weth.pool.set_protection, (s.pid, 12 * WAD // 10, 15 * WAD // 10, 100)),
+        _all(NOT_AUTHORISED, owner=OK, operator=OK),
+    ),
+    # permissionless, gated by the owner's rule: the scene's position has none
+    ("MarginPool", "auto_deleverage"): Row(
+        "pool", lambda s, c: (s.weth.pool.auto_deleverage, (s.pid, WAD)), _all("pool: no protection")
+    ),
+    ("MarginPool", "mint_reserve"): Row(
+        "pool", lambda s, c: (s.weth.pool.mint_reserve, (c, 0)), _all(ONLY_FACTORY, factory=OK)
+    ),
+    ("MarginPool", "cover_bad_debt"): Row(
+        "pool", lambda s, c: (s.weth.pool.cover_bad_debt, (0,)), _all(ONLY_FACTORY, factory=OK)
     ),
     ("MarginPool", "accrue"): Row("pool", lambda s, c: (s.weth.pool.accrue, ()), _all(OK)),
     ("MarginPool", "initialize"): Row(
@@ -180,6 +190,23 @@ MATRIX: dict[tuple[str, str], Row] = {
         "factory",
         lambda s, c: (s.factory.set_paused, (s.weth.pool, True)),
         _all(NOT_OWNER, governance=OK),
+    ),
+    ("PoolFactory", "set_vault"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_vault, (s.vault,)),
+        _all(NOT_OWNER, governance="factory: vault already set"),
+    ),
+    ("PoolFactory", "set_reserve_target"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_reserve_target, (s.weth.pool, 2_000 * WAD)),
+        _all(NOT_OWNER, governance=OK),
+    ),
+    # permissionless: anyone may sweep a reserve above its target into the vault
+    ("PoolFactory", "sweep"): Row("factory", lambda s, c: (s.factory.sweep, (s.weth.pool,)), _all(OK)),
+    ("PoolFactory", "cover_bad_debt"): Row(
+        "factory",
+        lambda s, c: (s.factory.cover_bad_debt, (s.weth.pool, WAD)),
+        _all(NOT_OWNER, governance="factory: amount above bad debt"),
     ),
     ("PoolFactory", "transfer_ownership"): Row(
         "factory",
@@ -236,8 +263,73 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
 }
 
+# ---------------------------------------------------------- SavingsVault
+# every role approved the vault and holds shares; the keeper approved every role for 1 share
+MATRIX |= {
+    ("SavingsVault", "deposit"): Row("vault", lambda s, c: (s.vault.deposit, (WAD, c)), _all(OK)),
+    ("SavingsVault", "mint"): Row("vault", lambda s, c: (s.vault.mint, (WAD, c)), _all(OK)),
+    ("SavingsVault", "withdraw"): Row(
+        "vault", lambda s, c: (s.vault.withdraw, (WAD, c, c)), _all(OK)
+    ),
+    ("SavingsVault", "redeem"): Row("vault", lambda s, c: (s.vault.redeem, (WAD, c, c)), _all(OK)),
+    ("SavingsVault", "transfer"): Row(
+        "vault", lambda s, c: (s.vault.transfer, (s.roles["stranger"], 1)), _all(OK)
+    ),
+    ("SavingsVault", "approve"): Row(
+        "vault", lambda s, c: (s.vault.approve, (s.roles["stranger"], 1)), _all(OK)
+    ),
+    ("SavingsVault", "transferFrom"): Row(
+        "vault",
+        lambda s, c: (s.vault.transferFrom, (s.roles["keeper"], s.roles["stranger"], 1)),
+        _all(OK),
+    ),
+    ("SavingsVault", "permit"): Row("vault", lambda s, c: _permit_args(s, c, s.vault), _all(OK)),
+    # permissionless: counts bhUSD that arrived as yield
+    ("SavingsVault", "skim"): Row("vault", lambda s, c: (s.vault.skim, ()), _all(OK)),
+    ("SavingsVault", "cover"): Row(
+        "vault", lambda s, c: (s.vault.cover, (0,)), _all("vault: only factory", factory=OK)
+    ),
+    ("SavingsVault", "set_stream_period"): Row(
+        "vault",
+        lambda s, c: (s.vault.set_stream_period, (7_200,)),
+        _all("vault: only governance", governance=OK),
+    ),
+    # ---------------------------------------------------- PositionAutomation
+    ("PositionAutomation", "set_boost"): Row(
+        "automation",
+        lambda s, c: (s.automation.set_boost, (s.weth.pool, s.pid, 3 * WAD, 2 * WAD, 50)),
+        _all("automation: not owner", owner=OK),
+    ),
+    ("PositionAutomation", "set_top_up"): Row(
+        "automation",
+        lambda s, c: (
+            s.automation.set_top_up,
+            (s.weth.pool, s.pid, 12 * WAD // 10, 14 * WAD // 10, 50, WAD),
+        ),
+        _all("automation: not owner", owner=OK),
+    ),
+    # permissionless, gated by the owner's rule: the scene's position has none
+    ("PositionAutomation", "boost"): Row(
+        "automation",
+        lambda s, c: (s.automation.boost, (s.weth.pool, s.pid, WAD)),
+        _all("automation: no rule"),
+    ),
+    ("PositionAutomation", "top_up"): Row(
+        "automation",
+        lambda s, c: (s.automation.top_up, (s.weth.pool, s.pid, 1)),
+        _all("automation: no rule"),
+    ),
+}
+
 # contracts that hold no state a caller could change (PoolLens) or that are test-only (mocks)
-AUDITED = ("MarginPool", "PoolFactory", "Stablecoin", "PoolLens")
+AUDITED = (
+    "MarginPool",
+    "PoolFactory",
+    "Stablecoin",
+    "PoolLens",
+    "SavingsVault",
+    "PositionAutomation",
+)
 
 
 @dataclass
@@ -251,6 +343,8 @@ class Scene:
     pid: int
     unhealthy: int
     new_token: object
+    vault: object
+    automation: object
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +391,15 @@ def scene(
         weth.fund(acct, 100 * weth.unit)
         stablecoin.approve(acct, WAD, sender=keeper)
     new_token = project.MockToken.deploy("NEW", "NEW", 18, sender=admin)
-    return Scene(chain, stablecoin, factory, weth, vol, roles, pid, unhealthy, new_token)
+    vault = project.SavingsVault.at(deployment.vault)
+    automation = project.PositionAutomation.at(deployment.automation)
+    for acct in roles.values():
+        stablecoin.approve(vault, MAX_UINT, sender=acct)
+        vault.deposit(1_000 * WAD, acct, sender=acct)
+        vault.approve(acct, WAD, sender=keeper)
+    return Scene(
+        chain, stablecoin, factory, weth, vol, roles, pid, unhealthy, new_token, vault, automation
+    )
 
 
 def _state_changing(contract_type) -> set[str]:
