@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from eth_account import Account
 
 from bulkhead import risk
-from bulkhead.risk import WAD
+from bulkhead.risk import BPS, WAD
 from tests.cli.conftest import ATTACKER, BORROWER, OPERATOR
 
 D = Decimal
+CENT = D("0.01")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,26 @@ def _chain(client, pool: str, position_id: int) -> tuple[str, int, int]:
         c.collateral_of(position_id).call(),
         c.debt_of(position_id).call(),
     )
+
+
+def _max_debt(client, pool: str, collateral: int) -> tuple[int, int, int]:
+    """What `collateral` [token units] may carry in `pool` now: (max debt [wad], at most
+    borrowable from nothing [wad], price [wad]), from the pool's own parameters."""
+    p = client.pool(pool)
+    c = p.contract.functions
+    params, price = client.params(p), c.price().call()
+    limit = risk.max_debt(collateral, price, params.max_ltv, p.scale)
+    room = risk.max_borrow(collateral, 0, price, params, p.scale, c.total_debt().call())
+    return limit, room, price
+
+
+def _collateral_for(client, pool: str, debt: int) -> str:
+    """Whole tokens of collateral under which `debt` [bhUSD] uses at most 80 % of the pool's
+    max LTV at its current price."""
+    p = client.pool(pool)
+    max_ltv = D(client.params(p).max_ltv) / BPS
+    price = D(p.contract.functions.price().call()) / WAD
+    return str(math.ceil(D(debt) / (price * max_ltv * D("0.8"))))
 
 
 def _number(text: str, after: str) -> Decimal:
@@ -91,12 +113,20 @@ def test_show__position__matches_the_pool_and_the_risk_mirror(funded, client):
     assert D(shown["max_borrow"]) * WAD == lens_max.call()
 
 
-def test_show__table__names_health_and_liquidation_price(funded):
+def test_show__table__names_health_and_liquidation_price(funded, client):
     position_id = _open(funded, "WBTC", "0.1", "2000")["id"]
     text = funded.ok("position", "show", "--pool", "WBTC", "--id", position_id).out
     assert f"WBTC #{position_id}" in text
-    assert _number(text, "health") == D("2.400")  # 6000 x 0.80 / 2000
-    assert _number(text, "liquidation price") == D("25000.00")  # 2000 / (0.1 x 0.80)
+    pool = client.pool("WBTC")
+    threshold = client.params(pool).liquidation_threshold
+    _, coll, debt = _chain(client, "WBTC", position_id)
+    price = pool.contract.functions.price().call()
+    # 6,000 USD x threshold / 2,000 bhUSD, to 3 decimals
+    health = risk.health(coll, debt, price, threshold, pool.scale)
+    assert _number(text, "health") == (D(health) / WAD).quantize(D("0.001"))
+    # 2,000 bhUSD / (0.1 WBTC x threshold), to the cent
+    liquidation_price = risk.liquidation_price(coll, debt, threshold, pool.scale)
+    assert _number(text, "liquidation price") == (D(liquidation_price) / WAD).quantize(CENT)
 
 
 def test_deposit__by_anyone__adds_collateral(funded, client):
@@ -270,7 +300,8 @@ def test_repay__without_bhusd__insufficient_balance(funded, dev):
 
 
 def test_close__debt_above_balance__insufficient_balance(funded, dev, client):
-    position_id = _open(funded, "WETH", "10", "20000", who=ATTACKER)["id"]
+    collateral = _collateral_for(client, "WETH", 20_000)
+    position_id = _open(funded, "WETH", collateral, "20000", who=ATTACKER)["id"]
     # the attacker spends part of the bhUSD it borrowed
     tx = client.stablecoin.functions.transfer(dev[0], 5000 * WAD).transact({"from": dev[ATTACKER]})
     client.w3.eth.wait_for_transaction_receipt(tx)
@@ -285,30 +316,40 @@ def _balance_text(client, who) -> str:
     return f"{D(client.balance(None, who)) / WAD:,.2f}"
 
 
-def test_open__debt_above_max_ltv__says_by_how_much(funded):
-    # 2 WETH x 3,000 USD x 80 % = 4,800 bhUSD at most
+def test_open__debt_above_max_ltv__says_by_how_much(funded, client):
+    # 2 WETH x 3,000 USD x max LTV at most (less the wei of the pool's rounding up); ask 200 more
+    limit, room, price = _max_debt(client, "WETH", 2 * WAD)
+    debt = D(limit) / WAD + 200
     message = funded.error(
-        "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "5000"
+        "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", f"{debt:f}"
     )
+    max_ltv = D(client.params(client.pool("WETH")).max_ltv) / 100
+    at_most = (D(room) / WAD).quantize(CENT, ROUND_DOWN)
     assert message == (
-        "borrowing 5,000.00 bhUSD against 2 WETH would exceed the max LTV of 80% by 200.00 bhUSD "
-        "(at most 4,799.99 bhUSD at 3,000.00 USD per WETH)"
+        f"borrowing {debt:,.2f} bhUSD against 2 WETH would exceed the max LTV of {max_ltv:g}% "
+        f"by 200.00 bhUSD (at most {at_most:,.2f} bhUSD at {D(price) / WAD:,.2f} USD per WETH)"
     )
+    assert at_most == (D(limit) / WAD).quantize(CENT, ROUND_DOWN) - CENT
 
 
 def test_borrow__above_max_ltv__says_by_how_much(funded, client):
-    # 0.1 WBTC x 60,000 USD x 75 % = 4,500 bhUSD at most, no debt yet
+    # 0.1 WBTC x 60,000 USD x max LTV at most, no debt yet; ask 100.50 more
     position_id = _open(funded, "WBTC", "0.1")["id"]
+    limit, room, price = _max_debt(client, "WBTC", 10**7)
+    amount = D(limit) / WAD + D("100.50")
     message = funded.error(
-        "position", "borrow", "--pool", "WBTC", "--id", position_id, "4600.5", "--account", 1
+        "position", "borrow", "--pool", "WBTC", "--id", position_id, f"{amount:f}", "--account", 1
     )
+    max_ltv = D(client.params(client.pool("WBTC")).max_ltv) / 100
+    at_most = (D(room) / WAD).quantize(CENT, ROUND_DOWN)
     assert message == (
-        "borrowing 4,600.50 bhUSD would exceed the max LTV of 75% by 100.50 bhUSD "
-        "(at most 4,499.99 bhUSD at 60,000.00 USD per WBTC)"
+        f"borrowing {amount:,.2f} bhUSD would exceed the max LTV of {max_ltv:g}% by 100.50 bhUSD "
+        f"(at most {at_most:,.2f} bhUSD at {D(price) / WAD:,.2f} USD per WBTC)"
     )
-    # 4,500 itself would pass the limit by the wei that the pool's rounding up adds
+    # the limit itself would pass it by the wei that the pool's rounding up adds: a cent less
+    assert at_most == (D(limit) / WAD).quantize(CENT, ROUND_DOWN) - CENT
     funded.ok(
-        "position", "borrow", "--pool", "WBTC", "--id", position_id, "4499.99", "--account", 1
+        "position", "borrow", "--pool", "WBTC", "--id", position_id, f"{at_most:f}", "--account", 1
     )
 
 

@@ -13,17 +13,26 @@ from tests.cli.conftest import ATTACKER, BORROWER, KEEPER
 D = Decimal
 
 
+# share of the max LTV that each WETH position of the book uses (opened in this order)
+LEVERAGES = {"low": D("0.25"), "high": D("0.95"), "mid": D("0.6")}
+
+
 @pytest.fixture(scope="module")
-def book(cli):
-    """WETH positions at three leverages, one WBTC position, none in VOL."""
+def book(cli, client):
+    """WETH positions at three leverages (ids by name in LEVERAGES), each on 2 WETH, one
+    WBTC position, none in VOL."""
     cli.ok("faucet", "--account", BORROWER)
+    weth = client.pool("WETH")
+    max_ltv = client.params(weth).max_ltv
+    limit = risk.max_debt(2 * WAD, weth.contract.functions.price().call(), max_ltv, weth.scale)
     ids = {}
-    for debt in ("1000", "4000", "2500"):
+    for name, share in LEVERAGES.items():
+        debt = int(D(limit) / WAD * share)  # whole bhUSD
         run = cli.json(
             "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", debt,
             "--account", BORROWER,
         )  # fmt: skip
-        ids[debt] = run["id"]
+        ids[name] = run["id"]
     cli.ok(
         "position", "open", "--pool", "WBTC", "--collateral", "0.5", "--debt", "10000",
         "--account", BORROWER,
@@ -56,7 +65,7 @@ def test_status__json__pool_totals_match_the_chain(cli, client, book):
 
 def test_status__lowest_health__sorted_and_complete(cli, client, book):
     lowest = _pool(cli.json("status"), "WETH")["lowest_health"]
-    assert [p["id"] for p in lowest] == [book["4000"], book["2500"], book["1000"]]
+    assert [p["id"] for p in lowest] == [book["high"], book["mid"], book["low"]]
     pool = client.pool("WETH").contract.functions
     for p in lowest:
         assert D(p["health"]) * WAD == pool.health(p["id"]).call()
@@ -67,7 +76,7 @@ def test_status__lowest_health__sorted_and_complete(cli, client, book):
 def test_status__lowest_option__limits_the_list(cli, book):
     status = cli.json("status", "--pool", "WETH", "--lowest", "1")
     assert [p["name"] for p in status["pools"]] == ["WETH"]
-    assert [p["id"] for p in status["pools"][0]["lowest_health"]] == [book["4000"]]
+    assert [p["id"] for p in status["pools"][0]["lowest_health"]] == [book["high"]]
 
 
 def test_status__table__one_row_per_pool_and_the_lowest_positions(cli, book):
@@ -86,8 +95,9 @@ def test_oracle_set__price_drop__status_counts_liquidatable_like_the_pool(cli, c
     weth = _pool(cli.json("status"), "WETH")
     pool = client.pool("WETH").contract.functions
     liquidatable = pool.positions_to_liquidate(1, 100).call()
-    # 4,000 bhUSD against 2 WETH at 2,200 and 85 %: health 0.935
-    assert liquidatable == [book["4000"]]
+    # 2 WETH at 2,200 USD: the position at 95 % of the max LTV falls below health 1 (~0.90 at
+    # 60 % / 70 %), the one at 60 % of it stays above (~1.43)
+    assert liquidatable == [book["high"]]
     assert weth["liquidatable"] == 1
     assert D(weth["lowest_health"][0]["health"]) < 1
     cli.ok("oracle", "set", "WETH", "3000")
@@ -101,7 +111,7 @@ def test_oracle_set__past_the_jump_bound__pool_refuses_and_status_says_so(cli, b
     assert weth["feed_answer"] == "100"
     assert all(p["health"] is None for p in weth["lowest_health"])
     message = cli.error(
-        "position", "borrow", "--pool", "WETH", "--id", book["1000"], "10", "--account", BORROWER
+        "position", "borrow", "--pool", "WETH", "--id", book["low"], "10", "--account", BORROWER
     )
     assert message == "cannot borrow in pool WETH now: no valid price (price jump)"
     cli.ok("oracle", "set", "WETH", "3000")
