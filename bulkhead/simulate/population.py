@@ -8,9 +8,9 @@ docs/SIMULATION.md:
   clipped to [`size_min`, `size_max`] (median 10k USD, mean about 16k USD);
 - leverage, as a fraction of the pool's max LTV, ~ Beta(`ltv_alpha`, `ltv_beta`) clipped
   to [`ltv_min`, `ltv_max`]: Beta(4, 2) has mean 0.67 and puts 45 % of positions above
-  0.71 of max LTV (a health below 1.5 in the WETH pool) and 8 % above 0.9, which is the
-  shape lending markets show in a calm week: most borrowers keep a cushion, a tail sits
-  near the limit;
+  0.71 of max LTV and 8 % above 0.9 (a fraction f opens at a health of liquidation
+  threshold / (f x max LTV)), which is the shape lending markets show in a calm week: most
+  borrowers keep a cushion, a tail sits near the limit;
 - positions go to pools in turn, owners are drawn at random from the dev accounts;
 - a share `protected` of positions whose health at opening is above `trigger` + 0.02
   carry a protection (trigger `trigger`, target `target`, fee `fee_bps`, capped at the

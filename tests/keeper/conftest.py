@@ -19,7 +19,7 @@ from bulkhead.keeper import EventLog, Keeper, KeeperConfig, NodeSigner
 from bulkhead.keeper.rpc import Rpc, RpcError
 from bulkhead.keeper.runner import web3_for
 from bulkhead.node import Anvil
-from bulkhead.risk import WAD
+from bulkhead.risk import WAD, RiskParams
 
 FEED_DECIMALS = 8
 MAX_UINT = 2**256 - 1
@@ -193,6 +193,20 @@ class Market:
         ids = list(range(first, first + len(specs)))
         assert self.pool.functions.owner_of(ids[-1]).call() == owner
         return ids
+
+    @property
+    def params(self) -> RiskParams:
+        return RiskParams(*self.pool.functions.risk_params().call())
+
+    def healths_unsafe_at(self, usd: float, n: int) -> list[float]:
+        """`n` healths, evenly spread, that a position may open with now (within max LTV)
+        and that fall below 1.0 when the price falls to `usd`."""
+        p = self.params
+        low = p.liquidation_threshold / p.max_ltv  # the health at max LTV
+        high = self.price() / (usd * WAD)  # the health that the fall takes to 1.0
+        assert low < high, f"{self.name}: no position within max LTV falls below 1 at {usd}"
+        step = (high - low) / (n + 1)
+        return [low + step * (i + 1) for i in range(n)]
 
     def health(self, pid: int) -> int:
         return self.pool.functions.health(pid).call()

@@ -17,12 +17,16 @@ from bulkhead.risk import WAD
 from .conftest import BORROWER, GWEI, KEEPER, OUTSIDER, RIVAL, Node, make_keeper
 
 DEBT = 2_000 * WAD
+CRASH = 2_100  # [USD] WETH falls to this from 3,000
 
 
-def _weth_positions(node: Node, healths=(1.1, 1.2, 1.3, 2.0, 3.0)) -> list[int]:
+def _weth_positions(node: Node, unsafe: int = 3, safe=(2.0, 3.0)) -> list[int]:
+    """`unsafe` positions that the crash makes liquidatable, then one per health in `safe`
+    (each above 1 / 0.7, so healthy after the crash)."""
     weth = node.markets["WETH"]
     owner = node.accounts[BORROWER]
     price = weth.price()
+    healths = [*weth.healths_unsafe_at(CRASH, unsafe), *safe]
     return weth.open_many(owner, [(weth.collateral_for(DEBT, h, price), DEBT) for h in healths])
 
 
@@ -66,8 +70,8 @@ def test_node_restart__unsafe_while_down__reconnects_and_liquidates_all(tmp_path
         # state): more positions are opened, and the price falls
         side = Node(Anvil(accounts=12, state=state).start(), node.deployment)
         try:
-            later = _weth_positions(side, healths=(1.08, 1.25))
-            side.markets["WETH"].set_price(2_100)
+            later = _weth_positions(side, unsafe=2, safe=())
+            side.markets["WETH"].set_price(CRASH)
             unsafe = set(side.markets["WETH"].liquidatable())
         finally:
             side.anvil.stop()
@@ -106,7 +110,7 @@ def test_nonce_used_outside__keeper_resyncs_and_liquidates(chain):
         chain.w3.eth.wait_for_transaction_receipt(
             chain.w3.eth.send_transaction({"from": keeper_address, "to": chain.admin, "value": 1})
         )
-    chain.markets["WETH"].set_price(2_100)
+    chain.markets["WETH"].set_price(CRASH)
     keeper.run_until_idle()
 
     assert chain.markets["WETH"].liquidatable() == []
@@ -134,11 +138,11 @@ def test_nonce_taken_between_sync_and_send__send_retries_at_the_next_nonce(chain
 
 
 def test_pending_tx_replaced_from_outside__counted_dropped_then_redone(chain):
-    (pid, *_) = _weth_positions(chain, healths=(1.1, 2.0))
+    (pid, *_) = _weth_positions(chain, unsafe=1, safe=(2.0,))
     keeper_address = chain.accounts[KEEPER]
     chain.give_bhusd(keeper_address, 50_000 * WAD)
     keeper, log = make_keeper(chain, KEEPER, receipt_wait=0.1)
-    chain.markets["WETH"].set_price(2_100)
+    chain.markets["WETH"].set_price(CRASH)
     chain.automine(False)
     keeper.step()
     (ours,) = keeper.tx.in_flight.values()
@@ -165,10 +169,10 @@ def test_pending_tx_replaced_from_outside__counted_dropped_then_redone(chain):
 
 
 def test_stuck_transaction__bumped_by_12_5_percent_within_cap__mined_once(chain):
-    (pid, *_) = _weth_positions(chain, healths=(1.1, 2.0))
+    (pid, *_) = _weth_positions(chain, unsafe=1, safe=(2.0,))
     chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
     weth = chain.markets["WETH"]
-    weth.set_price(2_100)
+    weth.set_price(CRASH)
     start = chain.block
     chain.automine(False)
     base = chain.w3.eth.get_block("latest")["baseFeePerGas"]
@@ -208,12 +212,12 @@ def _receipt(node: Node, tx_hash: str):
 
 
 def test_rival_liquidates_first__keeper_reverts__lost_race_counted_not_retried(chain):
-    (pid, *_) = _weth_positions(chain, healths=(1.1, 2.0))
+    (pid, *_) = _weth_positions(chain, unsafe=1, safe=(2.0,))
     keeper_address, rival = chain.accounts[KEEPER], chain.accounts[RIVAL]
     chain.give_bhusd(keeper_address, 50_000 * WAD)
     chain.give_bhusd(rival, 50_000 * WAD)
     weth = chain.markets["WETH"]
-    weth.set_price(2_100)
+    weth.set_price(CRASH)
     start = chain.block
     keeper, log = make_keeper(chain, KEEPER, receipt_wait=0.05, priority_fee=GWEI)
     bhusd_before = chain.bhusd(keeper_address)
@@ -236,12 +240,12 @@ def test_rival_liquidates_first__keeper_reverts__lost_race_counted_not_retried(c
 
 
 def test_stuck_and_outbid__keeper_cancels_instead_of_bumping(chain):
-    (pid, *_) = _weth_positions(chain, healths=(1.1, 2.0))
+    (pid, *_) = _weth_positions(chain, unsafe=1, safe=(2.0,))
     keeper_address, rival = chain.accounts[KEEPER], chain.accounts[RIVAL]
     chain.give_bhusd(keeper_address, 50_000 * WAD)
     chain.give_bhusd(rival, 50_000 * WAD)
     weth = chain.markets["WETH"]
-    weth.set_price(2_100)
+    weth.set_price(CRASH)
     keeper, log = make_keeper(chain, KEEPER, receipt_wait=0.05, priority_fee=GWEI, stuck_blocks=1)
     eth_before = chain.w3.eth.get_balance(keeper_address)
     chain.automine(False)
@@ -269,7 +273,7 @@ def test_oracle_stale__no_liquidation_no_crash__then_resumes(chain):
     ids = _weth_positions(chain)
     chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
     weth = chain.markets["WETH"]
-    weth.set_price(2_100)
+    weth.set_price(CRASH)
     chain.warp(3_700)  # past the heartbeat: every feed is stale
     keeper, log = make_keeper(chain, KEEPER)
     for _ in range(3):
@@ -281,7 +285,7 @@ def test_oracle_stale__no_liquidation_no_crash__then_resumes(chain):
     assert {e["detail"] for e in log.events("skip")} == {"stale price"}
     assert weth.pool.functions.price_status().call()[1] == 4
 
-    weth.set_price(2_100)  # a fresh answer
+    weth.set_price(CRASH)  # a fresh answer
     keeper.run_until_idle()
     assert keeper.metrics.done["liquidate"] == 3
     assert ids and weth.liquidatable() == []
@@ -304,7 +308,7 @@ def test_bhusd_balance_too_small__skips_and_reports__partial_where_the_pool_allo
     chain.transact(
         chain.accounts[OUTSIDER], chain.stablecoin.functions.transfer(keeper_address, 40 * WAD)
     )
-    weth.set_price(2_100)
+    weth.set_price(CRASH)
     keeper, log = make_keeper(chain, KEEPER)
     keeper.step()
     # 40 bhUSD cannot leave the 120 debt at or above the 100 minimum: skipped and reported;

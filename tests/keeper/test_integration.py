@@ -191,9 +191,11 @@ def test_two_keepers__each_position_handled_once__the_loser_only_loses_gas(chain
     rng = random.Random(7)
     specs = []
     price = weth.price()
+    unsafe_healths = weth.healths_unsafe_at(2_100, 12)
     for i in range(40):
         debt = rng.randrange(500, 5_000) * WAD
-        health = 1.15 + 0.02 * (i % 12) if i % 5 else 2.5  # 32 unsafe after the crash, 8 safe
+        # 32 unsafe after the crash, 8 safe
+        health = unsafe_healths[i % 12] if i % 5 else 2.5
         specs.append((weth.collateral_for(debt, health, price), debt))
     ids = weth.open_many(owner, specs)
     first, second = chain.accounts[KEEPER], chain.accounts[RIVAL]

@@ -68,31 +68,44 @@ def expected_keeper():
     return REAL if real_keeper_available() else STAND_IN
 
 
-def test_drop_40__default_params_and_population__shortfall_is_what_collateral_cannot_cover(sim):
-    books, report = simulate(sim, Scenario(blocks=8, start=2))
-    s = summaries(report)
-    assert report["keepers"]["implementation"] == expected_keeper()
-    for name in POOLS:
-        predicted = books[name].shortfall_after(0.40) / WAD
-        assert shortfall_from_events(report, name) == pytest.approx(predicted, rel=1e-6, abs=0.02)
-        assert s[name]["liquidatable_end"] == 0 and s[name]["latent_shortfall_end"] == 0
-        assert s[name]["liquidations"] > 0
-    # the finding: this population borrows close enough to max LTV that a 40 % gap leaves
-    # some WETH positions short of the liquidation penalty, beyond the month of reserve
-    assert books["WETH"].safe_drop() < 0.40
-    assert s["WETH"]["bad_debt"] > 0
-    assert report["accounting"]["ok"]
-
-
-def test_drop_40__leverage_within_the_penalty_margin__zero_bad_debt_one_keeper(sim):
-    population = Population(positions=45, ltv_max=0.65)
-    books, report = simulate(sim, Scenario(blocks=8, start=2), population=population)
+def test_drop_40__default_params_and_population__zero_bad_debt_one_keeper(sim):
+    books, report = simulate(sim, Scenario(blocks=8, start=2), keepers=1)
+    # the default max LTV leaves every position's collateral above the liquidation penalty
+    # through a 40 % gap
     assert all(b.safe_drop() > 0.40 for b in books.values())
+    assert report["keepers"]["implementation"] == expected_keeper()
+    assert len(report["keepers"]["addresses"]) == 1
     s = summaries(report)
     assert s["WETH"]["liquidations"] > 0 and s["WBTC"]["liquidations"] > 0
     for name, x in s.items():
         assert x["bad_debt_wei"] == 0 and shortfall_from_events(report, name) == 0, name
         assert x["liquidatable_end"] == 0 and x["latent_shortfall_end"] == 0, name
+    assert report["accounting"]["ok"]
+
+
+def test_drop_beyond_the_frontier__default_params__shortfall_is_what_collateral_cannot_cover(
+    sim,
+):
+    drop = 0.50  # within every pool's jump bound, beyond the 40 % the defaults are set for
+    books, report = simulate(sim, Scenario(blocks=8, start=2, drop={"*": drop}))
+    s = summaries(report)
+    assert report["keepers"]["implementation"] == expected_keeper()
+    for name in POOLS:
+        assert s[name]["refused_blocks"] == 0, name
+        predicted = books[name].shortfall_after(drop) / WAD
+        assert shortfall_from_events(report, name) == pytest.approx(predicted, rel=1e-6, abs=0.02)
+        bad_debt = sum(
+            e["bad_debt"]
+            for e in report["events"]
+            if e["kind"] == "liquidate" and e["pool"] == name
+        )
+        assert s[name]["bad_debt"] == pytest.approx(bad_debt, rel=1e-6, abs=0.02)
+        assert s[name]["liquidatable_end"] == 0 and s[name]["latent_shortfall_end"] == 0
+        assert s[name]["liquidations"] > 0
+    # beyond the frontier some WETH positions no longer cover the liquidation penalty, and
+    # their shortfall outruns the month of reserve: the rest is bad debt
+    assert books["WETH"].safe_drop() < drop
+    assert s["WETH"]["bad_debt"] > 0
     assert report["accounting"]["ok"]
 
 

@@ -44,15 +44,21 @@ def test_plan__default_population__every_position_opens_within_the_pool_rules():
 
 
 def test_plan__default_population__leverage_has_the_stated_shape():
-    planned = plan(Population(positions=3000), specs(ceiling=10**33), OWNERS, 7)
+    pop, pools = Population(positions=3000), specs(ceiling=10**33)
+    planned = plan(pop, pools, OWNERS, 7)
     lev = [x.leverage for x in planned]
     above = sum(1 for v in lev if v > 0.71) / len(lev)
     near = sum(1 for v in lev if v > 0.9) / len(lev)
     assert sum(lev) / len(lev) == pytest.approx(0.667, abs=0.02)
     assert above == pytest.approx(0.45, abs=0.03)
     assert near == pytest.approx(0.08, abs=0.02)
-    protected = sum(1 for x in planned if x.protection) / len(planned)
-    assert 0.1 < protected <= 0.2
+    # the protected share is of the positions healthy enough for the default trigger
+    by_name = {s.name: s for s in pools}
+    floor = int(pop.trigger * WAD) + 2 * 10**16
+    eligible = [x.health(by_name[x.pool]) > floor for x in planned]
+    assert not any(x.protection for x, ok in zip(planned, eligible) if not ok)
+    protected = sum(1 for x in planned if x.protection) / sum(eligible)
+    assert protected == pytest.approx(pop.protected, abs=0.02)
 
 
 def test_plan__above_debt_ceiling__refused_with_the_numbers():
