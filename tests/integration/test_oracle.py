@@ -166,9 +166,9 @@ def test_jump_bound__accepted_price__becomes_the_anchor(weth, borrower, admin):
 def test_jump_bound__crash_beyond_it__blocks_liquidation_until_the_factory_resets(
     weth, borrower, liquidator, admin, factory, stablecoin
 ):
-    position_id = weth.open_at_ltv(borrower, 10_000 * WAD, 7_000)
+    position_id = weth.open_at_ltv(borrower, 10_000 * WAD, weth.params.max_ltv)
     weth.mint_bhusd(liquidator, 10_000 * WAD)
-    weth.move_price(4_000, admin)  # -60 %: the position is deep under water
+    weth.move_price(4_000, admin)  # -60 %: under water from any max LTV above 40 %
     with ape.reverts("oracle: price jump"):
         weth.pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
     factory.reset_price_anchor(weth.pool, sender=admin)

@@ -6,7 +6,8 @@ import ape
 import pytest
 
 from bulkhead import risk
-from bulkhead.risk import WAD
+from bulkhead.risk import BPS, WAD
+from tests.conftest import at_head_time
 
 
 @pytest.fixture(scope="session")
@@ -25,19 +26,42 @@ def _fund_bhusd(m, account, amount, admin):
     m.open(account, 100 * m.unit, amount)
 
 
-def test_auto_deleverage__due__lands_at_target_and_pays_fee(weth, borrower, keeper, admin, lens):
-    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)  # health 1.275 at 3000
-    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
+def _open_at_max_ltv(m, account) -> int:
+    """A position on 10 collateral units that borrows up to the pool's max LTV."""
+    return m.open_at_ltv(account, m.value(10 * m.unit), m.params.max_ltv)
+
+
+def _trigger(m) -> int:
+    """A trigger health [wad] halfway between 1.0 (liquidation) and the health of a position
+    at the max LTV (threshold / max LTV): a fresh position is not due, a drop makes it due."""
+    p = m.params
+    return (WAD + p.liquidation_threshold * WAD // p.max_ltv) // 2
+
+
+def _drop_below(m, pid, trigger, admin) -> None:
+    """Move the price until the position's health is halfway between 1.0 and `trigger`:
+    its protection is due and it cannot be liquidated."""
+    m.move_price((WAD + trigger) // 2 * BPS // m.pool.health(pid), admin)
+    assert WAD < m.pool.health(pid) < trigger
+
+
+def test_auto_deleverage__due__lands_at_target_and_pays_fee(
+    weth, borrower, keeper, admin, lens, chain
+):
+    pid = _open_at_max_ltv(weth, borrower)
+    trigger = _trigger(weth)
+    weth.pool.set_protection(pid, trigger, int(1.5 * WAD), 100, sender=borrower)
     _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
-    weth.set_price(2800, admin)  # health 1.19 < trigger 1.2
+    _drop_below(weth, pid, trigger, admin)
     coll, debt, price, p = _state(weth, pid)
     h0 = risk.health(coll, debt, price, p.liquidation_threshold, weth.scale)
-    assert h0 < 1.2 * WAD
+    assert h0 < trigger
     repay, out, after = risk.deleverage_amounts(
         coll, debt, price, p.liquidation_threshold, 100, int(1.5 * WAD), weth.scale
     )
     assert (repay, out, after) == tuple(lens.preview_auto_deleverage(weth.pool, pid))
     before_balance = weth.token.balanceOf(keeper)
+    at_head_time(chain)  # the deleverage sees the debt the views above saw
     tx = weth.pool.auto_deleverage(pid, repay, sender=keeper)
     assert weth.token.balanceOf(keeper) - before_balance == out
     h1 = weth.pool.health(pid)
@@ -58,14 +82,19 @@ def test_auto_deleverage__not_due__reverts(weth, borrower, keeper, admin):
 
 
 def test_auto_deleverage__overshoot__reverts(weth, borrower, keeper, admin):
-    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)
-    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
+    pid = _open_at_max_ltv(weth, borrower)
+    trigger = _trigger(weth)
+    weth.pool.set_protection(pid, trigger, int(1.5 * WAD), 100, sender=borrower)
     _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
-    weth.set_price(2800, admin)
+    _drop_below(weth, pid, trigger, admin)
+    coll, debt, price, p = _state(weth, pid)
+    repay, _, _ = risk.deleverage_amounts(
+        coll, debt, price, p.liquidation_threshold, 100, int(1.5 * WAD), weth.scale
+    )
     with ape.reverts("pool: result off target"):
-        weth.pool.auto_deleverage(pid, 15_000 * WAD, sender=keeper)
+        weth.pool.auto_deleverage(pid, repay * 3 // 2, sender=keeper)  # far above the target
     with ape.reverts("pool: result off target"):
-        weth.pool.auto_deleverage(pid, 100 * WAD, sender=keeper)
+        weth.pool.auto_deleverage(pid, repay // 100, sender=keeper)  # far below it
 
 
 def test_set_protection__bad_inputs__revert(weth, borrower, attacker):
@@ -82,8 +111,10 @@ def test_set_protection__bad_inputs__revert(weth, borrower, attacker):
         weth.pool.auto_deleverage(pid, WAD, sender=attacker)
 
 
-def test_boost__due__brings_health_down_to_target(weth, borrower, keeper, admin, automation, stablecoin):
-    pid = weth.open(borrower, 10 * weth.unit, 5_000 * WAD)  # health 5.1
+def test_boost__due__brings_health_down_to_target(
+    weth, borrower, keeper, admin, automation, stablecoin
+):
+    pid = weth.open(borrower, 10 * weth.unit, 5_000 * WAD)  # health far above 2.5
     weth.pool.set_operator(automation, True, sender=borrower)
     automation.set_boost(weth.pool, pid, int(2.5 * WAD), int(1.6 * WAD), 50, sender=borrower)
     assert list(automation.due(weth.pool, 1, 100)[0]) == [pid]
@@ -100,15 +131,23 @@ def test_boost__due__brings_health_down_to_target(weth, borrower, keeper, admin,
     assert weth.pool.collateral_of(pid) == coll + coll_in
 
 
-def test_top_up__due__moves_owner_collateral_within_allowance(weth, borrower, keeper, admin, automation):
-    pid = weth.open(borrower, 10 * weth.unit, 20_000 * WAD)
+def test_top_up__due__moves_owner_collateral_within_allowance(
+    weth, borrower, keeper, admin, automation, chain
+):
+    pid = _open_at_max_ltv(weth, borrower)
+    trigger = _trigger(weth)
     weth.fund(borrower, 5 * weth.unit)
     weth.token.approve(automation, 5 * weth.unit, sender=borrower)
-    automation.set_top_up(weth.pool, pid, int(1.2 * WAD), int(1.4 * WAD), 50, 5 * weth.unit, sender=borrower)
-    weth.set_price(2800, admin)
+    automation.set_top_up(
+        weth.pool, pid, trigger, int(1.4 * WAD), 50, 5 * weth.unit, sender=borrower
+    )
+    _drop_below(weth, pid, trigger, admin)
     assert list(automation.due(weth.pool, 1, 100)[1]) == [pid]
     coll, debt, price, p = _state(weth, pid)
-    amount = risk.top_up_amount(coll, debt, price, p.liquidation_threshold, 50, int(1.4 * WAD), weth.scale)
+    amount = risk.top_up_amount(
+        coll, debt, price, p.liquidation_threshold, 50, int(1.4 * WAD), weth.scale
+    )
+    at_head_time(chain)  # the top-up sees the debt the views above saw
     tx = automation.top_up(weth.pool, pid, amount, sender=keeper)
     fee = amount * 50 // 10_000
     assert tx.return_value == fee

@@ -3,7 +3,7 @@ from dataclasses import replace
 import ape
 
 from bulkhead import risk
-from tests.conftest import WAD
+from tests.conftest import BPS, WAD
 
 
 def test_borrow__within_max_ltv__mints_to_caller(market, borrower, stablecoin):
@@ -54,9 +54,11 @@ def test_borrow__paused__reverts(weth, factory, admin, borrower):
 
 
 def test_borrow__beyond_max_ltv__reverts(weth, borrower):
-    position_id = weth.open_at_ltv(borrower, 10_000 * WAD, 7_000)
+    usd = 10_000 * WAD
+    headroom = 1_000  # [bps] below the pool's max LTV
+    position_id = weth.open_at_ltv(borrower, usd, weth.params.max_ltv - headroom)
     with ape.reverts("pool: exceeds max ltv"):
-        weth.pool.borrow(position_id, 1_001 * WAD, sender=borrower)
+        weth.pool.borrow(position_id, usd * headroom // BPS + WAD, sender=borrower)
 
 
 def test_borrow__first_debt_below_minimum__reverts(weth, borrower):

@@ -21,7 +21,7 @@ from tests.conftest import (
 @pytest.fixture(scope="module", autouse=True)
 def aged(weth, borrower, liquidator, keeper, admin, chain):
     """A WETH pool a year after a large and a small position opened: the stability fee
-    has built a reserve; the small position (the victim) sits at 80 % LTV."""
+    has built a reserve; the small position (the victim) sits at the max LTV."""
     weth.open_at_ltv(keeper, 400_000 * WAD, 2_500)  # 100,000 bhUSD of debt
     victim = weth.open_at_ltv(borrower, 30_000 * WAD, weth.params.max_ltv)
     weth.mint_bhusd(liquidator, 40_000 * WAD)
@@ -32,10 +32,18 @@ def aged(weth, borrower, liquidator, keeper, admin, chain):
 
 
 def crash(weth, position_id, admin, value_per_debt_bps: int) -> None:
-    """Move the price until the collateral is worth `value_per_debt_bps` of the debt."""
+    """Move the price until the collateral is worth `value_per_debt_bps` of the debt: in one
+    round when that is within the pool's jump bound, else in several, each 1 % inside the
+    bound and followed by an accrue, which moves the anchor to it (a slide over blocks in
+    which nobody liquidates)."""
     debt = weth.pool.debt_of(position_id)
     collateral = weth.pool.collateral_of(position_id)
-    weth.set_price_wad(debt * value_per_debt_bps // BPS * WAD // (collateral * weth.scale), admin)
+    target = debt * value_per_debt_bps // BPS * WAD // (collateral * weth.scale)
+    step_bps = BPS - weth.pool.oracle_params()[2] + 100  # [bps] of the current price
+    while target < weth.price() * step_bps // BPS:
+        weth.move_price(step_bps, admin)
+        weth.pool.accrue(sender=admin)
+    weth.set_price_wad(target, admin)
 
 
 def test_liquidate__collateral_below_penalty__keeper_takes_all_and_reserve_covers_shortfall(
@@ -77,7 +85,7 @@ def test_liquidate__shortfall_above_reserve__records_bad_debt(
     aged, weth, liquidator, admin, chain, stablecoin, markets
 ):
     pool = weth.pool
-    crash(weth, aged, admin, 6_500)  # worth 0.65 x debt
+    crash(weth, aged, admin, 6_500)  # worth 0.65 x debt: beyond one jump bound
     at_head_time(chain)
     p = weth.params
     collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()

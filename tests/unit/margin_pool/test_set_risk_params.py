@@ -11,11 +11,14 @@ def test_set_risk_params__stranger__reverts(weth, attacker):
 
 
 def test_set_risk_params__from_factory__replaces_and_logs(weth, as_factory):
-    new = replace(weth.params, max_ltv=7_000, stability_fee=risk.fee_per_second(0.10))
+    old = weth.params
+    max_ltv = (old.max_ltv + old.liquidation_threshold) // 2  # still below the threshold
+    assert max_ltv != old.max_ltv
+    new = replace(old, max_ltv=max_ltv, stability_fee=risk.fee_per_second(0.10))
     tx = weth.pool.set_risk_params(new.as_tuple(), sender=as_factory)
     assert weth.params == new
     (event,) = tx.decode_logs(weth.pool.RiskParamsSet)
-    assert (event.max_ltv, event.stability_fee) == (7_000, new.stability_fee)
+    assert (event.max_ltv, event.stability_fee) == (max_ltv, new.stability_fee)
 
 
 def test_set_risk_params__from_factory__validates_again(weth, as_factory):

@@ -23,7 +23,8 @@ def test_set_paused__paused_pool__blocks_open_and_borrow_only(
     pool.deposit(position_id, weth.unit, sender=borrower)
     pool.withdraw(position_id, weth.unit // 2, sender=borrower)
     pool.repay(position_id, 500 * WAD, sender=borrower)
-    weth.move_price(9_000 * p.max_ltv // p.liquidation_threshold, admin)
+    weth.move_price(9_000 * WAD // pool.health(position_id), admin)  # to health 0.9
+    assert pool.health(position_id) < WAD
     pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
     pool.close(position_id, sender=borrower)
     assert pool.collateral_of(position_id) == 0

@@ -15,7 +15,9 @@ def test_set_risk_params__owner__accrues_at_old_fee_then_applies(
     old = weth.params
     stored = weth.pool.rate()
     start = chain.blocks[first.block_number].timestamp
-    new = replace(old, stability_fee=risk.fee_per_second(0.50), max_ltv=7_000, min_debt=200 * WAD)
+    max_ltv = (old.max_ltv + old.liquidation_threshold) // 2  # changed, still below threshold
+    assert max_ltv != old.max_ltv
+    new = replace(old, stability_fee=risk.fee_per_second(0.50), max_ltv=max_ltv, min_debt=200 * WAD)
     chain.pending_timestamp = start + 86400
 
     tx = factory.set_risk_params(weth.pool, new.as_tuple(), sender=admin)
@@ -25,7 +27,7 @@ def test_set_risk_params__owner__accrues_at_old_fee_then_applies(
     assert accrued.rate == risk.grow(stored, 86400, old.stability_fee)
     (event,) = tx.decode_logs(weth.pool.RiskParamsSet)
     assert (event.max_ltv, event.min_debt, event.stability_fee) == (
-        7_000,
+        max_ltv,
         200 * WAD,
         new.stability_fee,
     )
@@ -37,7 +39,10 @@ def test_set_risk_params__owner__accrues_at_old_fee_then_applies(
 
 def test_set_risk_params__while_paused__stays_paused(weth, factory, admin):
     factory.set_paused(weth.pool, True, sender=admin)
-    factory.set_risk_params(weth.pool, replace(weth.params, max_ltv=7_000).as_tuple(), sender=admin)
+    p = weth.params
+    new = replace(p, max_ltv=(p.max_ltv + p.liquidation_threshold) // 2)
+    factory.set_risk_params(weth.pool, new.as_tuple(), sender=admin)
+    assert weth.params == new
     assert weth.pool.paused()
 
 
@@ -56,8 +61,11 @@ BOUNDS = [
     ({"min_debt": 10**24 + 1}, "risk: min debt out of bounds"),
     ({"debt_ceiling": 10**33 + 1}, "risk: debt ceiling out of bounds"),
     ({"stability_fee": 21_979_553_152}, "risk: stability fee out of bounds"),
-    # (1 + 1 %)(1 + 25 %) + 5 / 100 = 1.3125; x 85 % > 1: a liquidation could lower health
-    ({"liquidation_bonus": 2_500}, "risk: penalty too high for threshold"),
+    # (1 + 1 %)(1 + 25 %) + 5 / 100 = 1.3125; x 95 % > 1: a liquidation could lower health
+    (
+        {"liquidation_threshold": 9_500, "liquidation_bonus": 2_500},
+        "risk: penalty too high for threshold",
+    ),
 ]
 
 

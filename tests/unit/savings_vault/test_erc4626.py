@@ -270,14 +270,25 @@ def test_donation__not_skimmed__changes_nothing(
     assert stablecoin.balanceOf(vault) == 1_100 * WAD
 
 
-def test_constructor__zero_address__reverts(project, admin, stablecoin, factory):
-    with ape.reverts("vault: zero address"):
-        project.SavingsVault.deploy(ZERO, factory, 86_400, sender=admin)
-    with ape.reverts("vault: zero address"):
-        project.SavingsVault.deploy(stablecoin, ZERO, 86_400, sender=admin)
+def deploy_vault(project, chain, sender, *args):
+    """Deploy a SavingsVault from `sender`, first making ape forget what it cached about the
+    address the vault lands at. Ape keeps each address's contract type across the snapshots
+    that isolate tests, and another test may have deployed something else from `sender` at
+    the same nonce (e.g. a MockAggregator): ape would then decode the reverted constructor's
+    trace with that contract's ABI and fail with eth_abi's InvalidPointer instead of raising
+    the revert."""
+    del chain.contracts[sender.get_deployment_address()]
+    return project.SavingsVault.deploy(*args, sender=sender)
 
 
-def test_constructor__period_out_of_bounds__reverts(project, admin, stablecoin, factory):
+def test_constructor__zero_address__reverts(project, admin, stablecoin, factory, chain):
+    with ape.reverts("vault: zero address"):
+        deploy_vault(project, chain, admin, ZERO, factory, 86_400)
+    with ape.reverts("vault: zero address"):
+        deploy_vault(project, chain, admin, stablecoin, ZERO, 86_400)
+
+
+def test_constructor__period_out_of_bounds__reverts(project, admin, stablecoin, factory, chain):
     for period in (3_599, 30 * 86_400 + 1):
         with ape.reverts("vault: stream period out of bounds"):
-            project.SavingsVault.deploy(stablecoin, factory, period, sender=admin)
+            deploy_vault(project, chain, admin, stablecoin, factory, period)
