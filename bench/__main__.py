@@ -1,7 +1,7 @@
 """Run every benchmark and write docs/PERFORMANCE.md: `python -m bench` (or `make bench`).
 
-    python -m bench                      # sizes, gas, scan, reaction, ablate, then the report
-    python -m bench --skip ablate,scan   # leave some out (their last results stay in the report)
+python -m bench                      # sizes, gas, scan, reaction, ablate, then the report
+python -m bench --skip ablate,scan   # leave some out (their last results stay in the report)
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--skip", default="", help=f"comma-separated, from: {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--skip", default="", help=f"comma-separated, from: {', '.join(BENCHMARKS)}"
+    )
     args = parser.parse_args(argv)
     skip = {s for s in args.skip.split(",") if s}
     unknown = skip - set(BENCHMARKS)

@@ -100,7 +100,16 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "contracts", "bench", "bulkhead"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                "contracts",
+                "bench",
+                "bulkhead",
+                ":!bench/results",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -115,9 +124,13 @@ def machine() -> dict[str, Any]:
     """The facts a reader needs to compare numbers: cores, CPU, RAM, versions, commit."""
     mem_kb = _first_line("/proc/meminfo", "MemTotal")
     try:
-        anvil = subprocess.run(
-            [anvil_binary(), "--version"], capture_output=True, text=True, check=True
-        ).stdout.splitlines()[0]
+        anvil = (
+            subprocess.run(
+                [anvil_binary(), "--version"], capture_output=True, text=True, check=True
+            )
+            .stdout.splitlines()[0]
+            .replace("anvil Version:", "anvil")
+        )
     except (OSError, IndexError, subprocess.CalledProcessError, NodeStartError):
         # the node is not there: say so, do not fail the report
         anvil = "unknown"
@@ -131,6 +144,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "vyper": vyper.__version__,
         "anvil": anvil,
+        "load_1min": round(os.getloadavg()[0], 2),  # other jobs on the machine
         "commit": git_commit(),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -44,7 +44,8 @@ def _spread(summary: dict[str, float], fmt=_s) -> str:
 def _machine(m: dict[str, Any]) -> str:
     return (
         f"{m['nproc']} cores, {m['cpu']}, {m['ram_gib']} GiB RAM, {m['os']}; Python {m['python']}, "
-        f"Vyper {m['vyper']}, {m['anvil']}; commit `{m['commit']}`; {m['date']}"
+        f"Vyper {m['vyper']}, {m['anvil']}; load average {m.get('load_1min', '?')} at the start; "
+        f"commit `{m['commit']}`; {m['date']}"
     )
 
 
@@ -261,9 +262,10 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
     ]
     out.append(
         "| positions | liquidatable | paginated | positions/s | naive | naive / paginated | "
-        "naive, batched | batched / paginated | paginated via web3.py | gas of one page |"
+        "naive, batched | batched / paginated | paginated via web3.py | gas of one page | "
+        "gas per position scanned |"
     )
-    out.append("|---:|---:|---|---:|---|---:|---|---:|---|---:|")
+    out.append("|---:|---:|---|---:|---|---:|---|---:|---|---:|---:|")
     for row in scan["sizes"]:
         sec = row["seconds"]
         out.append(
@@ -271,7 +273,8 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
             f"{row['positions_per_second']['paginated']:,.0f} | {_spread(sec['naive'])} | "
             f"{row['speedup_vs_naive']:,.0f}× | {_spread(sec['naive_batched'])} | "
             f"{row['speedup_vs_naive_batched']:,.0f}× | {_spread(sec['paginated_web3'])} | "
-            f"{row['first_page_gas']:,} |"
+            f"{row['first_page_gas']:,} | "
+            f"{row['first_page_gas'] / min(row['positions'], scan['page']):,.0f} |"
         )
     out.append("")
     big = [r for r in scan["sizes"] if r["positions"] >= 100_000]

@@ -322,7 +322,7 @@ def _time(fn: Callable[[], list[int]]) -> tuple[float, list[int]]:
 
 def run(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
-    runs: int = 7,
+    runs: int = 15,
     naive_runs: dict[int, int] | None = None,
     pool_name: str = "WETH",
     liquidatable_share: float = 0.01,
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated"
     )
-    parser.add_argument("--runs", type=int, default=7, help="runs of the paginated path per size")
+    parser.add_argument("--runs", type=int, default=15, help="runs of the paginated path per size")
     parser.add_argument(
         "--naive-runs",
         default=",".join(str(DEFAULT_NAIVE_RUNS.get(s, 1)) for s in DEFAULT_SIZES),
