@@ -146,6 +146,23 @@ def _gas_section(gas: dict[str, Any], ablate: dict[str, Any] | None) -> list[str
                 )
     if above:
         out.append("Above Morpho Blue: " + "; ".join(sorted(set(above))) + ".")
+        gaps = []
+        for op in sorted({a.split(" (first")[0].split(" (repeat")[0] for a in above}):
+            first = [
+                r["execution"] for r in records if r["operation"] == op and r["variant"] == "first"
+            ]
+            repeat = [
+                r["execution"] for r in records if r["operation"] == op and r["variant"] == "repeat"
+            ]
+            if first and repeat:
+                gaps.append(f"{op} {max(first) - max(repeat):,}")
+        out.append("")
+        out.append(
+            "First time minus repeat: "
+            + "; ".join(gaps)
+            + " (a storage word going from zero to non-zero costs 22,100 instead of 5,000, "
+            "a difference of 17,100: here the receiver's first balance in the token contract)."
+        )
     else:
         out.append("Every compared operation is at or below Morpho Blue.")
     out.append("")
