@@ -22,7 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -233,6 +233,37 @@ class RpcError(RuntimeError):
     pass
 
 
+PRUNED_RETRIES = 20
+# reads that are safe to ask again (never a transaction)
+RETRIED_READS = frozenset(
+    {"eth_call", "eth_getStorageAt", "eth_getLogs", "eth_getTransactionReceipt", "eth_blockNumber"}
+)
+
+
+def is_pruned_race(message: str) -> bool:
+    """Races of Anvil 1.7 (`--prune-history`) while blocks are being mined; asking again works.
+
+    - a `latest` query answered with BlockOutOfRangeError (a block was mined between
+      resolving `latest` and running the call);
+    - an eth_call that reverts with no data: it ran against a newer state than its block's
+      timestamp, and a pool view underflowed on `block.timestamp - last` (seen about once
+      in 17,000 calls of `rate()` under interval mining with transactions; a real revert of
+      the views used here carries a reason string).
+    """
+    return "BlockOutOfRange" in message or message.rstrip() == "execution reverted"
+
+
+def retry_pruned(fn: Callable[[], Any]) -> Any:
+    """Call `fn`, again while it fails with the pruned-history race (see `is_pruned_race`)."""
+    for _attempt in range(PRUNED_RETRIES - 1):
+        try:
+            return fn()
+        except Exception as exc:  # web3 wraps the node's error in several exception types
+            if not is_pruned_race(str(exc)):
+                raise
+    return fn()
+
+
 class Rpc:
     """A lean JSON-RPC client: one keep-alive HTTP session, optional batches."""
 
@@ -243,12 +274,16 @@ class Rpc:
         self._id = 0
 
     def call(self, method: str, params: list[Any] | None = None) -> Any:
-        self._id += 1
-        body = {"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}
-        reply = self.session.post(self.url, json=body, timeout=self.timeout).json()
-        if "error" in reply:
-            raise RpcError(f"{method}: {reply['error'].get('message', reply['error'])}")
-        return reply["result"]
+        for _attempt in range(PRUNED_RETRIES):
+            self._id += 1
+            body = {"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}
+            reply = self.session.post(self.url, json=body, timeout=self.timeout).json()
+            if "error" not in reply:
+                return reply["result"]
+            message = str(reply["error"].get("message", reply["error"]))
+            if method not in RETRIED_READS or not is_pruned_race(message):
+                break
+        raise RpcError(f"{method}: {message}")
 
     def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """Send many requests in one HTTP request; results in order; any error raises."""

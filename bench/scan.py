@@ -262,12 +262,13 @@ def verify_views(node: Node, population: Population, block: int, samples: int = 
 # ----------------------------------------------------------------- paths
 
 
-def scan_paginated(node: Node, pool_address: str, count: int) -> list[int]:
+def scan_paginated(node: Node, pool_address: str, count: int, block: str = "latest") -> list[int]:
     """The keeper's discovery path: one `positions_to_liquidate(start, 5000)` call per page."""
     found: list[int] = []
     start = 1
     while start <= count:
-        (ids,) = decode(["uint256[]"], node.rpc.eth_call(pool_address, _page_data(start, PAGE)))
+        raw = node.rpc.eth_call(pool_address, _page_data(start, PAGE), block)
+        (ids,) = decode(["uint256[]"], raw)
         found.extend(ids)
         if len(ids) >= PAGE_RESULTS_CAP:
             start = ids[-1] + 1  # the page stopped at the cap: go on after its last id

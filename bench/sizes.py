@@ -38,11 +38,14 @@ def run(progress: Callable[[str], None] = print) -> dict[str, Any]:
             "PoolFactory": d.factory,
             "PoolLens": d.lens,
             "PositionAutomation": d.automation,
+            "SavingsVault": getattr(d, "vault", None),
             "MarginPool": d.pools[0].address,
             "MockToken": d.pools[0].collateral,
             "MockAggregator": d.pools[0].feed,
         }
         for name, address in deployed.items():
+            if not address or name not in artifacts.DEPLOYABLE:
+                continue  # not part of this deployment (yet)
             runtime = _code_size(node, address)
             rows.append(
                 {

@@ -107,6 +107,7 @@ def test_reaction__crash__every_prepared_position_liquidatable():
         market = node.market("WETH")
         ids = reaction.prepare(node, market, 12)
         assert reaction.still_liquidatable(node, market, ids) == []
+        reaction.check_crash_bites(node, market, ids)
         reaction.crash(node, market)
         assert reaction.still_liquidatable(node, market, ids) == ids
 
