@@ -47,3 +47,8 @@ lint: install
 
 clean:
 	rm -rf .build $(VENV) node_modules
+
+# Benchmarks (gas, bytecode sizes, keeper speed): writes docs/PERFORMANCE.md; takes minutes.
+.PHONY: bench
+bench: install
+	$(PY) -m bench
