@@ -66,7 +66,9 @@ class Sender:
         tx = {**tx, "from": self.address}
         if "gas" not in tx:
             try:
-                tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 20_000
+                # the margin covers a first write (22.1k) that the estimate did not see,
+                # e.g. an accrual that first fills the reserve one block later
+                tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 50_000
             except ContractLogicError as exc:
                 raise TxError(revert_reason(exc)) from None
             except (ValueError, Web3RPCError) as exc:

@@ -928,7 +928,9 @@ def _grow(_rate: uint256, _elapsed: uint256, _fee: uint256) -> uint256:
 def _current_rate() -> uint256:
     packed: uint256 = self._rate
     last: uint256 = packed & _MASK64
-    if last == block.timestamp:
+    # `>=`: a view answered against a block older than the last accrual (a node racing a
+    # new block) returns the stored rate instead of underflowing
+    if last >= block.timestamp:
         return packed >> 64
     return self._grow(packed >> 64, block.timestamp - last, (self._limits >> 64) & _MASK64)
 
