@@ -24,10 +24,24 @@ def _healthy(w: World) -> int:
     return w.open(w.weth, w.borrower, 10 * WAD, 10_000 * WAD)
 
 
+def _max_ltv_debt(market, coll: int) -> int:
+    """One wei under the largest debt `coll` may carry at the pool's price (its max LTV)."""
+    return risk.max_debt(coll, market.pool.price(), market.params.max_ltv, market.scale) - 1
+
+
+def _fall_to_health(market, health_bps: int) -> None:
+    """Post the price at which a position opened at max LTV has health `health_bps` [bps]:
+    health = threshold / max LTV x price ratio."""
+    p = market.params
+    price = market.pool.price()
+    market.set_price_wad(price * health_bps * p.max_ltv // (BPS * p.liquidation_threshold))
+
+
 def _unhealthy(w: World) -> int:
-    """A WETH position at max LTV after a 10 % price fall (health ~0.956, partial liquidation)."""
-    pid = w.open(w.weth, w.borrower, 10 * WAD, 24_000 * WAD - 1)
-    w.weth.set_price_wad(2_700 * WAD)
+    """A WETH position at max LTV after a price fall to health 0.96 (partial liquidation)."""
+    pid = w.open(w.weth, w.borrower, 10 * WAD, _max_ltv_debt(w.weth, 10 * WAD))
+    _fall_to_health(w.weth, 9_600)
+    assert 0 < w.weth.pool.health(pid) < WAD
     return pid
 
 
@@ -113,27 +127,6 @@ def test_borrow__revoked_operator__reverts(world: World) -> None:
     expect_revert("pool: not owner or operator", pool.borrow, pid, WAD, sender=world.operator)
 
 
-def test_transfer_position__by_operator__reverts(world: World) -> None:
-    pid = _healthy(world)
-    with boa.env.prank(world.borrower):
-        world.weth.pool.set_operator(world.operator, True)
-    expect_revert(
-        "pool: not owner",
-        world.weth.pool.transfer_position,
-        pid,
-        world.operator,
-        sender=world.operator,
-    )
-
-
-def test_transfer_position__to_zero_address__reverts(world: World) -> None:
-    pid = _healthy(world)
-    zero = "0x" + "00" * 20
-    expect_revert(
-        "pool: zero receiver", world.weth.pool.transfer_position, pid, zero, sender=world.borrower
-    )
-
-
 def test_set_operator__zero_address__reverts(world: World) -> None:
     zero = "0x" + "00" * 20
     expect_revert(
@@ -149,17 +142,6 @@ def test_set_operator__self__reverts(world: World) -> None:
         True,
         sender=world.borrower,
     )
-
-
-def test_transfer_position__old_owner__loses_control(world: World) -> None:
-    pid = _healthy(world)
-    with boa.env.prank(world.borrower):
-        world.weth.pool.transfer_position(pid, world.operator)
-    expect_revert(
-        "pool: not owner or operator", world.weth.pool.withdraw, pid, 1, sender=world.borrower
-    )
-    with boa.env.prank(world.operator):
-        world.weth.pool.withdraw(pid, 1)
 
 
 # ------------------------------------------------------------ amounts over balance
@@ -178,9 +160,10 @@ def test_withdraw__more_than_collateral__reverts(world: World) -> None:
 
 def test_borrow__beyond_max_ltv__reverts(world: World) -> None:
     pid = _healthy(world)
-    # 10 WETH x 3,000 x 80 % = 24,000; 10,000 borrowed, 14,000 more is the limit
+    # 10 WETH x price x max LTV is the limit; one wei past the headroom left
+    headroom = _max_ltv_debt(world.weth, 10 * WAD) + 1 - world.weth.pool.debt_of(pid)
     expect_revert(
-        "pool: exceeds max ltv", world.weth.pool.borrow, pid, 14_001 * WAD, sender=world.borrower
+        "pool: exceeds max ltv", world.weth.pool.borrow, pid, headroom + 1, sender=world.borrower
     )
 
 
@@ -539,14 +522,15 @@ def test_repay__sandwiched_by_a_liquidation__burns_only_the_remaining_debt(world
     of 'everything' burns only what is left, and the keeper cannot liquidate again after it."""
     pid = _unhealthy(world)
     pool = world.weth.pool
-    world.bhusd(world.borrower, 30_000 * WAD)
+    rescue = pool.debt_of(pid)  # the victim's rescue: repay the whole debt it saw
+    world.bhusd(world.borrower, rescue)
     with boa.env.prank(world.keeper):  # front-run
         pool.liquidate(pid, MAX_UINT, 0)
     remaining = pool.debt_of(pid)
     before = world.stablecoin.balanceOf(world.borrower)
-    with boa.env.prank(world.borrower):  # the victim's rescue: repay up to 24,000
-        paid = pool.repay(pid, 24_000 * WAD)
-    assert paid == remaining < 24_000 * WAD
+    with boa.env.prank(world.borrower):
+        paid = pool.repay(pid, rescue)
+    assert 0 < paid == remaining < rescue
     assert world.stablecoin.balanceOf(world.borrower) == before - remaining
     expect_revert(
         "pool: no debt", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
@@ -632,8 +616,8 @@ def test_withdraw__reentry_through_collateral_hook__is_refused(world: World) -> 
     token, market, pid = _hook_market(world)
     pool = market.pool
     with boa.env.prank(world.borrower):
-        pool.transfer_position(pid, token.address)  # the token owns the position it re-enters
-    # the token itself is the owner now, so the inner call would be authorised
+        pool.set_operator(token.address, True)  # the token may act on the position it re-enters
+    # the token itself is an operator now, so the inner call would be authorised
     inner = pool.withdraw.prepare_calldata(pid, WAD)
     token.arm(pool.address, inner)
     with boa.env.prank(token.address):
@@ -660,8 +644,8 @@ def test_liquidate__hook_reenters_liquidate__is_refused(world: World) -> None:
     token, market, pid = _hook_market(world)
     pool = market.pool
     with boa.env.prank(world.borrower):
-        pool.borrow(pid, 23_999 * WAD - pool.debt_of(pid))  # just under max LTV at 3,000
-    market.set_price_wad(2_700 * WAD)
+        pool.borrow(pid, _max_ltv_debt(market, 10 * WAD) - pool.debt_of(pid))
+    _fall_to_health(market, 9_600)
     assert pool.health(pid) < WAD
     token.arm(pool.address, pool.liquidate.prepare_calldata(pid, MAX_UINT, 0))
     with boa.env.prank(world.keeper):

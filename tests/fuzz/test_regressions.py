@@ -28,7 +28,10 @@ def test_liquidate__max_uint256_max_repay__liquidates_instead_of_overflowing(fuz
     try:
         m.open(pool="WETH", who=0, usd=20_000, jitter=0, ltv=-2)
         m.laws()
-        m.move_price(pool="WETH", bps=-1_000)
+        # a fall to health 0.96 from max LTV (health = threshold / max LTV x price ratio):
+        # unhealthy, but with collateral to spare, so the cap path (no shortfall) is taken
+        p = m.params["WETH"]
+        m.move_price(pool="WETH", bps=9_600 * p.max_ltv // p.liquidation_threshold - BPS)
         m.laws()
         ctx = m.pools["WETH"]
         pid = ctx.ids[0]
