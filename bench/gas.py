@@ -312,7 +312,11 @@ class GasRun:
         was zero) after a 10 % and then a further 22 % price drop."""
         f = self.pool.functions
         p = self.params
-        ltv = p.max_ltv - 10  # just inside max LTV: liquidatable after a 10 % drop
+        ltv = p.max_ltv - 10  # just inside max LTV: liquidatable after the first drop
+        # first drop: 3 % below the price that takes a max-LTV position to health 1.0;
+        # second: the collateral is worth 95 % of the debt (it no longer covers it)
+        first = p.max_ltv / p.liquidation_threshold * 0.97
+        second = p.max_ltv / 10_000 * 0.95 / first
         big = self.collateral_worth(30_000)
         small = self.collateral_worth(1.3 * p.min_debt / WAD / (ltv / 10_000))
         self.fund("victim", 4 * big + 2 * small)
@@ -331,7 +335,7 @@ class GasRun:
         ]
         # the liquidator holds bhUSD from its own position; its token balance stays zero
         self.bank("liquidator", 4 * self.debt_at(big, ltv))
-        self.set_price(0.90)
+        self.set_price(first)
 
         def liquidate(position_id: int, kind: str, variant: str) -> None:
             self.fresh_feed()
@@ -360,7 +364,7 @@ class GasRun:
             liquidate(position_id, "partial", variant)
         for variant, position_id in zip(("first", "repeat"), full):
             liquidate(position_id, "full", variant)
-        self.set_price(0.78)  # 0.702 of the start: the collateral no longer covers the debt
+        self.set_price(second)
         for variant, position_id in zip(("first", "repeat"), bad):
             liquidate(position_id, "bad debt", variant)
 

@@ -16,7 +16,7 @@ One run:
    path and the keeper's dev-account index) and gets 5 seconds to start;
 3. mode `automine` keeps one block per transaction; mode `2s` switches Anvil to a block every
    2 seconds (`evm_setIntervalMining`);
-4. the feed drops 10 % (one transaction: the crash block); every position is now liquidatable;
+4. the feed drops 3 % below where a max-LTV position reaches health 1.0 (one transaction: the crash block); every position is now liquidatable;
 5. the harness polls `positions_to_liquidate` until none of the positions is liquidatable,
    then reads the `Liquidate` logs: blocks = last liquidation block - crash block, seconds =
    wall time from the crash receipt until the harness saw the last one gone, and chain seconds
@@ -59,7 +59,13 @@ DEFAULT_KEEPER_CMD = (
 )
 KEEPER_ACCOUNT = 9  # dev account the keeper sends from
 OWNERS = range(1, 9)  # dev accounts that own the positions
-CRASH = 0.90  # the feed's answer after the crash, as a fraction of before
+CRASH_MARGIN = 0.97  # the crash goes this much below the price that brings max LTV to health 1
+
+
+def crash_fraction(params) -> float:
+    """The feed's answer after the crash, as a fraction of before: a position opened at max
+    LTV reaches health 1.0 at max LTV / threshold of the price; the crash goes 3 % below."""
+    return params.max_ltv / params.liquidation_threshold * CRASH_MARGIN
 POSITION_USD = 1_000  # collateral value of each position at the start
 
 
@@ -120,6 +126,10 @@ def open_many(node: Node, market: Market, count: int, ltv_bps: int) -> list[int]
     return list(range(first_id, last_id + 1))
 
 
+def _params(market: Market) -> risk.RiskParams:
+    return risk.RiskParams(*market.pool.functions.risk_params().call())
+
+
 def prepare(node: Node, market: Market, count: int) -> list[int]:
     """Positions just inside max LTV, and bhUSD for the keeper; nothing liquidatable yet."""
     params = risk.RiskParams(*market.pool.functions.risk_params().call())
@@ -142,8 +152,9 @@ def check_crash_bites(node: Node, market: Market, ids: list[int]) -> None:
     """
     pool = market.pool
     answer = market.feed.functions.latestAnswer().call()
-    new_price = pool.functions.price().call() * int(answer * CRASH) // answer
-    threshold = risk.RiskParams(*pool.functions.risk_params().call()).liquidation_threshold
+    params = _params(market)
+    new_price = pool.functions.price().call() * int(answer * crash_fraction(params)) // answer
+    threshold = params.liquidation_threshold
     for position_id in ids:
         coll = pool.functions.collateral_of(position_id).call()
         debt = pool.functions.debt_of(position_id).call()
@@ -153,14 +164,15 @@ def check_crash_bites(node: Node, market: Market, ids: list[int]) -> None:
 
 
 def crash(node: Node, market: Market) -> tuple[int, float]:
-    """Drop the feed by 10 %; return the crash block and the wall time its receipt was seen.
+    """Drop the feed past every position's liquidation price; return the crash block and the wall time its receipt was seen.
 
     Sent raw with a fixed gas limit and polled for, so that it works the same under
     automine and interval mining.
     """
     feed = market.feed
     answer = feed.functions.latestAnswer().call()
-    data = feed.functions.set_answer(int(answer * CRASH))._encode_transaction_data()
+    fraction = crash_fraction(_params(market))
+    data = feed.functions.set_answer(int(answer * fraction))._encode_transaction_data()
     tx = {"from": node.accounts[0], "to": feed.address, "data": data, "gas": hex(300_000)}
     tx_hash = node.rpc.call("eth_sendTransaction", [tx])
     receipts: list[dict] = []
