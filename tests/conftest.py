@@ -107,18 +107,6 @@ def _fast_expected_reverts():
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _deploy_before_any_module(request):
-    """Deploy in the session's setup, before the first module's snapshot.
-
-    A session fixture first requested inside a module would be deployed after that module's
-    snapshot and wiped when the module's state is reverted; a later deployment would then
-    reuse the same addresses with other state. Runs only where ape's test plugin is active
-    (titanoboa-only runs such as `make audit` skip it)."""
-    if request.config.pluginmanager.hasplugin("ape_test"):
-        request.getfixturevalue("deployment")
-
-
 @pytest.fixture(scope="session")
 def deployment(admin, chain):
     w3 = chain.provider.web3
