@@ -29,9 +29,16 @@ compile: install
 demo: install
 	bulkhead demo
 
-# pytest exits 5 when it collected nothing; that must fail, and it does (any non-zero).
+# Three pytest sessions, each with its own ape-managed Anvil: the contract suites share one
+# session deployment, and the audit/benchmark groups are kept apart from them so that no
+# module's chain snapshots can reach another group's fixtures. pytest exits 5 when it
+# collected nothing; any non-zero exit fails `make test`.
 test: compile
-	pytest -p no:cacheprovider -q tests
+	@for d in tests/*/; do case "$$d" in *__pycache__*) continue;; esac; \
+	  grep -q "$${d%/}" Makefile || { echo "make test: $$d is in no pytest group"; exit 1; }; done
+	pytest -p no:cacheprovider -q tests/unit tests/integration
+	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench
+	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate
 
 # The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change)
 # and the attack catalogue under titanoboa's line coverage (fails under 90 %), then the
