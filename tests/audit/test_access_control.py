@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import ape
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
 from bulkhead.risk import WAD
+from tests import permit
 
 ROLES = ("owner", "operator", "stranger", "keeper", "governance", "pool", "factory")
 OK = "ok"
@@ -46,45 +45,18 @@ def _permit_args(scene, caller, token=None):
     signer = scene.roles["keeper"]
     deadline = scene.chain.pending_timestamp + 3600
     value = 10**18
-    data = _permit_data(
-        stable, signer.address, caller.address, value, stable.nonces(signer), deadline
+    _fields, name, version, chain_id, contract = stable.eip712Domain()[:5]
+    domain = {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract}
+    v, r, s = permit.sign_permit(
+        signer.private_key,
+        domain,
+        signer.address,
+        caller.address,
+        value,
+        stable.nonces(signer),
+        deadline,
     )
-    signed = Account.sign_message(encode_typed_data(full_message=data), signer.private_key)
-    return stable.permit, (signer, caller, value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
-
-
-def _permit_data(stable, owner, spender, value, nonce, deadline) -> dict:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": stable.eip712Domain()[1],
-            "version": stable.eip712Domain()[2],
-            "chainId": stable.provider.chain_id,
-            "verifyingContract": stable.address,
-        },
-        "message": {
-            "owner": owner,
-            "spender": spender,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    }
+    return stable.permit, (signer, caller, value, deadline, v, r, s)
 
 
 def _params(scene):
@@ -129,7 +101,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # permissionless, gated by the owner's rule: the scene's position has none
     ("MarginPool", "auto_deleverage"): Row(
-        "pool", lambda s, c: (s.weth.pool.auto_deleverage, (s.pid, WAD)), _all("pool: no protection")
+        "pool",
+        lambda s, c: (s.weth.pool.auto_deleverage, (s.pid, WAD)),
+        _all("pool: no protection"),
     ),
     ("MarginPool", "mint_reserve"): Row(
         "pool", lambda s, c: (s.weth.pool.mint_reserve, (c, 0)), _all(ONLY_FACTORY, factory=OK)
@@ -202,7 +176,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         _all(NOT_OWNER, governance=OK),
     ),
     # permissionless: anyone may sweep a reserve above its target into the vault
-    ("PoolFactory", "sweep"): Row("factory", lambda s, c: (s.factory.sweep, (s.weth.pool,)), _all(OK)),
+    ("PoolFactory", "sweep"): Row(
+        "factory", lambda s, c: (s.factory.sweep, (s.weth.pool,)), _all(OK)
+    ),
     ("PoolFactory", "cover_bad_debt"): Row(
         "factory",
         lambda s, c: (s.factory.cover_bad_debt, (s.weth.pool, WAD)),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import boa
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD, RiskParams
+from tests import permit
 from tests.audit.conftest import MAX_UINT, World, expect_revert
 from tests.fuzz.system import create_pool, deployer
 
@@ -661,47 +661,15 @@ def _permit(
 ):
     stable = world.stablecoin
     owner = Account.from_key(owner_key).address
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Bulkhead USD",
-            "version": "1",
-            "chainId": boa.env.evm.patch.chain_id,
-            "verifyingContract": stable.address,
-        },
-        "message": {
-            "owner": owner,
-            "spender": spender,
-            "value": value,
-            "nonce": stable.nonces(owner) if nonce is None else nonce,
-            "deadline": deadline,
-        },
+    domain = {
+        "name": "Bulkhead USD",
+        "version": "1",
+        "chainId": boa.env.evm.patch.chain_id,
+        "verifyingContract": stable.address,
     }
-    sig = Account.sign_message(encode_typed_data(full_message=data), owner_key)
-    return (
-        owner,
-        spender,
-        value,
-        deadline,
-        sig.v,
-        sig.r.to_bytes(32, "big"),
-        sig.s.to_bytes(32, "big"),
-    )
+    nonce = stable.nonces(owner) if nonce is None else nonce
+    v, r, s = permit.sign_permit(owner_key, domain, owner, spender, value, nonce, deadline)
+    return (owner, spender, value, deadline, v, r, s)
 
 
 def test_permit__valid_then_replayed__second_reverts(world: World) -> None:

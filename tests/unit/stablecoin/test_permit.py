@@ -1,44 +1,19 @@
 import ape
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
+from tests import permit
 from tests.conftest import WAD
 
 
 def sign_permit(stablecoin, owner, spender, value: int, nonce: int, deadline: int, chain_id: int):
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Bulkhead USD",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": stablecoin.address,
-        },
-        "message": {
-            "owner": owner.address,
-            "spender": spender.address,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
+    domain = {
+        "name": "Bulkhead USD",
+        "version": "1",
+        "chainId": chain_id,
+        "verifyingContract": stablecoin.address,
     }
-    signed = Account.sign_message(encode_typed_data(full_message=data), owner.private_key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    return permit.sign_permit(
+        owner.private_key, domain, owner.address, spender.address, value, nonce, deadline
+    )
 
 
 def test_permit__valid_signature__sets_allowance_and_nonce(
