@@ -345,8 +345,9 @@ def deposit(vault, stablecoin, give_bhusd):
     return enter
 
 
-# A collateral token with the two faults a pool must refuse: a transfer fee (the pool gets
-# less than it asked for) and `False` returned instead of a revert. Tests only.
+# A collateral token with the faults a pool must refuse: a transfer fee (the pool gets
+# less than it asked for) and `False` returned instead of a revert (by transfers, or by
+# approve alone). Tests only.
 QUIRKY_TOKEN = """
 # pragma version 0.4.3
 decimals: public(uint8)
@@ -355,6 +356,7 @@ balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 fee_bps: public(uint256)
 failing: public(bool)
+approve_failing: public(bool)
 
 @deploy
 def __init__(_decimals: uint8):
@@ -367,8 +369,14 @@ def mint(_to: address, _amount: uint256):
 
 @external
 def approve(_spender: address, _amount: uint256) -> bool:
+    if self.approve_failing:
+        return False
     self.allowance[msg.sender][_spender] = _amount
     return True
+
+@external
+def set_approve_failing(_failing: bool):
+    self.approve_failing = _failing
 
 @external
 def set_fee_bps(_fee_bps: uint256):
