@@ -175,7 +175,10 @@ def test_crash__200_positions__every_unsafe_liquidated_every_due_protection_done
     assert m.done["liquidate"] == sum(len(d["liquidate"]) for d in due.values())
     assert m.done["deleverage"] == sum(len(d["deleverage"]) for d in due.values())
     assert m.done["top_up"] == sum(len(d["top_up"]) for d in due.values())
-    assert not m.failures and not m.skips
+    # no failures and no skip for any reason but `in_flight`: a pass that finds its own
+    # transaction for a position still pending (a slow block on a loaded machine) waits for it
+    assert not m.failures
+    assert set(m.skips) <= {"in_flight"}
     pools = m.summary()["pools"]
     for name in book:
         assert pools[name]["liquidate"] == len(due[name]["liquidate"])
