@@ -190,7 +190,7 @@ def initialize(_params: risk.RiskParams, _heartbeat: uint256, _max_jump_bps: uin
     @param _heartbeat Oracle heartbeat [seconds].
     @param _max_jump_bps Largest accepted move from the anchor price [bps].
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     assert self._risk == 0, "pool: already initialized"
     risk._validate(_params)
     oracle_guard._set_params(_heartbeat, _max_jump_bps)
@@ -238,7 +238,7 @@ def deposit(_id: uint256, _amount: uint256):
     @param _id Position id.
     @param _amount Collateral to pull from the caller [collateral units].
     """
-    assert _amount > 0, "pool: zero amount"
+    self._nonzero(_amount)
     # bounded before the addition: coll + _amount < 2**129 cannot overflow
     assert _amount < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
     owner: address = self._existing_owner(_id)
@@ -259,7 +259,7 @@ def withdraw(_id: uint256, _amount: uint256):
     @param _id Position id.
     @param _amount Collateral to send to the caller [collateral units].
     """
-    assert _amount > 0, "pool: zero amount"
+    self._nonzero(_amount)
     owner: address = self._authorised_owner(_id)
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -283,7 +283,7 @@ def borrow(_id: uint256, _amount: uint256):
     @param _id Position id.
     @param _amount bhUSD to mint to the caller [wad].
     """
-    assert _amount > 0, "pool: zero amount"
+    self._nonzero(_amount)
     owner: address = self._authorised_owner(_id)
     assert not self._paused(), "pool: paused"
     rate: uint256 = self._accrue()
@@ -305,7 +305,7 @@ def repay(_id: uint256, _amount: uint256) -> uint256:
     @param _amount bhUSD to repay at most [wad].
     @return The bhUSD burned [wad].
     """
-    assert _amount > 0, "pool: zero amount"
+    self._nonzero(_amount)
     owner: address = self._existing_owner(_id)
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -368,57 +368,26 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     @param _min_collateral_out Least collateral the caller accepts [collateral units].
     @return Collateral sent to the caller [collateral units].
     """
-    assert _max_repay > 0, "pool: zero amount"
-    owner: address = self._existing_owner(_id)
-    rate: uint256 = self._accrue()
-    coll: uint256 = 0
-    norm: uint256 = 0
-    coll, norm = self._position(_id)
-    assert norm > 0, "pool: no debt"
-    price: uint256 = oracle_guard._price()
-    p: risk.RiskParams = self._params()
-    debt: uint256 = self._debt(norm, rate)
-    value: uint256 = self._value(coll, price)
-    assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
+    return self._liquidate_many([_id], _max_repay, _min_collateral_out, True)
 
-    repaid: uint256 = 0
-    paid: uint256 = 0
-    out: uint256 = 0
-    shortfall: uint256 = 0
-    repaid, paid, out, shortfall = risk._liquidation_amounts(coll, debt, value, price, p, _max_repay, COLLATERAL_SCALE)
-    assert out >= _min_collateral_out, "pool: collateral out below minimum"
 
-    new_norm: uint256 = 0
-    if repaid < debt:
-        # remove less normalised debt than repaid when it does not divide evenly
-        new_norm = norm - repaid * WAD // rate
-    # the fee is what the liquidator paid above the debt it covered; with a shortfall the
-    # covered debt is repaid - shortfall (repaid is then the whole debt)
-    fee_part: uint256 = paid - min(paid, repaid - shortfall)
-    reserve_used: uint256 = 0
-    new_bad_debt: uint256 = 0
-    reserve: uint256 = self.reserve + fee_part
-    if shortfall > 0:
-        reserve_used = min(reserve, shortfall)
-        reserve -= reserve_used
-        new_bad_debt = shortfall - reserve_used
-        self.bad_debt += new_bad_debt
-    self.reserve = reserve
-    self._store(_id, owner, coll, norm, coll - out, new_norm, rate)
-    if paid > 0:
-        extcall STABLECOIN.pool_burn(msg.sender, paid)
-    if out > 0:
-        self._push_collateral(msg.sender, out)
-    log Liquidate(
-        id=_id,
-        liquidator=msg.sender,
-        debt_repaid=debt if repaid >= debt else repaid,
-        paid=paid,
-        collateral_out=out,
-        reserve_used=reserve_used,
-        bad_debt=new_bad_debt,
-    )
-    return out
+@external
+def liquidate_many(
+    _ids: DynArray[uint256, MAX_RESULTS], _max_repay: uint256, _min_collateral_out: uint256
+) -> uint256:
+    """
+    @notice Liquidate every unhealthy position in `_ids` in one transaction, with one
+            accrual, one price read, one burn and one collateral transfer; each position
+            is liquidated exactly as `liquidate` would. Unknown ids, positions without
+            debt or healthy (another keeper was first) and positions whose liquidation
+            would take the total paid above `_max_repay` are skipped, not reverted.
+            The output of `positions_to_liquidate` can be passed as it is.
+    @param _ids Position ids, at most 1,000.
+    @param _max_repay Most bhUSD the caller will burn in total, fees included [wad].
+    @param _min_collateral_out Least collateral the caller accepts in total [collateral units].
+    @return Collateral sent to the caller [collateral units].
+    """
+    return self._liquidate_many(_ids, _max_repay, _min_collateral_out, False)
 
 
 @external
@@ -489,7 +458,7 @@ def auto_deleverage(_id: uint256, _repay: uint256) -> uint256:
     @param _repay Debt to repay [wad].
     @return Collateral sent to the caller [collateral units].
     """
-    assert _repay > 0, "pool: zero amount"
+    self._nonzero(_repay)
     owner: address = self._existing_owner(_id)
     rate: uint256 = self._accrue()
     prot: uint256 = self._protections[_id]
@@ -545,7 +514,7 @@ def set_risk_params(_params: risk.RiskParams):
     @notice Replace the risk parameters; factory only. Accrues at the old fee first.
     @param _params New parameters, validated against the bounds in `modules/risk.vy`.
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     risk._validate(_params)
     self._accrue()
     self._set_params(_params, self._paused())
@@ -558,7 +527,7 @@ def set_oracle_params(_heartbeat: uint256, _max_jump_bps: uint256):
     @param _heartbeat Oracle heartbeat [seconds].
     @param _max_jump_bps Jump bound [bps].
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     oracle_guard._set_params(_heartbeat, _max_jump_bps)
 
 
@@ -568,7 +537,7 @@ def reset_price_anchor():
     @notice Accept the feed's current valid answer as the anchor after a move beyond the
             jump bound; factory only.
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     oracle_guard._reset_anchor()
 
 
@@ -578,7 +547,7 @@ def set_paused(_paused: bool):
     @notice Pause or unpause new debt; factory only.
     @param _paused True stops open and borrow.
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     self._set_params(self._params(), _paused)
     log Paused(paused=_paused)
 
@@ -591,7 +560,7 @@ def mint_reserve(_to: address, _amount: uint256):
     @param _to Receiver of the bhUSD.
     @param _amount [wad], at most the reserve.
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     # dev: the factory never asks for more than the reserve; checked arithmetic backs it
     self.reserve -= _amount
     extcall STABLECOIN.mint(_to, _amount)
@@ -605,7 +574,7 @@ def cover_bad_debt(_amount: uint256):
             Supply falls by what the bad debt falls.
     @param _amount [wad], at most the bad debt.
     """
-    assert msg.sender == FACTORY, "pool: only factory"
+    self._only_factory()
     # dev: the factory checks the amount against the bad debt first ("factory: amount
     # above bad debt"); checked arithmetic backs it
     self.bad_debt -= _amount
@@ -804,6 +773,19 @@ def total_collateral() -> uint256:
 
 
 @internal
+@pure
+def _nonzero(_amount: uint256):
+    assert _amount > 0, "pool: zero amount"
+
+
+@internal
+@view
+def _only_factory():
+    # one copy of the check and its reason, to keep the pool under the size limit
+    assert msg.sender == FACTORY, "pool: only factory"
+
+
+@internal
 @view
 def _existing_owner(_id: uint256) -> address:
     owner: address = self.owner_of[_id]
@@ -999,6 +981,86 @@ def _store(
     total_norm: uint256 = (totals & _MASK128) + _new_norm - _norm
     self._totals = total_coll << 128 | total_norm
     log PositionUpdated(id=_id, owner=_owner, collateral=_new_coll, normalised_debt=_new_norm, debt=self._debt(_new_norm, _rate))
+
+
+@internal
+def _liquidate_many(
+    _ids: DynArray[uint256, MAX_RESULTS], _max_repay: uint256, _min_collateral_out: uint256, _strict: bool
+) -> uint256:
+    """
+    @dev Both liquidation entry points. Strict (`liquidate`): every id must be
+         liquidatable and `_max_repay` caps its liquidation, partial if need be. Not
+         strict (`liquidate_many`): what is not liquidatable is skipped, and `_max_repay`
+         is a budget that a position's whole liquidation must fit in. One accrual, one
+         price, one burn and one transfer for all; the state of each position, the reserve
+         and the bad debt is written before any token moves.
+    """
+    self._nonzero(_max_repay)
+    rate: uint256 = self._accrue()
+    price: uint256 = oracle_guard._price()
+    p: risk.RiskParams = self._params()
+    cap: uint256 = _max_repay if _strict else max_value(uint256)
+    done: uint256 = 0
+    total_paid: uint256 = 0
+    total_out: uint256 = 0
+    for position_id: uint256 in _ids:
+        owner: address = self.owner_of[position_id]
+        coll: uint256 = 0
+        norm: uint256 = 0
+        coll, norm = self._position(position_id)
+        debt: uint256 = self._debt(norm, rate)
+        value: uint256 = self._value(coll, price)
+        if _strict:
+            assert owner != empty(address), "pool: unknown position"
+            assert norm > 0, "pool: no debt"
+            assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
+        elif owner == empty(address) or value * p.liquidation_threshold * WAD // BPS >= debt * WAD:
+            continue  # unknown, without debt (health is then infinite) or healthy
+
+        repaid: uint256 = 0
+        paid: uint256 = 0
+        out: uint256 = 0
+        shortfall: uint256 = 0
+        repaid, paid, out, shortfall = risk._liquidation_amounts(coll, debt, value, price, p, cap, COLLATERAL_SCALE)
+        if total_paid + paid > _max_repay:
+            continue  # only when not strict: the strict cap already bounds `paid`
+
+        new_norm: uint256 = 0
+        if repaid < debt:
+            # remove less normalised debt than repaid when it does not divide evenly
+            new_norm = norm - repaid * WAD // rate
+        # the fee is what the liquidator paid above the debt it covered; with a shortfall
+        # the covered debt is repaid - shortfall (repaid is then the whole debt)
+        fee_part: uint256 = paid - min(paid, repaid - shortfall)
+        reserve_used: uint256 = 0
+        new_bad_debt: uint256 = 0
+        reserve: uint256 = self.reserve + fee_part
+        if shortfall > 0:
+            reserve_used = min(reserve, shortfall)
+            reserve -= reserve_used
+            new_bad_debt = shortfall - reserve_used
+            self.bad_debt += new_bad_debt
+        self.reserve = reserve
+        self._store(position_id, owner, coll, norm, coll - out, new_norm, rate)
+        log Liquidate(
+            id=position_id,
+            liquidator=msg.sender,
+            debt_repaid=min(repaid, debt),
+            paid=paid,
+            collateral_out=out,
+            reserve_used=reserve_used,
+            bad_debt=new_bad_debt,
+        )
+        done += 1
+        total_paid += paid
+        total_out += out
+    assert done > 0, "pool: nothing to liquidate"
+    assert total_out >= _min_collateral_out, "pool: collateral out below minimum"
+    if total_paid > 0:
+        extcall STABLECOIN.pool_burn(msg.sender, total_paid)
+    if total_out > 0:
+        self._push_collateral(msg.sender, total_out)
+    return total_out
 
 
 @internal
