@@ -91,6 +91,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("MarginPool", "liquidate"): Row(
         "pool", lambda s, c: (s.vol.pool.liquidate, (s.unhealthy, MAX_UINT, 0)), _all(OK)
     ),
+    ("MarginPool", "liquidate_many"): Row(
+        "pool",
+        lambda s, c: (s.vol.pool.liquidate_many, ([s.unhealthy], MAX_UINT, 0)),
+        _all(OK),
+    ),
     ("MarginPool", "set_operator"): Row(
         "pool", lambda s, c: (s.weth.pool.set_operator, (s.new_token, True)), _all(OK)
     ),

@@ -565,6 +565,69 @@ def test_liquidate__deep_underwater__reserve_then_bad_debt_absorb_shortfall(worl
     assert world.weth.pool.bad_debt() == 0
 
 
+def test_liquidate_many__unknown_debt_free_healthy_and_repeated_ids__are_skipped(
+    world: World,
+) -> None:
+    pool = world.weth.pool
+    debt_free = world.open(world.weth, world.borrower, WAD, 0)
+    safe = _healthy(world)
+    due = _unhealthy(world)
+    unknown = pool.position_count() + 1
+    with boa.env.prank(world.keeper):
+        pool.liquidate_many([0, unknown, debt_free, safe, due, due], MAX_UINT, 0)
+    assert pool.health(due) > WAD  # liquidated once, to the target
+    assert pool.collateral_of(debt_free) == WAD and pool.collateral_of(safe) == 10 * WAD
+    expect_revert(
+        "pool: nothing to liquidate",
+        pool.liquidate_many,
+        [0, unknown, debt_free, safe, due],
+        MAX_UINT,
+        0,
+        sender=world.keeper,
+    )
+
+
+def test_liquidate_many__budget_below_a_position__skips_it(world: World) -> None:
+    pool = world.weth.pool
+    first, second = (
+        world.open(world.weth, world.borrower, coll, _max_ltv_debt(world.weth, coll))
+        for coll in (10 * WAD, 20 * WAD)
+    )
+    _fall_to_health(world.weth, 9_600)
+    p, price = world.weth.params, pool.price()
+    cost = risk.liquidation_amounts(
+        pool.collateral_of(first), pool.debt_of(first), price, p, world.weth.scale
+    ).paid
+    expect_revert(
+        "pool: nothing to liquidate",
+        pool.liquidate_many,
+        [first, second],
+        cost - 1,
+        0,
+        sender=world.keeper,
+    )
+    with boa.env.prank(world.keeper):
+        pool.liquidate_many([first, second], cost, 0)
+    assert pool.health(first) > WAD and pool.health(second) < WAD
+
+
+def test_liquidate_many__min_collateral_out_above_outcome__reverts(world: World) -> None:
+    pool = world.weth.pool
+    pid = _unhealthy(world)
+    p = world.weth.params
+    out = risk.liquidation_amounts(
+        pool.collateral_of(pid), pool.debt_of(pid), pool.price(), p, world.weth.scale
+    ).collateral_out
+    expect_revert(
+        "pool: collateral out below minimum",
+        pool.liquidate_many,
+        [pid],
+        MAX_UINT,
+        out + 1,
+        sender=world.keeper,
+    )
+
+
 # ------------------------------------------------------------- exotic collateral
 
 
@@ -651,6 +714,19 @@ def test_liquidate__hook_reenters_liquidate__is_refused(world: World) -> None:
     with boa.env.prank(world.keeper):
         out = pool.liquidate(pid, MAX_UINT, 0)
     assert out > 0 and token.hook_called() and not token.hook_succeeded()
+
+
+def test_liquidate_many__hook_reenters_liquidate__is_refused(world: World) -> None:
+    token, market, pid = _hook_market(world)
+    pool = market.pool
+    with boa.env.prank(world.borrower):
+        pool.borrow(pid, _max_ltv_debt(market, 10 * WAD) - pool.debt_of(pid))
+    _fall_to_health(market, 9_600)
+    token.arm(pool.address, pool.liquidate.prepare_calldata(pid, MAX_UINT, 0))
+    with boa.env.prank(world.keeper):
+        out = pool.liquidate_many([pid], MAX_UINT, 0)
+    assert out > 0 and token.hook_called() and not token.hook_succeeded()
+    assert pool.health(pid) > WAD
 
 
 # ------------------------------------------------------------------------ permit
