@@ -368,7 +368,22 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     @param _min_collateral_out Least collateral the caller accepts [collateral units].
     @return Collateral sent to the caller [collateral units].
     """
-    return self._liquidate_many([_id], _max_repay, _min_collateral_out, True)
+    self._nonzero(_max_repay)
+    owner: address = self._existing_owner(_id)
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert norm > 0, "pool: no debt"
+    done: bool = False
+    paid: uint256 = 0
+    out: uint256 = 0
+    done, paid, out = self._liquidate(
+        _id, owner, coll, norm, rate, oracle_guard._price(), self._params(), _max_repay, max_value(uint256)
+    )
+    assert done, "pool: position is healthy"
+    self._settle_liquidation(paid, out, _min_collateral_out)
+    return out
 
 
 @external
@@ -387,7 +402,34 @@ def liquidate_many(
     @param _min_collateral_out Least collateral the caller accepts in total [collateral units].
     @return Collateral sent to the caller [collateral units].
     """
-    return self._liquidate_many(_ids, _max_repay, _min_collateral_out, False)
+    self._nonzero(_max_repay)
+    rate: uint256 = self._accrue()
+    price: uint256 = oracle_guard._price()
+    p: risk.RiskParams = self._params()
+    count: uint256 = 0
+    total_paid: uint256 = 0
+    total_out: uint256 = 0
+    for position_id: uint256 in _ids:
+        owner: address = self.owner_of[position_id]
+        coll: uint256 = 0
+        norm: uint256 = 0
+        coll, norm = self._position(position_id)
+        if owner == empty(address) or norm == 0:
+            continue
+        done: bool = False
+        paid: uint256 = 0
+        out: uint256 = 0
+        # the whole liquidation or none: what would exceed the budget is skipped
+        done, paid, out = self._liquidate(
+            position_id, owner, coll, norm, rate, price, p, max_value(uint256), _max_repay - total_paid
+        )
+        if done:
+            count += 1
+            total_paid += paid
+            total_out += out
+    assert count > 0, "pool: nothing to liquidate"
+    self._settle_liquidation(total_paid, total_out, _min_collateral_out)
+    return total_out
 
 
 @external
@@ -984,83 +1026,76 @@ def _store(
 
 
 @internal
-def _liquidate_many(
-    _ids: DynArray[uint256, MAX_RESULTS], _max_repay: uint256, _min_collateral_out: uint256, _strict: bool
-) -> uint256:
+def _liquidate(
+    _id: uint256,
+    _owner: address,
+    _coll: uint256,
+    _norm: uint256,
+    _rate: uint256,
+    _price: uint256,
+    _p: risk.RiskParams,
+    _max_repay: uint256,
+    _budget: uint256,
+) -> (bool, uint256, uint256):
     """
-    @dev Both liquidation entry points. Strict (`liquidate`): every id must be
-         liquidatable and `_max_repay` caps its liquidation, partial if need be. Not
-         strict (`liquidate_many`): what is not liquidatable is skipped, and `_max_repay`
-         is a budget that a position's whole liquidation must fit in. One accrual, one
-         price, one burn and one transfer for all; the state of each position, the reserve
-         and the bad debt is written before any token moves.
+    @dev Liquidate one position with debt (`liquidate` and `liquidate_many`): write it,
+         the reserve and the bad debt, and log; the caller then burns and pays once.
+         `_max_repay` caps the liquidation (partial if need be); not done, and nothing
+         written, when the position is healthy or the liquidation would cost more than
+         `_budget`. Returns (done, bhUSD paid, collateral out).
     """
-    self._nonzero(_max_repay)
-    rate: uint256 = self._accrue()
-    price: uint256 = oracle_guard._price()
-    p: risk.RiskParams = self._params()
-    cap: uint256 = _max_repay if _strict else max_value(uint256)
-    done: uint256 = 0
-    total_paid: uint256 = 0
-    total_out: uint256 = 0
-    for position_id: uint256 in _ids:
-        owner: address = self.owner_of[position_id]
-        coll: uint256 = 0
-        norm: uint256 = 0
-        coll, norm = self._position(position_id)
-        debt: uint256 = self._debt(norm, rate)
-        value: uint256 = self._value(coll, price)
-        if _strict:
-            assert owner != empty(address), "pool: unknown position"
-            assert norm > 0, "pool: no debt"
-            assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
-        elif owner == empty(address) or value * p.liquidation_threshold * WAD // BPS >= debt * WAD:
-            continue  # unknown, without debt (health is then infinite) or healthy
+    debt: uint256 = self._debt(_norm, _rate)
+    value: uint256 = self._value(_coll, _price)
+    if value * _p.liquidation_threshold * WAD // BPS >= debt * WAD:
+        return False, 0, 0
+    repaid: uint256 = 0
+    paid: uint256 = 0
+    out: uint256 = 0
+    shortfall: uint256 = 0
+    repaid, paid, out, shortfall = risk._liquidation_amounts(_coll, debt, value, _price, _p, _max_repay, COLLATERAL_SCALE)
+    if paid > _budget:
+        return False, 0, 0
 
-        repaid: uint256 = 0
-        paid: uint256 = 0
-        out: uint256 = 0
-        shortfall: uint256 = 0
-        repaid, paid, out, shortfall = risk._liquidation_amounts(coll, debt, value, price, p, cap, COLLATERAL_SCALE)
-        if total_paid + paid > _max_repay:
-            continue  # only when not strict: the strict cap already bounds `paid`
+    new_norm: uint256 = 0
+    if repaid < debt:
+        # remove less normalised debt than repaid when it does not divide evenly
+        new_norm = _norm - repaid * WAD // _rate
+    # the fee is what the liquidator paid above the debt it covered; with a shortfall the
+    # covered debt is repaid - shortfall (repaid is then the whole debt)
+    fee_part: uint256 = paid - min(paid, repaid - shortfall)
+    reserve_used: uint256 = 0
+    new_bad_debt: uint256 = 0
+    reserve: uint256 = self.reserve + fee_part
+    if shortfall > 0:
+        reserve_used = min(reserve, shortfall)
+        reserve -= reserve_used
+        new_bad_debt = shortfall - reserve_used
+        self.bad_debt += new_bad_debt
+    self.reserve = reserve
+    self._store(_id, _owner, _coll, _norm, _coll - out, new_norm, _rate)
+    log Liquidate(
+        id=_id,
+        liquidator=msg.sender,
+        debt_repaid=min(repaid, debt),
+        paid=paid,
+        collateral_out=out,
+        reserve_used=reserve_used,
+        bad_debt=new_bad_debt,
+    )
+    return True, paid, out
 
-        new_norm: uint256 = 0
-        if repaid < debt:
-            # remove less normalised debt than repaid when it does not divide evenly
-            new_norm = norm - repaid * WAD // rate
-        # the fee is what the liquidator paid above the debt it covered; with a shortfall
-        # the covered debt is repaid - shortfall (repaid is then the whole debt)
-        fee_part: uint256 = paid - min(paid, repaid - shortfall)
-        reserve_used: uint256 = 0
-        new_bad_debt: uint256 = 0
-        reserve: uint256 = self.reserve + fee_part
-        if shortfall > 0:
-            reserve_used = min(reserve, shortfall)
-            reserve -= reserve_used
-            new_bad_debt = shortfall - reserve_used
-            self.bad_debt += new_bad_debt
-        self.reserve = reserve
-        self._store(position_id, owner, coll, norm, coll - out, new_norm, rate)
-        log Liquidate(
-            id=position_id,
-            liquidator=msg.sender,
-            debt_repaid=min(repaid, debt),
-            paid=paid,
-            collateral_out=out,
-            reserve_used=reserve_used,
-            bad_debt=new_bad_debt,
-        )
-        done += 1
-        total_paid += paid
-        total_out += out
-    assert done > 0, "pool: nothing to liquidate"
-    assert total_out >= _min_collateral_out, "pool: collateral out below minimum"
-    if total_paid > 0:
-        extcall STABLECOIN.pool_burn(msg.sender, total_paid)
-    if total_out > 0:
-        self._push_collateral(msg.sender, total_out)
-    return total_out
+
+@internal
+def _settle_liquidation(_paid: uint256, _out: uint256, _min_out: uint256):
+    """
+    @dev After every position is written: check the caller's minimum, burn what it pays
+         and send it the collateral.
+    """
+    assert _out >= _min_out, "pool: collateral out below minimum"
+    if _paid > 0:
+        extcall STABLECOIN.pool_burn(msg.sender, _paid)
+    if _out > 0:
+        self._push_collateral(msg.sender, _out)
 
 
 @internal

@@ -1,15 +1,16 @@
 """The protocol's laws as a hypothesis `RuleBasedStateMachine` on titanoboa.
 
 Rules are what users, keepers, the oracle, time and governance's pause do to three
-isolated pools (18, 8 and 6 collateral decimals). Every rule predicts its own outcome
+isolated pools (18, 8 and 6 collateral decimals) and to the savings vault: positions,
+single and batched liquidations, protections and their auto-deleverages, vault deposits
+and redemptions, and fee sweeps. Every rule predicts its own outcome
 (success, or the exact revert reason) with the integer mirror in `bulkhead.risk` and the
 pool's views, so a call that fails for the wrong reason, or succeeds when it should not,
 is a violation. The invariants below run after every step.
 
-Extending: a new feature gets new rules (a method decorated with `@rule`, registered in
-`RULE_NAMES` through `_count`) and, when it changes debt, a call to `_debt_op`. A rule that
-targets one pool wraps its work in `self._only(pool)`, which proves the other pools did
-not change. Protections, savings-vault deposits and sweeps are meant to slot in this way.
+Extending: a new feature gets new rules (a method decorated with `@rule`, counted through
+`_count`/`_expect`) and, when it changes debt, a call to `_debt_op`. A rule that targets
+one pool wraps its work in `self._only(pool)`, which proves the other pools did not change.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD, LiquidationError, RiskParams
-from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system
+from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system, deployer
 
 MAX_UINT = 2**256 - 1
 MASK128 = 2**128 - 1
@@ -54,7 +55,16 @@ SLOT_FEED_ANSWER = 7
 
 # Counters that survive hypothesis examples: `STATS[rule/outcome]` and the canaries.
 STATS: collections.Counter = collections.Counter()
-CANARIES = ("liquidation", "liquidation_partial", "liquidation_shortfall", "bad_debt", "pause")
+CANARIES = (
+    "liquidation",
+    "liquidation_partial",
+    "liquidation_shortfall",
+    "bad_debt",
+    "pause",
+    "batch_liquidation",
+    "auto_deleverage",
+    "sweep",
+)
 
 
 class Violation(AssertionError):
@@ -118,6 +128,9 @@ class BulkheadMachine(RuleBasedStateMachine):
         self.liquidation_exhausted_reserve = False
         self.unhealthy: dict[str, set[int]] = {}
         self.bad_debt: dict[str, int] = {}
+        self.vault = self.sys.vault
+        self.share_price = self._share_price()
+        self.netted: dict[str, int] = {}  # bad debt a sweep cancelled with the reserve
 
     def teardown(self) -> None:
         self._anchor.__exit__(None, None, None)
@@ -270,7 +283,7 @@ class BulkheadMachine(RuleBasedStateMachine):
     @rule(
         pool=st.sampled_from(FUZZED),
         who=st.integers(0, 2),
-        usd=st.sampled_from([2_000, 20_000, 300, 1_000_000, 150, 0, 1]),
+        usd=st.sampled_from([2_000, 20_000, 300, 1_000_000, 150, 0, 1, 3_000_000]),
         jitter=st.integers(0, 999),
         ltv=st.sampled_from([-2, 7_500, 5_000, -1, 0, 3_000, -3, 9_000]),
     )
@@ -788,6 +801,309 @@ class BulkheadMachine(RuleBasedStateMachine):
         self._count("advance_time", "heartbeat" if heartbeat else "silent")
         self.price_or_time_rule = True
 
+    # ------------------------------------------------ batched liquidation
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        noise=st.booleans(),
+        budget=st.sampled_from(["max", "exact", "short", "max", "zero"]),
+        by=st.sampled_from([0, 0, 1]),
+        prefer_due=st.sampled_from([True, True, False]),
+    )
+    def keeper_batch(self, pool: str, noise: bool, budget: str, by: int, prefer_due: bool) -> None:
+        """A keeper passes `positions_to_liquidate` (with noise: id 0, an unknown id, every
+        known id and a repeat) to `liquidate_many`, mostly in a pool with unhealthy
+        positions at the feed's price; the mirror predicts each position's outcome in
+        order, skips included, and the budget's effect."""
+        due = sorted(n for n, ids in self.unhealthy.items() if ids)
+        if prefer_due and due:
+            pool = due[FUZZED.index(pool) % len(due)]
+        ctx = self.pools[pool]
+        m = ctx.market
+        listed = list(m.pool.positions_to_liquidate(1, 5_000))
+        ids = listed
+        if noise:
+            ids = [0, *listed[:1], *ctx.ids, len(ctx.ids) + 10**6, *listed[-1:]]
+        ids = ids[:1_000]
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        threshold = p.liquidation_threshold
+
+        def plan(cap: int) -> tuple[list, dict, int, int]:
+            """Liquidations [(id, Liquidation, coll, debt, new coll, new norm)] in order,
+            the final (coll, norm) of each, bhUSD paid and collateral out under `cap`."""
+            state: dict[int, tuple[int, int]] = {}
+            done, paid, out = [], 0, 0
+            for pid in ids:
+                if pid == 0 or pid > m.pool.position_count():
+                    continue
+                coll, norm = state.get(pid) or self._pos(ctx, pid)
+                debt = risk.debt(norm, rate)
+                if norm == 0 or not risk.is_liquidatable(coll, debt, price, threshold, m.scale):
+                    continue
+                liq = risk.liquidation_amounts(coll, debt, price, p, m.scale)
+                if paid + liq.paid > cap:
+                    continue
+                new_norm = norm - liq.repaid * WAD // rate if liq.repaid < debt else 0
+                state[pid] = (coll - liq.collateral_out, new_norm)
+                done.append((pid, liq, coll, debt, *state[pid]))
+                paid += liq.paid
+                out += liq.collateral_out
+            return done, state, paid, out
+
+        expected = None
+        cap = MAX_UINT
+        done: list = []
+        final: dict = {}
+        paid = out = 0
+        if oracle is None:
+            done, final, paid, out = plan(MAX_UINT)
+            cap = {"max": MAX_UINT, "exact": paid, "short": max(paid - 1, 1), "zero": 0}[budget]
+            if budget == "short":
+                done, final, paid, out = plan(cap)
+        elif budget == "zero":
+            cap = 0
+        if cap == 0:
+            expected = "pool: zero amount"
+        elif oracle:
+            expected = oracle
+        elif not done:
+            expected = "pool: nothing to liquidate"
+        who = self.keeper if by == 0 else self.borrowers[by]
+        self._give(who, paid if expected is None else 0)
+        reserve = m.pool.reserve()
+        with self._only(ctx):
+            got, got_out = self._call(who, m.pool.liquidate_many, ids, cap, 0)
+        self._expect("keeper_batch", expected, got)
+        if got is not None:
+            return
+        STATS["canary/batch_liquidation"] += 1
+        if got_out != out:
+            raise Violation(f"liquidate_many: out {got_out} != mirror {out}")
+        for pid, state in final.items():
+            if self._pos(ctx, pid) != state:
+                raise Violation(f"liquidate_many: {pid} is {self._pos(ctx, pid)}, mirror {state}")
+        for pid, liq, coll, debt, new_coll, new_norm in done:
+            self._debt_op(ctx)
+            STATS["canary/liquidation"] += 1
+            new_debt = risk.debt(new_norm, rate)
+            if 0 < new_debt < p.min_debt:
+                raise Violation("batch liquidation left dust debt")
+            if new_debt and risk.health(
+                new_coll, new_debt, price, threshold, m.scale
+            ) <= risk.health(coll, debt, price, threshold, m.scale):
+                raise Violation(f"batch liquidation lowered the health of {pid}")
+            if liq.shortfall:
+                STATS["canary/liquidation_shortfall"] += 1
+                reserve += max(liq.paid - (debt - liq.shortfall), 0)
+                if liq.shortfall > reserve:
+                    self.liquidation_exhausted_reserve = True
+                    STATS["canary/bad_debt"] += 1
+                reserve -= min(reserve, liq.shortfall)
+            else:
+                reserve += liq.paid - liq.repaid
+
+    # ----------------------------------------------------------- protection
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        via=st.sampled_from([0, 0, 1, 2]),
+        trigger=st.sampled_from([1_200, 0, 1_400, 1_100, 2_000, 1_000, 1_050]),
+        gap=st.sampled_from([150, 300, 300, 0, 1_000, 10_000]),
+        fee=st.sampled_from([50, 100, 500, 2_000]),
+    )
+    def set_protection(self, pick: int, via: int, trigger: int, gap: int, fee: int) -> None:
+        """The owner (or its operator, or a stranger) sets a deleverage protection: trigger
+        and target health in per mille, fee in bps."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        trigger_wad = trigger * WAD // 1_000
+        target_wad = (trigger + gap) * WAD // 1_000
+        expected = None
+        if not self._authorised(owner, who):
+            expected = "pool: not owner or operator"
+        elif trigger_wad > 0:
+            if trigger_wad <= WAD:
+                expected = "pool: trigger not above 1.0"
+            elif target_wad <= trigger_wad or target_wad > 10 * WAD:
+                expected = "pool: bad target health"
+            elif fee > self._params(ctx).liquidation_bonus:
+                expected = "pool: fee above pool cap"
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.set_protection, pid, trigger_wad, target_wad, fee)
+        self._expect("set_protection", expected, got)
+        if got is None:
+            want = (trigger_wad, target_wad, fee) if trigger_wad else (0, 0, 0)
+            if tuple(m.pool.protection_of(pid)) != want:
+                raise Violation(f"protection_of {pid} != {want}")
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        due=st.sampled_from([True, True, False]),
+        amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt"]),
+    )
+    def auto_deleverage(self, pick: int, due: bool, amount: str) -> None:
+        """A keeper carries out a protection with the repay the bot would send (`aim`), or a
+        wrong one; the mirror predicts success or the exact reason."""
+        protected = [
+            (c, i)
+            for c in self.pools.values()
+            for i in c.ids
+            if self._due(c, i) or (not due and c.market.pool.protection_of(i)[0] > 0)
+        ]
+        if due and not protected:
+            self._count("auto_deleverage", "none due")
+            return
+        ctx, pid = protected[pick % len(protected)] if protected else self._pick(pick)
+        m = ctx.market
+        trigger, target, max_fee = m.pool.protection_of(pid)
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        fee = min(max_fee, p.liquidation_bonus)
+        threshold = p.liquidation_threshold
+        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
+        aim = 0
+        if price and trigger:
+            aim = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)[0]
+        aim = aim or debt // 10  # no amount lands on the target: a plausible wrong one
+        repay = {
+            "aim": aim,
+            "double": 2 * aim,
+            "half": aim // 2,
+            "zero": 0,
+            "debt": debt,
+        }[amount]
+        expected = None
+        if repay == 0:
+            expected = "pool: zero amount"
+        elif trigger == 0:
+            expected = "pool: no protection"
+        elif oracle:
+            expected = oracle
+        elif before >= trigger:
+            expected = "pool: protection not due"
+        elif repay >= debt:
+            expected = "pool: repay above debt"
+        else:
+            out = repay * (BPS + fee) // BPS * WAD // (price * m.scale)
+            new_debt = risk.debt(norm - repay * WAD // rate, rate)
+            if out > coll:
+                expected = "pool: insufficient collateral"
+            elif new_debt < p.min_debt:
+                expected = "pool: debt below minimum"
+            else:
+                after = risk.health(coll - out, new_debt, price, threshold, m.scale)
+                tolerance = risk.PROTECTION_TOLERANCE
+                if not (after <= target and after + tolerance >= target and after > before):
+                    expected = "pool: result off target"
+        self._give(self.keeper, repay if expected is None else 0)
+        with self._only(ctx):
+            got, _ = self._call(self.keeper, m.pool.auto_deleverage, pid, repay)
+        self._expect("auto_deleverage", expected, got)
+        if got is not None:
+            return
+        self._debt_op(ctx)
+        STATS["canary/auto_deleverage"] += 1
+        new_coll, new_norm = self._pos(ctx, pid)
+        after = risk.health(new_coll, risk.debt(new_norm, rate), price, threshold, m.scale)
+        if not before < after <= target:
+            raise Violation(f"auto_deleverage moved health {before} -> {after}, target {target}")
+
+    def _due(self, ctx: Ctx, pid: int) -> bool:
+        """The position has a protection whose trigger is above its health now."""
+        trigger = ctx.market.pool.protection_of(pid)[0]
+        price, oracle = self._price(ctx)
+        if trigger == 0 or oracle:
+            return False
+        coll, norm = self._pos(ctx, pid)
+        debt = risk.debt(norm, ctx.market.pool.rate())
+        threshold = self._params(ctx).liquidation_threshold
+        return debt > 0 and risk.health(coll, debt, price, threshold, ctx.market.scale) < trigger
+
+    # -------------------------------------------------------- savings vault
+
+    def _share_price(self) -> int:
+        """bhUSD for 10**24 shares (rounded down): never falls without a bad-debt cover."""
+        return self.vault.convertToAssets(10**24)
+
+    @rule(who=st.integers(0, 2), amount=st.sampled_from([0, 1, 10**18, 5_000 * 10**18]))
+    def vault_deposit(self, who: int, amount: int) -> None:
+        """A saver deposits bhUSD and gets exactly the previewed shares."""
+        saver = self.borrowers[who]
+        self._give(saver, amount)
+        shares = self.vault.previewDeposit(amount)
+        expected = "vault: zero shares" if shares == 0 else None
+        with boa.env.prank(saver):
+            self.sys.stablecoin.approve(self.vault.address, amount)
+        before = self.vault.balanceOf(saver)
+        with self._only(None):
+            got, minted = self._call(saver, self.vault.deposit, amount, saver)
+        self._expect("vault_deposit", expected, got)
+        if got is None and (minted != shares or self.vault.balanceOf(saver) != before + shares):
+            raise Violation(f"vault deposit minted {minted}, previewed {shares}")
+
+    @rule(who=st.integers(0, 2), frac=st.sampled_from([0, 1, 5_000, 10_000]))
+    def vault_redeem(self, who: int, frac: int) -> None:
+        """A saver redeems `frac` bps of its shares and gets exactly the previewed bhUSD."""
+        saver = self.borrowers[who]
+        shares = self.vault.balanceOf(saver) * frac // BPS
+        assets = self.vault.previewRedeem(shares)
+        expected = "vault: zero assets" if assets == 0 else None
+        before = self.sys.stablecoin.balanceOf(saver)
+        with self._only(None):
+            got, paid = self._call(saver, self.vault.redeem, shares, saver, saver)
+        self._expect("vault_redeem", expected, got)
+        if got is None and (
+            paid != assets or self.sys.stablecoin.balanceOf(saver) != before + paid
+        ):
+            raise Violation(f"vault redeem paid {paid}, previewed {assets}")
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        who=st.integers(0, 2),
+        wait=st.sampled_from([0, 0, 30 * 86_400, 365 * 86_400]),
+    )
+    def sweep(self, pool: str, who: int, wait: int) -> None:
+        """Anyone sweeps a pool, now or after a month or a year of fees: its bad debt is cancelled
+        with its reserve first, then the reserve above the target goes to the vault, which
+        streams it."""
+        ctx = self.pools[pool]
+        if wait:
+            boa.env.time_travel(seconds=wait)
+            self.price_or_time_rule = True
+        m = ctx.market
+        factory = self.sys.factory
+        with boa.env.anchor():  # the reserve after the accrual the sweep does first
+            m.pool.accrue()
+            reserve = m.pool.reserve()
+        bad = m.pool.bad_debt()
+        netted = min(reserve, bad)
+        target = factory.reserve_target(m.pool.address)
+        swept = max(reserve - netted - target, 0)
+        vault_before = self.sys.stablecoin.balanceOf(self.vault.address)
+        with self._only(ctx):
+            got, result = self._call(
+                [self.keeper, self.admin, self.borrowers[0]][who], factory.sweep, m.pool.address
+            )
+        self._expect("sweep", None, got)
+        if result != swept or m.pool.bad_debt() != bad - netted:
+            raise Violation(f"sweep: swept {result} (mirror {swept}), bad debt {m.pool.bad_debt()}")
+        if self.sys.stablecoin.balanceOf(self.vault.address) != vault_before + swept:
+            raise Violation("sweep: the vault did not receive what left the reserve")
+        if m.pool.reserve() != reserve - netted - swept:
+            raise Violation("sweep: reserve")
+        self.netted[pool] = netted
+        if swept or netted:
+            STATS["canary/sweep"] += 1
+
     # ------------------------------------------------------- governance
 
     @rule(pool=st.sampled_from(FUZZED), paused=st.sampled_from([False, True, False]))
@@ -860,9 +1176,10 @@ class BulkheadMachine(RuleBasedStateMachine):
             bad += b
             if ctx is not None and b != self.bad_debt.get(ctx.name, b):
                 if b < self.bad_debt[ctx.name]:
-                    raise Violation(f"{ctx.name}: bad debt shrank")
-                if (
-                    self.rule not in ("liquidate", "keeper_sweep")
+                    if self.rule != "sweep" or b != self.bad_debt[ctx.name] - self.netted[ctx.name]:
+                        raise Violation(f"{ctx.name}: bad debt shrank in {self.rule}")
+                elif (
+                    self.rule not in ("liquidate", "keeper_sweep", "keeper_batch")
                     or not self.liquidation_exhausted_reserve
                 ):
                     raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
@@ -872,7 +1189,18 @@ class BulkheadMachine(RuleBasedStateMachine):
         gap = floor_debts + bad - boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) - reserves
         if not 0 <= gap <= self.budget:
             raise Violation(f"accounting identity: gap {gap} wei, budget {self.budget} wei")
+        self._check_vault()
         self._check_health_law()
+
+    def _check_vault(self) -> None:
+        """The vault's share price never falls (no rule covers bad debt from it), and it
+        never accounts for more bhUSD than it holds."""
+        price = self._share_price()
+        if price < self.share_price:
+            raise Violation(f"{self.rule} lowered the share price {self.share_price} -> {price}")
+        self.share_price = price
+        if self.vault.tracked_assets() > self.sys.stablecoin.balanceOf(self.vault.address):
+            raise Violation("the vault tracks more bhUSD than it holds")
 
     def _check_health_law(self) -> None:
         """Only a price move or time (fees) makes a position unhealthy, never an action."""
@@ -931,6 +1259,15 @@ def deploy() -> BoaSystem:
     fund.fund(whale, 10**30)
     with boa.env.prank(whale):
         fund.pool.open(10**30, 10**29)
+    with boa.env.prank(system.admin):
+        system.vault = deployer("SavingsVault").deploy(
+            system.stablecoin.address, system.factory.address, 86_400
+        )
+        system.factory.set_vault(system.vault.address)
+        for name in FUZZED:  # the lowest target, so that fees reach the vault in a campaign
+            system.factory.set_reserve_target(
+                system.markets[name].pool.address, system.factory.MIN_RESERVE_TARGET()
+            )
     for name in FUZZED:
         market = system.markets[name]
         for who in [*borrowers, keeper, operator]:

@@ -74,6 +74,7 @@ class BoaSystem:
     blueprint: str
     markets: dict[str, BoaMarket]
     actors: tuple = ()  # set by whoever deploys for a test
+    vault: object = None  # the savings vault, when the deployer adds one
 
 
 def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem:
