@@ -174,6 +174,7 @@ class BatchRun(GasRun):
         return snapshot
 
     def run(self) -> None:
+        self.fresh_feed()  # an earlier market's run may have aged this market's feed
         self.warm_up()
         self.records.clear()  # the warm-up's open is not part of this benchmark
         ids = self.prepare()
