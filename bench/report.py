@@ -207,8 +207,11 @@ def _batch_section(batch: dict[str, Any] | None) -> list[str]:
             "price read, burn and transfer. Every transaction is checked: one `Liquidate` per id and "
             "each position left as its kind says. The liquidator already holds bhUSD and collateral "
             "tokens (no first balance write); the shortfall kind pays the pool's first bad debt "
-            "(a zero to non-zero write) once per transaction, N = 1 included. Receipt gas is net "
-            "of refunds (a whole liquidation clears the position's word)."
+            "(a zero to non-zero write) once per transaction, N = 1 included. Each measured "
+            "transaction is the first after the price drop, so it also moves the pool's price "
+            "anchor (one storage write, once per transaction): a single `liquidate` here costs a "
+            "few k more than the `repeat` rows above, where an earlier liquidation had moved it. "
+            "Receipt gas is net of refunds (a whole liquidation clears the position's word)."
         ),
         "",
         (
