@@ -287,6 +287,13 @@ def _batch_section(batch: dict[str, Any] | None) -> list[str]:
             "Marginal per position (with calldata) from gas(1) to each N: " + "; ".join(by_n) + "."
         )
         out.append("")
+        if "shortfall" in batch["kinds"]:
+            out.append(
+                "Where the marginal grows with N (shortfall): a liquidation that takes all the "
+                "collateral clears the position's storage word, a refund of 4,800, and from some N "
+                "on the refunds reach their cap of one fifth of the transaction's gas (EIP-3529)."
+            )
+            out.append("")
     return out
 
 
