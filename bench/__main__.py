@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/PERFORMANCE.md: `python -m bench` (or `make bench`).
 
-python -m bench                      # sizes, gas, scan, reaction, ablate, then the report
+python -m bench                      # sizes, gas, batch, scan, reaction, ablate, then the report
 python -m bench --skip ablate,scan   # leave some out (their last results stay in the report)
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import ablate, gas, reaction, report, scan, sizes
+from bench import ablate, batch, gas, reaction, report, scan, sizes
 from bench.common import write_result
 
 BENCHMARKS = {
     "sizes": (sizes.run, "python -m bench.sizes"),
     "gas": (gas.run, "python -m bench.gas"),
+    "batch": (batch.run, "python -m bench.batch"),
     "scan": (scan.run, "python -m bench.scan"),
     "reaction": (reaction.run, "python -m bench.reaction"),
     "ablate": (ablate.run, "python -m bench.ablate"),

@@ -49,7 +49,9 @@ def _machine(m: dict[str, Any]) -> str:
     )
 
 
-def _gas_section(gas: dict[str, Any], ablate: dict[str, Any] | None) -> list[str]:
+def _gas_section(
+    gas: dict[str, Any], ablate: dict[str, Any] | None, batch: dict[str, Any] | None
+) -> list[str]:
     out = ["## Gas per operation", ""]
     out.append(f"Measured on: {_machine(gas['machine'])}.")
     out.append("")
@@ -170,17 +172,128 @@ def _gas_section(gas: dict[str, Any], ablate: dict[str, Any] | None) -> list[str
     if ablate:
         out += _ablate_section(ablate)
 
+    out += _batch_section(batch)
+
+    return out
+
+
+BATCH_KINDS = {
+    "partial": "partial (health back to the target)",
+    "whole": "whole (remainder under the minimum debt), no shortfall",
+    "shortfall": "whole, collateral worth 95 % of the debt (shortfall to reserve and bad debt)",
+}
+
+
+def _batch_section(batch: dict[str, Any] | None) -> list[str]:
+    out = ["### Batched liquidation", ""]
+    if batch is None:
+        out += [
+            "Not measured yet: run `python -m bench.batch` (writes `bench/results/batch.json`).",
+            "",
+        ]
+        return out
+    goal = batch["goal_marginal"]
+    out.append(f"Measured on: {_machine(batch['machine'])}.")
+    out.append("")
+    out.append(f"Reproduce: `{batch['command']}` (writes `bench/results/batch.json`).")
+    out.append("")
+    sizes = batch["sizes"]
     out += [
-        "### Batched liquidation",
+        (
+            f"`liquidate_many(ids, max_repay, 0)` over the first N of {max(sizes)} positions of one "
+            "kind, all opened at the same LTV (0.1 % inside max LTV) and made liquidatable by one "
+            f"price drop (as in `liquidate` above); N in {{{', '.join(map(str, sizes))}}}, each N from "
+            "the same `evm_snapshot` with the same block timestamp, so each pays the same accrual, "
+            "price read, burn and transfer. Every transaction is checked: one `Liquidate` per id and "
+            "each position left as its kind says. The liquidator already holds bhUSD and collateral "
+            "tokens (no first balance write); the shortfall kind pays the pool's first bad debt "
+            "(a zero to non-zero write) once per transaction, N = 1 included. Each measured "
+            "transaction is the first after the price drop, so it also moves the pool's price "
+            "anchor (one storage write, once per transaction): a single `liquidate` here costs a "
+            "few k more than the `repeat` rows above, where an earlier liquidation had moved it. "
+            "Receipt gas is net of refunds (a whole liquidation clears the position's word)."
+        ),
         "",
         (
-            "**Pending**: `MarginPool` has no batched liquidation entry point (many positions in one "
-            "transaction) at this commit, so there is no marginal gas per position to measure yet "
-            "(goal ≤ 55k; Liquity v1 batch liquidation: 54-69k per position). One `liquidate` per "
-            "position costs the figures above."
+            "- **marginal per position** = (gas(N) − gas(1)) / (N − 1) with N the largest size: "
+            "*with calldata* from receipt gas (one more id is 32 more calldata bytes and nothing "
+            "else: no extra 21,000), *execution* from execution gas (receipt − 21,000 − calldata). "
+            "The goal and the peer compare the figure with calldata."
+        ),
+        (
+            "- **average per position** = receipt gas(N) / N: the 21,000 and the one-off part "
+            "shared over N."
+        ),
+        (
+            "- **single `liquidate`**: one `liquidate(id, max, 0)` of the first position from the "
+            "same snapshot (execution gas), for comparison with `liquidate_many` of one id."
         ),
         "",
     ]
+    rows = batch["rows"]
+    markets = batch["markets"]
+    kinds = batch["kinds"]
+    header = "| kind | N | " + " | ".join(
+        f"{m['name']} ({m['decimals']} dec) execution | {m['name']} total" for m in markets
+    )
+    out.append(header + " |")
+    out.append("|---|---:|" + "---:|---:|" * len(markets))
+    by = {(r["market"], r["kind"], r["function"], r["n"]): r for r in rows}
+    for kind in kinds:
+        lines = [("`liquidate` (single)", "liquidate", 1)]
+        lines += [(f"`liquidate_many`, N = {n}", "liquidate_many", n) for n in sizes]
+        for label, function, n in lines:
+            cells = []
+            for m in markets:
+                r = by.get((m["name"], kind, function, n))
+                cells += [f"{r['execution']:,}", f"{r['gas_used']:,}"] if r else ["–", "–"]
+            out.append(f"| {kind}: {label} | {n} | " + " | ".join(cells) + " |")
+    out.append("")
+
+    out.append(
+        f"| market | kind | marginal per position, with calldata | marginal, execution only | "
+        f"calldata per id | average per position (N = {max(sizes)}) | single `liquidate` "
+        f"(execution) | goal (marginal ≤ {goal / 1000:.0f}k) | Liquity v1 (batch) |"
+    )
+    out.append("|---|---|---:|---:|---:|---:|---:|---|---|")
+    verdicts = []
+    for s in batch["summary"]:
+        marginal = s["marginal_receipt"]
+        met = marginal is not None and marginal <= goal
+        verdicts.append(met)
+        out.append(
+            f"| {s['market']} ({s['decimals']} dec) | {BATCH_KINDS.get(s['kind'], s['kind'])} | "
+            f"{marginal:,.0f} | {s['marginal_execution']:,.0f} | {s['calldata_per_id']:,.0f} | "
+            f"{s['average_receipt']:,.0f} | {s['single_liquidate_execution']:,} | "
+            f"{'met' if met else 'not met'} | {batch['peers'].get('Liquity v1', '54-69k')} |"
+        )
+    out.append("")
+    if verdicts:
+        worst = max(batch["summary"], key=lambda s: s["marginal_receipt"] or 0)
+        verdict = "met" if all(verdicts) else "not met"
+        out.append(
+            f"Goal (marginal gas per position in a batched liquidation ≤ {goal:,}): **{verdict}**: "
+            f"at most {worst['marginal_receipt']:,.0f} with calldata "
+            f"({worst['market']}, {worst['kind']}), against Liquity v1's 54-69k per position and "
+            f"one `liquidate` per position (above)."
+        )
+        out.append("")
+        by_n = [
+            f"{s['market']} {s['kind']}: "
+            + ", ".join(f"N = {n}: {v:,.0f}" for n, v in s["marginal_by_n"].items())
+            for s in batch["summary"]
+        ]
+        out.append(
+            "Marginal per position (with calldata) from gas(1) to each N: " + "; ".join(by_n) + "."
+        )
+        out.append("")
+        if "shortfall" in batch["kinds"]:
+            out.append(
+                "Where the marginal grows with N (shortfall): a liquidation that takes all the "
+                "collateral clears the position's storage word, a refund of 4,800, and from some N "
+                "on the refunds reach their cap of one fifth of the transaction's gas (EIP-3529)."
+            )
+            out.append("")
     return out
 
 
@@ -325,8 +438,8 @@ def _reaction_section(reaction: dict[str, Any] | None) -> list[str]:
             "",
             (
                 "Goal: all 1,000 within one block of the crash under automine. Under automine every "
-                "transaction is its own block, so that goal needs a batched liquidation entry point "
-                "(pending, see above) or the keeper's liquidations in one block."
+                "transaction is its own block, so that goal needs the batched `liquidate_many` "
+                "(see above) or the keeper's liquidations in one block."
             ),
             "",
         ]
@@ -383,6 +496,7 @@ def render(directory: Path = RESULTS) -> str:
     scan = load_result("scan", directory)
     reaction = load_result("reaction", directory)
     ablate = load_result("ablate", directory)
+    batch = load_result("batch", directory)
     lines = [
         "# Bulkhead performance",
         "",
@@ -401,6 +515,14 @@ def render(directory: Path = RESULTS) -> str:
             lo = min(r["execution"] for r in liq)
             hi = max(r["execution"] for r in liq)
             summary.append(f"liquidate: {lo:,} – {hi:,} execution gas (Morpho Blue 121-126k)")
+    if batch and batch["summary"]:
+        marginals = [s["marginal_receipt"] for s in batch["summary"] if s["marginal_receipt"]]
+        if marginals:
+            summary.append(
+                f"liquidate_many: {min(marginals):,.0f} – {max(marginals):,.0f} gas per additional "
+                f"position, calldata included (goal ≤ {batch['goal_marginal']:,}; Liquity v1 "
+                "54-69k)"
+            )
     if scan:
         big = [r for r in scan["sizes"] if r["positions"] >= 100_000]
         if big:
@@ -412,7 +534,7 @@ def render(directory: Path = RESULTS) -> str:
     if summary:
         lines += ["Headlines: " + "; ".join(summary) + ".", ""]
     if gas:
-        lines += _gas_section(gas, ablate)
+        lines += _gas_section(gas, ablate, batch)
     if sizes:
         lines += _sizes_section(sizes)
     if scan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import ablate, gas, reaction, report, scan, sizes
+from bench import ablate, batch, gas, reaction, report, scan, sizes
 from bench.common import (
     CODE_SIZE_LIMIT,
     Node,
@@ -32,6 +32,7 @@ def results(tmp_path_factory):
     runs = {
         "sizes": lambda: sizes.run(progress=_quiet),
         "gas": lambda: gas.run(progress=_quiet, decimals=(8,)),
+        "batch": lambda: batch.run(progress=_quiet, decimals=(8,), sizes=(1, 3)),
         # 1,500 positions, 90 % liquidatable: the first page hits the 1,000-id cap
         "scan": lambda: scan.run(
             sizes=(60, 1_500),
@@ -80,6 +81,32 @@ def test_gas__8_decimals_market__every_operation_and_variant_recorded(results):
         assert r["decimals"] == 8
         assert r["execution"] == r["gas_used"] - 21_000 - r["calldata"]
         assert 0 < r["execution"] < 1_000_000
+
+
+def test_batch__8_decimals_market__every_position_liquidated_and_marginal_positive(results):
+    data = load_result("batch", results)
+    rows = data["rows"]
+    for kind in batch.KINDS:
+        mine = {(r["function"], r["n"]): r for r in rows if r["kind"] == kind}
+        assert set(mine) == {("liquidate", 1), ("liquidate_many", 1), ("liquidate_many", 3)}
+        for r in mine.values():
+            # the benchmark checked one Liquidate event per id and each position's state
+            assert r["liquidated"] == r["n"]
+            assert r["execution"] == r["gas_used"] - 21_000 - r["calldata"]
+        # one more id is 32 more calldata bytes
+        assert mine[("liquidate_many", 3)]["calldata"] > mine[("liquidate_many", 1)]["calldata"]
+    summary = {s["kind"]: s for s in data["summary"]}
+    assert set(summary) == set(batch.KINDS)
+    for s in summary.values():
+        assert s["n"] == 3
+        assert 0 < s["marginal_execution"] < s["marginal_receipt"]
+        # sharing the fixed part: the average per position falls below one single liquidate
+        assert s["average_receipt"] < s["single_liquidate_receipt"]
+
+
+def test_batch__sizes_not_starting_at_one__refused():
+    with pytest.raises(ValueError, match="start at 1"):
+        batch.run(progress=_quiet, sizes=(3, 10))
 
 
 def test_sizes__deployment__every_contract_under_the_limit(results):
@@ -134,9 +161,12 @@ def test_report__smoke_results__renders_every_section(results):
     for heading in (
         "## Gas per operation",
         "### Against the peers",
+        "### Batched liquidation",
         "## Bytecode size",
         "## Keeper discovery speed",
         "## Keeper reaction",
     ):
         assert heading in text
     assert "python -m bench.gas" in text
+    assert "python -m bench.batch" in text
+    assert "Goal (marginal gas per position in a batched liquidation ≤ 55,000): **" in text
