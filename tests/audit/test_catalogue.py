@@ -1066,3 +1066,143 @@ def test_liquidation_price__matches_mirror_and_is_the_health_boundary(world: Wor
     assert pool.liquidation_price(empty) == 0
     assert pool.oracle_params() == (world.weth.feed.address, 3_600, 5_000)
     assert world.factory.pool_count() == 3
+
+
+# ------------------------------------------------------------------ savings vault
+
+
+def _vault(world: World):
+    """The savings vault, named by the factory (per test: every test runs in a snapshot)."""
+    with boa.env.prank(world.admin):
+        vault = deployer("SavingsVault").deploy(
+            world.stablecoin.address, world.factory.address, ONE_DAY
+        )
+        world.factory.set_vault(vault.address)
+    return vault
+
+
+def _save(world: World, vault, who: str, amount: int) -> int:
+    world.bhusd(who, amount)
+    with boa.env.prank(who):
+        world.stablecoin.approve(vault.address, amount)
+        return vault.deposit(amount, who)
+
+
+def test_vault__first_depositor_donation__does_not_dilute_the_next_depositor(
+    world: World,
+) -> None:
+    """The inflation attack: the first depositor mints 1 wei of shares, then donates a lot
+    of bhUSD straight to the vault to make one share worth more than the next deposit.
+    The vault counts only what it tracks, so the donation buys the attacker nothing."""
+    vault = _vault(world)
+    _save(world, vault, world.attacker, 1)
+    world.bhusd(world.attacker, 10_000 * WAD)
+    with boa.env.prank(world.attacker):
+        world.stablecoin.transfer(vault.address, 10_000 * WAD)
+    shares = _save(world, vault, world.borrower, 1_000 * WAD)
+    assert shares > 0
+    assert vault.previewRedeem(shares) >= 1_000 * WAD - 1
+    assert vault.previewRedeem(vault.balanceOf(world.attacker)) <= 1
+
+
+def test_vault__cover_by_anyone_but_the_factory__reverts(world: World) -> None:
+    vault = _vault(world)
+    _save(world, vault, world.borrower, 1_000 * WAD)
+    for who in (world.attacker, world.admin, world.weth.pool.address):
+        expect_revert("vault: only factory", vault.cover, WAD, sender=who)
+
+
+def test_vault__stream_period_by_stranger_or_out_of_bounds__reverts(world: World) -> None:
+    vault = _vault(world)
+    expect_revert("vault: only governance", vault.set_stream_period, ONE_DAY, sender=world.attacker)
+    for period in (vault.MIN_STREAM_PERIOD() - 1, vault.MAX_STREAM_PERIOD() + 1):
+        expect_revert(
+            "vault: stream period out of bounds",
+            vault.set_stream_period,
+            period,
+            sender=world.admin,
+        )
+    with boa.env.prank(world.admin):
+        vault.set_stream_period(2 * ONE_DAY)
+    assert vault.stream_period() == 2 * ONE_DAY
+
+
+def test_vault__limits__match_what_the_vault_accepts(world: World) -> None:
+    """ERC-4626 `max*` and `convert*` views agree with what the vault does at the edge."""
+    vault = _vault(world)
+    shares = _save(world, vault, world.borrower, 1_000 * WAD)
+    assert vault.convertToShares(1_000 * WAD) == vault.previewDeposit(1_000 * WAD) == shares
+    assert vault.maxRedeem(world.borrower) == shares
+    assert vault.maxMint(world.borrower) == vault.convertToShares(vault.maxDeposit(world.borrower))
+    most = vault.maxWithdraw(world.borrower)
+    expect_revert(
+        "vault: withdraw above maximum",
+        vault.withdraw,
+        most + 1,
+        world.borrower,
+        world.borrower,
+        sender=world.borrower,
+    )
+    expect_revert(
+        "vault: redeem above maximum",
+        vault.redeem,
+        shares + 1,
+        world.borrower,
+        world.borrower,
+        sender=world.borrower,
+    )
+    with boa.env.prank(world.borrower):
+        assert vault.withdraw(most, world.borrower, world.borrower) == shares
+    assert vault.balanceOf(world.borrower) == 0
+
+
+def test_cover_bad_debt__cap_cooldown_and_roles__bound_what_governance_takes(
+    world: World,
+) -> None:
+    """Governance covers a pool's bad debt from the vault: never more than 10 % of the
+    vault's assets, once a day, and only governance; the yield still streaming pays first."""
+    vault = _vault(world)
+    pool = world.vol.pool
+    pid = world.open(world.vol, world.borrower, 10_000 * 10**6, 10_999 * WAD)
+    world.vol.set_price_wad(WAD)  # -50 %: deep under water (catalogue C60)
+    with boa.env.prank(world.keeper):
+        pool.liquidate(pid, MAX_UINT, 0)
+    bad = pool.bad_debt()
+    assert bad > 0
+    _save(world, vault, world.borrower, 5_000 * WAD)  # cap 500 bhUSD, below the bad debt
+    world.bhusd(vault.address, 1_000 * WAD)  # a donation, streamed by skim
+    vault.skim()
+    assert vault.locked_assets() == 1_000 * WAD and vault.unlock_end() > boa.env.timestamp
+    cap = vault.totalAssets() * world.factory.MAX_COVER_BPS() // BPS
+    assert cap < bad
+    amount = cap
+    factory = world.factory
+    expect_revert(
+        "ownable: caller is not the owner",
+        factory.cover_bad_debt,
+        pool.address,
+        amount,
+        sender=world.attacker,
+    )
+    expect_revert(
+        "factory: cover above cap",
+        factory.cover_bad_debt,
+        pool.address,
+        cap + 1,
+        sender=world.admin,
+    )
+    supply = world.stablecoin.totalSupply()
+    assets = vault.totalAssets()
+    with boa.env.prank(world.admin):
+        factory.cover_bad_debt(pool.address, amount)
+    assert pool.bad_debt() == bad - amount
+    assert world.stablecoin.totalSupply() == supply - amount
+    # the streaming 1,000 bhUSD absorbed the first 1,000 of the loss
+    assert vault.totalAssets() == assets - max(amount - 1_000 * WAD, 0)
+    expect_revert(
+        "factory: cover cooldown", factory.cover_bad_debt, pool.address, 1, sender=world.admin
+    )
+    boa.env.time_travel(seconds=ONE_DAY)
+    with boa.env.prank(world.admin):
+        factory.cover_bad_debt(pool.address, 1)
+    assert pool.bad_debt() == bad - amount - 1

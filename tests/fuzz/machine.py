@@ -171,9 +171,12 @@ class BulkheadMachine(RuleBasedStateMachine):
         ltvs=st.lists(st.sampled_from([-2, -1, 7_500, 6_000, 4_000]), min_size=3, max_size=3)
     )
     def seed_positions(self, ltvs: list[int]) -> None:
-        """The market does not start empty: one position per pool, near or at max LTV."""
+        """The market does not start empty: one position per pool near or at max LTV, and
+        a large safe one whose fees fill the reserve within a campaign (so sweeps sweep)."""
         for i, (pool, ltv) in enumerate(zip(FUZZED, ltvs)):
             self.open(pool=pool, who=i, usd=20_000, jitter=0, ltv=ltv)
+            self.laws()
+            self.open(pool=pool, who=(i + 1) % 3, usd=1_000_000, jitter=0, ltv=3_000)
             self.laws()
 
     # ----------------------------------------------------------- helpers
@@ -946,10 +949,15 @@ class BulkheadMachine(RuleBasedStateMachine):
         pick=st.integers(0, 2**16),
         due=st.sampled_from([True, True, False]),
         amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt"]),
+        arm=st.booleans(),
     )
-    def auto_deleverage(self, pick: int, due: bool, amount: str) -> None:
+    def auto_deleverage(self, pick: int, due: bool, amount: str, arm: bool) -> None:
         """A keeper carries out a protection with the repay the bot would send (`aim`), or a
-        wrong one; the mirror predicts success or the exact reason."""
+        wrong one; the mirror predicts success or the exact reason. With `arm`, the owner
+        of a position with debt first sets a protection that is due at once (trigger 0.05
+        above its health, target 0.2 above that), as an owner does before a fall."""
+        if arm:
+            self._arm_protection(pick)
         protected = [
             (c, i)
             for c in self.pools.values()
@@ -970,9 +978,20 @@ class BulkheadMachine(RuleBasedStateMachine):
         fee = min(max_fee, p.liquidation_bonus)
         threshold = p.liquidation_threshold
         before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
+        # the keeper's views: the lens lists exactly the due protections, and previews
+        # exactly what the mirror computes
+        lens = self.sys.lens
+        listed = list(lens.protections_due(m.pool.address, 1, 1_000))
+        want = [i for i in ctx.ids if i <= 1_000 and self._due(ctx, i)]
+        if listed != want:
+            raise Violation(f"protections_due {listed} != mirror {want}")
         aim = 0
-        if price and trigger:
-            aim = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)[0]
+        preview = (0, 0, 0)
+        if price and trigger and debt and before < trigger:
+            preview = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)
+            aim = preview[0]
+        if tuple(lens.preview_auto_deleverage(m.pool.address, pid)) != tuple(preview):
+            raise Violation(f"preview_auto_deleverage {pid} != mirror {preview}")
         aim = aim or debt // 10  # no amount lands on the target: a plausible wrong one
         repay = {
             "aim": aim,
@@ -1016,6 +1035,29 @@ class BulkheadMachine(RuleBasedStateMachine):
         after = risk.health(new_coll, risk.debt(new_norm, rate), price, threshold, m.scale)
         if not before < after <= target:
             raise Violation(f"auto_deleverage moved health {before} -> {after}, target {target}")
+
+    def _arm_protection(self, pick: int) -> None:
+        with_debt = [(c, i) for c in self.pools.values() for i in c.ids if self._pos(c, i)[1]]
+        if not with_debt:
+            return
+        ctx, pid = with_debt[pick % len(with_debt)]
+        price, oracle = self._price(ctx)
+        if oracle:
+            return
+        coll, norm = self._pos(ctx, pid)
+        debt = risk.debt(norm, ctx.market.pool.rate())
+        threshold = self._params(ctx).liquidation_threshold
+        health = risk.health(coll, debt, price, threshold, ctx.market.scale)
+        trigger = max(health + WAD // 20, WAD + 1)
+        if trigger + WAD // 5 > 10 * WAD:
+            return
+        owner = ctx.market.pool.owner_of(pid)
+        with self._only(ctx):
+            got, _ = self._call(
+                owner, ctx.market.pool.set_protection, pid, trigger, trigger + WAD // 5, 100
+            )
+        if got is not None:
+            raise Violation(f"arming a valid protection reverted: {got}")
 
     def _due(self, ctx: Ctx, pid: int) -> bool:
         """The position has a protection whose trigger is above its health now."""
@@ -1065,6 +1107,74 @@ class BulkheadMachine(RuleBasedStateMachine):
             paid != assets or self.sys.stablecoin.balanceOf(saver) != before + paid
         ):
             raise Violation(f"vault redeem paid {paid}, previewed {assets}")
+
+    @rule(who=st.integers(0, 2), shares=st.sampled_from([0, 1, 10**18, 3_000 * 10**18]))
+    def vault_mint(self, who: int, shares: int) -> None:
+        """A saver mints exact shares and pays exactly the previewed bhUSD (rounded up)."""
+        saver = self.borrowers[who]
+        assets = self.vault.previewMint(shares)
+        self._give(saver, assets)
+        with boa.env.prank(saver):
+            self.sys.stablecoin.approve(self.vault.address, assets)
+        before = self.sys.stablecoin.balanceOf(saver)
+        expected = "vault: zero shares" if shares == 0 else None
+        with self._only(None):
+            got, paid = self._call(saver, self.vault.mint, shares, saver)
+        self._expect("vault_mint", expected, got)
+        if got is None and (
+            paid != assets or before - self.sys.stablecoin.balanceOf(saver) != paid
+        ):
+            raise Violation(f"vault mint took {paid}, previewed {assets}")
+
+    @rule(who=st.integers(0, 2), frac=st.sampled_from([0, 1, 5_000, 10_000, 10_001]))
+    def vault_withdraw(self, who: int, frac: int) -> None:
+        """A saver withdraws `frac` bps of what it may (above 100 %: refused) and burns
+        exactly the previewed shares (rounded up)."""
+        saver = self.borrowers[who]
+        most = self.vault.maxWithdraw(saver)
+        assets = most * frac // BPS + (1 if frac > BPS else 0)
+        shares = self.vault.previewWithdraw(assets)
+        expected = None
+        if assets > most:
+            expected = "vault: withdraw above maximum"
+        elif assets == 0:
+            expected = "vault: zero assets"
+        before = self.vault.balanceOf(saver)
+        with self._only(None):
+            got, burned = self._call(saver, self.vault.withdraw, assets, saver, saver)
+        self._expect("vault_withdraw", expected, got)
+        if got is None and (burned != shares or before - self.vault.balanceOf(saver) != shares):
+            raise Violation(f"vault withdraw burned {burned}, previewed {shares}")
+
+    @rule(pool=st.sampled_from(FUZZED), frac=st.sampled_from([10_000, 5_000, 1, 0, 20_000]))
+    def cover_bad_debt(self, pool: str, frac: int) -> None:
+        """Governance pays `frac` bps of a pool's bad debt from the vault: within 10 % of
+        the vault's assets, once a day; supply and bad debt fall by the same amount."""
+        ctx = self.pools[pool]
+        m = ctx.market
+        factory = self.sys.factory
+        bad = m.pool.bad_debt()
+        amount = bad * frac // BPS
+        last = factory.last_cover()
+        expected = None
+        if amount == 0:
+            expected = "factory: zero amount"
+        elif amount > bad:
+            expected = "factory: amount above bad debt"
+        elif amount * BPS > self.vault.totalAssets() * factory.MAX_COVER_BPS():
+            expected = "factory: cover above cap"
+        elif last and boa.env.timestamp < last + factory.COVER_COOLDOWN():
+            expected = "factory: cover cooldown"
+        supply = self.sys.stablecoin.totalSupply()
+        with self._only(ctx):
+            got, _ = self._call(self.admin, factory.cover_bad_debt, m.pool.address, amount)
+        self._expect("cover_bad_debt", expected, got)
+        if got is None:
+            self.netted[pool] = amount
+            if m.pool.bad_debt() != bad - amount:
+                raise Violation("cover_bad_debt: bad debt did not fall by the amount")
+            if self.sys.stablecoin.totalSupply() != supply - amount:
+                raise Violation("cover_bad_debt: supply did not fall by the amount")
 
     @rule(
         pool=st.sampled_from(FUZZED),
@@ -1176,7 +1286,9 @@ class BulkheadMachine(RuleBasedStateMachine):
             bad += b
             if ctx is not None and b != self.bad_debt.get(ctx.name, b):
                 if b < self.bad_debt[ctx.name]:
-                    if self.rule != "sweep" or b != self.bad_debt[ctx.name] - self.netted[ctx.name]:
+                    if self.rule not in ("sweep", "cover_bad_debt") or (
+                        b != self.bad_debt[ctx.name] - self.netted[ctx.name]
+                    ):
                         raise Violation(f"{ctx.name}: bad debt shrank in {self.rule}")
                 elif (
                     self.rule not in ("liquidate", "keeper_sweep", "keeper_batch")
@@ -1193,10 +1305,10 @@ class BulkheadMachine(RuleBasedStateMachine):
         self._check_health_law()
 
     def _check_vault(self) -> None:
-        """The vault's share price never falls (no rule covers bad debt from it), and it
-        never accounts for more bhUSD than it holds."""
+        """The vault's share price never falls except when governance covers bad debt
+        from it, and the vault never accounts for more bhUSD than it holds."""
         price = self._share_price()
-        if price < self.share_price:
+        if price < self.share_price and self.rule != "cover_bad_debt":
             raise Violation(f"{self.rule} lowered the share price {self.share_price} -> {price}")
         self.share_price = price
         if self.vault.tracked_assets() > self.sys.stablecoin.balanceOf(self.vault.address):
