@@ -7,9 +7,11 @@ A step
    all in one JSON-RPC batch: `positions_to_liquidate` (5,000 ids per call),
    `PoolLens.protections_due` and `PositionAutomation.due` (1,000 ids per call, only over
    ids that carry a rule);
-4. plans with `decide.plan` (pure), simulates every action with `eth_call` (and estimates
-   its gas) in one batch right before sending, and sends the ones that pass in one batch,
-   each at its own nonce;
+4. plans with `decide.plan` (pure): a pool's whole liquidations go out together as
+   `liquidate_many` transactions of at most `batch_size` positions (and few enough for
+   the block gas limit), everything else one transaction per action; simulates every
+   transaction with `eth_call` (and estimates its gas) in one batch right before sending,
+   and sends the ones that pass in one batch, each at its own nonce;
 5. waits a little for the receipts and records what happened in `Metrics`.
 
 Connection errors escape `step`; `run_keeper` (bulkhead.keeper.runner) retries with back-off.
