@@ -15,7 +15,8 @@ import click
 
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
-from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL
+from bulkhead.keeper.decide import MAX_BATCH
+from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL, check_batch_size
 from bulkhead.keeper.runner import run as run_keeper
 from bulkhead.keeper.tx import SignerError
 
@@ -38,6 +39,21 @@ class _Amount(click.ParamType):
 
 
 AMOUNT = _Amount()
+
+
+class _BatchSize(click.ParamType):
+    """A whole number of positions per batch, 1 to `MAX_BATCH`."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        try:
+            return check_batch_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+BATCH_SIZE = _BatchSize()
 
 
 @click.group("keeper")
@@ -92,6 +108,14 @@ def keeper() -> None:
 @click.option(
     "--min-profit", type=AMOUNT, default=Decimal(0), help="Least USD an action must earn above gas."
 )
+@click.option(
+    "--batch-size",
+    type=BATCH_SIZE,
+    default=MAX_BATCH,
+    show_default=True,
+    help="Most positions per liquidate_many transaction, also bounded by the block gas "
+    "limit; 1 sends one liquidate per position.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     rpc_url: str,
@@ -105,6 +129,7 @@ def run(
     poll_interval: float,
     native_price: Decimal | None,
     min_profit: Decimal,
+    batch_size: int,
     as_json: bool,
 ) -> None:
     """Liquidate unhealthy positions and carry out due protections."""
@@ -121,6 +146,7 @@ def run(
             poll_interval=poll_interval,
             native_price=native_price,
             min_profit=min_profit,
+            batch_size=batch_size,
         )
     except (ConfigError, NodeError, SignerError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -7,9 +7,11 @@ A step
    all in one JSON-RPC batch: `positions_to_liquidate` (5,000 ids per call),
    `PoolLens.protections_due` and `PositionAutomation.due` (1,000 ids per call, only over
    ids that carry a rule);
-4. plans with `decide.plan` (pure), simulates every action with `eth_call` (and estimates
-   its gas) in one batch right before sending, and sends the ones that pass in one batch,
-   each at its own nonce;
+4. plans with `decide.plan` (pure): a pool's whole liquidations go out together as
+   `liquidate_many` transactions of at most `batch_size` positions (and few enough for
+   the block gas limit), everything else one transaction per action; simulates every
+   transaction with `eth_call` (and estimates its gas) in one batch right before sending,
+   and sends the ones that pass in one batch, each at its own nonce;
 5. waits a little for the receipts and records what happened in `Metrics`.
 
 Connection errors escape `step`; `run_keeper` (bulkhead.keeper.runner) retries with back-off.
@@ -27,7 +29,7 @@ from web3 import Web3
 from bulkhead import artifacts
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper import decide
-from bulkhead.keeper.decide import KINDS, Action, Costs, Due, PoolState, Position, Skip
+from bulkhead.keeper.decide import KINDS, Action, Batch, Costs, Due, PoolState, Position, Skip
 from bulkhead.keeper.index import EventCodec, EventIndex, LogSource
 from bulkhead.keeper.metrics import EventLog, Metrics, usd
 from bulkhead.keeper.rpc import Call, Rpc, RpcError, to_int
@@ -39,6 +41,7 @@ LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
 LIQUIDATION_RESULTS = 1_000  # MarginPool.MAX_RESULTS
 RULE_PAGE = 1_000  # PoolLens / PositionAutomation MAX_PAGE
 APPROVE_GAS = 80_000
+BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
 NATIVE_POOLS = ("WETH", "ETH")
 
 
@@ -56,6 +59,9 @@ class KeeperConfig:
     gas_margin_bps: int = 2_500  # gas limit above the estimate
     kinds: tuple[str, ...] = KINDS  # which actions this keeper takes
     log_chunk: int = 10_000  # blocks per eth_getLogs
+    # most positions per `liquidate_many` (a pool's due liquidations go out together, also
+    # bounded by the block gas limit); 1 = one `liquidate` per position
+    batch_size: int = decide.MAX_BATCH
 
 
 @dataclass
@@ -212,6 +218,7 @@ class Keeper:
                 self._costs(quote),
                 in_flight=self._busy(),
                 slippage_bps=self.config.slippage_bps,
+                batch_size=self._batch_size(),
             )
             skips += the_plan.skips
             if quote is None:
@@ -220,9 +227,7 @@ class Keeper:
                     for a in the_plan.actions
                 ]
             elif the_plan.actions:
-                sent, late = self._execute(
-                    the_plan.actions, (quote[1], quote[2]), wallet["allowance"]
-                )
+                sent, late = self._execute(the_plan, (quote[1], quote[2]), wallet["allowance"])
                 skips += late
         skip_counts = self._report_skips(skips)
         outcomes = self._wait(self.config.receipt_wait) if self.tx.in_flight else []
@@ -433,7 +438,21 @@ class Keeper:
                 del self.first_unsafe[key]
 
     def _busy(self) -> set[tuple[str, int]]:
-        return {p.payload.key for p in self.tx.in_flight.values() if isinstance(p.payload, Action)}
+        busy: set[tuple[str, int]] = set()
+        for p in self.tx.in_flight.values():
+            if isinstance(p.payload, Action):
+                busy.add(p.payload.key)
+            elif isinstance(p.payload, Batch):
+                busy.update(p.payload.keys)
+        return busy
+
+    def _batch_size(self) -> int:
+        """Most positions per liquidation transaction now: the configured size, within what
+        fits the block gas limit at the gas per position measured so far (1: no batches)."""
+        if self.config.batch_size <= 1:
+            return 1
+        limit = self.tx.gas_limit or BLOCK_GAS_LIMIT
+        return decide.batch_capacity(limit, self.gas, self.config.batch_size)
 
     def _costs(self, quote: tuple[int, int, int] | None) -> Costs:
         gas_price = decide.effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
@@ -451,8 +470,12 @@ class Keeper:
 
     # ========================================================== execution
 
-    def _request(self, action: Action) -> TxRequest:
-        if action.kind == "liquidate":
+    def _request(self, action: Action | Batch) -> TxRequest:
+        if isinstance(action, Batch):
+            fn = self.pools[action.pool].functions.liquidate_many(
+                action.ids, action.amount, action.min_out
+            )
+        elif action.kind == "liquidate":
             fn = self.pools[action.pool].functions.liquidate(
                 action.id, action.amount, action.min_out
             )
@@ -464,14 +487,33 @@ class Keeper:
             fn = self.automation.functions.top_up(action.pool, action.id, action.amount)
         return TxRequest(fn.address, fn._encode_transaction_data(), 0, action.kind, action)
 
+    def _fields(self, action: Action | Batch) -> dict[str, Any]:
+        """How a log line names a transaction's action: its position, or a batch's."""
+        if isinstance(action, Batch):
+            return {
+                "kind": action.kind,
+                "pool": self.info[action.pool].name,
+                "ids": action.ids,
+                "size": len(action.actions),
+                "amount": action.amount,
+                "min_out": action.min_out,
+            }
+        return {
+            "kind": action.kind,
+            "pool": self.info[action.pool].name,
+            "id": action.id,
+            "amount": action.amount,
+        }
+
     def _execute(
-        self, actions: list[Action], fees: tuple[int, int], allowances: dict[str, int]
+        self, the_plan: decide.Plan, fees: tuple[int, int], allowances: dict[str, int]
     ) -> tuple[int, list[Skip]]:
-        """Simulate every action in one batch, send those that pass in one batch."""
+        """Simulate every transaction of the plan in one batch, send those that pass in one
+        batch. A liquidation batch counts as one transaction and as one failure per position."""
         late: list[Skip] = []
-        waiting = self._approve(actions, allowances, fees)
-        ready = []
-        for a in actions:
+        waiting = self._approve(the_plan.actions, allowances, fees)
+        ready: list[Action | Batch] = []
+        for a in the_plan.transactions():
             if a.kind == "boost" and a.pool in waiting:
                 late.append(Skip("boost", a.pool, a.id, "approving"))
             else:
@@ -482,55 +524,58 @@ class Keeper:
             tx = {"from": self.address, "to": item.to, "data": item.data}
             requests += [("eth_call", [tx, "latest"]), ("eth_estimateGas", [tx, "latest"])]
         results = self.rpc.batch(requests)
+        block_limit = self.tx.gas_limit or BLOCK_GAS_LIMIT
         to_send: list[TxRequest] = []
         for k, (action, item) in enumerate(zip(ready, items)):
-            fields = {
-                "kind": action.kind,
-                "pool": self.info[action.pool].name,
-                "id": action.id,
-                "amount": action.amount,
-            }
+            fields = self._fields(action)
             failed = next((r for r in results[2 * k : 2 * k + 2] if isinstance(r, RpcError)), None)
             if failed is not None:
                 reason = failed.reason
                 bucket = decide.classify_revert(reason)
-                self.metrics.failures[bucket] += 1
+                self.metrics.failures[bucket] += _positions(action)
                 self.log("simulation_failed", **fields, reason=reason, bucket=bucket)
                 continue
             estimate = to_int(results[2 * k + 1])
-            gas = estimate + estimate * self.config.gas_margin_bps // 10_000
+            # a batch near the block's gas limit gets what margin the block leaves
+            gas = max(
+                estimate,
+                min(estimate + estimate * self.config.gas_margin_bps // 10_000, block_limit),
+            )
             if self.config.dry_run:
-                self.metrics.simulated[action.kind] += 1
-                self.log(
-                    "would_send",
-                    **fields,
-                    gas=gas,
-                    bounty_usd=usd(action.bounty),
-                    gas_usd=usd(action.gas_cost),
-                )
+                members = action.actions if isinstance(action, Batch) else (action,)
+                for a in members:
+                    self.metrics.simulated[a.kind] += 1
+                    self.log(
+                        "would_send",
+                        **self._fields(a),
+                        gas=gas,
+                        batch=len(members),
+                        bounty_usd=usd(a.bounty),
+                        gas_usd=usd(a.gas_cost),
+                    )
                 continue
             to_send.append(TxRequest(item.to, item.data, gas, item.label, action))
         sent = 0
         for item, result in zip(to_send, self.tx.send_batch(to_send, fees)):
             action = item.payload
-            fields = {
-                "kind": action.kind,
-                "pool": self.info[action.pool].name,
-                "id": action.id,
-                "amount": action.amount,
-            }
+            fields = self._fields(action)
             if isinstance(result, SendError):
-                self.metrics.failures["send_refused"] += 1
+                self.metrics.failures["send_refused"] += _positions(action)
                 self.log("send_refused", **fields, reason=result.reason)
                 continue
             sent += 1
+            extra = (
+                {}
+                if isinstance(action, Batch)
+                else {"partial": action.partial, "health": action.health}
+            )
             self.log(
                 "sent",
                 **fields,
                 nonce=result.nonce,
                 tx=result.hashes[-1],
-                partial=action.partial,
-                health=action.health,
+                gas=item.gas,
+                **extra,
                 bounty_usd=usd(action.bounty),
                 gas_usd=usd(action.gas_cost),
             )
@@ -564,7 +609,7 @@ class Keeper:
         return pools - self.approved
 
     def _still_valid(self, p: Pending) -> str | None:
-        if not isinstance(p.payload, Action):
+        if not isinstance(p.payload, (Action, Batch)):
             return None
         tx = {"from": self.address, "to": p.tx["to"], "data": p.tx["data"]}
         try:
@@ -600,6 +645,9 @@ class Keeper:
                 continue
             if p.label == "cancel":
                 self.log("gap_fill_" + o.status, nonce=p.nonce)
+                continue
+            if isinstance(p.payload, Batch):
+                self._record_batch(o, p.payload)
                 continue
             action: Action = p.payload
             fields = {
@@ -643,6 +691,80 @@ class Keeper:
             else:
                 m.failures["dropped"] += 1
                 self.log("dropped", **fields, reason=o.reason)
+
+    def _record_batch(self, o: Outcome, batch: Batch) -> None:
+        """A `liquidate_many` outcome, per position: each `Liquidate` event in the receipt is
+        one liquidation done; a member without one was skipped by the pool (another keeper
+        was first, or it is healthy again): a lost race. A failed batch fails every member."""
+        m, p = self.metrics, o.pending
+        fields = {**self._fields(batch), "nonce": p.nonce}
+        size = len(batch.actions)
+        if o.status == "dropped":
+            m.failures["dropped"] += size
+            self.log("dropped", **fields, reason=o.reason)
+            return
+        if o.status != "mined":
+            reason = self._why(p) if o.status == "reverted" else o.reason
+            bucket = decide.classify_revert(reason)
+            m.failures[bucket] += size
+            self.log(o.status, **fields, reason=reason, bucket=bucket, gas_wei=o.gas_cost)
+            return
+        receipt = o.receipt
+        events = self._liquidations(batch.pool, receipt.logs)
+        done = [a for a in batch.actions if a.id in events]
+        if len(done) >= 2:  # learn the gas per position (the fixed part stays the table's)
+            each = (receipt.gas_used - self.gas["liquidate_many"]) // len(done)
+            self.gas["liquidate_many_each"] = max(each, self.gas["liquidate_many_each"] * 7 // 8)
+        name = self.info[batch.pool].name
+        price = self.prices.get(batch.pool, 0)
+        scale = 10 ** (18 - self.info[batch.pool].collateral_decimals)
+        for a in done:
+            args = events[a.id]
+            bounty = args["collateral_out"] * scale * price // WAD - args["paid"]
+            m.done["liquidate"] += 1
+            m.bounty["liquidate"] += bounty
+            m.pool_done[(name, "liquidate")] += 1
+            m.pool_bounty[name] += bounty
+            extra: dict[str, Any] = {}
+            first = self.first_unsafe.pop(a.key, None)
+            if first is not None:
+                m.blocks_to_liquidation.append(receipt.block - first)
+                extra["blocks_since_unsafe"] = receipt.block - first
+            self.log(
+                "done",
+                kind="liquidate",
+                pool=name,
+                id=a.id,
+                nonce=p.nonce,
+                block=receipt.block,
+                bounty_usd=usd(bounty),
+                gas_used=receipt.gas_used,
+                batch=size,
+                bumps=p.bumps,
+                **extra,
+            )
+        lost = [a.id for a in batch.actions if a.id not in events]
+        if lost:
+            m.failures[decide.LOST_RACE] += len(lost)
+            self.log(
+                "batch_skipped",
+                **fields,
+                skipped=lost,
+                bucket=decide.LOST_RACE,
+                reason="skipped by the pool: liquidated first or healthy again",
+            )
+
+    def _liquidations(self, pool: str, logs: list[dict]) -> dict[int, dict[str, Any]]:
+        """Position id -> `Liquidate` event arguments, of `pool`'s events in `logs`."""
+        out: dict[int, dict[str, Any]] = {}
+        codec = self._results["pool"]
+        for log in logs:
+            if Web3.to_checksum_address(log["address"]) != pool:
+                continue
+            decoded = codec.decode(log)
+            if decoded is not None and decoded[0] == "Liquidate":
+                out[decoded[1]["id"]] = decoded[1]
+        return out
 
     def _why(self, p: Pending) -> str:
         """The revert reason of a failed transaction, replayed on the latest state."""
@@ -706,6 +828,11 @@ class Keeper:
         m.fee_capped = c["fee_capped"]
         m.rpc_round_trips = self.rpc.round_trips
         m.rpc_requests = self.rpc.requests
+
+
+def _positions(action: Action | Batch) -> int:
+    """How many positions a transaction's action stands for."""
+    return len(action.actions) if isinstance(action, Batch) else 1
 
 
 def _ok(value: Any) -> Any:

@@ -23,6 +23,7 @@ from web3 import HTTPProvider, Web3
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
+from bulkhead.keeper.decide import MAX_BATCH
 from bulkhead.keeper.metrics import EventLog
 from bulkhead.keeper.tx import resolve_signer
 from bulkhead.risk import WAD
@@ -145,6 +146,7 @@ def run(
     priority_fee: Decimal | float | None = None,
     native_price: Decimal | float | None = None,
     min_profit: Decimal | float = 0,
+    batch_size: int | None = None,
     log_stream: IO[str] | None = None,
     stop: threading.Event | None = None,
     max_cycles: int | None = None,
@@ -153,7 +155,8 @@ def run(
 ) -> dict[str, Any]:
     """Run the keeper and return its metrics summary.
 
-    `max_fee` and `priority_fee` are in gwei, `native_price` and `min_profit` in USD.
+    `max_fee` and `priority_fee` are in gwei, `native_price` and `min_profit` in USD;
+    `batch_size` is the most positions per `liquidate_many` (1: one `liquidate` each).
     Raises ConfigError (manifest), NodeError (no node within `connect_timeout`) or
     SignerError (no usable account), each with a one-line message.
     """
@@ -177,6 +180,8 @@ def run(
         cfg.native_price = int(Decimal(str(native_price)) * WAD)
     if min_profit:
         cfg.min_profit = int(Decimal(str(min_profit)) * WAD)
+    if batch_size is not None:
+        cfg.batch_size = check_batch_size(batch_size)
     if once:
         cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
     keeper = Keeper(w3, deployment, signer, cfg, log)
@@ -198,7 +203,8 @@ def keeper_from_env(
     BULKHEAD_MANIFEST (default deployment.json); the account as `bulkhead keeper run` picks
     it: BULKHEAD_KEYSTORE (+ BULKHEAD_KEYSTORE_PASSWORD), BULKHEAD_ACCOUNT (dev account
     index), BULKHEAD_PRIVATE_KEY, else dev account 0; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
-    and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD].
+    and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD];
+    BULKHEAD_BATCH_SIZE (most positions per `liquidate_many`, 1 to 1,000).
     """
     env = os.environ if env is None else env
     deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
@@ -225,7 +231,23 @@ def keeper_from_env(
                 setattr(cfg, attr, int(Decimal(env[name]) * unit))
             except ArithmeticError:
                 raise ConfigError(f"{name} is not a number: {env[name]!r}") from None
+    if env.get("BULKHEAD_BATCH_SIZE"):
+        try:
+            cfg.batch_size = check_batch_size(env["BULKHEAD_BATCH_SIZE"])
+        except ValueError as exc:
+            raise ConfigError(f"BULKHEAD_BATCH_SIZE {exc}") from None
     return Keeper(w3, deployment, signer, cfg, EventLog(log_stream))
+
+
+def check_batch_size(value: int | str) -> int:
+    """`value` as a batch size (1 to `MAX_BATCH`); ValueError with a one-line reason."""
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+    if not 1 <= size <= MAX_BATCH:
+        raise ValueError(f"{size} is not between 1 and {MAX_BATCH}")
+    return size
 
 
 def _wait_for_node(w3: Web3, rpc_url: str, timeout: float, log: EventLog) -> None:

@@ -209,6 +209,7 @@ class TxManager:
     stuck_seconds: float = 30.0
     log: Callable[..., None] = lambda *a, **k: None
     next_nonce: int | None = None
+    gas_limit: int | None = None  # [gas] the latest block's gas limit, as last read
     in_flight: dict[int, Pending] = field(default_factory=dict)
     counters: dict[str, int] = field(
         default_factory=lambda: {
@@ -247,6 +248,8 @@ class TxManager:
 
     def base_fee(self) -> int:
         block = self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        if block.get("gasLimit"):
+            self.gas_limit = to_int(block["gasLimit"])
         return to_int(block.get("baseFeePerGas") or "0x0")
 
     def tip(self) -> int:

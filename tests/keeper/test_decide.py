@@ -10,7 +10,7 @@ import pytest
 from bulkhead import risk
 from bulkhead.deploy import Config
 from bulkhead.keeper import decide
-from bulkhead.keeper.decide import Action, Costs, Due, PoolState, Position, Rule, Skip
+from bulkhead.keeper.decide import Action, Batch, Costs, Due, PoolState, Position, Rule, Skip
 from bulkhead.risk import BPS, WAD
 
 PARAMS = {p.name: p.params for p in Config.load().pools}
@@ -314,6 +314,143 @@ def test_plan__boosts_share_the_keepers_collateral():
     assert [s.reason for s in p.skips] == [decide.INSUFFICIENT_COLLATERAL]
 
 
+# ---------------------------------------------------------------- batches
+
+
+def alone_costs(usd: int, **kw) -> Costs:
+    """Gas priced so that one lone `liquidate` (the table's 150k) costs `usd` [wad]."""
+    gas_price = usd // (decide.DEFAULT_GAS["liquidate"] * 3_000)
+    return Costs(gas_price=gas_price, native_price=3_000 * WAD, **kw)
+
+
+def test_batch_capacity__30m_block__1000_positions_at_the_table_gas():
+    gas = decide.DEFAULT_GAS
+    assert decide.batch_capacity(30_000_000, gas) == 1_000
+    assert decide.batch_gas(1_000, gas) <= 30_000_000 * decide.BATCH_BLOCK_SHARE_BPS // BPS
+    assert decide.batch_capacity(30_000_000, gas, most=50) == 50
+    # 75 % of a 10M block: (7.5M - 150k fixed) // 20k per position
+    assert decide.batch_capacity(10_000_000, gas) == 367
+    # a measured 30k per position: (22.5M - 150k) // 30k
+    assert decide.batch_capacity(30_000_000, {**gas, "liquidate_many_each": 30_000}) == 745
+    assert decide.batch_capacity(100_000, gas) == 1  # never below one position
+
+
+def test_batch_gas__one_position_is_a_liquidate_more_share_the_fixed_part():
+    gas = decide.DEFAULT_GAS
+    assert decide.batch_gas(1, gas) == gas["liquidate"]
+    assert decide.batch_gas(10, gas) == gas["liquidate_many"] + 10 * gas["liquidate_many_each"]
+
+
+def test_chunk_liquidations__more_than_one_batch__chunks_of_the_size_most_profitable_first():
+    pool = weth()
+    debts = {pid: (1_000 + 500 * pid) * WAD for pid in range(1, 8)}
+    costs = cheap_gas()
+    actions = [
+        decide.liquidation(pool, at_health(pool, 0.95, d, pid), 10**24, costs)
+        for pid, d in debts.items()
+    ]
+    chunks, skips = decide.chunk_liquidations(actions, 3, costs)
+    assert not skips
+    first, second, last = chunks
+    assert isinstance(first, Batch) and isinstance(second, Batch)
+    assert (first.ids, second.ids) == ([7, 6, 5], [4, 3, 2])
+    assert isinstance(last, Action) and last.id == 1  # a chunk of one is a plain liquidate
+    share = costs.of("liquidate_many_each") + -(-costs.of("liquidate_many") // 3)
+    assert {a.gas_cost for a in first.actions + second.actions} == {share}
+    assert last.gas_cost == costs.of("liquidate")
+    assert share < last.gas_cost
+
+
+def test_batch__budget_is_the_planned_sum__least_out_is_the_smallest_member():
+    pool = weth()
+    actions = [
+        decide.liquidation(pool, at_health(pool, 0.9, d * WAD, pid), 10**24, cheap_gas())
+        for pid, d in ((1, 3_000), (2, 1_000), (3, 2_000))
+    ]
+    (batch,), _ = decide.chunk_liquidations(actions, 10, cheap_gas())
+    assert batch.kind == "liquidate_many" and batch.ids == [1, 3, 2]
+    assert batch.amount == batch.bhusd_in == sum(a.amount for a in actions)
+    # a member another keeper takes first leaves the total; one member must still pass
+    assert batch.min_out == actions[1].min_out == min(a.min_out for a in actions)
+    assert batch.expected_out == sum(a.expected_out for a in actions)
+
+
+def test_plan__batching__positions_unprofitable_alone_liquidated_in_one_batch():
+    pool = weth()
+    positions = _book(pool, {pid: (0.99, 150 * WAD) for pid in range(1, 11)})
+    due = [Due("liquidate", POOL, pid) for pid in range(1, 11)]
+    bounty = decide.liquidation(pool, positions[(POOL, 1)], 10**24, cheap_gas()).bounty
+    costs = alone_costs(2 * bounty)  # alone: gas twice the bounty
+    assert costs.of("liquidate") > bounty
+
+    alone = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1)
+    assert not alone.actions and not alone.batches
+    assert {s.reason for s in alone.skips} == {decide.UNPROFITABLE}
+
+    p = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
+    assert not p.skips
+    (batch,) = p.batches
+    assert sorted(batch.ids) == list(range(1, 11))
+    assert p.transactions() == [batch]
+    # each pays 20k of its own plus a tenth of the 150k fixed part: 35k gas, under the bounty
+    assert all(
+        a.gas_cost == costs.of("liquidate_many_each") + costs.of("liquidate_many") // 10
+        for a in batch.actions
+    )
+    assert all(a.profit > 0 for a in p.actions)
+
+    # batches of two cannot carry them: 20k + 75k per position is still above the bounty
+    two = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=2)
+    assert not two.actions and len(two.skips) == 10
+    # nor can a lone position, whatever the batch size
+    one = decide.plan(due[:1], {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
+    assert not one.actions and [s.reason for s in one.skips] == [decide.UNPROFITABLE]
+
+
+def test_plan__batching__short_balance__whole_ones_batched_the_partial_alone():
+    pool = weth()
+    positions = _book(
+        pool, {1: (0.95, 30_000 * WAD), 2: (0.95, 25_000 * WAD), 3: (0.95, 20_000 * WAD)}
+    )
+    costs = cheap_gas()
+    full = {
+        pid: decide.liquidation(pool, positions[(POOL, pid)], 10**24, costs) for pid in (1, 2, 3)
+    }
+    balance = full[1].bhusd_in + full[2].bhusd_in + 500 * WAD
+    due = [Due("liquidate", POOL, pid) for pid in (3, 2, 1)]
+    p = decide.plan(due, {POOL: pool}, positions, {}, balance, {}, costs, batch_size=1_000)
+    (batch,) = p.batches
+    assert batch.ids == [1, 2]
+    assert batch.amount == full[1].amount + full[2].amount
+    partial = p.transactions()[1]
+    assert isinstance(partial, Action) and partial.id == 3 and partial.partial
+    assert partial.amount == 500 * WAD
+    assert partial.gas_cost == costs.of("liquidate")  # it goes alone
+    assert [a.id for a in p.actions] == [1, 2, 3] and not p.skips
+    assert sum(a.bhusd_in for a in p.actions) <= balance
+
+
+def test_plan__batch_size_1__every_liquidation_alone_at_a_liquidates_gas():
+    pool = weth()
+    positions = _book(pool, {1: (0.95, 1_000 * WAD), 2: (0.95, 9_000 * WAD)})
+    due = [Due("liquidate", POOL, 1), Due("liquidate", POOL, 2)]
+    p = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas(), batch_size=1)
+    assert not p.batches
+    assert p.transactions() == p.actions and [a.id for a in p.actions] == [2, 1]
+    assert {a.gas_cost for a in p.actions} == {cheap_gas().of("liquidate")}
+
+
+def test_plan__batching__protections_still_one_transaction_each():
+    pool = weth()
+    positions = _book(pool, {1: (0.95, 1_000 * WAD), 2: (0.95, 9_000 * WAD), 3: (1.3, 5_000 * WAD)})
+    due = [Due("deleverage", POOL, 3), Due("liquidate", POOL, 1), Due("liquidate", POOL, 2)]
+    rules = {("deleverage", POOL, 3): RULE}
+    p = decide.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas(), batch_size=50)
+    batch, deleverage = p.transactions()
+    assert isinstance(batch, Batch) and batch.ids == [2, 1]
+    assert isinstance(deleverage, Action) and (deleverage.kind, deleverage.id) == ("deleverage", 3)
+
+
 # ------------------------------------------------------------------- fees
 
 
@@ -354,6 +491,7 @@ def test_effective_gas_price__base_plus_tip_at_most_the_max_fee():
         ("pool: protection not due", decide.LOST_RACE),
         ("automation: boost not due", decide.LOST_RACE),
         ("automation: top-up not due", decide.LOST_RACE),
+        ("pool: nothing to liquidate", decide.LOST_RACE),
         ("oracle: stale price", decide.ORACLE_INVALID),
         ("pool: collateral out below minimum", decide.REVERTED),
     ],

@@ -250,3 +250,33 @@ def test_cli_keeper_run__missing_manifest__one_line_error_exit_1(tmp_path):
     ]
     result = CliRunner().invoke(keeper, ["run", "--max-fee", "-3"])
     assert result.exit_code == 2 and "not a non-negative number" in result.output
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0", "0 is not between 1 and 1000"),
+        ("-3", "-3 is not between 1 and 1000"),
+        ("1001", "1001 is not between 1 and 1000"),
+        ("abc", "'abc' is not a whole number"),
+        ("2.5", "'2.5' is not a whole number"),
+    ],
+)
+def test_cli_keeper_run__bad_batch_size__one_line_error_exit_2(tmp_path, value, message):
+    from bulkhead.cli import cli
+
+    manifest = str(tmp_path / "none.json")
+    args = ["keeper", "run", "--once", "--manifest", manifest, "--batch-size", value]
+    result = _runner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: Invalid value for '--batch-size': {message} (see `bulkhead keeper run --help`)"
+    ]
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click 8.1
+    except TypeError:  # click 8.2 keeps stderr apart by itself
+        return CliRunner()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
+from bulkhead.deploy import ConfigError
 from bulkhead.keeper import run
 from bulkhead.keeper.cli import keeper
 from bulkhead.keeper.runner import keeper_from_env
@@ -112,3 +114,19 @@ def test_keeper_from_env__silverback_settings__configure_the_keeper(chain, tmp_p
         25 * WAD // 10,
     )
     assert k.step().scanned == 0  # a fresh deployment: nothing to scan, nothing to do
+
+
+def test_keeper_from_env__batch_size__set_or_one_line_error(chain, tmp_path):
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    env = {"BULKHEAD_MANIFEST": str(manifest), "BULKHEAD_ACCOUNT": str(KEEPER)}
+    k = keeper_from_env(chain.w3, {**env, "BULKHEAD_BATCH_SIZE": "7"}, log_stream=io.StringIO())
+    assert k.config.batch_size == 7
+    assert keeper_from_env(chain.w3, env, log_stream=io.StringIO()).config.batch_size == 1_000
+    for value, message in (
+        ("0", "0 is not between 1 and 1000"),
+        ("x", "'x' is not a whole number"),
+    ):
+        with pytest.raises(ConfigError) as exc:
+            keeper_from_env(chain.w3, {**env, "BULKHEAD_BATCH_SIZE": value})
+        assert str(exc.value) == f"BULKHEAD_BATCH_SIZE {message}"
