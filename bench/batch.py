@@ -34,15 +34,12 @@ kind pays the pool's first bad debt (a zero to non-zero write), N = 1 included.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from web3.logs import DISCARD
 
-from bench.common import Market, Node, calldata_gas, execution_gas, write_result
+from bench.common import Market, Node, calldata_gas, execution_gas, finish
 from bench.gas import BLOCK_INTERVAL, ROLES, GasRun
 
 SIZES = (1, 10, 50, 100)
@@ -285,11 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         sizes=tuple(int(n) for n in args.sizes.split(",")),
         kinds=tuple(args.kinds.split(",")),
     )
-    data["command"] = " ".join(["python -m bench.batch", *(sys.argv[1:] if argv is None else argv)])
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(data, indent=2))
-    if not args.no_write:
-        print(f"wrote {write_result('batch', data)}")
+    finish("batch", data, argv, args.no_write, args.json_out)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,24 @@ def write_result(name: str, data: dict[str, Any], directory: Path = RESULTS) -> 
     return path
 
 
+def finish(
+    name: str,
+    data: dict[str, Any],
+    argv: list[str] | None,
+    no_write: bool = False,
+    json_out: str | None = None,
+) -> None:
+    """The end of every benchmark's `main`: record the command that reproduces the figures,
+    then write bench/results/<name>.json (unless `no_write`) and an extra copy if asked."""
+    data["command"] = " ".join(
+        [f"python -m bench.{name}", *(sys.argv[1:] if argv is None else argv)]
+    )
+    if json_out:
+        Path(json_out).write_text(json.dumps(data, indent=2))
+    if not no_write:
+        print(f"wrote {write_result(name, data)}")
+
+
 def load_result(name: str, directory: Path = RESULTS) -> dict[str, Any] | None:
     path = directory / f"{name}.json"
     if not path.exists():

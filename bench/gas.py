@@ -28,18 +28,15 @@ state), so a changed contract cannot silently move a number to another code path
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from bench.common import Market, Node, calldata_gas, execution_gas, write_result
+from bench.common import Market, Node, calldata_gas, execution_gas, finish
 from bulkhead import risk
 from bulkhead.chain import TxError, revert_reason
 from bulkhead.risk import WAD
@@ -415,11 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     decimals = tuple(int(d) for d in args.decimals.split(","))
     data = run(decimals=decimals, parts=tuple(args.parts.split(",")))
-    data["command"] = " ".join(["python -m bench.gas", *(sys.argv[1:] if argv is None else argv)])
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(data, indent=2))
-    if not args.no_write:
-        print(f"wrote {write_result('gas', data)}")
+    finish("gas", data, argv, args.no_write, args.json_out)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,8 @@ def crash_fraction(params) -> float:
     """The feed's answer after the crash, as a fraction of before: a position opened at max
     LTV reaches health 1.0 at max LTV / threshold of the price; the crash goes 3 % below."""
     return params.max_ltv / params.liquidation_threshold * CRASH_MARGIN
+
+
 POSITION_USD = 1_000  # collateral value of each position at the start
 
 

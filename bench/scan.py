@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,12 +49,12 @@ from eth_utils import function_signature_to_4byte_selector
 from bench.common import (
     Market,
     Node,
+    finish,
     mapping_slot,
     slot_of,
     storage_layout,
     summarize,
     word,
-    write_result,
 )
 from bulkhead import risk
 from bulkhead.risk import WAD
@@ -424,9 +423,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     data = run(sizes, args.runs, _parse_naive_runs(args.naive_runs, sizes), args.pool)
-    data["command"] = " ".join(["python -m bench.scan", *(sys.argv[1:] if argv is None else argv)])
-    if not args.no_write:
-        print(f"wrote {write_result('scan', data)}")
+    finish("scan", data, argv, args.no_write)
 
 
 if __name__ == "__main__":

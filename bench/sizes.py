@@ -12,11 +12,10 @@ that stored code is what must fit under 24,576 bytes; each pool it creates must 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import CODE_SIZE_LIMIT, INITCODE_SIZE_LIMIT, Node, write_result
+from bench.common import CODE_SIZE_LIMIT, INITCODE_SIZE_LIMIT, Node, finish
 from bulkhead import artifacts
 
 
@@ -89,9 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     data = run()
-    data["command"] = " ".join(["python -m bench.sizes", *(sys.argv[1:] if argv is None else argv)])
-    if not args.no_write:
-        print(f"wrote {write_result('sizes', data)}")
+    finish("sizes", data, argv, args.no_write)
 
 
 if __name__ == "__main__":
