@@ -660,16 +660,7 @@ class Keeper:
                 receipt = o.receipt
                 self.gas[action.kind] = max(receipt.gas_used, self.gas[action.kind] * 7 // 8)
                 bounty = self._bounty(action, receipt.logs)
-                m.done[action.kind] += 1
-                m.bounty[action.kind] += bounty
-                m.pool_done[(self.info[action.pool].name, action.kind)] += 1
-                m.pool_bounty[self.info[action.pool].name] += bounty
-                extra: dict[str, Any] = {}
-                if action.kind == "liquidate":
-                    first = self.first_unsafe.pop(action.key, None)
-                    if first is not None:
-                        m.blocks_to_liquidation.append(receipt.block - first)
-                        extra["blocks_since_unsafe"] = receipt.block - first
+                extra = self._count_done(action, bounty, receipt.block)
                 self.log(
                     "done",
                     **fields,
@@ -691,6 +682,24 @@ class Keeper:
             else:
                 m.failures["dropped"] += 1
                 self.log("dropped", **fields, reason=o.reason)
+
+    def _count_done(self, action: Action, bounty: int, block: int) -> dict[str, Any]:
+        """Count one action carried out (alone or in a batch) in the metrics; for a
+        liquidation also how many blocks it came after the position turned unsafe, which
+        is returned for the log line."""
+        m = self.metrics
+        name = self.info[action.pool].name
+        m.done[action.kind] += 1
+        m.bounty[action.kind] += bounty
+        m.pool_done[(name, action.kind)] += 1
+        m.pool_bounty[name] += bounty
+        extra: dict[str, Any] = {}
+        if action.kind == "liquidate":
+            first = self.first_unsafe.pop(action.key, None)
+            if first is not None:
+                m.blocks_to_liquidation.append(block - first)
+                extra["blocks_since_unsafe"] = block - first
+        return extra
 
     def _record_batch(self, o: Outcome, batch: Batch) -> None:
         """A `liquidate_many` outcome, per position: each `Liquidate` event in the receipt is
@@ -721,15 +730,7 @@ class Keeper:
         for a in done:
             args = events[a.id]
             bounty = args["collateral_out"] * scale * price // WAD - args["paid"]
-            m.done["liquidate"] += 1
-            m.bounty["liquidate"] += bounty
-            m.pool_done[(name, "liquidate")] += 1
-            m.pool_bounty[name] += bounty
-            extra: dict[str, Any] = {}
-            first = self.first_unsafe.pop(a.key, None)
-            if first is not None:
-                m.blocks_to_liquidation.append(receipt.block - first)
-                extra["blocks_since_unsafe"] = receipt.block - first
+            extra = self._count_done(a, bounty, receipt.block)
             self.log(
                 "done",
                 kind="liquidate",
