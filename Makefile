@@ -50,7 +50,7 @@ audit: compile
 	pytest -p no:cacheprovider -q tests/audit/test_access_control.py
 
 lint: install
-	$(PY) -m ruff check bulkhead tests scripts
+	$(PY) -m ruff check bulkhead tests scripts bench bots
 
 clean:
 	rm -rf .build $(VENV) node_modules
