@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, load_result
+from bench.reaction import crash_fraction
+from bulkhead.deploy import Config
 
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -25,6 +27,12 @@ MORPHO_ROWS = (
     ("liquidate (full)", "liquidate", 121_000),
     ("liquidate (bad debt)", "liquidate", 121_000),
 )
+
+
+def _crash_drop() -> str:
+    """The reaction benchmark's price drop in the WETH pool, from the default parameters."""
+    weth = next(p for p in Config.load().pools if p.name == "WETH")
+    return f"{(1 - crash_fraction(weth.params)) * 100:.1f} % (WETH: max LTV {weth.params.max_ltv / 100:g} %, threshold {weth.params.liquidation_threshold / 100:g} %)"
 
 
 def _k(gas: float) -> str:
@@ -431,7 +439,7 @@ def _reaction_section(reaction: dict[str, Any] | None) -> list[str]:
                 "The harness is ready: `python -m bench.reaction` opens 1,000 positions by real "
                 "transactions, starts the keeper as its own process (`bulkhead keeper run --rpc-url … "
                 "--manifest … --account 9`; the command is a template, `--keeper-cmd`), crashes the "
-                "feed by 10 %, and counts blocks and seconds until the last position is liquidated, "
+                f"feed by {_crash_drop()}, and counts blocks and seconds until the last position is liquidated, "
                 "under automine and under a 2-second block time (3 runs each, median, min, max). It "
                 "reports pending as long as `bulkhead.keeper` is missing."
             ),
@@ -468,8 +476,9 @@ def _reaction_section(reaction: dict[str, Any] | None) -> list[str]:
             "Each run: a fresh Anvil (`--prune-history`), 1,000 positions opened by real `open` "
             "transactions at 0.1 % inside max LTV (1,000 USD of collateral each), the keeper "
             "started as its own process with its defaults (including its 2-second poll interval) "
-            "and funded with bhUSD by its own position, then the feed drops 10 % in one "
-            "transaction. Blocks: from the crash block to the block of the last `Liquidate` of "
+            "and funded with bhUSD by its own position, then the feed drops by "
+            f"{_crash_drop()} in one transaction (to 3 % below the price at which a position "
+            "at max LTV reaches health 1.0). Blocks: from the crash block to the block of the last `Liquidate` of "
             "those positions. Seconds (wall): from the crash receipt until the harness saw none "
             "of them liquidatable (it polls every 50 ms), so they include the keeper's poll "
             "interval. Under automine Anvil mines one block per arriving transaction or batch, "
