@@ -1290,13 +1290,14 @@ class BulkheadMachine(RuleBasedStateMachine):
                         b != self.bad_debt[ctx.name] - self.netted[ctx.name]
                     ):
                         raise Violation(f"{ctx.name}: bad debt shrank in {self.rule}")
-                elif (
-                    self.rule not in ("liquidate", "keeper_sweep", "keeper_batch")
-                    or not self.liquidation_exhausted_reserve
-                ):
-                    raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
-                if reserve != 0:
-                    raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
+                else:
+                    if (
+                        self.rule not in ("liquidate", "keeper_sweep", "keeper_batch")
+                        or not self.liquidation_exhausted_reserve
+                    ):
+                        raise Violation(f"{ctx.name}: bad debt grew in {self.rule}")
+                    if reserve != 0:
+                        raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
         # supply + reserves <= floor(debts) + bad debt <= that + the rounding budget
         gap = floor_debts + bad - boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) - reserves
         if not 0 <= gap <= self.budget:
