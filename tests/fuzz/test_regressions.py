@@ -160,3 +160,27 @@ def test_sweep__nets_bad_debt_below_the_reserve__law_accepts_the_reserve_left(fu
         assert pool.reserve() == m.sys.factory.reserve_target(pool.address)
     finally:
         m.teardown()
+
+
+def test_keeper_batch__bad_debt_then_fees__reserve_refilled_in_the_same_batch(fuzz_system) -> None:
+    """Found by a `make audit` style campaign (a fault of the law, not of the contracts): a
+    batch whose first liquidation exhausted the reserve and recorded bad debt, and whose
+    later ones paid fees into the reserve again, ended with bad debt grown and a reserve
+    above 0, which the per-step law refused. The batch rule now follows the reserve
+    through the batch itself."""
+    m = _machine()
+    try:
+        m.seed_positions(ltvs=[-2, -2, -2])
+        m.laws()
+        ctx = m.pools["VOL"]
+        pool = ctx.market.pool
+        m.crash(pool="VOL", drop=6_000)
+        m.laws()
+        due = list(pool.positions_to_liquidate(1, 10))
+        assert len(due) == 2, "the small position and the large one are both due"
+        m.keeper_batch(pool="VOL", noise=False, budget="max", by=0, prefer_due=True)
+        assert m.rule == "keeper_batch" and m.liquidation_exhausted_reserve
+        m.laws()
+        assert pool.bad_debt() > 0 and pool.reserve() > 0
+    finally:
+        m.teardown()
