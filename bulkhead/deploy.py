@@ -311,6 +311,7 @@ def deploy(
     lens = sender.deploy(_contract(w3, "PoolLens"))
     progress("deploying PositionAutomation")
     automation = sender.deploy(_contract(w3, "PositionAutomation"), factory.address, stablecoin.address)
+    sender.transact(factory.functions.set_automation(automation.address))
     progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
     vault = sender.deploy(
         _contract(w3, "SavingsVault"),

@@ -51,10 +51,16 @@ def debt(norm: int, rate: int) -> int:
 
 
 def grow(rate: int, elapsed: int, fee: int) -> int:
-    """`MarginPool._grow`: rate x exp(fee x elapsed) to the third Taylor term, rounded down."""
+    """`MarginPool._grow`: rate x exp(fee x elapsed), exp as its Taylor series summed until a
+    term rounds to zero (at most 64 terms), rounded down."""
     x = fee * elapsed
-    growth = x + x * x // (2 * WAD) + x * x // WAD * x // (6 * WAD)
-    return rate + rate * growth // WAD
+    term = total = WAD
+    for i in range(1, 65):
+        term = term * x // (i * WAD)
+        if term == 0:
+            break
+        total += term
+    return rate * total // WAD
 
 
 def fee_per_second(yearly: float) -> int:
@@ -161,11 +167,16 @@ def liquidation_amounts(
     k = penalty_factor(p, debt_)
     fee_plus = BPS + p.liquidation_fee
     if val * WAD <= k * debt_:
-        covered = val * WAD // k
-        paid = ceil_div(covered * fee_plus, BPS)
+        # all the collateral for the whole debt: the keeper pays debt x (1 + fee), or the
+        # collateral's worth when that is less (then the reserve covers the rest)
+        paid = ceil_div(debt_ * fee_plus, BPS)
+        shortfall = 0
+        if val < paid:
+            paid = val
+            shortfall = debt_ - val * BPS // fee_plus
         if paid > max_repay:
             raise LiquidationError("pool: max repay too low")
-        return Liquidation(debt_, paid, coll, debt_ - covered)
+        return Liquidation(debt_, paid, coll, shortfall)
     repaid = debt_
     k_threshold = k * p.liquidation_threshold // BPS
     if p.target_health > k_threshold:
@@ -214,16 +225,22 @@ def deleverage_amounts(
 ) -> tuple[int, int, int]:
     """`PoolLens.preview_auto_deleverage`: (repay [wad], collateral out, health after [wad]).
 
-    The repay that lands health `PROTECTION_AIM` below `target`; zeros when impossible.
+    The repay that lands health `PROTECTION_AIM` below `target`, or halfway from health to
+    `target` when health is already closer than that; zeros when impossible.
     """
+    if debt_ == 0:
+        return 0, 0, 0
     liq_value = value(coll, price, scale) * threshold // BPS
+    health_ = liq_value * WAD // debt_
     aim = target - PROTECTION_AIM
+    if health_ >= aim:
+        aim = target - (target - health_) // 2
     den = aim - (BPS + fee) * threshold * 10**10
     if den <= 0 or aim * debt_ <= liq_value * WAD:
         return 0, 0, 0
     repay = (aim * debt_ - liq_value * WAD) // den
     out = repay * (BPS + fee) // BPS * WAD // (price * scale)
-    if repay >= debt_ or out > coll:
+    if repay == 0 or repay >= debt_ or out > coll:
         return 0, 0, 0
     after = (coll - out) * scale * price // WAD * threshold * WAD // BPS // (debt_ - repay)
     return repay, out, after

@@ -60,8 +60,11 @@ def still_locked(locked: int, start: int, end: int, now: int) -> int:
 
 def stream_end(still: int, end: int, added: int, period: int, now: int) -> int:
     """`SavingsVault.skim`: the end of the merged stream after `added` arrives at `now`."""
-    remaining = end - now if still > 0 else 0
-    return now + ceil_div(still * remaining + added * period, still + added)
+    if still == 0:
+        return now + period
+    remaining = end - now
+    # the merged stream releases at still / remaining + added / period, rounded down
+    return now + (still + added) * remaining * period // (still * period + added * remaining)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,15 @@ from modules import oracle_guard
 
 initializes: oracle_guard
 
+
+interface IFactoryView:
+    def automation() -> address: view
+
+
+interface IBoostRules:
+    def boost_bounds(_pool: address, _id: uint256) -> (uint256, uint256): view
+
+
 # -------------------------------------------------------------- constants
 
 WAD: constant(uint256) = 10**18
@@ -360,9 +369,11 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
             plus the liquidation fee) and receives collateral worth the repaid debt times
             (1 + fee) x (1 + bonus), plus its share of the gas tip. A partial liquidation
             brings health back to the target; the whole debt goes when the rest would fall
-            under the minimum debt or when the collateral cannot fund a partial one. When
-            the collateral cannot cover the debt, the caller gets all of it for the debt it
-            covers and the shortfall goes to the reserve, then to bad debt.
+            under the minimum debt or when the collateral cannot fund a partial one. Then
+            the caller gets all the collateral and pays the debt plus the fee: its bonus
+            shrinks to what the equity funds and the reserve is not touched. Only when the
+            collateral is worth less than the debt plus the fee does the caller pay just
+            the collateral's worth, and the rest goes to the reserve, then to bad debt.
     @param _id Position id.
     @param _max_repay Most bhUSD the caller will burn, fee included [wad].
     @param _min_collateral_out Least collateral the caller accepts [collateral units].
@@ -482,6 +493,13 @@ def set_protection(_id: uint256, _trigger_health: uint256, _target_health: uint2
         assert _trigger_health > WAD, "pool: trigger not above 1.0"
         assert _target_health > _trigger_health and _target_health <= MAX_PROTECTION_HEALTH, "pool: bad target health"
         assert _max_fee_bps <= self._bonus(), "pool: fee above pool cap"
+        # a boost rule must not start where this stops, nor stop where this starts
+        automation: address = staticcall IFactoryView(FACTORY).automation()
+        if automation != empty(address):
+            b_trigger: uint256 = 0
+            b_target: uint256 = 0
+            b_trigger, b_target = staticcall IBoostRules(automation).boost_bounds(self, _id)
+            assert b_trigger == 0 or (b_trigger > _target_health and b_target >= _trigger_health), "pool: contradicts boost rule"
         packed = _trigger_health << 128 | _target_health << 64 | _max_fee_bps
     self._protections[_id] = packed
     log ProtectionSet(
@@ -939,12 +957,20 @@ def _health(_coll: uint256, _debt: uint256, _price: uint256, _threshold: uint256
 @pure
 def _grow(_rate: uint256, _elapsed: uint256, _fee: uint256) -> uint256:
     """
-    @dev rate x exp(fee x elapsed), with exp(x) - 1 taken to its third Taylor term
-         (x + x^2/2 + x^3/6), rounded down. It compounds within one accrual as well.
+    @dev rate x exp(fee x elapsed), rounded down: exp(x) as its Taylor series, summed until
+         a term rounds to zero, so that accruing every block or once after years gives the
+         same rate within a few wei per accrual. fee <= MAX_STABILITY_FEE and x <= 3.5 wad
+         for five idle years at the highest fee, where 34 terms suffice; 64 allow 20 years.
     """
     x: uint256 = _fee * _elapsed
-    growth: uint256 = x + x * x // (2 * WAD) + x * x // WAD * x // (6 * WAD)
-    return _rate + _rate * growth // WAD
+    term: uint256 = WAD
+    total: uint256 = WAD
+    for i: uint256 in range(1, 65):
+        term = term * x // (i * WAD)
+        if term == 0:
+            break
+        total += term
+    return _rate * total // WAD
 
 
 @internal
@@ -1020,6 +1046,9 @@ def _store(
     totals: uint256 = self._totals
     # totals are sums of positions, so neither subtraction can underflow
     total_coll: uint256 = (totals >> 128) + _new_coll - _coll
+    # the total is packed into 128 bits: bounded like a position, so it can never wrap
+    assert total_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: total collateral too large"
+    # dev: below 2**128 because the debt ceiling (<= 1e33) bounds every borrow and rate >= 1
     total_norm: uint256 = (totals & _MASK128) + _new_norm - _norm
     self._totals = total_coll << 128 | total_norm
     log PositionUpdated(id=_id, owner=_owner, collateral=_new_coll, normalised_debt=_new_norm, debt=self._debt(_new_norm, _rate))

@@ -19,6 +19,11 @@ from modules import risk
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 
+
+interface IAutomationFactory:
+    def FACTORY() -> address: view
+
+
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
 
@@ -53,6 +58,7 @@ pools: public(DynArray[address, MAX_POOLS])
 pool_of: public(HashMap[address, address])  # collateral => pool
 is_pool: public(HashMap[address, bool])
 vault: public(address)  # the savings vault; set once
+automation: public(address)  # the `PositionAutomation` its pools consult; set once
 last_cover: public(uint256)  # [seconds] time of the last bad-debt cover from the vault
 _reserve_target: HashMap[address, uint256]  # pool => [wad]; 0 means the default
 
@@ -66,6 +72,9 @@ event PoolCreated:
 
 event VaultSet:
     vault: indexed(address)
+
+event AutomationSet:
+    automation: indexed(address)
 
 event ReserveTargetSet:
     pool: indexed(address)
@@ -199,6 +208,21 @@ def set_vault(_vault: address):
     assert staticcall ISavingsVault(_vault).FACTORY() == self, "factory: vault factory mismatch"
     self.vault = _vault
     log VaultSet(vault=_vault)
+
+
+@external
+def set_automation(_automation: address):
+    """
+    @notice Name the `PositionAutomation` whose boost rules the pools check a new
+            protection against (so that no two rules of one position undo each other); once.
+    @param _automation A `PositionAutomation` that names this factory.
+    """
+    ownable._check_owner()
+    assert self.automation == empty(address), "factory: automation already set"
+    assert _automation != empty(address), "factory: zero address"
+    assert staticcall IAutomationFactory(_automation).FACTORY() == self, "factory: automation factory mismatch"
+    self.automation = _automation
+    log AutomationSet(automation=_automation)
 
 
 @external

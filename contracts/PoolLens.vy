@@ -64,10 +64,10 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
     threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
     result: DynArray[PositionView, MAX_PAGE] = []
-    last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
-    if last <= _start:
-        return result  # a page past the last id
-    for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
+    end: uint256 = staticcall pool.position_count() + 1
+    start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
+    last: uint256 = min(start + _limit, end)
+    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
         coll: uint256 = staticcall pool.collateral_of(position_id)
         debt: uint256 = staticcall pool.debt_of(position_id)
         if coll == 0 and debt == 0:
@@ -167,8 +167,10 @@ def protections_due(_pool: address, _start: uint256, _limit: uint256) -> DynArra
         return result
     threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
-    last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
-    for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
+    end: uint256 = staticcall pool.position_count() + 1
+    start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
+    last: uint256 = min(start + _limit, end)
+    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
         trigger: uint256 = 0
         target: uint256 = 0
         fee: uint256 = 0
@@ -189,7 +191,8 @@ def protections_due(_pool: address, _start: uint256, _limit: uint256) -> DynArra
 def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, uint256):
     """
     @notice The repay that brings a due position to just under its protection target
-            (aiming 0.005 below it), and what it gives; zeros when nothing is due.
+            (aiming 0.005 below it, or halfway from its health to the target when that is
+            closer), and what it gives; zeros when nothing is due or nothing can be done.
     @param _pool The pool.
     @param _id Position id.
     @return repay [wad], collateral out [collateral units], health after [wad].
@@ -210,14 +213,22 @@ def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, 
     coll: uint256 = staticcall pool.collateral_of(_id)
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
     liq_value: uint256 = coll * scale * price // WAD * p.liquidation_threshold // BPS
-    if liq_value * WAD // debt >= trigger:
+    health: uint256 = liq_value * WAD // debt
+    if health >= trigger:
         return 0, 0, 0
+    # aim 0.005 under the target; when health is already closer to the target than that
+    # (a target less than 0.005 above the trigger), halfway from health to the target
     aim: uint256 = target - 5 * 10**15
+    if health >= aim:
+        aim = target - (target - health) // 2
+    k_threshold: uint256 = (BPS + fee) * p.liquidation_threshold * 10**10  # [wad]
+    if aim <= k_threshold or aim * debt <= liq_value * WAD:
+        # repaying at this fee cannot raise health, or there is no room below the target
+        return 0, 0, 0
     # (aim x debt - liquidation value) / (aim - (1 + fee) x threshold)
-    den: uint256 = aim - (BPS + fee) * p.liquidation_threshold * 10**10
-    repay: uint256 = (aim * debt - liq_value * WAD) // den
+    repay: uint256 = (aim * debt - liq_value * WAD) // (aim - k_threshold)
     out: uint256 = repay * (BPS + fee) // BPS * WAD // (price * scale)
-    if repay >= debt or out > coll:
+    if repay == 0 or repay >= debt or out > coll:
         return 0, 0, 0
     after: uint256 = (coll - out) * scale * price // WAD * p.liquidation_threshold * WAD // BPS // (debt - repay)
     return repay, out, after

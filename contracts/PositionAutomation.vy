@@ -29,6 +29,7 @@ BPS: constant(uint256) = 10_000
 TOLERANCE: constant(uint256) = 10**16  # [wad] how far from the target a result may land
 MAX_HEALTH: constant(uint256) = 10 * 10**18  # [wad] highest trigger or target
 MAX_PAGE: constant(uint256) = 1_000
+MAX_AMOUNT: constant(uint256) = 10**33  # [wad] the largest debt ceiling a pool can have
 
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK16: constant(uint256) = 2**16 - 1
@@ -50,6 +51,7 @@ interface IPool:
     def deposit(_id: uint256, _amount: uint256): nonpayable
     def borrow(_id: uint256, _amount: uint256): nonpayable
     def risk_params() -> RiskView: view
+    def protection_of(_id: uint256) -> (uint256, uint256, uint256): view
 
 
 struct RiskView:
@@ -147,6 +149,15 @@ def set_boost(_pool: address, _id: uint256, _trigger_health: uint256, _target_he
         assert _target_health * p.max_ltv >= p.liquidation_threshold * WAD, "automation: target above max ltv"
         assert _trigger_health > _target_health and _trigger_health <= MAX_HEALTH, "automation: bad trigger health"
         assert _max_fee_bps <= p.liquidation_bonus, "automation: fee above pool cap"
+        # a boost must neither start where a top-up or a deleverage stops, nor stop where
+        # one of them starts: otherwise keepers could loop the position for fees
+        t: Rule = self.top_up_rule[_pool][_id]
+        self._consistent(_trigger_health, _target_health, t.trigger_health, t.target_health)
+        d_trigger: uint256 = 0
+        d_target: uint256 = 0
+        fee: uint256 = 0
+        d_trigger, d_target, fee = staticcall IPool(_pool).protection_of(_id)
+        self._consistent(_trigger_health, _target_health, d_trigger, d_target)
     self.boost_rule[_pool][_id] = Rule(
         trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps, allowance=0
     )
@@ -180,6 +191,8 @@ def set_top_up(
         assert _trigger_health > WAD, "automation: trigger not above 1.0"
         assert _target_health > _trigger_health and _target_health <= MAX_HEALTH, "automation: bad target health"
         assert _max_fee_bps <= p.liquidation_bonus, "automation: fee above pool cap"
+        b: Rule = self.boost_rule[_pool][_id]
+        self._consistent(b.trigger_health, b.target_health, _trigger_health, _target_health)
     self.top_up_rule[_pool][_id] = Rule(
         trigger_health=_trigger_health,
         target_health=_target_health,
@@ -208,14 +221,17 @@ def boost(_pool: address, _id: uint256, _borrow: uint256) -> uint256:
     @return Collateral taken from the caller [collateral units].
     """
     assert _borrow > 0, "automation: zero amount"
+    # bounded before any arithmetic: no pool can lend more than this
+    assert _borrow <= MAX_AMOUNT, "automation: amount too large"
     rule: Rule = self.boost_rule[_pool][_id]
     assert rule.trigger_health > 0, "automation: no rule"
     pool: IPool = IPool(_pool)
     before: uint256 = staticcall pool.health(_id)
     assert before > rule.trigger_health, "automation: boost not due"
+    fee: uint256 = self._fee(pool, rule.max_fee)
     den: uint256 = (staticcall pool.price()) * (staticcall pool.COLLATERAL_SCALE())
     # rounded up: the keeper never supplies less than the fee allows
-    coll_in: uint256 = (_borrow * (BPS - rule.max_fee) // BPS * WAD + den - 1) // den
+    coll_in: uint256 = (_borrow * (BPS - fee) // BPS * WAD + den - 1) // den
     collateral: IERC20 = IERC20(staticcall pool.COLLATERAL())
     assert extcall collateral.transferFrom(msg.sender, self, coll_in, default_return_value=True), "automation: transfer failed"
     assert extcall collateral.approve(_pool, coll_in, default_return_value=True), "automation: approve failed"
@@ -241,6 +257,8 @@ def top_up(_pool: address, _id: uint256, _amount: uint256) -> uint256:
     @return The caller's fee [collateral units].
     """
     assert _amount > 0, "automation: zero amount"
+    # bounded before any arithmetic: no token supply comes near it
+    assert _amount <= MAX_AMOUNT, "automation: amount too large"
     rule: Rule = self.top_up_rule[_pool][_id]
     assert rule.trigger_health > 0, "automation: no rule"
     assert _amount <= rule.allowance, "automation: above allowance"
@@ -248,7 +266,7 @@ def top_up(_pool: address, _id: uint256, _amount: uint256) -> uint256:
     before: uint256 = staticcall pool.health(_id)
     assert before < rule.trigger_health, "automation: top-up not due"
     self.top_up_rule[_pool][_id].allowance = rule.allowance - _amount
-    fee: uint256 = _amount * rule.max_fee // BPS
+    fee: uint256 = _amount * self._fee(pool, rule.max_fee) // BPS
     collateral: IERC20 = IERC20(staticcall pool.COLLATERAL())
     assert extcall collateral.transferFrom(staticcall pool.owner_of(_id), self, _amount, default_return_value=True), "automation: transfer failed"
     assert extcall collateral.approve(_pool, _amount - fee, default_return_value=True), "automation: approve failed"
@@ -281,8 +299,10 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> (DynArray[uint256, 
     ok, response = raw_call(_pool, method_id("price()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
     if not ok:
         return boosts, top_ups
-    last: uint256 = min(_start + _limit, staticcall pool.position_count() + 1)
-    for position_id: uint256 in range(_start, last, bound=MAX_PAGE):
+    end: uint256 = staticcall pool.position_count() + 1
+    start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
+    last: uint256 = min(start + _limit, end)
+    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
         b: Rule = self.boost_rule[_pool][position_id]
         t: Rule = self.top_up_rule[_pool][position_id]
         if b.trigger_health == 0 and t.trigger_health == 0:
@@ -293,6 +313,35 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> (DynArray[uint256, 
         if t.trigger_health > 0 and h < t.trigger_health and t.allowance > 0:
             top_ups.append(position_id)
     return boosts, top_ups
+
+
+@external
+@view
+def boost_bounds(_pool: address, _id: uint256) -> (uint256, uint256):
+    """
+    @notice A position's boost trigger and target, for the pool to check a new protection.
+    @param _pool The pool.
+    @param _id Position id.
+    @return trigger health [wad] (0 = off), target health [wad].
+    """
+    rule: Rule = self.boost_rule[_pool][_id]
+    return rule.trigger_health, rule.target_health
+
+
+@internal
+@view
+def _fee(_pool: IPool, _rule_fee: uint256) -> uint256:
+    # the pool's cap applies even if governance lowered the bonus after the rule was set
+    return min(_rule_fee, (staticcall _pool.risk_params()).liquidation_bonus)
+
+
+@internal
+@pure
+def _consistent(_boost_trigger: uint256, _boost_target: uint256, _trigger: uint256, _target: uint256):
+    # a boost rule and a rule that raises health (top-up, deleverage) on one position: the
+    # boost must start above where the other stops and stop at or above where it starts
+    if _boost_trigger > 0 and _trigger > 0:
+        assert _boost_trigger > _target and _boost_target >= _trigger, "automation: contradicts another rule"
 
 
 @internal

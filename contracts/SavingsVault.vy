@@ -305,9 +305,10 @@ def skim() -> uint256:
     @notice Stream every bhUSD the vault holds beyond what it accounts for (a fee sweep,
             or a donation) to the share price over the stream period. Anyone may call it;
             the factory calls it after each sweep.
-    @dev What is still streaming keeps its pace: the new end is the average of the old
-         end and now + period, weighted by the two amounts, so the release rate never
-         exceeds the sum of both streams' own rates and a dust skim cannot delay the rest.
+    @dev What is still streaming never slows down: the merged stream releases at the sum
+         of the two streams' own rates (still / remaining + added / period), so the new end
+         lies between the two streams' ends. Rounded down to the second, so a dust skim
+         cannot move the end.
     @return bhUSD added to the stream [wad]; 0 when nothing arrived.
     """
     tracked: uint256 = self._tracked
@@ -320,11 +321,13 @@ def skim() -> uint256:
     still, end = self._locked_now()
     locked: uint256 = still + added
     # dev: bhUSD's whole supply stays far below 2**128, so `locked` fits its 128 bits
-    remaining: uint256 = 0
+    period: uint256 = self.stream_period
+    duration: uint256 = period
     if still > 0:
-        remaining = end - block.timestamp  # still > 0 only before the end
-    # rounded up: never released faster than the weighted schedule
-    duration: uint256 = math._ceil_div(still * remaining + added * self.stream_period, locked)
+        remaining: uint256 = end - block.timestamp  # still > 0 only before the end
+        # locked / (still / remaining + added / period), rounded down: the merged rate is
+        # never below still / remaining, so what was streaming is released no later
+        duration = locked * remaining * period // (still * period + added * remaining)
     new_end: uint256 = block.timestamp + duration
     self._tracked = balance
     self._stream = locked << 128 | block.timestamp << 64 | new_end

@@ -136,11 +136,19 @@ def _liquidation_amounts(
     k: uint256 = self._penalty_factor(_p, _debt)  # [wad] collateral value out per debt repaid
     fee_plus: uint256 = BPS + _p.liquidation_fee
     if _value * WAD <= k * _debt:
-        # the collateral cannot fund a partial liquidation: take it all, cover what it covers
-        covered: uint256 = _value * WAD // k
-        paid: uint256 = (covered * fee_plus + BPS - 1) // BPS
+        # the collateral cannot fund a partial liquidation with the full bonus: all of it
+        # goes for the whole debt, and the keeper pays the debt plus the fee (rounded up),
+        # so its bonus and tip shrink to what the equity funds and the reserve only gains
+        paid: uint256 = (_debt * fee_plus + BPS - 1) // BPS
+        shortfall: uint256 = 0
+        if _value < paid:
+            # under water after the fee: the keeper pays what the collateral is worth and no
+            # more; the reserve takes only the debt the collateral cannot cover (net of the
+            # fee it keeps, value - debt): nothing of it pays a bonus
+            paid = _value
+            shortfall = _debt - _value * BPS // fee_plus
         assert paid <= _max_repay, "pool: max repay too low"
-        return _debt, paid, _coll, _debt - covered
+        return _debt, paid, _coll, shortfall
 
     repaid: uint256 = _debt
     k_threshold: uint256 = k * _p.liquidation_threshold // BPS  # [wad]
