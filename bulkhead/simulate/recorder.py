@@ -351,9 +351,9 @@ class Recorder:
             healths.append(min(h / WAD, HEALTH_CAP))
             if h < WAD:
                 liquidatable += 1
-                k = risk.penalty_factor(p, debt)
-                if value * WAD <= k * debt:
-                    shortfall += debt - value * WAD // k
+                # what the reserve would absorb if it were liquidated now (debt the
+                # collateral cannot cover at the fee)
+                shortfall += risk.liquidation_amounts(coll, debt, price, p, pool.scale).shortfall
         quantiles: list[float] = []
         if len(healths) >= 2:
             cuts = statistics.quantiles(healths, n=100, method="inclusive")

@@ -175,6 +175,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, c: (s.factory.set_vault, (s.vault,)),
         _all(NOT_OWNER, governance="factory: vault already set"),
     ),
+    ("PoolFactory", "set_automation"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_automation, (s.automation,)),
+        _all(NOT_OWNER, governance="factory: automation already set"),
+    ),
     ("PoolFactory", "set_reserve_target"): Row(
         "factory",
         lambda s, c: (s.factory.set_reserve_target, (s.weth.pool, 2_000 * WAD)),

@@ -37,7 +37,7 @@ def test_debt__after_one_year__compounds_at_the_pool_fee(market, borrower, admin
     assert debt1 - debt0 > debt0 * x * (1 + x / 2 * 0.99)
 
 
-def test_debt__one_year_in_monthly_accruals__compounds_at_least_as_much(
+def test_debt__one_year_in_monthly_accruals__equals_one_accrual_within_1e_9(
     weth, borrower, admin, chain
 ):
     pool = weth.pool
@@ -51,9 +51,9 @@ def test_debt__one_year_in_monthly_accruals__compounds_at_least_as_much(
         for month in range(1, 13):
             accrue_at(pool, admin, chain, start + YEAR * month // 12)
         debts["monthly"] = pool.debt_of(position_id)
-    # each step truncates e^x below its true value, so shorter steps lose less
-    assert debts["monthly"] >= debts["once"]
-    assert debts["monthly"] - debts["once"] < debts["once"] // 10**6
+    # exp() is summed until its terms round to zero: how often the pool accrues changes the
+    # debt by rounding only (the cubic cut of finding 5, issue 12, charged idle pools less)
+    assert abs(debts["monthly"] - debts["once"]) <= debts["once"] // 10**9
 
 
 def test_debt__time_alone__never_shrinks(market, borrower, keeper, admin, chain):

@@ -1,5 +1,6 @@
-"""liquidate when the collateral cannot cover the debt: the keeper takes all of it for
-the debt it covers, and the shortfall goes to the pool's reserve first, then to its bad
+"""liquidate when the collateral cannot fund a partial liquidation: the keeper takes all of it.
+With equity after the fee it repays the debt plus the fee; below that it pays the
+collateral's worth and the shortfall goes to the pool's reserve first, then to its bad
 debt. (A module of its own: its fixture ages the pool by a year.)"""
 
 import ape
@@ -46,37 +47,66 @@ def crash(weth, position_id, admin, value_per_debt_bps: int) -> None:
     weth.set_price_wad(target, admin)
 
 
-def test_liquidate__collateral_below_penalty__keeper_takes_all_and_reserve_covers_shortfall(
+def test_liquidate__collateral_below_penalty_with_equity__keeper_pays_debt_and_fee(
     aged, weth, liquidator, admin, chain, stablecoin, markets
 ):
+    """Worth 1.04 x debt: less than K x debt, more than debt x (1 + fee). The keeper repays
+    the whole debt plus the fee and takes all the collateral; the reserve only gains."""
     pool = weth.pool
-    crash(weth, aged, admin, 10_400)  # worth 1.04 x debt: less than K x debt, more than the debt
+    crash(weth, aged, admin, 10_400)
     at_head_time(chain)
     p = weth.params
     collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
+    paid = risk.ceil_div(debt * (BPS + p.liquidation_fee), BPS)
+    assert paid <= weth.value(collateral, price) < risk.penalty_factor(p, debt) * debt // WAD
     expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
-    covered = debt - expected.shortfall
-    assert expected.collateral_out == collateral and 0 < expected.shortfall
-    assert covered == weth.value(collateral, price) * WAD // risk.penalty_factor(p, debt)
-    assert expected.paid == risk.ceil_div(covered * (BPS + p.liquidation_fee), BPS)
+    assert (expected.paid, expected.collateral_out, expected.shortfall) == (paid, collateral, 0)
     before = position_state(weth, aged, liquidator, stablecoin)
-    assert before["reserve"] > expected.shortfall
 
     tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
 
     (event,) = tx.decode_logs(pool.Liquidate)
-    assert (event.debt_repaid, event.paid, event.collateral_out) == (
-        debt,
-        expected.paid,
-        collateral,
-    )
-    assert (event.reserve_used, event.bad_debt) == (expected.shortfall, 0)
+    assert (event.debt_repaid, event.paid, event.collateral_out) == (debt, paid, collateral)
+    assert (event.reserve_used, event.bad_debt) == (0, 0)
     assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
     assert weth.token.balanceOf(liquidator) == before["tokens"] + collateral
-    assert stablecoin.balanceOf(liquidator) == before["bhusd"] - expected.paid
-    # the fee on the covered part is credited; the shortfall comes out of the reserve
-    fee = expected.paid - covered
-    assert pool.reserve() == before["reserve"] + accrued(pool, tx) + fee - expected.shortfall
+    assert stablecoin.balanceOf(liquidator) == before["bhusd"] - paid
+    assert pool.reserve() == before["reserve"] + accrued(pool, tx) + paid - debt
+    assert pool.bad_debt() == before["bad_debt"]
+    assert_accounting(stablecoin, markets, chain, admin)
+
+
+def test_liquidate__collateral_below_debt__keeper_pays_its_worth_and_reserve_covers_the_rest(
+    aged, weth, liquidator, admin, chain, stablecoin, markets
+):
+    """Worth 0.95 x debt: the keeper pays the collateral's worth for all of it (no bonus
+    from the reserve); the reserve absorbs exactly debt - value."""
+    pool = weth.pool
+    crash(weth, aged, admin, 9_500)
+    at_head_time(chain)
+    p = weth.params
+    collateral, debt, price = pool.collateral_of(aged), pool.debt_of(aged), weth.price()
+    value = weth.value(collateral, price)
+    covered = value * BPS // (BPS + p.liquidation_fee)
+    expected = risk.liquidation_amounts(collateral, debt, price, p, weth.scale)
+    assert (expected.paid, expected.collateral_out, expected.shortfall) == (
+        value,
+        collateral,
+        debt - covered,
+    )
+    before = position_state(weth, aged, liquidator, stablecoin)
+    assert before["reserve"] > debt - covered
+
+    tx = pool.liquidate(aged, MAX_UINT256, 0, sender=liquidator)
+
+    (event,) = tx.decode_logs(pool.Liquidate)
+    assert (event.debt_repaid, event.paid, event.collateral_out) == (debt, value, collateral)
+    assert (event.reserve_used, event.bad_debt) == (debt - covered, 0)
+    assert pool.collateral_of(aged) == 0 and pool.debt_of(aged) == 0
+    assert weth.token.balanceOf(liquidator) == before["tokens"] + collateral
+    assert stablecoin.balanceOf(liquidator) == before["bhusd"] - value
+    # the reserve's net loss is what the collateral could not cover: debt - value
+    assert pool.reserve() == before["reserve"] + accrued(pool, tx) - (debt - value)
     assert pool.bad_debt() == before["bad_debt"]
     assert_accounting(stablecoin, markets, chain, admin)
 

@@ -30,13 +30,17 @@ def test_still_locked__linear_schedule__rounds_the_locked_part_up():
     assert still_locked(0, 0, 0, 5) == 0
 
 
-def test_stream_end__merge__weighted_by_amounts():
+def test_stream_end__merge__releases_at_the_sum_of_both_rates():
     # nothing streaming: a full period
     assert stream_end(0, 0, 10, 86_400, 1_000) == 1_000 + 86_400
-    # equal amounts, half a period left on the old one: three quarters of a period
-    assert stream_end(10, 1_000 + 43_200, 10, 86_400, 1_000) == 1_000 + 64_800
-    # dust barely moves an end
-    assert stream_end(10**24, 1_000 + 43_200, 1, 86_400, 1_000) == 1_000 + 43_200 + 1
+    # equal amounts, half a period left on the old one: 20 / (10 / 43,200 + 10 / 86,400)
+    assert stream_end(10, 1_000 + 43_200, 10, 86_400, 1_000) == 1_000 + 57_600
+    # dust does not move an end (finding 4 of issue 12: it moved it a second per skim)
+    assert stream_end(10**24, 1_000 + 43_200, 1, 86_400, 1_000) == 1_000 + 43_200
+    # what was streaming is never released later: the merged rate is at least the old one
+    for added in (1, 10**18, 10**24, 10**30):
+        end = stream_end(10**24, 1_000 + 43_200, added, 86_400, 1_000)
+        assert (10**24 + added) * 43_200 >= 10**24 * (end - 1_000)
 
 
 def test_annualise__growth__compounds_over_a_year():
