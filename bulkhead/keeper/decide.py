@@ -404,8 +404,9 @@ def boost(
     if health <= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
     p = pool.params
+    fee = min(rule.fee, p.liquidation_bonus)  # PositionAutomation applies the same cap
     borrow, coll_in = risk.boost_amounts(
-        pos.collateral, debt, pool.price, p.liquidation_threshold, rule.fee, rule.target, pool.scale
+        pos.collateral, debt, pool.price, p.liquidation_threshold, fee, rule.target, pool.scale
     )
     if borrow == 0:
         return skip(NO_AMOUNT, "target unreachable")
@@ -445,12 +446,13 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
     health = _health(pool, pos, debt)
     if health >= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
+    rate = min(rule.fee, pool.params.liquidation_bonus)  # PositionAutomation applies the cap
     amount = risk.top_up_amount(
         pos.collateral,
         debt,
         pool.price,
         pool.params.liquidation_threshold,
-        rule.fee,
+        rate,
         rule.target,
         pool.scale,
     )
@@ -458,7 +460,7 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
         return skip(NO_AMOUNT, "target unreachable")
     if amount > rule.allowance:
         return skip(ALLOWANCE, f"needs {amount} allowance {rule.allowance}")
-    fee = amount * rule.fee // BPS
+    fee = amount * rate // BPS
     bounty = pool.value(fee)
     gas = costs.of("top_up")
     if bounty - gas < costs.min_profit:

@@ -107,13 +107,26 @@ def test_liquidation__gas_worth_more_than_the_bounty__unprofitable():
     assert isinstance(d, Skip) and d.reason == decide.UNPROFITABLE
 
 
-def test_liquidation__underwater_position__all_collateral_for_the_covered_debt():
+def test_liquidation__equity_below_the_penalty__all_collateral_bounty_is_the_equity():
+    """Worth 1.04x the debt (health 0.73 at a 70 % threshold): the whole debt plus the fee
+    buys all the collateral, and the bounty is what is left of the equity."""
+    pool = weth()
+    pos = at_health(pool, 0.73, 2_000 * WAD)
+    d = decide.liquidation(pool, pos, 10**24, cheap_gas())
+    debt = pos.debt(pool.rate)
+    paid = risk.ceil_div(debt * (BPS + pool.params.liquidation_fee), BPS)
+    assert isinstance(d, Action)
+    assert d.expected_out == pos.collateral and d.bhusd_in >= paid  # slack for accrual
+    assert d.bounty == pool.value(pos.collateral) - paid > 0
+
+
+def test_liquidation__underwater_position__no_bounty_skipped_as_unprofitable():
+    """Worth less than debt x (1 + fee): the keeper would pay the collateral's worth for it
+    and earn nothing (the reserve pays no bounty), so the gas makes it unprofitable."""
     pool = weth()
     pos = at_health(pool, 0.5, 2_000 * WAD)
     d = decide.liquidation(pool, pos, 10**24, cheap_gas())
-    assert isinstance(d, Action)
-    assert d.expected_out == pos.collateral
-    assert d.bounty > 0
+    assert isinstance(d, Skip) and d.reason == decide.UNPROFITABLE
 
 
 # ------------------------------------------------------------- deleverage
@@ -184,6 +197,27 @@ def test_boost__due__keeper_supplies_collateral_and_earns_the_fee():
     assert (d.amount, d.collateral_in, d.expected_out, d.bhusd_in) == (borrow, coll_in, borrow, 0)
     assert d.bounty == borrow - pool.value(coll_in)
     assert abs(d.bounty - borrow * 50 // BPS) <= WAD // 10**6
+
+
+def test_boost__rule_fee_above_the_pool_bonus__keeper_expects_only_the_bonus():
+    """The pool's bonus was lowered under the rule's fee: PositionAutomation pays the bonus,
+    so the keeper's amounts and bounty use it (else its boost would miss the target)."""
+    pool = weth()
+    bonus = pool.params.liquidation_bonus
+    pos = at_health(pool, 4.0, 2_000 * WAD)
+    d = decide.boost(pool, pos, Rule(BOOST.trigger, BOOST.target, bonus + 200), 10**24, cheap_gas())
+    capped = decide.boost(pool, pos, Rule(BOOST.trigger, BOOST.target, bonus), 10**24, cheap_gas())
+    assert isinstance(d, Action) and d == capped
+    assert d.bounty <= d.amount * bonus // BPS + 1
+
+
+def test_top_up__rule_fee_above_the_pool_bonus__keeper_expects_only_the_bonus():
+    pool = weth()
+    bonus = pool.params.liquidation_bonus
+    pos = at_health(pool, 1.3, 5_000 * WAD)
+    over = Rule(TOP_UP.trigger, TOP_UP.target, bonus + 200, allowance=TOP_UP.allowance)
+    d = decide.top_up(pool, pos, over, cheap_gas())
+    assert isinstance(d, Action) and d.expected_out == d.amount * bonus // BPS
 
 
 def test_boost__keeper_lacks_collateral__insufficient_collateral():
@@ -259,7 +293,9 @@ def test_plan__liquidations_first_then_protections_each_kind_most_profitable_fir
 
 def test_plan__short_balance__spent_on_the_most_profitable_the_rest_skipped():
     pool = weth()
-    positions = _book(pool, {1: (0.5, 1_000 * WAD), 2: (0.5, 3_000 * WAD), 3: (0.5, 2_000 * WAD)})
+    positions = _book(
+        pool, {1: (0.73, 1_000 * WAD), 2: (0.73, 3_000 * WAD), 3: (0.73, 2_000 * WAD)}
+    )
     due = [Due("liquidate", POOL, i) for i in (1, 2, 3)]
     full = {
         pid: decide.liquidation(pool, positions[(POOL, pid)], 10**24, cheap_gas())
