@@ -116,6 +116,13 @@ def keeper() -> None:
     help="Most positions per liquidate_many transaction, also bounded by the block gas "
     "limit; 1 sends one liquidate per position.",
 )
+@click.option(
+    "--clear-under-water/--no-clear-under-water",
+    default=True,
+    show_default=True,
+    help="Liquidate positions whose collateral is worth less than their debt plus the fee: "
+    "no bounty, only gas, but the pool records its loss instead of charging a fee on it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     rpc_url: str,
@@ -130,6 +137,7 @@ def run(
     native_price: Decimal | None,
     min_profit: Decimal,
     batch_size: int,
+    clear_under_water: bool,
     as_json: bool,
 ) -> None:
     """Liquidate unhealthy positions and carry out due protections."""
@@ -147,6 +155,7 @@ def run(
             native_price=native_price,
             min_profit=min_profit,
             batch_size=batch_size,
+            clear_under_water=clear_under_water,
         )
     except (ConfigError, NodeError, SignerError) as exc:
         raise click.ClickException(str(exc)) from None

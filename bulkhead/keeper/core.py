@@ -52,6 +52,7 @@ class KeeperConfig:
     priority_fee: int | None = None  # [wei per gas]; None = the node's suggestion
     native_price: int | None = None  # [wad] USD per native coin; None = the WETH pool's price
     min_profit: int = 0  # [wad] USD an action must earn above its gas
+    clear_under_water: bool = True  # liquidate positions under water for no bounty
     slippage_bps: int = 100  # least collateral out of a liquidation, below the expected
     stuck_blocks: int = 3  # a transaction pending this many blocks is replaced
     stuck_seconds: float = 30.0  # ... or pending this long
@@ -461,6 +462,7 @@ class Keeper:
             native_price=self._native_price(),
             gas=dict(self.gas),
             min_profit=self.config.min_profit,
+            clear_under_water=self.config.clear_under_water,
         )
 
     def _native_price(self) -> int:

@@ -156,6 +156,10 @@ class Costs:
     native_price: int  # [wad] USD per native coin
     gas: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GAS))  # [gas] per kind
     min_profit: int = 0  # [wad] USD an action must earn above its gas
+    # liquidate positions under water (collateral worth less than debt x (1 + fee)) although
+    # they pay no bounty, only gas: the pool then records its loss and stops charging a fee
+    # on debt nobody will repay (the protocol's housekeeping; profit-only keepers turn it off)
+    clear_under_water: bool = True
 
     def of(self, kind: str) -> int:
         """[wad] USD that one action of `kind` costs in gas."""
@@ -187,6 +191,7 @@ class Action:
     gas_cost: int  # [wad] USD
     health: int  # [wad] the position's health when decided
     partial: bool = False  # a liquidation capped by the keeper's bhUSD balance
+    clearing: bool = False  # a liquidation under water, sent for housekeeping, not profit
 
     @property
     def key(self) -> tuple[str, int]:
@@ -327,7 +332,8 @@ def liquidation(
         max_repay, partial = bhusd, True
     bounty = pool.value(amounts.collateral_out) - amounts.paid
     gas = costs.of(gas_kind)
-    if bounty - gas < costs.min_profit:
+    clearing = costs.clear_under_water and amounts.shortfall > 0
+    if bounty - gas < costs.min_profit and not clearing:
         return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
     return Action(
         kind="liquidate",
@@ -342,6 +348,7 @@ def liquidation(
         gas_cost=gas,
         health=_health(pool, pos, debt),
         partial=partial,
+        clearing=clearing,
     )
 
 
@@ -535,9 +542,12 @@ def chunk_liquidations(
     (`batch_gas`), and a chunk is the largest whose weakest member still earns
     `costs.min_profit` above that charge; what no chunk can carry is skipped as
     unprofitable. (The charge falls as a chunk grows, so a position too small to
-    liquidate alone may pay in a batch.)
+    liquidate alone may pay in a batch.) Liquidations under water sent for housekeeping
+    (`Action.clearing`) go in chunks of their own, whatever they earn.
     """
-    ranked = sorted(actions, key=lambda a: (-a.bounty, a.id))
+    pending = list(actions)
+    clearing = sorted((a for a in pending if a.clearing), key=lambda a: a.id)
+    ranked = sorted((a for a in pending if not a.clearing), key=lambda a: (-a.bounty, a.id))
     fixed = costs.of("liquidate_many")
     each = costs.of("liquidate_many_each")
 
@@ -570,6 +580,11 @@ def chunk_liquidations(
         members = tuple(replace(a, gas_cost=charge(best)) for a in ranked[:best])
         ranked = ranked[best:]
         out.append(members[0] if best == 1 else Batch(members[0].pool, members))
+    # housekeeping under water goes out whatever it earns, in chunks of `size`
+    for start in range(0, len(clearing), size):
+        k = min(size, len(clearing) - start)
+        members = tuple(replace(a, gas_cost=charge(k)) for a in clearing[start : start + k])
+        out.append(members[0] if k == 1 else Batch(members[0].pool, members))
     return out, skips
 
 

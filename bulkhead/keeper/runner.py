@@ -147,6 +147,7 @@ def run(
     native_price: Decimal | float | None = None,
     min_profit: Decimal | float = 0,
     batch_size: int | None = None,
+    clear_under_water: bool | None = None,
     log_stream: IO[str] | None = None,
     stop: threading.Event | None = None,
     max_cycles: int | None = None,
@@ -182,6 +183,8 @@ def run(
         cfg.min_profit = int(Decimal(str(min_profit)) * WAD)
     if batch_size is not None:
         cfg.batch_size = check_batch_size(batch_size)
+    if clear_under_water is not None:
+        cfg.clear_under_water = clear_under_water
     if once:
         cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
     keeper = Keeper(w3, deployment, signer, cfg, log)
@@ -204,7 +207,8 @@ def keeper_from_env(
     it: BULKHEAD_KEYSTORE (+ BULKHEAD_KEYSTORE_PASSWORD), BULKHEAD_ACCOUNT (dev account
     index), BULKHEAD_PRIVATE_KEY, else dev account 0; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
     and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD];
-    BULKHEAD_BATCH_SIZE (most positions per `liquidate_many`, 1 to 1,000).
+    BULKHEAD_BATCH_SIZE (most positions per `liquidate_many`, 1 to 1,000);
+    BULKHEAD_CLEAR_UNDER_WATER=0 to leave positions under water (no bounty) alone.
     """
     env = os.environ if env is None else env
     deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
@@ -219,7 +223,11 @@ def keeper_from_env(
         keystore=env.get("BULKHEAD_KEYSTORE") or None,
         env=env,
     )
-    cfg = KeeperConfig(dry_run=env.get("BULKHEAD_DRY_RUN", "") not in ("", "0", "false"))
+    off = ("", "0", "false")
+    cfg = KeeperConfig(
+        dry_run=env.get("BULKHEAD_DRY_RUN", "") not in off,
+        clear_under_water=env.get("BULKHEAD_CLEAR_UNDER_WATER", "1") not in off,
+    )
     for name, attr, unit in (
         ("BULKHEAD_MAX_FEE", "max_fee", GWEI),
         ("BULKHEAD_PRIORITY_FEE", "priority_fee", GWEI),

@@ -1,11 +1,12 @@
 """What the risk mirror predicts for a single-block drop, position by position.
 
-A liquidation takes collateral worth K x the debt it repays (K the pool's penalty factor,
-`bulkhead.risk.penalty_factor`). When a position's collateral is worth no more than
-K x its debt, the liquidator takes all of it for value / K of debt, and the rest of the
-debt is a shortfall: the pool's reserve absorbs it first, bad debt records what is left.
-So after a single-block drop `d`, with keepers that liquidate every position, the pool
-loses exactly the sum of these shortfalls at the new price, less what its reserve holds.
+A liquidation that cannot be partial takes all the collateral for the whole debt. While the
+collateral is worth at least debt x (1 + fee) the keeper repays all of it (its bonus shrinks
+to the equity left); below that the keeper pays the collateral's worth, and the rest of the
+debt (net of the fee the keeper paid on what it covered) is a shortfall: the pool's reserve
+absorbs it first, bad debt records what is left. So after a single-block drop `d`, with
+keepers that liquidate every position (the bundled keeper clears positions under water for
+no bounty), the pool loses the sum of these shortfalls at the new price, less its reserve.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bulkhead import risk
-from bulkhead.risk import WAD, RiskParams
+from bulkhead.risk import BPS, RiskParams
 from bulkhead.simulate.driver import abi
 from bulkhead.simulate.recorder import Recorder, Tracked
 
@@ -23,20 +24,17 @@ if TYPE_CHECKING:
 
 
 def shortfall(coll: int, debt: int, price: int, params: RiskParams, scale: int) -> int:
-    """[wad] the debt a liquidation at `price` leaves uncovered (0 when value > K x debt)."""
-    if debt == 0:
+    """[wad] the debt a whole liquidation at `price` leaves uncovered (0 while the collateral
+    is worth at least debt x (1 + fee), or while the position is healthy)."""
+    if not risk.is_liquidatable(coll, debt, price, params.liquidation_threshold, scale):
         return 0
-    value = risk.value(coll, price, scale)
-    k = risk.penalty_factor(params, debt)
-    if value * WAD > k * debt:
-        return 0
-    return debt - value * WAD // k
+    return risk.liquidation_amounts(coll, debt, price, params, scale).shortfall
 
 
 def safe_drop(coll: int, debt: int, price: int, params: RiskParams, scale: int) -> float:
-    """The largest drop after which the collateral still covers K x the debt."""
+    """The largest drop after which the collateral still covers debt x (1 + fee)."""
     value = risk.value(coll, price, scale)
-    return 1 - risk.penalty_factor(params, debt) * debt / (value * WAD)
+    return 1 - debt * (BPS + params.liquidation_fee) / (value * BPS)
 
 
 @dataclass(frozen=True)

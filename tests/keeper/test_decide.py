@@ -120,13 +120,33 @@ def test_liquidation__equity_below_the_penalty__all_collateral_bounty_is_the_equ
     assert d.bounty == pool.value(pos.collateral) - paid > 0
 
 
-def test_liquidation__underwater_position__no_bounty_skipped_as_unprofitable():
+def test_liquidation__underwater_position__no_bounty_skipped_by_a_profit_only_keeper():
     """Worth less than debt x (1 + fee): the keeper would pay the collateral's worth for it
     and earn nothing (the reserve pays no bounty), so the gas makes it unprofitable."""
     pool = weth()
     pos = at_health(pool, 0.5, 2_000 * WAD)
-    d = decide.liquidation(pool, pos, 10**24, cheap_gas())
+    d = decide.liquidation(pool, pos, 10**24, cheap_gas(clear_under_water=False))
     assert isinstance(d, Skip) and d.reason == decide.UNPROFITABLE
+
+
+def test_liquidation__underwater_position__cleared_for_no_bounty_by_default():
+    """The bundled keeper clears it anyway (housekeeping): it pays the collateral's worth and
+    the pool records the loss."""
+    pool = weth()
+    pos = at_health(pool, 0.5, 2_000 * WAD)
+    d = decide.liquidation(pool, pos, 10**24, cheap_gas())
+    assert isinstance(d, Action) and d.clearing and d.expected_out == pos.collateral
+    assert d.bounty <= 1 and d.bhusd_in >= pool.value(pos.collateral)
+
+
+def test_chunk__under_water_and_profitable__housekeeping_in_chunks_of_its_own():
+    pool = weth()
+    book = {1: at_health(pool, 0.5, 2_000 * WAD, 1), 2: at_health(pool, 0.73, 2_000 * WAD, 2)}
+    actions = [decide.liquidation(pool, pos, 10**24, cheap_gas()) for pos in book.values()]
+    assert all(isinstance(a, Action) for a in actions)
+    out, skips = decide.chunk_liquidations(actions, 10, cheap_gas())
+    assert skips == []
+    assert sorted((a.id, a.clearing) for a in out) == [(1, True), (2, False)]
 
 
 # ------------------------------------------------------------- deleverage
