@@ -25,7 +25,9 @@ MAX_FEE = 21_979_553_151  # [wad per second] `risk.MAX_STABILITY_FEE`
 def _wealth(w: World, market, who: str) -> int:
     """What `who` holds outside the pool [wad]: bhUSD plus collateral at the oracle price."""
     price = market.pool.price()
-    return w.stablecoin.balanceOf(who) + risk.value(market.token.balanceOf(who), price, market.scale)
+    return w.stablecoin.balanceOf(who) + risk.value(
+        market.token.balanceOf(who), price, market.scale
+    )
 
 
 def _move_to_value_ratio(market, pid: int, ratio_bps: int) -> None:
@@ -289,8 +291,13 @@ def test_fee_cap_boost__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bo
         m.token.approve(auto.address, MAX_UINT)
     p = m.params
     borrow, _ = risk.boost_amounts(
-        10 * WAD, m.pool.debt_of(pid), m.pool.price(), p.liquidation_threshold, 100,
-        int(1.5 * WAD), m.scale,
+        10 * WAD,
+        m.pool.debt_of(pid),
+        m.pool.price(),
+        p.liquidation_threshold,
+        100,
+        int(1.5 * WAD),
+        m.scale,
     )
     before = _wealth(world, m, world.keeper)
     with boa.env.prank(world.keeper):
@@ -312,8 +319,13 @@ def test_fee_cap_top_up__bonus_lowered_after_the_rule__keeper_paid_at_most_the_b
     _lower_bonus(world, m, 100)
     p = m.params
     amount = risk.top_up_amount(
-        10 * WAD, m.pool.debt_of(pid), m.pool.price(), p.liquidation_threshold, 100,
-        health + WAD // 2, m.scale,
+        10 * WAD,
+        m.pool.debt_of(pid),
+        m.pool.price(),
+        p.liquidation_threshold,
+        100,
+        health + WAD // 2,
+        m.scale,
     )
     with boa.env.prank(world.keeper):
         fee = auto.top_up(m.pool.address, pid, amount)
@@ -327,7 +339,12 @@ def test_contradiction__boost_trigger_at_a_top_up_target__reverts(world: World) 
         auto.set_top_up(m.pool.address, pid, int(1.5 * WAD), 2 * WAD, 50, WAD)
     expect_revert(
         "automation: contradicts another rule",
-        auto.set_boost, m.pool.address, pid, 2 * WAD, int(1.6 * WAD), 50,
+        auto.set_boost,
+        m.pool.address,
+        pid,
+        2 * WAD,
+        int(1.6 * WAD),
+        50,
         sender=world.borrower,
     )
 
@@ -339,13 +356,25 @@ def test_contradiction__top_up_target_at_a_boost_trigger__reverts(world: World) 
         auto.set_boost(m.pool.address, pid, 3 * WAD, 2 * WAD, 50)
     expect_revert(
         "automation: contradicts another rule",
-        auto.set_top_up, m.pool.address, pid, int(1.5 * WAD), 3 * WAD, 50, WAD,
+        auto.set_top_up,
+        m.pool.address,
+        pid,
+        int(1.5 * WAD),
+        3 * WAD,
+        50,
+        WAD,
         sender=world.borrower,
     )
     # the boost stopping under where the top-up starts is refused as well
     expect_revert(
         "automation: contradicts another rule",
-        auto.set_top_up, m.pool.address, pid, int(2.1 * WAD), int(2.5 * WAD), 50, WAD,
+        auto.set_top_up,
+        m.pool.address,
+        pid,
+        int(2.1 * WAD),
+        int(2.5 * WAD),
+        50,
+        WAD,
         sender=world.borrower,
     )
     with boa.env.prank(world.borrower):
@@ -359,7 +388,12 @@ def test_contradiction__boost_after_a_deleverage_protection__reverts(world: Worl
         m.pool.set_protection(pid, int(1.3 * WAD), int(1.8 * WAD), 50)
     expect_revert(
         "automation: contradicts another rule",
-        auto.set_boost, m.pool.address, pid, int(1.7 * WAD), int(1.5 * WAD), 50,
+        auto.set_boost,
+        m.pool.address,
+        pid,
+        int(1.7 * WAD),
+        int(1.5 * WAD),
+        50,
         sender=world.borrower,
     )
 
@@ -371,7 +405,11 @@ def test_contradiction__protection_after_a_boost__reverts_in_the_pool(world: Wor
         auto.set_boost(m.pool.address, pid, 2 * WAD, int(1.6 * WAD), 50)
     expect_revert(
         "pool: contradicts boost rule",
-        m.pool.set_protection, pid, int(1.3 * WAD), 2 * WAD, 50,
+        m.pool.set_protection,
+        pid,
+        int(1.3 * WAD),
+        2 * WAD,
+        50,
         sender=world.borrower,
     )
     with boa.env.prank(world.borrower):
@@ -394,7 +432,10 @@ def test_overflow__boost_with_a_huge_amount__reverts_with_reason(world: World) -
     auto = _automation(world)
     expect_revert(
         "automation: amount too large",
-        auto.boost, world.weth.pool.address, 1, 2**255,
+        auto.boost,
+        world.weth.pool.address,
+        1,
+        2**255,
         sender=world.keeper,
     )
 
@@ -403,6 +444,9 @@ def test_overflow__top_up_with_a_huge_amount__reverts_with_reason(world: World) 
     auto = _automation(world)
     expect_revert(
         "automation: amount too large",
-        auto.top_up, world.weth.pool.address, 1, 2**255,
+        auto.top_up,
+        world.weth.pool.address,
+        1,
+        2**255,
         sender=world.keeper,
     )
