@@ -450,3 +450,41 @@ def test_overflow__top_up_with_a_huge_amount__reverts_with_reason(world: World) 
         2**255,
         sender=world.keeper,
     )
+
+
+# ------------------------------------------------ the factory names the automation
+
+
+def test_set_automation__wrong_factory_or_zero__reverts_then_sets_once(world: World) -> None:
+    """The pools ask the automation the factory names; governance names it once, and only
+    one that serves this factory."""
+    with boa.env.prank(world.admin):
+        factory = deployer("PoolFactory").deploy(world.stablecoin.address, world.system.blueprint)
+        foreign = deployer("PositionAutomation").deploy(
+            world.factory.address, world.stablecoin.address
+        )
+        own = deployer("PositionAutomation").deploy(factory.address, world.stablecoin.address)
+    expect_revert(
+        "ownable: caller is not the owner",
+        factory.set_automation,
+        own.address,
+        sender=world.attacker,
+    )
+    expect_revert(
+        "factory: zero address",
+        factory.set_automation,
+        "0x0000000000000000000000000000000000000000",
+        sender=world.admin,
+    )
+    expect_revert(
+        "factory: automation factory mismatch",
+        factory.set_automation,
+        foreign.address,
+        sender=world.admin,
+    )
+    with boa.env.prank(world.admin):
+        factory.set_automation(own.address)
+    assert factory.automation() == own.address
+    expect_revert(
+        "factory: automation already set", factory.set_automation, own.address, sender=world.admin
+    )
