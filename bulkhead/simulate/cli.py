@@ -239,6 +239,8 @@ def _run(
             file=file_,
         )
         scenario.validate()
+        _check_pool_names(config, moving, scenario.drop, scenario.vol)
+        _check_out(out)
         settings = engine.Settings(
             scenario=scenario,
             population=_population(positions),
@@ -269,6 +271,32 @@ def _run(
         click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)
     if not result["ok"]:
         raise click.exceptions.Exit(1)
+
+
+def _check_pool_names(config: str | None, *named: Any) -> None:
+    """Refuse a pool the config does not deploy, before anything runs (`--pools FOO` used to
+    run with every pool unmoved and exit 0)."""
+    from bulkhead.deploy import Config, ConfigError
+
+    try:
+        known = [p.name for p in Config.load(config).pools]
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    unknown = sorted({n for names in named if names for n in names if n != "*"} - set(known))
+    if unknown:
+        raise UserError(f"unknown pool(s) {', '.join(unknown)}; the config has {', '.join(known)}")
+
+
+def _check_out(out: str) -> None:
+    """Make sure --out can be written before the run, not after it."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".bulkhead-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
 @simulate.command(name="sweep")
@@ -340,6 +368,8 @@ def sweep_cmd(
     from bulkhead.simulate.keepers import KeeperUnavailable
 
     started = time.monotonic()
+    _check_pool_names(config, pool_names)
+    _check_out(out)
     axes = [sweep.parse_axis(x_axis)]
     if y_axis.strip().lower() not in ("", "none"):
         axes.append(sweep.parse_axis(y_axis))

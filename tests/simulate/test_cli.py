@@ -119,3 +119,26 @@ def test_simulate__bad_options__one_line_error(args, message):
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("simulate", "--pools", "FOO"),
+            "error: unknown pool(s) FOO; the config has WETH, WBTC, VOL",
+        ),
+        (("simulate", "--drop", "BAR=50"), "error: unknown pool(s) BAR; the config has"),
+        (("simulate", "sweep", "--pool", "XX"), "error: unknown pool(s) XX; the config has"),
+        (("simulate", "--out", "/proc/nope"), "error: cannot write to --out /proc/nope"),
+        (("simulate", "sweep", "--out", "/proc/nope"), "error: cannot write to --out /proc/nope"),
+    ],
+)
+def test_simulate__unknown_pool_or_unwritable_out__one_line_error_before_running(args, message):
+    """Refused before any node starts: `--pools FOO` used to run with every pool at +0.0 %
+    and exit 0, and `--out /proc/nope` failed with a traceback after the whole run."""
+    result = bulkhead(*args)
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "embedded Anvil" not in result.output
