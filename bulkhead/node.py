@@ -18,6 +18,10 @@ from pathlib import Path
 from bulkhead.artifacts import ROOT
 
 NPM_BIN = ROOT / "node_modules" / ".bin"
+# [s] how long a node may take to answer: a ceiling against a hang, not an expectation (Anvil
+# answers in well under a second on a quiet machine, several on a loaded one)
+START_TIMEOUT = 120.0
+PORT_ATTEMPTS = 3  # fresh ports tried when another process takes the free port we picked
 
 
 class NodeStartError(RuntimeError):
@@ -67,6 +71,7 @@ class Anvil:
         quiet: bool = True,
     ):
         self.port = port or free_port()
+        self._port_picked = port is None  # ours to change if someone takes it meanwhile
         self.args = [
             anvil_binary(),
             "--port", str(self.port),
@@ -88,12 +93,25 @@ class Anvil:
     def rpc_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "Anvil":
+    def start(self, timeout: float = START_TIMEOUT) -> "Anvil":
         out = subprocess.DEVNULL if self.quiet else None
-        self.proc = subprocess.Popen(self.args, stdout=out, stderr=out, start_new_session=True)
         atexit.register(self.stop)
-        _wait_for_port(self.port, self.proc, timeout)
-        return self
+        attempt = 1
+        while True:
+            proc = subprocess.Popen(self.args, stdout=out, stderr=out, start_new_session=True)
+            self.proc = proc
+            try:
+                _wait_for_port(self.port, proc, timeout)
+                return self
+            except NodeStartError:
+                # the port we picked was free when picked; on a busy machine another process
+                # may bind it before Anvil does, and Anvil exits: pick another, start again
+                if not (self._port_picked and proc.poll() is not None and attempt < PORT_ATTEMPTS):
+                    self.stop()
+                    raise
+            attempt += 1
+            self.port = free_port()
+            self.args[self.args.index("--port") + 1] = str(self.port)
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

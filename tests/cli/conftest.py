@@ -97,7 +97,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 60) -> None:
+# [s] how long a started node or process may take: a ceiling against a hang, never an
+# expectation (a loaded machine takes many times longer than a quiet one)
+PATIENCE = 300.0
+
+
+def wait_for_port(port: int, timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:

@@ -24,6 +24,9 @@ from bulkhead.risk import WAD, RiskParams
 FEED_DECIMALS = 8
 MAX_UINT = 2**256 - 1
 GWEI = 10**9
+# [s] the longest a test waits for anything (a receipt, a keeper thread, a node): a ceiling
+# against a hang, never an expectation; a wait returns as soon as its condition holds
+PATIENCE = 300.0
 
 
 class Node:
@@ -31,7 +34,7 @@ class Node:
 
     def __init__(self, anvil: Anvil, deployment: Deployment | None = None):
         self.anvil = anvil
-        self.w3 = web3_for(anvil.rpc_url, timeout=60)
+        self.w3 = web3_for(anvil.rpc_url, timeout=PATIENCE)
         self.accounts = self.w3.eth.accounts
         self.admin = self.accounts[0]
         if deployment is None:
@@ -235,7 +238,13 @@ class Captured:
 
 
 def make_keeper(node: Node, account: int, **config) -> tuple[Keeper, Captured]:
-    config.setdefault("receipt_wait", 5.0)
+    """A keeper whose step waits for its own receipts (up to PATIENCE, returning as soon as
+    they are in) and judges a transaction stuck by blocks only: on an automining node every
+    transaction is mined at once, so neither may depend on how busy the machine is. A test
+    that holds blocks back passes a short `receipt_wait` (and calls `patient` when it lets
+    blocks come again); a test of stuck-by-time passes its own `stuck_seconds`."""
+    config.setdefault("receipt_wait", PATIENCE)
+    config.setdefault("stuck_seconds", 1e9)
     log = Captured()
     keeper = Keeper(
         node.w3,
@@ -245,6 +254,14 @@ def make_keeper(node: Node, account: int, **config) -> tuple[Keeper, Captured]:
         log=EventLog(log.stream),
     )
     return keeper, log
+
+
+def patient(*keepers: Keeper) -> None:
+    """Automine is back on: from now each step of `keepers` waits for its receipts (up to
+    PATIENCE) instead of returning while they are still to come, so a count of steps (or
+    `run_until_idle`) does not depend on how fast the machine mines."""
+    for keeper in keepers:
+        keeper.config.receipt_wait = PATIENCE
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from web3.logs import DISCARD
 from bulkhead.keeper import decide
 from bulkhead.risk import WAD
 
-from .conftest import BORROWER, GWEI, KEEPER, RIVAL, Market, Node, make_keeper
+from .conftest import BORROWER, GWEI, KEEPER, RIVAL, Market, Node, make_keeper, patient
 
 CRASH = 2_100  # [USD] WETH falls to this from 3,000
 
@@ -131,6 +131,7 @@ def test_rival_takes_part_of_a_batch__the_rest_liquidated__lost_race_per_positio
         chain.send(rival, weth.pool.functions.liquidate(pid, 10**24, 0), tip=5 * GWEI)
     chain.mine()
     chain.automine(True)
+    patient(keeper)
     keeper.run_until_idle()
 
     events = weth.pool.events.Liquidate().get_logs(from_block=start + 1)

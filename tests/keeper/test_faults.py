@@ -14,7 +14,17 @@ from bulkhead.keeper.tx import TxManager, TxRequest
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD
 
-from .conftest import BORROWER, GWEI, KEEPER, OUTSIDER, RIVAL, Node, make_keeper
+from .conftest import (
+    BORROWER,
+    GWEI,
+    KEEPER,
+    OUTSIDER,
+    PATIENCE,
+    RIVAL,
+    Node,
+    make_keeper,
+    patient,
+)
 
 DEBT = 2_000 * WAD
 CRASH = 2_100  # [USD] WETH falls to this from 3,000
@@ -34,8 +44,9 @@ def _liquidate_events(node: Node, market, from_block: int) -> list:
     return market.pool.events.Liquidate().get_logs(from_block=from_block)
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_for(predicate, what: str) -> None:
+    """Until `predicate()` holds; PATIENCE is only a ceiling against a hang."""
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         try:
             if predicate():
@@ -56,14 +67,17 @@ def test_node_restart__unsafe_while_down__reconnects_and_liquidates_all(tmp_path
         weth = node.markets["WETH"]
         ids = _weth_positions(node)
         node.give_bhusd(node.accounts[KEEPER], 50_000 * WAD)
-        keeper, log = make_keeper(node, KEEPER, receipt_wait=2.0)
+        # a step returns only once it has counted its receipts, so when nothing is left
+        # liquidatable and the thread has stopped, every liquidation is in the metrics (a
+        # 2 s receipt wait let a loaded machine stop the thread before the count)
+        keeper, log = make_keeper(node, KEEPER)
         thread = threading.Thread(
             target=run_keeper,
             args=(keeper,),
             kwargs={"poll_interval": 0.05, "stop": stop, "max_backoff": 0.4},
         )
         thread.start()
-        _wait_for(lambda: keeper.metrics.cycles >= 1, 30, "a first cycle")
+        _wait_for(lambda: keeper.metrics.cycles >= 1, "a first cycle")
 
         anvil.stop()  # SIGTERM: anvil writes its state
         # while the keeper cannot reach its node, the chain moves on (a second node on the same
@@ -76,19 +90,19 @@ def test_node_restart__unsafe_while_down__reconnects_and_liquidates_all(tmp_path
         finally:
             side.anvil.stop()
         assert unsafe == {ids[0], ids[1], ids[2], *later}
-        _wait_for(lambda: len(log.events("node_unreachable")) >= 3, 30, "the keeper to notice")
+        _wait_for(lambda: len(log.events("node_unreachable")) >= 3, "the keeper to notice")
 
         restarted = Anvil(port=anvil.port, accounts=12, state=state).start()
         anvil = restarted
         node = Node(restarted, node.deployment)
-        _wait_for(lambda: not node.markets["WETH"].liquidatable(), 60, "every liquidation")
+        _wait_for(lambda: not node.markets["WETH"].liquidatable(), "every liquidation")
         liquidated = {
             e.args.id for e in _liquidate_events(node, weth, node.deployment.deploy_block)
         }
     finally:
         stop.set()
         if thread is not None:
-            thread.join(timeout=30)
+            thread.join(timeout=PATIENCE)
         anvil.stop()
 
     assert liquidated == unsafe
@@ -161,6 +175,7 @@ def test_pending_tx_replaced_from_outside__counted_dropped_then_redone(chain):
     )
     chain.mine()
     chain.automine(True)
+    patient(keeper)
     keeper.run_until_idle()
 
     assert keeper.metrics.failures["dropped"] == 1
@@ -197,6 +212,7 @@ def test_stuck_transaction__bumped_by_12_5_percent_within_cap__mined_once(chain)
 
     chain.automine(True)  # mines what is pending
     chain.mine()
+    patient(keeper)
     keeper.run_until_idle()
     assert keeper.metrics.done["liquidate"] == 1
     assert [e.args.id for e in _liquidate_events(chain, weth, start)] == [pid]
@@ -227,6 +243,7 @@ def test_rival_liquidates_first__keeper_reverts__lost_race_counted_not_retried(c
     chain.send(rival, weth.pool.functions.liquidate(pid, 10**24, 0), tip=5 * GWEI)  # outbids
     chain.mine()
     chain.automine(True)
+    patient(keeper)
     keeper.run_until_idle()
 
     assert keeper.metrics.failures == {"lost_race": 1}
@@ -260,6 +277,7 @@ def test_stuck_and_outbid__keeper_cancels_instead_of_bumping(chain):
     assert log.events("cancel")
     chain.mine()
     chain.automine(True)
+    patient(keeper)
     keeper.run_until_idle()
 
     assert keeper.metrics.failures == {"lost_race": 1}
