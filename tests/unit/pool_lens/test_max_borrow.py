@@ -48,17 +48,23 @@ def test_max_borrow__rounding_of_the_normalised_debt__still_borrowable(
         a = limit - risk.debt(norm, rate) - 1  # the answer with one wei of slack
         return risk.debt(norm + risk.ceil_div(a * WAD, rate), rate) > limit
 
-    def top_up_for(first_debt: int) -> int | None:
-        norm = risk.ceil_div(first_debt * WAD, stored)
-        # the debt's fraction of a wei must be close to 1 for the rounding to add 2 wei
-        if norm * rate % WAD < WAD * 999 // 1000:
+    def top_up_for(norm: int) -> int | None:
+        # the debt's fraction of a wei must be close to 1 for the rounding to add 2 wei (within
+        # rate - 1 of it, about 0.03: 0.98 leaves room, and the fractions of a rate near
+        # 1.03 fall on a lattice of 0.01, so a tighter bound may never be met), and some debt
+        # must open at exactly this normalised debt
+        first_debt = norm * stored // WAD
+        if norm * rate % WAD < WAD * 98 // 100:
+            return None
+        if risk.ceil_div(first_debt * WAD, stored) != norm:
             return None
         return next((x for x in range(10**15, 10**15 + 50_000) if adds_two_wei(norm, x)), None)
 
-    first_debt = next(
-        d for d in range(3_000 * WAD, 3_000 * WAD + 10**6) if top_up_for(d) is not None
-    )
-    top_up = top_up_for(first_debt)
+    # searched over the normalised debt, whose fraction moves by rate mod 1 per step, so that
+    # a hit comes soon whatever rate the session's clock has reached (under load it is later)
+    low = risk.ceil_div(3_000 * WAD * WAD, stored)
+    found = next(n for n in range(low, low + 10**6) if top_up_for(n) is not None)
+    first_debt, top_up = found * stored // WAD, top_up_for(found)
     at_head_time(chain)  # open at the rate read above
     position_id = pool.open(collateral, first_debt, sender=borrower).return_value
     norm = pool.normalised_debt_of(position_id)
