@@ -165,9 +165,7 @@ def run(
     log = EventLog(log_stream)
     w3 = web3_for(rpc_url)
     _wait_for_node(w3, rpc_url, connect_timeout, log)
-    chain_id = w3.eth.chain_id
-    if chain_id != deployment.chain_id:
-        raise ConfigError(f"manifest is for chain id {deployment.chain_id}, the node is {chain_id}")
+    _check_chain(w3, deployment, rpc_url)
     signer = resolve_signer(
         w3, account=account, keystore=keystore, private_key=private_key, password=password
     )
@@ -198,6 +196,17 @@ def run(
     )
 
 
+def _check_chain(w3: Web3, deployment: Deployment, where: str) -> None:
+    """The same one-line check the other commands make: the node is the manifest's chain and
+    its factory is there (a reset node used to end in a 65-line `InsufficientDataBytes`)."""
+    from bulkhead.client import Client, UserError
+
+    try:
+        Client.attach(w3, deployment, where)
+    except UserError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def keeper_from_env(
     w3: Web3, env: Mapping[str, str] | None = None, log_stream: IO[str] | None = None
 ) -> Keeper:
@@ -212,10 +221,7 @@ def keeper_from_env(
     """
     env = os.environ if env is None else env
     deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
-    if w3.eth.chain_id != deployment.chain_id:
-        raise ConfigError(
-            f"manifest is for chain id {deployment.chain_id}, the node is {w3.eth.chain_id}"
-        )
+    _check_chain(w3, deployment, "the node")
     account = env.get("BULKHEAD_ACCOUNT")
     signer = resolve_signer(
         w3,

@@ -130,3 +130,20 @@ def test_keeper_from_env__batch_size__set_or_one_line_error(chain, tmp_path):
         with pytest.raises(ConfigError) as exc:
             keeper_from_env(chain.w3, {**env, "BULKHEAD_BATCH_SIZE": value})
         assert str(exc.value) == f"BULKHEAD_BATCH_SIZE {message}"
+
+
+def test_cli_keeper_run__manifest_of_a_reset_node__one_line_wrong_chain(chain, tmp_path):
+    """A manifest whose factory is not on this node (the node was reset): the same one line
+    the other commands print, not a traceback after three retries."""
+    manifest = tmp_path / "deployment.json"
+    raw = json.loads(chain.deployment.to_json())
+    raw["factory"] = "0x000000000000000000000000000000000000dEaD"
+    manifest.write_text(json.dumps(raw))
+    args = ["run", "--rpc-url", chain.anvil.rpc_url, "--manifest", str(manifest), "--once"]
+    result = CliRunner(mix_stderr=False).invoke(keeper, args)
+    assert result.exit_code == 1
+    err = result.stderr.strip().splitlines()
+    assert err[-1].startswith(
+        "Error: wrong chain: no factory at 0x000000000000000000000000000000000000dEaD on "
+    ), result.stderr
+    assert "Traceback" not in result.stderr and "InsufficientDataBytes" not in result.stderr
