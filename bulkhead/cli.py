@@ -705,6 +705,40 @@ def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) 
         f"{fmt.price(seen)} USD (ok)" if seen is not None else f"no valid price ({status})"
     )
     _emit(as_json, data, text)
+    if seen is None:
+        # the feed moved, but the pool refuses it: borrowing, withdrawing with debt and
+        # liquidating wait until the price is valid again
+        hint = (
+            f"; governance accepts it with `bulkhead pool reset-anchor {pool.name}`, or the "
+            "bound widens by itself after a heartbeat"
+            if status == "price jump"
+            else ""
+        )
+        _fail(f"pool {pool.name} refuses the new price ({status}){hint}")
+
+
+@cli.group(name="pool")
+def pool_group() -> None:
+    """Governance of a pool on a local chain."""
+
+
+@pool_group.command(name="reset-anchor")
+@_common
+@click.argument("pool_name", metavar="POOL")
+@_account_options
+def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
+    """Accept POOL's current feed answer after a move beyond the jump bound (governance)."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    seen, status = client.reset_anchor(sender, pool)
+    data = {"pool": pool.name, "price": fmt.exact(seen, 18) if seen else None, "oracle": status}
+    text = f"pool {pool.name}: anchor reset; the pool sees " + (
+        f"{fmt.price(seen)} USD (ok)" if seen is not None else f"no valid price ({status})"
+    )
+    _emit(as_json, data, text)
+    if seen is None:
+        _fail(f"pool {pool.name} still has no valid price ({status})")
 
 
 # ------------------------------------------------------------------ demo

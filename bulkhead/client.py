@@ -522,6 +522,19 @@ class Client:
         return self.price_status(pool)
 
 
+    def reset_anchor(self, sender: Sender, pool: Pool) -> tuple[int | None, str]:
+        """Governance accepts the feed's current answer as the pool's price anchor (after a
+        move beyond the jump bound); returns the pool's view of the price afterwards."""
+        governance = self.factory.functions.owner().call()
+        if Web3.to_checksum_address(sender.address) != governance:
+            raise UserError(
+                f"only governance (the factory's owner, {governance}) can reset a price "
+                f"anchor; {sender.address} is not (--account or --keystore)"
+            )
+        sender.transact(self.factory.functions.reset_price_anchor(pool.contract.address))
+        return self.price_status(pool)
+
+
 def _min_collateral(debt: int, price: int, max_ltv: int, scale: int) -> int:
     """Least collateral [collateral units] that carries `debt` within max LTV."""
     if debt == 0:

@@ -126,6 +126,7 @@ def test_manifest__every_command__checks_the_chain(cli, raw, tmp_path):
         ["status"],
         ["faucet"],
         ["oracle", "set", "WETH", "1"],
+        ["pool", "reset-anchor", "WETH"],
         ["position", "show", "--pool", "WETH", "--id", "1"],
         ["position", "list"],
         ["position", "open", "--pool", "WETH", "--collateral", "1"],

@@ -1,4 +1,5 @@
-"""`bulkhead status`, `bulkhead faucet` and `bulkhead oracle set` end to end."""
+"""`bulkhead status`, `bulkhead faucet`, `bulkhead oracle set` and `bulkhead pool reset-anchor`
+end to end."""
 
 from __future__ import annotations
 
@@ -103,9 +104,14 @@ def test_oracle_set__price_drop__status_counts_liquidatable_like_the_pool(cli, c
     cli.ok("oracle", "set", "WETH", "3000")
 
 
-def test_oracle_set__past_the_jump_bound__pool_refuses_and_status_says_so(cli, book):
-    run = cli.json("oracle", "set", "WETH", "100")
-    assert run == {"pool": "WETH", "feed_answer": "100", "price": None, "oracle": "price jump"}
+def test_oracle_set__past_the_jump_bound__pool_refuses_exits_1_and_status_says_so(cli, book):
+    run = cli("oracle", "set", "WETH", "100", "--json")
+    assert run.code == 1
+    assert run.json == {"pool": "WETH", "feed_answer": "100", "price": None, "oracle": "price jump"}
+    assert run.err.strip() == (
+        "error: pool WETH refuses the new price (price jump); governance accepts it with "
+        "`bulkhead pool reset-anchor WETH`, or the bound widens by itself after a heartbeat"
+    )
     weth = _pool(cli.json("status"), "WETH")
     assert (weth["oracle"], weth["oracle_valid"], weth["price"]) == ("price jump", False, None)
     assert weth["feed_answer"] == "100"
@@ -115,6 +121,20 @@ def test_oracle_set__past_the_jump_bound__pool_refuses_and_status_says_so(cli, b
     )
     assert message == "cannot borrow in pool WETH now: no valid price (price jump)"
     cli.ok("oracle", "set", "WETH", "3000")
+    assert _pool(cli.json("status"), "WETH")["oracle"] == "ok"
+
+
+def test_pool_reset_anchor__after_a_refused_jump__governance_only_then_accepted(cli, book):
+    assert cli("oracle", "set", "WETH", "100").code == 1
+    message = cli.error("pool", "reset-anchor", "WETH", "--account", BORROWER)
+    assert message.startswith("only governance (the factory's owner, 0x")
+    assert _pool(cli.json("status"), "WETH")["oracle"] == "price jump"
+    run = cli.json("pool", "reset-anchor", "WETH", "--account", 0)
+    assert run == {"pool": "WETH", "price": "100", "oracle": "ok"}
+    assert _pool(cli.json("status"), "WETH")["price"] is not None
+    # and back: 3,000 is a jump from the new anchor of 100
+    assert cli("oracle", "set", "WETH", "3000").code == 1
+    cli.ok("pool", "reset-anchor", "WETH", "--account", 0)
     assert _pool(cli.json("status"), "WETH")["oracle"] == "ok"
 
 
