@@ -301,6 +301,24 @@ def node(port: int, block_time: float | None, state: str | None, quiet: bool) ->
         anvil.stop()
 
 
+def _keep_previous(path: Path) -> Path | None:
+    """Move an existing manifest aside (`NAME.YYYYMMDDTHHMMSS.bak`) instead of overwriting
+    it: it may be the only record of another deployment's addresses."""
+    if not path.exists():
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(path.stat().st_mtime))
+    backup = path.with_name(f"{path.name}.{stamp}.bak")
+    n = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.{stamp}-{n}.bak")
+        n += 1
+    try:
+        path.rename(backup)
+    except OSError as exc:
+        raise UserError(f"cannot move the old manifest {path} aside: {exc.strerror}") from None
+    return backup
+
+
 @cli.command(name="deploy")
 @_rpc_option
 @click.option(
@@ -345,9 +363,12 @@ def deploy_cmd(
         _progress(line)
 
     deployment = deploy_system(w3, sender, cfg, progress=progress)
+    kept = _keep_previous(Path(manifest))
     deployment.save(manifest)
     click.echo(
-        f"deployed in {time.monotonic() - started:.1f} s; manifest written to {manifest}", err=True
+        f"deployed in {time.monotonic() - started:.1f} s; manifest written to {manifest}"
+        + (f" (the previous one kept as {kept})" if kept else ""),
+        err=True,
     )
     rows = [
         ["bhUSD", deployment.stablecoin],

@@ -56,6 +56,20 @@ def test_deploy__json__prints_the_manifest_and_progress_on_stderr(anvil, tmp_pat
     assert f"manifest written to {manifest}" in run.err
 
 
+def test_deploy__existing_manifest__kept_aside_not_overwritten(anvil, tmp_path):
+    """A second deploy to the same path moves the first manifest to NAME.<time>.bak: it may
+    be the only record of the first deployment's addresses."""
+    manifest = tmp_path / "m.json"
+    runner = Cli(anvil.rpc_url, manifest)
+    runner.ok("deploy")
+    first = manifest.read_text()
+    run = runner.ok("deploy")
+    backups = list(tmp_path.glob("m.json.*.bak"))
+    assert len(backups) == 1 and backups[0].read_text() == first
+    assert f"(the previous one kept as {backups[0]})" in run.err
+    assert Deployment.load(manifest).factory != json.loads(first)["factory"]
+
+
 def test_deploy__manifest_option__wins_over_the_environment(anvil, tmp_path):
     chosen = tmp_path / "sub" / "chosen.json"
     Cli(anvil.rpc_url, tmp_path / "env.json").ok("deploy", "--manifest", chosen)
