@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import boa
+import pytest
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD, RiskParams
@@ -428,28 +429,16 @@ def test_overflow__automation_due_near_2_256__returns_empty_pages(world: World) 
     assert auto.due(world.weth.pool.address, MAX_UINT - 5, 1_000) == ([], [])
 
 
-def test_overflow__boost_with_a_huge_amount__reverts_with_reason(world: World) -> None:
+@pytest.mark.parametrize("action", ["boost", "top_up"])
+def test_overflow__boost_or_top_up_with_a_huge_amount__reverts_with_reason(
+    world: World, action: str
+) -> None:
     auto = _automation(world)
+    call = getattr(auto, action)
     expect_revert(
-        "automation: amount too large",
-        auto.boost,
-        world.weth.pool.address,
-        1,
-        2**255,
+        "automation: amount too large", call, world.weth.pool.address, 1, 2**255,
         sender=world.keeper,
-    )
-
-
-def test_overflow__top_up_with_a_huge_amount__reverts_with_reason(world: World) -> None:
-    auto = _automation(world)
-    expect_revert(
-        "automation: amount too large",
-        auto.top_up,
-        world.weth.pool.address,
-        1,
-        2**255,
-        sender=world.keeper,
-    )
+    )  # fmt: skip
 
 
 # ------------------------------------------------ the factory names the automation
