@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD, LiquidationError, RiskParams
-from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system, deployer
+from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system
 
 MAX_UINT = 2**256 - 1
 MASK128 = 2**128 - 1
@@ -1375,10 +1375,6 @@ def deploy() -> BoaSystem:
     with boa.env.prank(whale):
         fund.pool.open(10**30, 10**29)
     with boa.env.prank(system.admin):
-        system.vault = deployer("SavingsVault").deploy(
-            system.stablecoin.address, system.factory.address, 86_400
-        )
-        system.factory.set_vault(system.vault.address)
         for name in FUZZED:  # the lowest target, so that fees reach the vault in a campaign
             system.factory.set_reserve_target(
                 system.markets[name].pool.address, system.factory.MIN_RESERVE_TARGET()
