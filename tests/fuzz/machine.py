@@ -1044,10 +1044,11 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
                 expected = "pool: bad target health"
             elif fee > self._params(ctx).liquidation_bonus:
                 expected = "pool: fee above pool cap"
-        contradictory = trigger_wad > 0 and self._contradicts_low_rule(ctx, pid, target_wad)
+            elif not self._consistent(self._boost_bounds(ctx, pid), (trigger_wad, target_wad)):
+                expected = "pool: contradicts boost rule"
         with self._only(ctx):
             got, _ = self._call(who, m.pool.set_protection, pid, trigger_wad, target_wad, fee)
-        self._expect_setting("set_protection", expected, got, contradictory)
+        self._expect("set_protection", expected, got)
         if got is None:
             want = (trigger_wad, target_wad, fee) if trigger_wad else (0, 0, 0)
             if tuple(m.pool.protection_of(pid)) != want:
@@ -1172,7 +1173,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         self._deleverage_laws(ctx, pid, seen)
         return None
 
-    def _arm_protection(self, pick: int, width: str = "wide") -> None:
+    def _arm_protection(self, pick: int, width: str | bool = "wide") -> None:
         with_debt = [(c, i) for c in self.pools.values() for i in c.ids if self._pos(c, i)[1]]
         if not with_debt:
             return
@@ -1184,19 +1185,19 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         debt = risk.debt(norm, ctx.market.pool.rate())
         threshold = self._params(ctx).liquidation_threshold
         health = risk.health(coll, debt, price, threshold, ctx.market.scale)
-        above, gap = (WAD // 20, WAD // 5) if width == "wide" else (WAD // 1_000, 3 * WAD // 1_000)
+        narrow = width == "narrow"  # (any other value, True included: wide)
+        above, gap = (WAD // 1_000, 3 * WAD // 1_000) if narrow else (WAD // 20, WAD // 5)
         trigger = max(health + above, WAD + 1)
         if trigger + gap > 10 * WAD:
             return
         owner = ctx.market.pool.owner_of(pid)
         fee = min(100, self._params(ctx).liquidation_bonus)
-        contradictory = self._contradicts_low_rule(ctx, pid, trigger + gap)
+        consistent = self._consistent(self._boost_bounds(ctx, pid), (trigger, trigger + gap))
         with self._only(ctx):
             got, _ = self._call(
                 owner, ctx.market.pool.set_protection, pid, trigger, trigger + gap, fee
             )
-        if got is not None and not contradictory:
-            raise Violation(f"arming a valid protection reverted: {got}")
+        self._expect("arm_protection", None if consistent else "pool: contradicts boost rule", got)
 
     def _due(self, ctx: Ctx, pid: int) -> bool:
         """The position has a protection whose trigger is above its health now."""

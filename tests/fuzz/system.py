@@ -1,8 +1,8 @@
 """The whole Bulkhead system on titanoboa, deployed the way `bulkhead.deploy.deploy` does it.
 
 The same contract files are compiled (snekmate from site-packages), the `MarginPool` is
-deployed as an ERC-5202 blueprint, the lens, `PositionAutomation` and the `SavingsVault` (named
-in the factory) follow in the same order, and every pool is created by
+deployed as an ERC-5202 blueprint, the lens, `PositionAutomation` and the `SavingsVault` (both
+named in the factory) follow in the same order, and every pool is created by
 `PoolFactory.create_pool`, with the parameters of `bulkhead/configs/local.toml` (reserve
 targets included). Only the transport differs:
 titanoboa's in-process EVM instead of a JSON-RPC node, which makes stateful fuzzing about
@@ -96,6 +96,7 @@ def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem
         factory.accept_stablecoin_ownership()
         lens = deployer("PoolLens").deploy()
         automation = deployer("PositionAutomation").deploy(factory.address, stablecoin.address)
+        factory.set_automation(automation.address)
         vault = deployer("SavingsVault").deploy(
             stablecoin.address, factory.address, full.vault.stream_period
         )
