@@ -1072,13 +1072,10 @@ def test_liquidation_price__matches_mirror_and_is_the_health_boundary(world: Wor
 
 
 def _vault(world: World):
-    """The savings vault, named by the factory (per test: every test runs in a snapshot)."""
-    with boa.env.prank(world.admin):
-        vault = deployer("SavingsVault").deploy(
-            world.stablecoin.address, world.factory.address, ONE_DAY
-        )
-        world.factory.set_vault(vault.address)
-    return vault
+    """The savings vault that `deploy_system` deployed and named in the factory (a one-day
+    stream, from bulkhead/configs/local.toml)."""
+    assert world.system.vault.stream_period() == ONE_DAY
+    return world.system.vault
 
 
 def _save(world: World, vault, who: str, amount: int) -> int:

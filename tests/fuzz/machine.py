@@ -26,9 +26,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD, LiquidationError, RiskParams
-from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system, deployer
+from tests.fuzz import laws as law
+from tests.fuzz.automation import AutomationRules
+from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system
 
 MAX_UINT = 2**256 - 1
+MAX_FEE = 21_979_553_151  # [wad per second] `risk.MAX_STABILITY_FEE`: 100 % a year
 MASK128 = 2**128 - 1
 FUZZED = ("WETH", "WBTC", "VOL")
 STATUS_REASON = {
@@ -64,10 +67,13 @@ CANARIES = (
     "batch_liquidation",
     "auto_deleverage",
     "sweep",
+    "self_liquidation",
+    "boost",
+    "top_up",
 )
 
 
-class Violation(AssertionError):
+class Violation(law.LawViolation):
     """An invariant or an outcome prediction failed."""
 
 
@@ -103,8 +109,8 @@ class Ctx:
     last_good_answer: int = 0  # [feed units] the last valid answer the test posted
 
 
-class BulkheadMachine(RuleBasedStateMachine):
-    """Users, keepers, oracle, time and pause on isolated pools; the protocol's laws."""
+class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
+    """Users, keepers, oracle, time, pause and owner rules on isolated pools; the laws."""
 
     system: BoaSystem | None = None  # deployed once per process, reverted after each run
 
@@ -117,7 +123,7 @@ class BulkheadMachine(RuleBasedStateMachine):
         self._anchor.__enter__()
         self.sys = BulkheadMachine.system
         self.admin = self.sys.admin
-        self.borrowers, self.operator, self.keeper, self.whale = self.sys.actors
+        self.borrowers, self.operator, self.keeper, self.whale, self.rival = self.sys.actors
         self.pools = {n: Ctx(n, self.sys.markets[n]) for n in FUZZED}
         # governance is outside this machine, so the parameters are read once
         self.params = {n: m.params for n, m in self.sys.markets.items()}
@@ -131,6 +137,9 @@ class BulkheadMachine(RuleBasedStateMachine):
         self.vault = self.sys.vault
         self.share_price = self._share_price()
         self.netted: dict[str, int] = {}  # bad debt a sweep cancelled with the reserve
+        # positions with a boost or top-up rule on, and per top-up (allowance set, moved since)
+        self.ruled: dict[str, set[tuple[str, int]]] = {"boost": set(), "top_up": set()}
+        self.top_up_allowance: dict[tuple[str, int], list[int]] = {}
 
     def teardown(self) -> None:
         self._anchor.__exit__(None, None, None)
@@ -180,6 +189,12 @@ class BulkheadMachine(RuleBasedStateMachine):
             self.laws()
 
     # ----------------------------------------------------------- helpers
+
+    def _stats(self) -> collections.Counter:
+        return STATS
+
+    def _balance(self, token: object, holder: str) -> int:
+        return balance(token, holder)
 
     def _count(self, name: str, outcome: str) -> None:
         STATS[f"{name}/{outcome}"] += 1
@@ -441,9 +456,11 @@ class BulkheadMachine(RuleBasedStateMachine):
             expected = "pool: paused"
         else:
             expected = self._borrow_reason(ctx, coll, norm, amount, rate, price, oracle, p)
+        preview, _ = self._call(who, self.sys.lens.max_borrow, m.pool.address, pid)
         with self._only(ctx):
             got, _ = self._call(who, m.pool.borrow, pid, amount)
         self._expect("borrow", expected, got)
+        law.law_preview_never_reverts_where_action_succeeds("max_borrow", preview, got)
         if got is None:
             self._debt_op(ctx)
             self._check_position_safe(ctx, pid)
@@ -602,31 +619,45 @@ class BulkheadMachine(RuleBasedStateMachine):
                     expected = "pool: collateral out below minimum"
             except LiquidationError as err:
                 expected = err.reason
-        health_before = (
-            risk.health(coll, debt, price, p.liquidation_threshold, m.scale) if price else 0
-        )
         reserve_before = m.pool.reserve()
+        bad_before = m.pool.bad_debt()
         self._give(who, plan.paid if plan else 0)
-        equity_before = self._equity(ctx, owner, price) if price else 0
+        wealth_before = self._wealth(ctx, owner, price) if price else 0
+        spent_before = balance(self.sys.stablecoin, who), balance(m.token, who)
+        preview = None
+        if max_repay and price:
+            preview, _ = self._call(
+                who, self.sys.lens.preview_liquidate, m.pool.address, pid, max_repay
+            )
         with self._only(ctx):
             got, out = self._call(who, m.pool.liquidate, pid, max_repay, want)
         self._expect(name, expected, got)
+        law.law_preview_never_reverts_where_action_succeeds("preview_liquidate", preview, got)
         if got is not None:
             return
         self._debt_op(ctx)
         STATS["canary/liquidation"] += 1
         assert out == plan.collateral_out, f"liquidate: out {out} != mirror {plan.collateral_out}"
         new_coll, new_norm = self._pos(ctx, pid)
-        assert new_coll == coll - plan.collateral_out
-        new_debt = risk.debt(new_norm, rate)
-        if new_debt == 0:
-            STATS["canary/liquidation_full"] += 1
-        else:
-            STATS["canary/liquidation_partial"] += 1
+        new_debt = ceil_div(new_norm * m.pool.rate(), WAD)
+        STATS["canary/liquidation_full" if new_debt == 0 else "canary/liquidation_partial"] += 1
+        if new_debt:
             assert new_debt >= p.min_debt, "liquidation left dust debt"
-            health_after = risk.health(new_coll, new_debt, price, p.liquidation_threshold, m.scale)
-            if health_after <= health_before:
-                raise Violation(f"liquidation lowered health {health_before} -> {health_after}")
+        seen = law.LiquidationSeen(
+            price=price,
+            terms=self._terms(ctx),
+            coll_before=coll,
+            debt_before=debt,
+            coll_after=new_coll,
+            debt_after=new_debt,
+            paid=spent_before[0] - balance(self.sys.stablecoin, who),
+            out=balance(m.token, who) - spent_before[1],
+            reserve_before=reserve_before,
+            reserve_after=m.pool.reserve(),
+            bad_debt_before=bad_before,
+            bad_debt_after=m.pool.bad_debt(),
+        )
+        self._liquidation_laws(seen)
         if plan.shortfall:
             STATS["canary/liquidation_shortfall"] += 1
             fee = plan.paid - (debt - plan.shortfall)
@@ -634,24 +665,39 @@ class BulkheadMachine(RuleBasedStateMachine):
             if plan.shortfall > available:
                 self.liquidation_exhausted_reserve = True
                 STATS["canary/bad_debt"] += 1
-        if who == owner and not plan.shortfall:
-            # with equity left, liquidating oneself costs the fee: it cannot farm the bounty
-            # (2 wei: collateral value is floored once per holder)
+        if who == owner:
             STATS["canary/self_liquidation"] += 1
-            if self._equity(ctx, owner, price) > equity_before + 2:
-                raise Violation("self-liquidation was profitable")
+            law.law_self_liquidation_never_beats_close(
+                wealth_before, self._wealth(ctx, owner, price)
+            )
 
-    def _equity(self, ctx: Ctx, owner: str, price: int) -> int:
-        """What `owner` holds in this pool's terms [wad]: bhUSD + collateral - debts."""
+    def _terms(self, ctx: Ctx) -> law.Terms:
+        p = self._params(ctx)
+        return law.Terms(
+            fee=p.liquidation_fee,
+            bonus=p.liquidation_bonus,
+            tip=p.liquidation_tip,
+            threshold=p.liquidation_threshold,
+            scale=ctx.market.scale,
+        )
+
+    def _liquidation_laws(self, seen: law.LiquidationSeen) -> None:
+        law.law_reserve_untouched_while_value_covers_debt_and_fee(seen)
+        law.law_liquidation_keeps_health_of_position_with_equity(seen)
+        law.law_owner_loss_within_fee_bonus_and_tip(seen)
+
+    def _wealth(self, ctx: Ctx, owner: str, price: int) -> int:
+        """What `owner` holds in this pool's terms [wad], with limited liability: bhUSD +
+        collateral in the wallet + max(value - debt, 0) of each of his positions."""
         m = ctx.market
-        total = self.sys.stablecoin.balanceOf(owner) + risk.value(
-            m.token.balanceOf(owner), price, m.scale
+        total = balance(self.sys.stablecoin, owner) + law.worth(
+            balance(m.token, owner), price, m.scale
         )
         rate = m.pool.rate()
         for pid in ctx.ids:
             if m.pool.owner_of(pid) == owner:
                 coll, norm = self._pos(ctx, pid)
-                total += risk.value(coll, price, m.scale) - risk.debt(norm, rate)
+                total += law.equity(coll, ceil_div(norm * rate, WAD), price, m.scale)
         return total
 
     @precondition(lambda self: self._has_positions())
@@ -685,6 +731,37 @@ class BulkheadMachine(RuleBasedStateMachine):
                 [self.keeper, self.admin, self.borrowers[0]][who], ctx.market.pool.accrue
             )
         self._expect("accrue", None, got)
+
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        gap=st.sampled_from([3_600, 86_400, 365 * 86_400, 5 * 365 * 86_400]),
+        parts=st.sampled_from([2, 7, 24]),
+        max_fee=st.booleans(),
+    )
+    def accrual_split(self, pool: str, gap: int, parts: int, max_fee: bool) -> None:
+        """In a throw-away fork: accruing once over `gap` seconds, or `parts` times over it,
+        gives the same rate, and both are rate x exp(fee x gap) (at the pool's fee or, with
+        `max_fee`, governance's maximum)."""
+        m = self.pools[pool].market
+        with self._only(None), boa.env.anchor():
+            if max_fee:
+                p = RiskParams(**{**self.params[pool].__dict__, "stability_fee": MAX_FEE})
+                with boa.env.prank(self.admin):
+                    self.sys.factory.set_risk_params(m.pool.address, p.as_tuple())
+            m.pool.accrue()
+            start = m.pool.rate()
+            fee = m.pool.risk_params()[8]
+            with boa.env.anchor():
+                boa.env.time_travel(seconds=gap)
+                m.pool.accrue()
+                once = m.pool.rate()
+            step = gap // parts
+            for i in range(parts):
+                boa.env.time_travel(seconds=step if i < parts - 1 else gap - step * (parts - 1))
+                m.pool.accrue()
+            split = m.pool.rate()
+        law.law_accrual_independent_of_call_frequency(once, split, start, fee, gap)
+        self._count("accrual_split", "max fee" if max_fee else "pool fee")
 
     # ------------------------------------------------- market and time
 
@@ -876,12 +953,15 @@ class BulkheadMachine(RuleBasedStateMachine):
         who = self.keeper if by == 0 else self.borrowers[by]
         self._give(who, paid if expected is None else 0)
         reserve = m.pool.reserve()
+        count = m.pool.position_count()
+        start = {pid: self._pos(ctx, pid) for pid in ids if 0 < pid <= count}
         with self._only(ctx):
             got, got_out = self._call(who, m.pool.liquidate_many, ids, cap, 0)
         self._expect("keeper_batch", expected, got)
         if got is not None:
             return
         STATS["canary/batch_liquidation"] += 1
+        self._batch_laws(ctx, price, rate, start)
         if got_out != out:
             raise Violation(f"liquidate_many: out {got_out} != mirror {out}")
         for pid, state in final.items():
@@ -907,6 +987,34 @@ class BulkheadMachine(RuleBasedStateMachine):
             else:
                 reserve += liq.paid - liq.repaid
 
+    def _batch_laws(self, ctx: Ctx, price: int, rate: int, start: dict) -> None:
+        """The liquidation laws for each position of a batch, from its `Liquidate` event:
+        what it paid, what it took, what it drew from the reserve and left as bad debt."""
+        m = ctx.market
+        events = [e for e in m.pool.get_logs() if type(e).__name__ == "Liquidate"]
+        per_id = collections.Counter(e.id for e in events)
+        for e in events:
+            if per_id[e.id] > 1:
+                continue
+            coll, norm = start[e.id]
+            new_coll, new_norm = self._pos(ctx, e.id)
+            seen = law.LiquidationSeen(
+                price=price,
+                terms=self._terms(ctx),
+                coll_before=coll,
+                debt_before=ceil_div(norm * rate, WAD),
+                coll_after=new_coll,
+                debt_after=ceil_div(new_norm * rate, WAD),
+                paid=e.paid,
+                out=e.collateral_out,
+                # in a batch the reserve is shared: each position's draw is its event's
+                reserve_before=e.reserve_used,
+                reserve_after=0,
+                bad_debt_before=0,
+                bad_debt_after=e.bad_debt,
+            )
+            self._liquidation_laws(seen)
+
     # ----------------------------------------------------------- protection
 
     @precondition(lambda self: self._has_positions())
@@ -914,7 +1022,7 @@ class BulkheadMachine(RuleBasedStateMachine):
         pick=st.integers(0, 2**16),
         via=st.sampled_from([0, 0, 1, 2]),
         trigger=st.sampled_from([1_200, 0, 1_400, 1_100, 2_000, 1_000, 1_050]),
-        gap=st.sampled_from([150, 300, 300, 0, 1_000, 10_000]),
+        gap=st.sampled_from([150, 300, 300, 0, 1_000, 10_000, 3]),
         fee=st.sampled_from([50, 100, 500, 2_000]),
     )
     def set_protection(self, pick: int, via: int, trigger: int, gap: int, fee: int) -> None:
@@ -936,6 +1044,8 @@ class BulkheadMachine(RuleBasedStateMachine):
                 expected = "pool: bad target health"
             elif fee > self._params(ctx).liquidation_bonus:
                 expected = "pool: fee above pool cap"
+            elif not self._consistent(self._boost_bounds(ctx, pid), (trigger_wad, target_wad)):
+                expected = "pool: contradicts boost rule"
         with self._only(ctx):
             got, _ = self._call(who, m.pool.set_protection, pid, trigger_wad, target_wad, fee)
         self._expect("set_protection", expected, got)
@@ -948,16 +1058,21 @@ class BulkheadMachine(RuleBasedStateMachine):
     @rule(
         pick=st.integers(0, 2**16),
         due=st.sampled_from([True, True, False]),
-        amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt"]),
-        arm=st.booleans(),
+        amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt", "search"]),
+        arm=st.sampled_from([None, "wide", "wide", "narrow"]),
+        race=st.booleans(),
     )
-    def auto_deleverage(self, pick: int, due: bool, amount: str, arm: bool) -> None:
-        """A keeper carries out a protection with the repay the bot would send (`aim`), or a
-        wrong one; the mirror predicts success or the exact reason. With `arm`, the owner
-        of a position with debt first sets a protection that is due at once (trigger 0.05
-        above its health, target 0.2 above that), as an owner does before a fall."""
+    def auto_deleverage(
+        self, pick: int, due: bool, amount: str, arm: str | None, race: bool
+    ) -> None:
+        """A keeper carries out a protection with the repay the bot would send (`aim`), one
+        found by bisection on the definition of health (`search`), or a wrong one; the mirror
+        predicts success or the exact reason; with `race` a second keeper sends the same
+        call. With `arm`, the owner of a position with debt first sets a protection that is
+        due at once: `wide` (trigger 0.05 above its health, target 0.2 above that) or
+        `narrow` (trigger 0.001 above, target 0.003 above that: the preview's edge)."""
         if arm:
-            self._arm_protection(pick)
+            self._arm_protection(pick, arm)
         protected = [
             (c, i)
             for c in self.pools.values()
@@ -986,12 +1101,15 @@ class BulkheadMachine(RuleBasedStateMachine):
         if listed != want:
             raise Violation(f"protections_due {listed} != mirror {want}")
         aim = 0
-        preview = (0, 0, 0)
+        mirror = (0, 0, 0)
         if price and trigger and debt and before < trigger:
-            preview = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)
-            aim = preview[0]
-        if tuple(lens.preview_auto_deleverage(m.pool.address, pid)) != tuple(preview):
-            raise Violation(f"preview_auto_deleverage {pid} != mirror {preview}")
+            mirror = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)
+            aim = mirror[0]
+        preview_reason, preview = self._call(
+            self.keeper, lens.preview_auto_deleverage, m.pool.address, pid
+        )
+        if preview_reason is None and tuple(preview) != tuple(mirror):
+            raise Violation(f"preview_auto_deleverage {pid} != mirror {mirror}")
         aim = aim or debt // 10  # no amount lands on the target: a plausible wrong one
         repay = {
             "aim": aim,
@@ -999,7 +1117,27 @@ class BulkheadMachine(RuleBasedStateMachine):
             "half": aim // 2,
             "zero": 0,
             "debt": debt,
+            "search": self._search_repay(ctx, pid) or aim,
         }[amount]
+        got = self._deleverage(ctx, pid, repay, self.keeper, "auto_deleverage")
+        law.law_preview_never_reverts_where_action_succeeds(
+            "preview_auto_deleverage", preview_reason, got
+        )
+        if race:
+            self._deleverage(ctx, pid, repay, self.rival, "auto_deleverage.race")
+
+    def _deleverage(self, ctx: Ctx, pid: int, repay: int, keeper: str, name: str) -> str | None:
+        """One `auto_deleverage` call, predicted; on success the automation laws."""
+        m = ctx.market
+        trigger, target, max_fee = m.pool.protection_of(pid)
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        fee = min(max_fee, p.liquidation_bonus)
+        threshold = p.liquidation_threshold
+        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
         expected = None
         if repay == 0:
             expected = "pool: zero amount"
@@ -1023,20 +1161,19 @@ class BulkheadMachine(RuleBasedStateMachine):
                 tolerance = risk.PROTECTION_TOLERANCE
                 if not (after <= target and after + tolerance >= target and after > before):
                     expected = "pool: result off target"
-        self._give(self.keeper, repay if expected is None else 0)
+        self._give(keeper, repay if expected is None else 0)
+        seen = self._deleverage_seen(ctx, pid, repay, keeper)
         with self._only(ctx):
-            got, _ = self._call(self.keeper, m.pool.auto_deleverage, pid, repay)
-        self._expect("auto_deleverage", expected, got)
+            got, _ = self._call(keeper, m.pool.auto_deleverage, pid, repay)
+        self._expect(name, expected, got)
         if got is not None:
-            return
+            return got
         self._debt_op(ctx)
         STATS["canary/auto_deleverage"] += 1
-        new_coll, new_norm = self._pos(ctx, pid)
-        after = risk.health(new_coll, risk.debt(new_norm, rate), price, threshold, m.scale)
-        if not before < after <= target:
-            raise Violation(f"auto_deleverage moved health {before} -> {after}, target {target}")
+        self._deleverage_laws(ctx, pid, seen)
+        return None
 
-    def _arm_protection(self, pick: int) -> None:
+    def _arm_protection(self, pick: int, width: str | bool = "wide") -> None:
         with_debt = [(c, i) for c in self.pools.values() for i in c.ids if self._pos(c, i)[1]]
         if not with_debt:
             return
@@ -1048,16 +1185,19 @@ class BulkheadMachine(RuleBasedStateMachine):
         debt = risk.debt(norm, ctx.market.pool.rate())
         threshold = self._params(ctx).liquidation_threshold
         health = risk.health(coll, debt, price, threshold, ctx.market.scale)
-        trigger = max(health + WAD // 20, WAD + 1)
-        if trigger + WAD // 5 > 10 * WAD:
+        narrow = width == "narrow"  # (any other value, True included: wide)
+        above, gap = (WAD // 1_000, 3 * WAD // 1_000) if narrow else (WAD // 20, WAD // 5)
+        trigger = max(health + above, WAD + 1)
+        if trigger + gap > 10 * WAD:
             return
         owner = ctx.market.pool.owner_of(pid)
+        fee = min(100, self._params(ctx).liquidation_bonus)
+        consistent = self._consistent(self._boost_bounds(ctx, pid), (trigger, trigger + gap))
         with self._only(ctx):
             got, _ = self._call(
-                owner, ctx.market.pool.set_protection, pid, trigger, trigger + WAD // 5, 100
+                owner, ctx.market.pool.set_protection, pid, trigger, trigger + gap, fee
             )
-        if got is not None:
-            raise Violation(f"arming a valid protection reverted: {got}")
+        self._expect("arm_protection", None if consistent else "pool: contradicts boost rule", got)
 
     def _due(self, ctx: Ctx, pid: int) -> bool:
         """The position has a protection whose trigger is above its health now."""
@@ -1244,7 +1384,8 @@ class BulkheadMachine(RuleBasedStateMachine):
 
     @invariant()
     def laws(self) -> None:
-        """Every law of the protocol, after every step."""
+        """Every law of the protocol, after every step (the named checks of `laws.py` and
+        the fuzzer's own bookkeeping laws)."""
         stable = self.sys.stablecoin
         floor_debts = 0
         bad = 0
@@ -1252,29 +1393,26 @@ class BulkheadMachine(RuleBasedStateMachine):
         for market in self.sys.markets.values():
             pool = market.pool
             count = boa.env.get_storage(pool.address, SLOT_POSITION_COUNT)
-            rate = self._rate(market)
+            rate = pool.rate()  # the pool's own view, not the mirror's accrual
             total_coll, total_norm = self._totals(market)
             ctx = self.pools.get(market.name)
-            sum_coll = sum_norm = sum_debt = with_debt = 0
+            sum_coll = sum_norm = 0
+            debts = []
             p = self.params[market.name]
             for pid in range(1, count + 1):
                 packed = boa.env.get_storage(pool.address, _slot(SLOT_POSITIONS, pid))
                 coll, norm = packed >> 128, packed & MASK128
-                debt = risk.debt(norm, rate)
+                debt = ceil_div(norm * rate, WAD)
                 sum_coll += coll
                 sum_norm += norm
-                sum_debt += debt
-                with_debt += norm > 0
+                debts.append(debt)
                 if norm > 0 and coll == 0:
                     raise Violation(f"{market.name}#{pid} has debt without collateral")
                 if 0 < debt < p.min_debt:
                     raise Violation(f"{market.name}#{pid} debt {debt} below min debt")
             if sum_norm != total_norm or sum_coll != total_coll:
                 raise Violation(f"{market.name}: totals are not the sum of positions")
-            total_debt = risk.debt(total_norm, rate)
-            # each position rounds its own debt up: the sum exceeds the total by < 1 wei each
-            if not 0 <= sum_debt - total_debt <= max(with_debt - 1, 0):
-                raise Violation(f"{market.name}: sum of debts {sum_debt} vs total {total_debt}")
+            law.law_debts_sum_to_total(market.name, debts, ceil_div(total_norm * rate, WAD))
             if total_coll != balance(market.token, pool.address):
                 raise Violation(f"{market.name}: recorded collateral != token balance")
             # the identity holds at the last accrual: interest not yet accrued is in neither side
@@ -1301,9 +1439,10 @@ class BulkheadMachine(RuleBasedStateMachine):
                     if reserve != 0 and self.rule != "keeper_batch":
                         raise Violation(f"{ctx.name}: bad debt grew while the reserve was not 0")
         # supply + reserves <= floor(debts) + bad debt <= that + the rounding budget
-        gap = floor_debts + bad - boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY) - reserves
-        if not 0 <= gap <= self.budget:
-            raise Violation(f"accounting identity: gap {gap} wei, budget {self.budget} wei")
+        supply = boa.env.get_storage(stable.address, SLOT_TOTAL_SUPPLY)
+        law.law_supply_and_reserves_match_debts_and_bad_debt(
+            supply, reserves, floor_debts, bad, self.budget
+        )
         self._check_vault()
         self._check_health_law()
 
@@ -1354,10 +1493,11 @@ class BulkheadMachine(RuleBasedStateMachine):
         self.liquidation_exhausted_reserve = False
 
 
-def actors() -> tuple[list[str], str, str, str]:
-    """borrowers, operator (approved by borrower 0 in every pool), keeper, whale."""
+def actors() -> tuple[list[str], str, str, str, str]:
+    """borrowers, operator (approved by borrower 0 in every pool), keeper, whale and a
+    second keeper (the rival) that races the first."""
     borrowers = [boa.env.generate_address(f"borrower{i}") for i in range(3)]
-    names = ("operator", "keeper", "whale")
+    names = ("operator", "keeper", "whale", "rival")
     return borrowers, *(boa.env.generate_address(n) for n in names)  # type: ignore[return-value]
 
 
@@ -1369,25 +1509,26 @@ def deploy() -> BoaSystem:
     fund = PoolConfig(**{**weth.__dict__, "name": "FUND", "params": params})
     fund = create_pool(system, fund)
     system.actors = actors()
-    borrowers, operator, keeper, whale = system.actors
+    borrowers, operator, keeper, whale, rival = system.actors
     # the whale's position in a pool no rule touches funds every repayer and keeper
     fund.fund(whale, 10**30)
     with boa.env.prank(whale):
         fund.pool.open(10**30, 10**29)
     with boa.env.prank(system.admin):
-        system.vault = deployer("SavingsVault").deploy(
-            system.stablecoin.address, system.factory.address, 86_400
-        )
-        system.factory.set_vault(system.vault.address)
         for name in FUZZED:  # the lowest target, so that fees reach the vault in a campaign
             system.factory.set_reserve_target(
                 system.markets[name].pool.address, system.factory.MIN_RESERVE_TARGET()
             )
     for name in FUZZED:
         market = system.markets[name]
-        for who in [*borrowers, keeper, operator]:
+        for who in [*borrowers, keeper, operator, rival]:
             with boa.env.prank(who):
                 market.token.approve(market.pool.address, MAX_UINT)
+                # boosts take the keepers' collateral, top-ups the owners'
+                market.token.approve(system.automation.address, MAX_UINT)
         with boa.env.prank(borrowers[0]):
             market.pool.set_operator(operator, True)
+        for who in borrowers:  # every owner lets the automation act on his positions
+            with boa.env.prank(who):
+                market.pool.set_operator(system.automation.address, True)
     return system

@@ -1,8 +1,10 @@
 """The whole Bulkhead system on titanoboa, deployed the way `bulkhead.deploy.deploy` does it.
 
 The same contract files are compiled (snekmate from site-packages), the `MarginPool` is
-deployed as an ERC-5202 blueprint and every pool is created by `PoolFactory.create_pool`,
-with the risk parameters of `bulkhead/configs/local.toml`. Only the transport differs:
+deployed as an ERC-5202 blueprint, the lens, `PositionAutomation` and the `SavingsVault` (both
+named in the factory) follow in the same order, and every pool is created by
+`PoolFactory.create_pool`, with the parameters of `bulkhead/configs/local.toml` (reserve
+targets included). Only the transport differs:
 titanoboa's in-process EVM instead of a JSON-RPC node, which makes stateful fuzzing about
 fifteen times faster.
 """
@@ -18,6 +20,7 @@ import boa
 
 from bulkhead.deploy import Config, PoolConfig
 from bulkhead.risk import RiskParams
+from bulkhead.vault import DEFAULT_RESERVE_TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
@@ -73,13 +76,16 @@ class BoaSystem:
     lens: object
     blueprint: str
     markets: dict[str, BoaMarket]
+    automation: object
+    vault: object
     actors: tuple = ()  # set by whoever deploys for a test
-    vault: object = None  # the savings vault, when the deployer adds one
 
 
 def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem:
-    """Deploy bhUSD, the pool blueprint, the factory, the lens and the named pools."""
-    config = {p.name: p for p in Config.load().pools}
+    """Deploy bhUSD, the pool blueprint, the factory, the lens, the automation, the savings
+    vault and the named pools, as `bulkhead.deploy.deploy` does."""
+    full = Config.load()
+    config = {p.name: p for p in full.pools}
     admin = boa.env.generate_address("admin")
     boa.env.set_balance(admin, 10**21)
     with boa.env.prank(admin):
@@ -89,10 +95,22 @@ def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem
         stablecoin.transfer_ownership(factory.address)
         factory.accept_stablecoin_ownership()
         lens = deployer("PoolLens").deploy()
+        automation = deployer("PositionAutomation").deploy(factory.address, stablecoin.address)
+        factory.set_automation(automation.address)
+        vault = deployer("SavingsVault").deploy(
+            stablecoin.address, factory.address, full.vault.stream_period
+        )
+        factory.set_vault(vault.address)
         markets = {}
         for name in names:
-            markets[name] = _create_pool(factory, config[name])
-    return BoaSystem(admin, stablecoin, factory, lens, blueprint.address, markets)
+            cfg = config[name]
+            markets[name] = _create_pool(factory, cfg)
+            target = full.vault.reserve_target if cfg.reserve_target is None else cfg.reserve_target
+            if target != DEFAULT_RESERVE_TARGET:
+                factory.set_reserve_target(markets[name].pool.address, target)
+    return BoaSystem(
+        admin, stablecoin, factory, lens, blueprint.address, markets, automation, vault
+    )
 
 
 def create_pool(system: BoaSystem, cfg: PoolConfig, token=None, feed=None) -> BoaMarket:

@@ -6,7 +6,8 @@ steps ran, at most `CI_CAMPAIGNS` campaigns.
 `BULKHEAD_FUZZ_PROFILE=audit` (`make audit`) runs randomly seeded campaigns until at least
 `BULKHEAD_FUZZ_STEPS` (100,000 by default) steps have run, then prints how often each rule
 ran with each outcome. Either way the canaries must have been reached: liquidations
-(partial and with a shortfall), bad debt and pauses.
+(partial, with a shortfall, batched, by the owner himself), bad debt, pauses, sweeps, and
+each owner rule carried out (deleverage, boost, top-up).
 """
 
 from __future__ import annotations

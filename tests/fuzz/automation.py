@@ -1,0 +1,494 @@
+"""Owner rules in the stateful fuzzer: `PositionAutomation`'s boost and top-up, the pool's
+deleverage protection, and governance lowering a pool's bonus under them.
+
+Rules are set by their owner (or refused, with the exact reason), armed so that they are due
+at once or made due by price moves, carried out by a keeper with the amount a keeper bot
+sends (or a wrong one), and raced by a second keeper, whose call is predicted the same way
+(it must fail with the exact reason or do what the state allows). After every success the
+automation laws of `tests/fuzz/laws.py` are checked from balances and positions: the result
+is within the owner's target, the keeper's fee within min(rule's fee, pool's bonus), the
+owner's wallet touched only within the allowance.
+
+`AutomationRules` is mixed into `BulkheadMachine`, which provides the helpers it calls.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+from bulkhead import risk
+from bulkhead.risk import BPS, WAD, RiskParams
+from tests.fuzz import laws
+
+MAX_RULE_HEALTH = 10 * WAD  # [wad] highest trigger or target a rule takes
+TOLERANCE = laws.PROTECTION_TOLERANCE
+NO_DEBT_HEALTH = 2**256 - 1
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class AutomationRules:
+    """Boost, top-up and deleverage rules; mixed into `BulkheadMachine`."""
+
+    # ------------------------------------------------------------ helpers
+
+    def _health_now(self, ctx, pid: int) -> tuple[int, int, int, int] | None:
+        """(health, collateral, normalised debt, rate) from storage at the guard's price;
+        None while the price is invalid. Health of a position without debt: max uint256."""
+        price, oracle = self._price(ctx)
+        if oracle:
+            return None
+        coll, norm = self._pos(ctx, pid)
+        rate = ctx.market.pool.rate()
+        debt = _ceil(norm * rate, WAD)
+        p = self._params(ctx)
+        h = laws.health_of(coll, debt, price, p.liquidation_threshold, ctx.market.scale)
+        return (NO_DEBT_HEALTH if h is None else h), coll, norm, rate
+
+    def _wallet(self, ctx, who: str) -> tuple[int, int]:
+        return self._balance(ctx.market.token, who), self._balance(self.sys.stablecoin, who)
+
+    @staticmethod
+    def _consistent(boost: tuple[int, int], low: tuple[int, int]) -> bool:
+        """A boost (trigger, target) and a rule that raises health (top-up or deleverage,
+        (trigger, target)) on one position: the boost must start above where the other
+        stops and stop at or above where it starts, or keepers could loop it for fees."""
+        return not (boost[0] and low[0]) or (boost[0] > low[1] and boost[1] >= low[0])
+
+    def _boost_bounds(self, ctx, pid: int) -> tuple[int, int]:
+        return tuple(self.sys.automation.boost_rule(ctx.market.pool.address, pid)[:2])
+
+    def _top_up_bounds(self, ctx, pid: int) -> tuple[int, int]:
+        return tuple(self.sys.automation.top_up_rule(ctx.market.pool.address, pid)[:2])
+
+    def _protection_bounds(self, ctx, pid: int) -> tuple[int, int]:
+        return tuple(ctx.market.pool.protection_of(pid)[:2])
+
+    # ------------------------------------------------------- setting rules
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        via=st.sampled_from([0, 0, 0, 1]),
+        trigger=st.sampled_from([-1, -1, 0, 1_500, 2_500, 11_000]),
+        gap=st.sampled_from([200, 500, 0, 50]),
+        fee=st.sampled_from([100, 50, 0, 600, 2_000]),
+    )
+    def set_boost(self, pick: int, via: int, trigger: int, gap: int, fee: int) -> None:
+        """The owner (or its operator: refused) sets a boost: trigger, target in per mille
+        (-1: due now, 0.05 under the health), fee in bps."""
+        ctx, pid = self._pick(pick)
+        pool = ctx.market.pool
+        owner = pool.owner_of(pid)
+        who = owner if via == 0 else self.operator
+        p = self._params(ctx)
+        floor = _ceil(p.liquidation_threshold * WAD, p.max_ltv)  # health at max LTV
+        if trigger < 0:
+            now = self._health_now(ctx, pid)
+            if now is None:
+                self._count("set_boost", "skipped: no price")
+                return
+            trigger_wad = min(now[0] - WAD // 20, MAX_RULE_HEALTH)
+            target_wad = max(trigger_wad - gap * WAD // 1_000, floor + WAD // 100)
+        else:
+            trigger_wad = trigger * WAD // 1_000
+            target_wad = max(trigger_wad - gap * WAD // 1_000, 0)
+        if trigger_wad <= 0:
+            trigger_wad = target_wad = 0
+        expected = None
+        if who != owner:
+            expected = "automation: not owner"
+        elif trigger_wad > 0:
+            if target_wad * p.max_ltv < p.liquidation_threshold * WAD:
+                expected = "automation: target above max ltv"
+            elif not target_wad < trigger_wad <= MAX_RULE_HEALTH:
+                expected = "automation: bad trigger health"
+            elif fee > p.liquidation_bonus:
+                expected = "automation: fee above pool cap"
+            elif not (
+                self._consistent((trigger_wad, target_wad), self._top_up_bounds(ctx, pid))
+                and self._consistent((trigger_wad, target_wad), self._protection_bounds(ctx, pid))
+            ):
+                expected = "automation: contradicts another rule"
+        auto = self.sys.automation
+        with self._only(None):
+            got, _ = self._call(
+                who, auto.set_boost, pool.address, pid, trigger_wad, target_wad, fee
+            )
+        self._expect("set_boost", expected, got)
+        if got is None:
+            want = (trigger_wad, target_wad, fee, 0)
+            if tuple(auto.boost_rule(pool.address, pid)) != want:
+                raise laws.LawViolation(f"boost_rule {pid} != {want}")
+            self._rules_on(ctx, pid, "boost", trigger_wad > 0)
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        via=st.sampled_from([0, 0, 0, 1]),
+        trigger=st.sampled_from([-1, -1, 0, 1_200, 1_050, 900]),
+        gap=st.sampled_from([200, 500, 0, 3]),
+        fee=st.sampled_from([100, 50, 0, 600, 2_000]),
+        allowance=st.sampled_from(["enough", "enough", "short", "zero"]),
+    )
+    def set_top_up(
+        self, pick: int, via: int, trigger: int, gap: int, fee: int, allowance: str
+    ) -> None:
+        """The owner sets a top-up: trigger (-1: due now, 0.05 above the health) and target
+        in per mille, fee in bps, and an allowance: twice what reaching the target takes
+        (`enough`), half of it, or nothing."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = owner if via == 0 else self.operator
+        p = self._params(ctx)
+        now = self._health_now(ctx, pid)
+        if trigger < 0:
+            if now is None or now[0] == NO_DEBT_HEALTH:
+                self._count("set_top_up", "skipped: no price or no debt")
+                return
+            trigger_wad = max(now[0] + WAD // 20, WAD + 1)
+        else:
+            trigger_wad = trigger * WAD // 1_000
+        target_wad = trigger_wad + gap * WAD // 1_000 if trigger_wad else 0
+        need = m.unit  # one whole unit when the amount cannot be computed
+        if now is not None and now[0] != NO_DEBT_HEALTH and target_wad:
+            price = self._price(ctx)[0]
+            debt = _ceil(now[2] * now[3], WAD)
+            need = (
+                risk.top_up_amount(
+                    now[1],
+                    debt,
+                    price,
+                    p.liquidation_threshold,
+                    min(fee, p.liquidation_bonus),
+                    target_wad,
+                    m.scale,
+                )
+                or m.unit
+            )
+        amount = {"enough": 2 * need, "short": need // 2, "zero": 0}[allowance]
+        expected = None
+        if who != owner:
+            expected = "automation: not owner"
+        elif trigger_wad > 0:
+            if trigger_wad <= WAD:
+                expected = "automation: trigger not above 1.0"
+            elif not trigger_wad < target_wad <= MAX_RULE_HEALTH:
+                expected = "automation: bad target health"
+            elif fee > p.liquidation_bonus:
+                expected = "automation: fee above pool cap"
+            elif not self._consistent(self._boost_bounds(ctx, pid), (trigger_wad, target_wad)):
+                expected = "automation: contradicts another rule"
+        auto = self.sys.automation
+        with self._only(None):
+            got, _ = self._call(
+                who, auto.set_top_up, m.pool.address, pid, trigger_wad, target_wad, fee, amount
+            )
+        self._expect("set_top_up", expected, got)
+        if got is None:
+            want = (trigger_wad, target_wad, fee, amount)
+            if tuple(auto.top_up_rule(m.pool.address, pid)) != want:
+                raise laws.LawViolation(f"top_up_rule {pid} != {want}")
+            self.top_up_allowance[(ctx.name, pid)] = [amount, 0]
+            self._rules_on(ctx, pid, "top_up", trigger_wad > 0)
+
+    def _rules_on(self, ctx, pid: int, kind: str, on: bool) -> None:
+        key = (ctx.name, pid)
+        if on:
+            self.ruled[kind].add(key)
+        else:
+            self.ruled[kind].discard(key)
+
+    @rule(
+        pool=st.sampled_from(["WETH", "WBTC", "VOL"]), to=st.sampled_from(["min", "half", "back"])
+    )
+    def set_bonus(self, pool: str, to: str) -> None:
+        """Governance lowers a pool's liquidation bonus (to the minimum, or half) or restores
+        it, under the rules already set: their keepers' fees stay within the new bonus."""
+        ctx = self.pools[pool]
+        m = ctx.market
+        original = m.config.params.liquidation_bonus
+        bonus = {"min": 50, "half": max(original // 2, 50), "back": original}[to]
+        params = RiskParams(**{**self._params(ctx).__dict__, "liquidation_bonus": bonus})
+        with self._only(ctx):
+            got, _ = self._call(
+                self.admin, self.sys.factory.set_risk_params, m.pool.address, params.as_tuple()
+            )
+        self._expect("set_bonus", None, got)
+        self.params[pool] = params
+        if RiskParams(*m.pool.risk_params()) != params:
+            raise laws.LawViolation(f"set_risk_params did not store {params}")
+
+    # ----------------------------------------------------------- boost
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        amount=st.sampled_from(["aim", "aim", "aim", "double", "half", "zero"]),
+        race=st.booleans(),
+        arm=st.sampled_from([True, True, False]),
+    )
+    def boost(self, pick: int, amount: str, race: bool, arm: bool) -> None:
+        """A keeper carries out a boost with the amount the bot computes (`aim`) or a wrong
+        one; with `race` a second keeper sends the same call right after. With `arm` the
+        owner first sets a boost that is due at once."""
+        if arm:
+            self.set_boost(pick=pick, via=0, trigger=-1, gap=200, fee=100)
+        keys = sorted(self.ruled["boost"])
+        if not keys:
+            self._count("boost", "no rule")
+            return
+        name, pid = keys[pick % len(keys)]
+        ctx = self.pools[name]
+        borrow = self._boost_amount(ctx, pid, amount)
+        self._boost(ctx, pid, borrow, self.keeper, "boost")
+        if race:
+            self._boost(ctx, pid, borrow, self.rival, "boost.race")
+
+    def _boost_amount(self, ctx, pid: int, amount: str) -> int:
+        """What a keeper bot sends (the mirror's `boost_amounts`), or a wrong amount."""
+        now = self._health_now(ctx, pid)
+        trigger, target, max_fee, _ = self.sys.automation.boost_rule(ctx.market.pool.address, pid)
+        aim = 0
+        if now is not None and trigger:
+            p = self._params(ctx)
+            price = self._price(ctx)[0]
+            aim = risk.boost_amounts(
+                now[1],
+                _ceil(now[2] * now[3], WAD),
+                price,
+                p.liquidation_threshold,
+                min(max_fee, p.liquidation_bonus),
+                target,
+                ctx.market.scale,
+            )[0]
+        aim = aim or 1_000 * WAD
+        return {"aim": aim, "double": 2 * aim, "half": aim // 2, "zero": 0}[amount]
+
+    def _boost(self, ctx, pid: int, borrow: int, keeper: str, name: str) -> None:
+        m = ctx.market
+        pool = m.pool
+        auto = self.sys.automation
+        trigger, target, max_fee, _ = auto.boost_rule(pool.address, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        threshold = p.liquidation_threshold
+        rate = pool.rate()
+        coll, norm = self._pos(ctx, pid)
+        debt = _ceil(norm * rate, WAD)
+        before = laws.health_of(coll, debt, price, threshold, m.scale) if price else 0
+        before = NO_DEBT_HEALTH if before is None else before
+        fee = min(max_fee, p.liquidation_bonus)
+        coll_in = 0
+        expected = None
+        if borrow == 0:
+            expected = "automation: zero amount"
+        elif trigger == 0:
+            expected = "automation: no rule"
+        elif oracle:
+            expected = oracle
+        elif before <= trigger:
+            expected = "automation: boost not due"
+        else:
+            coll_in = _ceil(borrow * (BPS - fee) // BPS * WAD, price * m.scale)
+            if coll_in == 0:
+                expected = "pool: zero amount"
+            elif pool.paused():
+                expected = "pool: paused"
+            else:
+                expected = self._borrow_reason(
+                    ctx, coll + coll_in, norm, borrow, rate, price, None, p
+                )
+            if expected is None:
+                new_debt = _ceil((norm + _ceil(borrow * WAD, rate)) * rate, WAD)
+                after = laws.health_of(coll + coll_in, new_debt, price, threshold, m.scale)
+                if not (target <= after <= target + TOLERANCE and after < before):
+                    expected = "automation: result off target"
+        owner = pool.owner_of(pid)
+        m.token.mint(keeper, coll_in)
+        wallet = self._wallet(ctx, owner)
+        kept = self._wallet(ctx, keeper)
+        with self._only(ctx):
+            got, _ = self._call(keeper, auto.boost, pool.address, pid, borrow)
+        self._expect(name, expected, got)
+        if got is not None:
+            return
+        self._debt_op(ctx)
+        self._stats()["canary/boost"] += 1
+        new_coll, new_norm = self._pos(ctx, pid)
+        after = laws.health_of(
+            new_coll, _ceil(new_norm * pool.rate(), WAD), price, threshold, m.scale
+        )
+        laws.law_rule_lands_within_target("boost", before, after, target)
+        gave, got_bhusd = (a - b for a, b in zip(kept, self._wallet(ctx, keeper)))
+        earned = -got_bhusd - laws.worth(gave, price, m.scale)
+        laws.law_keeper_fee_within_cap("boost", earned, borrow, max_fee, p.liquidation_bonus)
+        laws.law_owner_wallet_untouched("boost", wallet, self._wallet(ctx, owner))
+
+    # ----------------------------------------------------------- top-up
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        amount=st.sampled_from(["aim", "aim", "aim", "allowance", "above", "zero"]),
+        race=st.booleans(),
+        arm=st.sampled_from([True, True, False]),
+    )
+    def top_up(self, pick: int, amount: str, race: bool, arm: bool) -> None:
+        """A keeper carries out a top-up with the bot's amount (`aim`), the whole allowance
+        left, one unit above it, or nothing; with `race` a second keeper follows. With `arm`
+        the owner first sets a top-up that is due at once."""
+        if arm:
+            self.set_top_up(pick=pick, via=0, trigger=-1, gap=200, fee=100, allowance="enough")
+        keys = sorted(self.ruled["top_up"])
+        if not keys:
+            self._count("top_up", "no rule")
+            return
+        name, pid = keys[pick % len(keys)]
+        ctx = self.pools[name]
+        moved = self._top_up_amount(ctx, pid, amount)
+        self._top_up(ctx, pid, moved, self.keeper, "top_up")
+        if race:
+            self._top_up(ctx, pid, moved, self.rival, "top_up.race")
+
+    def _top_up_amount(self, ctx, pid: int, amount: str) -> int:
+        now = self._health_now(ctx, pid)
+        trigger, target, max_fee, left = self.sys.automation.top_up_rule(
+            ctx.market.pool.address, pid
+        )
+        aim = 0
+        if now is not None and trigger and now[0] != NO_DEBT_HEALTH:
+            p = self._params(ctx)
+            aim = risk.top_up_amount(
+                now[1],
+                _ceil(now[2] * now[3], WAD),
+                self._price(ctx)[0],
+                p.liquidation_threshold,
+                min(max_fee, p.liquidation_bonus),
+                target,
+                ctx.market.scale,
+            )
+        aim = aim or max(left // 2, 1)
+        return {"aim": aim, "allowance": left, "above": left + 1, "zero": 0}[amount]
+
+    def _top_up(self, ctx, pid: int, amount: int, keeper: str, name: str) -> None:
+        m = ctx.market
+        pool = m.pool
+        auto = self.sys.automation
+        trigger, target, max_fee, left = auto.top_up_rule(pool.address, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        threshold = p.liquidation_threshold
+        coll, norm = self._pos(ctx, pid)
+        debt = _ceil(norm * pool.rate(), WAD)
+        before = laws.health_of(coll, debt, price, threshold, m.scale) if price else 0
+        before = NO_DEBT_HEALTH if before is None else before
+        expected = None
+        if amount == 0:
+            expected = "automation: zero amount"
+        elif trigger == 0:
+            expected = "automation: no rule"
+        elif amount > left:
+            expected = "automation: above allowance"
+        elif oracle:
+            expected = oracle
+        elif before >= trigger:
+            expected = "automation: top-up not due"
+        else:
+            fee = amount * min(max_fee, p.liquidation_bonus) // BPS
+            if amount - fee == 0:
+                expected = "pool: zero amount"
+            else:
+                after = laws.health_of(coll + amount - fee, debt, price, threshold, m.scale)
+                if not (after <= target and after + TOLERANCE >= target):
+                    expected = "automation: result off target"
+        owner = pool.owner_of(pid)
+        short = amount - self._balance(m.token, owner)
+        if short > 0 and amount <= left:
+            m.token.mint(owner, short)
+        wallet = self._wallet(ctx, owner)
+        kept = self._balance(m.token, keeper)
+        with self._only(ctx):
+            got, _ = self._call(keeper, auto.top_up, pool.address, pid, amount)
+        self._expect(name, expected, got)
+        if got is not None:
+            return
+        self._stats()["canary/top_up"] += 1
+        new_coll, new_norm = self._pos(ctx, pid)
+        after = laws.health_of(
+            new_coll, _ceil(new_norm * pool.rate(), WAD), price, threshold, m.scale
+        )
+        laws.law_rule_lands_within_target("top_up", before, after, target)
+        earned = self._balance(m.token, keeper) - kept
+        laws.law_keeper_fee_within_cap("top_up", earned, amount, max_fee, p.liquidation_bonus)
+        allowance = self.top_up_allowance[(ctx.name, pid)]
+        allowance[1] += amount
+        fell = wallet[0] - self._wallet(ctx, owner)[0]
+        laws.law_owner_wallet_within_allowance(amount, fell, allowance[1], allowance[0])
+        if self._wallet(ctx, owner)[1] != wallet[1]:
+            raise laws.LawViolation("owner_wallet_within_allowance: a top-up moved bhUSD")
+
+    # ----------------------------------------------------------- deleverage
+
+    def _search_repay(self, ctx, pid: int) -> int:
+        """A repay that lands a due deleverage in [target - 0.01, target], found by bisection
+        on the definition of health (no mirror); 0 when none does."""
+        trigger, target, max_fee = ctx.market.pool.protection_of(pid)
+        price, oracle = self._price(ctx)
+        coll, norm = self._pos(ctx, pid)
+        if oracle or not trigger or not norm:
+            return 0
+        m = ctx.market
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = _ceil(norm * rate, WAD)
+        fee = min(max_fee, p.liquidation_bonus)
+
+        def after(repay: int) -> int:
+            out = repay * (BPS + fee) // BPS * WAD // (price * m.scale)
+            if out > coll:
+                return NO_DEBT_HEALTH
+            new_debt = _ceil((norm - repay * WAD // rate) * rate, WAD)
+            return laws.health_of(coll - out, new_debt, price, p.liquidation_threshold, m.scale)
+
+        lo, hi = 0, debt - 1  # the largest repay whose result is at most the target
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if after(mid) <= target:
+                lo = mid
+            else:
+                hi = mid - 1
+        if _ceil((norm - lo * WAD // rate) * rate, WAD) < p.min_debt:
+            return 0  # the pool keeps a debt at or above the minimum
+        return lo if lo and after(lo) + TOLERANCE >= target else 0
+
+    def _deleverage_laws(self, ctx, pid: int, seen: tuple) -> None:
+        """After a successful `auto_deleverage`: target, fee cap and the owner's wallet."""
+        before, target, repay, max_fee, price, wallet, kept, keeper = seen
+        m = ctx.market
+        p = self._params(ctx)
+        coll, norm = self._pos(ctx, pid)
+        after = laws.health_of(
+            coll, _ceil(norm * m.pool.rate(), WAD), price, p.liquidation_threshold, m.scale
+        )
+        laws.law_rule_lands_within_target("deleverage", before, after, target)
+        out = self._balance(m.token, keeper) - kept[0]
+        paid = kept[1] - self._balance(self.sys.stablecoin, keeper)
+        earned = laws.worth(out, price, m.scale) - paid
+        laws.law_keeper_fee_within_cap("deleverage", earned, repay, max_fee, p.liquidation_bonus)
+        owner = m.pool.owner_of(pid)
+        laws.law_owner_wallet_untouched("deleverage", wallet, self._wallet(ctx, owner))
+
+    def _deleverage_seen(self, ctx, pid: int, repay: int, keeper: str) -> tuple:
+        m = ctx.market
+        trigger, target, max_fee = m.pool.protection_of(pid)
+        price = self._price(ctx)[0]
+        now = self._health_now(ctx, pid)
+        before = now[0] if now else 0
+        owner = m.pool.owner_of(pid)
+        kept = self._wallet(ctx, keeper)
+        return before, target, repay, max_fee, price, self._wallet(ctx, owner), kept, keeper
