@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: install demo test compile lint clean audit
+.PHONY: install demo test compile lint clean audit mutate
 
 # Stamps make a second run skip the installs: they redo only when their inputs change.
 $(VENV)/.installed: pyproject.toml
@@ -37,7 +37,7 @@ test: compile
 	@for d in tests/*/; do case "$$d" in *__pycache__*) continue;; esac; \
 	  grep -q "$${d%/}" Makefile || { echo "make test: $$d is in no pytest group"; exit 1; }; done
 	pytest -p no:cacheprovider -q tests/unit tests/integration
-	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench
+	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
 	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate
 
 # The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change)
@@ -48,6 +48,13 @@ audit: compile
 	BULKHEAD_FUZZ_PROFILE=audit $(AUDIT_COV) -q tests/fuzz tests/audit/test_catalogue.py
 	coverage report --rcfile=tests/audit/coverage.rc --fail-under=90
 	pytest -p no:cacheprovider -q tests/audit/test_access_control.py
+
+# Mutation testing (docs/AUDIT.md, "Mutation testing"): each mutant of
+# tests/mutation/catalogue.py is seeded, one at a time, into a worker's copy of contracts/ and
+# the fast titanoboa suites run against it (2 workers). Prints the kill rate and the
+# survivors; fails when a mutant not marked equivalent survives. Logs: .build/mutate/.
+mutate: install
+	$(PY) -m tests.mutation --jobs 2
 
 lint: install
 	$(PY) -m ruff check bulkhead tests scripts bench bots

@@ -11,6 +11,7 @@ fifteen times faster.
 
 from __future__ import annotations
 
+import os
 import sysconfig
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +24,8 @@ from bulkhead.risk import RiskParams
 from bulkhead.vault import DEFAULT_RESERVE_TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACTS = ROOT / "contracts"
+# `make mutate` (tests/mutation) points the suites at a mutated copy of contracts/
+CONTRACTS = Path(os.environ.get("BULKHEAD_CONTRACTS") or ROOT / "contracts").resolve()
 FEED_DECIMALS = 8
 
 boa.interpret.set_search_paths([str(CONTRACTS), sysconfig.get_paths()["purelib"]])

@@ -1,0 +1,705 @@
+"""The mutant catalogue of `make mutate`: one seeded change per entry.
+
+Each mutant replaces one exact snippet of one file under contracts/ (it must occur exactly
+once, so a catalogue gone stale fails loudly instead of testing nothing), says what the
+change means and of which kind it is, and names the test files most likely to kill it
+(they run first; the other fast suites follow). A mutant the team judges equivalent (no
+test can tell it from the original) carries the reason; docs/AUDIT.md lists it as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = (
+    "removed assert",
+    "flipped comparison",
+    "rounding direction",
+    "off-by-one bound",
+    "dropped state write",
+    "swapped role",
+    "arithmetic",
+)
+
+# test files, run first for the mutants that name them
+CATALOGUE = "tests/audit/test_catalogue.py"
+FUZZ = "tests/fuzz/test_invariants.py"
+REGRESSIONS = "tests/fuzz/test_regressions.py"
+LAWS_POOL = "tests/mutation/test_laws_pool.py"
+LAWS_AUTOMATION = "tests/mutation/test_laws_automation.py"
+LAWS_VAULT = "tests/mutation/test_laws_vault.py"
+LAWS_GOVERNANCE = "tests/mutation/test_laws_governance.py"
+
+# the fast (titanoboa) suites, in the order they run after a mutant's own hints
+FAST_SUITES = (
+    "tests/mutation/test_laws_*.py",
+    CATALOGUE,
+    "tests/fuzz/test_regressions.py",
+    "tests/fuzz/test_*.py",
+)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str  # relative to contracts/
+    original: str  # occurs exactly once in the file
+    replacement: str
+    description: str
+    kind: str
+    tests: tuple[str, ...] = ()  # run first
+    equivalent: str = ""  # why no test can kill it, when the team judges so
+
+
+POOL = "MarginPool.vy"
+FACTORY = "PoolFactory.vy"
+LENS = "PoolLens.vy"
+AUTOMATION = "PositionAutomation.vy"
+VAULT = "SavingsVault.vy"
+COIN = "Stablecoin.vy"
+RISK = "modules/risk.vy"
+ORACLE = "modules/oracle_guard.vy"
+
+MUTANTS: tuple[Mutant, ...] = (
+    # ------------------------------------------------------------------ MarginPool
+    Mutant(
+        "pool-withdraw-all",
+        POOL,
+        'assert _amount <= coll, "pool: insufficient collateral"',
+        'assert _amount < coll, "pool: insufficient collateral"',
+        "withdrawing all of a position's collateral is refused",
+        "off-by-one bound",
+        (LAWS_POOL + "::test_withdraw__all_collateral_of_a_debt_free_position__pays_it_all_out",),
+    ),
+    Mutant(
+        "pool-borrow-anyone",
+        POOL,
+        'owner: address = self._authorised_owner(_id)\n    assert not self._paused(), "pool: paused"',
+        'owner: address = self._existing_owner(_id)\n    assert not self._paused(), "pool: paused"',
+        "anyone may borrow against any position (owner check removed)",
+        "swapped role",
+        (CATALOGUE + "::test_borrow__other_owners_position__reverts",),
+    ),
+    Mutant(
+        "pool-borrow-round-floor",
+        POOL,
+        "new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate",
+        "new_norm: uint256 = _norm + _amount * WAD // _rate",
+        "borrow rounds the normalised debt added down: a borrower may owe less than minted",
+        "rounding direction",
+        (LAWS_POOL + "::test_borrow__after_interest__debt_rises_by_at_least_what_was_minted",),
+    ),
+    Mutant(
+        "pool-ltv-edge",
+        POOL,
+        'assert _debt * BPS <= self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"',
+        'assert _debt * BPS < self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"',
+        "a debt exactly at max LTV is refused",
+        "flipped comparison",
+        (LAWS_POOL + "::test_borrow__debt_exactly_at_max_ltv__is_accepted",),
+    ),
+    Mutant(
+        "pool-repay-exact-debt",
+        POOL,
+        "if _amount >= debt:\n        paid = debt",
+        "if _amount > debt:\n        paid = debt",
+        "repaying exactly the debt takes the partial path",
+        "flipped comparison",
+        (LAWS_POOL + "::test_repay__exactly_the_debt__clears_it",),
+    ),
+    Mutant(
+        "pool-repay-round-up",
+        POOL,
+        "removed: uint256 = _amount * WAD // rate",
+        "removed: uint256 = (_amount * WAD + rate - 1) // rate",
+        "a partial repay clears more normalised debt than it pays for",
+        "rounding direction",
+        (LAWS_POOL + "::test_repay__partial_after_interest__lowers_debt_by_at_most_what_was_paid",),
+    ),
+    Mutant(
+        "pool-close-no-write",
+        POOL,
+        "self._store(_id, owner, coll, norm, 0, 0, rate)",
+        "pass",
+        "close pays out without clearing the position",
+        "dropped state write",
+        (CATALOGUE + "::test_open__one_unit_of_collateral_without_debt__is_accepted",),
+    ),
+    Mutant(
+        "pool-close-anyone",
+        POOL,
+        "owner: address = self._authorised_owner(_id)\n    rate: uint256 = self._accrue()\n"
+        "    coll: uint256 = 0\n    norm: uint256 = 0\n    coll, norm = self._position(_id)\n"
+        "    assert coll > 0 or norm > 0",
+        "owner: address = self._existing_owner(_id)\n    rate: uint256 = self._accrue()\n"
+        "    coll: uint256 = 0\n    norm: uint256 = 0\n    coll, norm = self._position(_id)\n"
+        "    assert coll > 0 or norm > 0",
+        "anyone may close any position and take its collateral",
+        "swapped role",
+        (CATALOGUE + "::test_close__other_owners_position__reverts",),
+    ),
+    Mutant(
+        "pool-operator-only",
+        POOL,
+        "assert msg.sender == owner or self.operators[owner][msg.sender]",
+        "assert self.operators[owner][msg.sender]",
+        "the owner check is replaced by operator-only",
+        "swapped role",
+        (CATALOGUE + "::test_withdraw__more_than_collateral__reverts",),
+    ),
+    Mutant(
+        "pool-owner-only",
+        POOL,
+        "assert msg.sender == owner or self.operators[owner][msg.sender]",
+        "assert msg.sender == owner",
+        "approved operators are refused",
+        "swapped role",
+        (
+            CATALOGUE + "::test_borrow__revoked_operator__reverts",
+            CATALOGUE + "::test_withdraw__reentry_through_collateral_hook__is_refused",
+        ),
+    ),
+    Mutant(
+        "pool-only-factory",
+        POOL,
+        'assert msg.sender == FACTORY, "pool: only factory"',
+        "pass",
+        "anyone may call the pool's governance functions",
+        "removed assert",
+        (LAWS_GOVERNANCE + "::test_pool_governance__called_by_anyone_but_the_factory__reverts",),
+    ),
+    Mutant(
+        "pool-liquidate-at-health-one",
+        POOL,
+        "if value * _p.liquidation_threshold * WAD // BPS >= debt * WAD:\n        return False, 0, 0",
+        "if value * _p.liquidation_threshold * WAD // BPS > debt * WAD:\n        return False, 0, 0",
+        "a position at health exactly 1.0 is liquidated",
+        "flipped comparison",
+        (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
+    ),
+    Mutant(
+        "pool-scan-at-health-one",
+        POOL,
+        "if self._value(packed >> 128, price) * threshold * WAD // BPS < self._debt(norm, rate) * WAD:",
+        "if self._value(packed >> 128, price) * threshold * WAD // BPS <= self._debt(norm, rate) * WAD:",
+        "positions_to_liquidate lists a position at health exactly 1.0",
+        "flipped comparison",
+        (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
+    ),
+    Mutant(
+        "pool-batch-budget",
+        POOL,
+        "max_value(uint256), _max_repay - total_paid",
+        "max_value(uint256), _max_repay",
+        "liquidate_many checks each liquidation against the whole budget, not what is left",
+        "arithmetic",
+        (LAWS_POOL + "::test_liquidate_many__budget_for_one__burns_at_most_the_budget",),
+    ),
+    Mutant(
+        "pool-bad-debt-not-recorded",
+        POOL,
+        "self.bad_debt += new_bad_debt",
+        "pass",
+        "a shortfall beyond the reserve is not recorded as bad debt",
+        "dropped state write",
+        (CATALOGUE + "::test_liquidate__deep_underwater__reserve_then_bad_debt_absorb_shortfall",),
+    ),
+    Mutant(
+        "pool-protection-trigger-one",
+        POOL,
+        'assert _trigger_health > WAD, "pool: trigger not above 1.0"',
+        'assert _trigger_health >= WAD, "pool: trigger not above 1.0"',
+        "a protection may trigger at health 1.0, where liquidation already starts",
+        "off-by-one bound",
+        (LAWS_POOL + "::test_set_protection__trigger_exactly_one__reverts",),
+    ),
+    Mutant(
+        "pool-deleverage-before-trigger",
+        POOL,
+        'assert before < trigger, "pool: protection not due"',
+        'assert before <= trigger, "pool: protection not due"',
+        "a deleverage is carried out at the trigger, before it is due",
+        "flipped comparison",
+        (LAWS_POOL + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "pool-deleverage-fee-uncapped",
+        POOL,
+        "fee: uint256 = min(prot & _MASK64, self._bonus())",
+        "fee: uint256 = prot & _MASK64",
+        "a protection's fee is no longer capped by the pool's current bonus",
+        "removed assert",
+        (
+            LAWS_POOL
+            + "::test_auto_deleverage__bonus_lowered_after_the_rule__keeper_gets_at_most_the_new_bonus",
+        ),
+    ),
+    Mutant(
+        "pool-deleverage-overshoot",
+        POOL,
+        "assert after <= target and after + PROTECTION_TOLERANCE >= target and after > before",
+        "assert after + PROTECTION_TOLERANCE >= target and after > before",
+        "a deleverage may overshoot the owner's target",
+        "removed assert",
+        (LAWS_POOL + "::test_auto_deleverage__past_the_target__reverts",),
+    ),
+    Mutant(
+        "pool-accrue-reserve",
+        POOL,
+        "if interest > 0:\n            self.reserve += interest",
+        "if interest > 0:\n            pass",
+        "accrued interest is not credited to the reserve",
+        "dropped state write",
+        (CATALOGUE + "::test_accrue__by_anyone__moves_fees_to_reserve_without_changing_debt",),
+    ),
+    Mutant(
+        "pool-debt-round-down",
+        POOL,
+        "return (_norm * _rate + WAD - 1) // WAD",
+        "return _norm * _rate // WAD",
+        "a position's debt rounds down: it owes less than its share",
+        "rounding direction",
+        (LAWS_POOL + "::test_borrow__after_interest__debt_rises_by_at_least_what_was_minted",),
+    ),
+    Mutant(
+        "pool-grow-cubic",
+        POOL,
+        "growth: uint256 = x + x * x // (2 * WAD) + x * x // WAD * x // (6 * WAD)",
+        "growth: uint256 = x + x * x // (2 * WAD)",
+        "the stability fee's growth drops its cubic exp() term",
+        "arithmetic",
+        (CATALOGUE + "::test_accrue__by_anyone__moves_fees_to_reserve_without_changing_debt", FUZZ),
+    ),
+    # -------------------------------------------------------------- modules/risk.vy
+    Mutant(
+        "risk-max-ltv-equals-threshold",
+        RISK,
+        "assert _p.max_ltv < _p.liquidation_threshold,",
+        "assert _p.max_ltv <= _p.liquidation_threshold,",
+        "a max LTV may equal the liquidation threshold",
+        "flipped comparison",
+        (LAWS_GOVERNANCE + "::test_set_risk_params__max_ltv_equal_to_threshold__reverts",),
+    ),
+    Mutant(
+        "risk-min-bonus",
+        RISK,
+        "assert _p.liquidation_bonus >= MIN_BONUS and",
+        "assert _p.liquidation_bonus > MIN_BONUS and",
+        "the smallest allowed bonus is refused",
+        "off-by-one bound",
+        (
+            LAWS_GOVERNANCE
+            + "::test_set_risk_params__smallest_allowed_bonus__is_accepted_and_read_back",
+        ),
+    ),
+    Mutant(
+        "risk-target-health-one",
+        RISK,
+        "assert _p.target_health > MIN_TARGET_HEALTH and",
+        "assert _p.target_health >= MIN_TARGET_HEALTH and",
+        "a liquidation target health of exactly 1.0 is accepted",
+        "off-by-one bound",
+        (LAWS_GOVERNANCE + "::test_set_risk_params__target_health_exactly_one__reverts",),
+    ),
+    Mutant(
+        "risk-penalty-edge",
+        RISK,
+        "* _p.liquidation_threshold < BPS * WAD,",
+        "* _p.liquidation_threshold <= BPS * WAD,",
+        "a penalty that leaves health exactly unchanged by a liquidation is accepted",
+        "off-by-one bound",
+        (LAWS_GOVERNANCE + "::test_set_risk_params__penalty_leaving_health_unchanged__reverts",),
+    ),
+    Mutant(
+        "risk-unpack-fee",
+        RISK,
+        "liquidation_fee=(_risk >> 192) & _MASK16,",
+        "liquidation_fee=(_risk >> 208) & _MASK16,",
+        "the liquidation fee is read from the bonus's bits",
+        "arithmetic",
+        (
+            LAWS_GOVERNANCE
+            + "::test_set_risk_params__smallest_allowed_bonus__is_accepted_and_read_back",
+        ),
+    ),
+    Mutant(
+        "risk-partial-paid-floor",
+        RISK,
+        "paid: uint256 = (repaid * fee_plus + BPS - 1) // BPS\n    out: uint256",
+        "paid: uint256 = repaid * fee_plus // BPS\n    out: uint256",
+        "a partial liquidation's payment (debt plus fee) rounds down, against the pool",
+        "rounding direction",
+        (CATALOGUE + "::test_lens__previews_match_what_the_pool_does", FUZZ),
+    ),
+    Mutant(
+        "risk-max-repay-remainder",
+        RISK,
+        "assert cap > 0 and _debt - cap >= _p.min_debt,",
+        "assert cap > 0,",
+        "a capped liquidation may leave dust debt",
+        "removed assert",
+        (CATALOGUE + "::test_liquidate__max_repay_below_minimum_remainder__reverts",),
+    ),
+    # ------------------------------------------------------- modules/oracle_guard.vy
+    Mutant(
+        "oracle-stale-edge",
+        ORACLE,
+        "if unsafe_sub(block.timestamp, updated_at) > (cfg >> 64) & _MASK32:",
+        "if unsafe_sub(block.timestamp, updated_at) >= (cfg >> 64) & _MASK32:",
+        "an answer exactly one heartbeat old is stale",
+        "off-by-one bound",
+        (
+            LAWS_GOVERNANCE
+            + "::test_price__exactly_one_heartbeat_old__is_valid_and_one_second_later_stale",
+        ),
+    ),
+    Mutant(
+        "oracle-jump-edge",
+        ORACLE,
+        "if moved * BPS > anchor_price * allowed:",
+        "if moved * BPS >= anchor_price * allowed:",
+        "a move of exactly the jump bound is refused",
+        "off-by-one bound",
+        (
+            LAWS_GOVERNANCE
+            + "::test_price__move_of_exactly_the_jump_bound__is_valid_and_beyond_it_refused",
+        ),
+    ),
+    Mutant(
+        "oracle-anchor-not-refreshed",
+        ORACLE,
+        "self._heartbeat():\n        self._anchor = price << 64 | block.timestamp",
+        "self._heartbeat():\n        pass",
+        "a state change does not move the anchor to the price it used",
+        "dropped state write",
+        (CATALOGUE + "::test_borrow__price_jump_past_bound__reverts_then_heals_after_a_heartbeat",),
+    ),
+    Mutant(
+        "oracle-zero-price-check",
+        ORACLE,
+        "if price > MAX_PRICE or price == 0:",
+        "if price > MAX_PRICE:",
+        "the normalised price is not checked against zero",
+        "removed assert",
+        (),
+        equivalent="raw > 0 (answer > 0 checked above) and 10 ** (18 - decimals) >= 1, "
+        "so the product is never 0",
+    ),
+    Mutant(
+        "oracle-heartbeat-min",
+        ORACLE,
+        "assert _heartbeat >= MIN_HEARTBEAT and",
+        "assert _heartbeat > MIN_HEARTBEAT and",
+        "the shortest allowed heartbeat is refused",
+        "off-by-one bound",
+        (LAWS_GOVERNANCE + "::test_set_oracle_params__shortest_allowed_heartbeat__is_accepted",),
+    ),
+    # ------------------------------------------------------------------ PoolFactory
+    Mutant(
+        "factory-create-anyone",
+        FACTORY,
+        "ownable._check_owner()\n    assert _collateral != empty(address)",
+        "assert _collateral != empty(address)",
+        "anyone may create a pool (and a minter of bhUSD)",
+        "swapped role",
+        (LAWS_GOVERNANCE + "::test_factory_governance__called_by_a_stranger__reverts",),
+    ),
+    Mutant(
+        "factory-governance-anyone",
+        FACTORY,
+        'ownable._check_owner()\n    assert self.is_pool[_pool], "factory: unknown pool"',
+        'assert self.is_pool[_pool], "factory: unknown pool"',
+        "anyone may change a pool's parameters, pause it or reset its anchor",
+        "swapped role",
+        (LAWS_GOVERNANCE + "::test_factory_governance__called_by_a_stranger__reverts",),
+    ),
+    Mutant(
+        "factory-no-netting",
+        FACTORY,
+        "netted: uint256 = min(reserve, staticcall pool.bad_debt())",
+        "netted: uint256 = 0",
+        "a sweep sends the reserve to the vault without first cancelling the pool's bad debt",
+        "arithmetic",
+        (REGRESSIONS,),
+    ),
+    Mutant(
+        "factory-cover-cooldown-edge",
+        FACTORY,
+        "block.timestamp >= last + COVER_COOLDOWN",
+        "block.timestamp > last + COVER_COOLDOWN",
+        "a cover exactly one cooldown after the last is refused",
+        "off-by-one bound",
+        (CATALOGUE + "::test_cover_bad_debt__cap_cooldown_and_roles__bound_what_governance_takes",),
+    ),
+    Mutant(
+        "factory-reserve-target-min",
+        FACTORY,
+        "assert _target >= MIN_RESERVE_TARGET and",
+        "assert _target > MIN_RESERVE_TARGET and",
+        "the smallest allowed reserve target is refused",
+        "off-by-one bound",
+        (LAWS_GOVERNANCE + "::test_set_reserve_target__smallest_allowed__is_accepted",),
+    ),
+    Mutant(
+        "factory-vault-once",
+        FACTORY,
+        'assert self.vault == empty(address), "factory: vault already set"',
+        "pass",
+        "governance may replace the savings vault",
+        "removed assert",
+        (LAWS_GOVERNANCE + "::test_set_vault__second_time__reverts",),
+    ),
+    # --------------------------------------------------------------------- PoolLens
+    Mutant(
+        "lens-preview-at-health-one",
+        LENS,
+        'assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"',
+        'assert value * p.liquidation_threshold * WAD // BPS <= debt * WAD, "pool: position is healthy"',
+        "preview_liquidate previews a liquidation at health exactly 1.0",
+        "flipped comparison",
+        (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
+    ),
+    Mutant(
+        "lens-protections-due-at-trigger",
+        LENS,
+        "if coll * scale * price // WAD * threshold * WAD // BPS // debt < trigger:",
+        "if coll * scale * price // WAD * threshold * WAD // BPS // debt <= trigger:",
+        "protections_due lists a position at its trigger, before it is due",
+        "flipped comparison",
+        (LAWS_POOL + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "lens-page-limit",
+        LENS,
+        'assert _limit <= MAX_PAGE, "lens: limit above 1000"\n    pool: IPool = IPool(_pool)\n'
+        "    price: uint256 = 0",
+        "pool: IPool = IPool(_pool)\n    price: uint256 = 0",
+        "positions accepts a page above 1,000 ids and reverts without a reason",
+        "removed assert",
+        (LAWS_GOVERNANCE + "::test_lens_positions__page_above_1000__reverts",),
+    ),
+    # ----------------------------------------------------------- PositionAutomation
+    Mutant(
+        "automation-boost-before-trigger",
+        AUTOMATION,
+        'assert before > rule.trigger_health, "automation: boost not due"',
+        'assert before >= rule.trigger_health, "automation: boost not due"',
+        "a boost is carried out at the trigger, before it is due",
+        "flipped comparison",
+        (LAWS_AUTOMATION + "::test_boost__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "automation-top-up-before-trigger",
+        AUTOMATION,
+        'assert before < rule.trigger_health, "automation: top-up not due"',
+        'assert before <= rule.trigger_health, "automation: top-up not due"',
+        "a top-up is carried out at the trigger, before it is due",
+        "flipped comparison",
+        (LAWS_AUTOMATION + "::test_top_up__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "automation-due-at-trigger",
+        AUTOMATION,
+        "if b.trigger_health > 0 and h > b.trigger_health:",
+        "if b.trigger_health > 0 and h >= b.trigger_health:",
+        "due() lists a boost at its trigger, before it is due",
+        "flipped comparison",
+        (LAWS_AUTOMATION + "::test_boost__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "automation-top-up-allowance",
+        AUTOMATION,
+        'assert _amount <= rule.allowance, "automation: above allowance"',
+        "pass",
+        "a top-up may move more of the owner's collateral than the allowance",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_top_up__owner_wallet__is_touched_only_within_the_allowance",),
+    ),
+    Mutant(
+        "automation-allowance-not-spent",
+        AUTOMATION,
+        "self.top_up_rule[_pool][_id].allowance = rule.allowance - _amount",
+        "pass",
+        "a top-up does not spend the allowance",
+        "dropped state write",
+        (LAWS_AUTOMATION + "::test_top_up__owner_wallet__is_touched_only_within_the_allowance",),
+    ),
+    Mutant(
+        "automation-not-owner",
+        AUTOMATION,
+        'assert staticcall IPool(_pool).owner_of(_id) == msg.sender, "automation: not owner"',
+        "pass",
+        "anyone may set a rule on someone else's position",
+        "swapped role",
+        (LAWS_AUTOMATION + "::test_set_rules__on_someone_elses_position__revert",),
+    ),
+    Mutant(
+        "automation-unknown-pool",
+        AUTOMATION,
+        'assert staticcall FACTORY.is_pool(_pool), "automation: unknown pool"',
+        "pass",
+        "rules may name a contract that is not one of the factory's pools",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_set_rules__on_a_contract_that_is_not_a_pool__revert",),
+    ),
+    Mutant(
+        "automation-boost-round-down",
+        AUTOMATION,
+        "coll_in: uint256 = (_borrow * (BPS - rule.max_fee) // BPS * WAD + den - 1) // den",
+        "coll_in: uint256 = _borrow * (BPS - rule.max_fee) // BPS * WAD // den",
+        "a boost's collateral in rounds down: the keeper supplies less than the fee allows",
+        "rounding direction",
+        (LAWS_AUTOMATION + "::test_boost__keeper_supplies_at_least_the_borrow_less_the_fee",),
+    ),
+    Mutant(
+        "automation-boost-below-target",
+        AUTOMATION,
+        "assert after >= rule.target_health and after <= rule.target_health + TOLERANCE",
+        "assert after <= rule.target_health + TOLERANCE",
+        "a boost may take health below the owner's target",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_boost__past_the_target__reverts",),
+    ),
+    # ------------------------------------------------------------------ SavingsVault
+    Mutant(
+        "vault-preview-mint-floor",
+        VAULT,
+        "return self._to_assets(_shares, self._total_assets(), True)",
+        "return self._to_assets(_shares, self._total_assets(), False)",
+        "previewMint rounds down: it promises fewer assets than mint pulls",
+        "rounding direction",
+        (LAWS_VAULT + "::test_previews__never_promise_more_than_the_action_gives",),
+    ),
+    Mutant(
+        "vault-preview-withdraw-floor",
+        VAULT,
+        "return self._to_shares(_assets, self._total_assets(), True)",
+        "return self._to_shares(_assets, self._total_assets(), False)",
+        "previewWithdraw rounds down: it promises to burn fewer shares than withdraw does",
+        "rounding direction",
+        (LAWS_VAULT + "::test_previews__never_promise_more_than_the_action_gives",),
+    ),
+    Mutant(
+        "vault-preview-deposit-ceil",
+        VAULT,
+        '@param _assets bhUSD [wad].\n    @return Shares [wad].\n    """\n'
+        "    return self._to_shares(_assets, self._total_assets(), False)",
+        '@param _assets bhUSD [wad].\n    @return Shares [wad].\n    """\n'
+        "    return self._to_shares(_assets, self._total_assets(), True)",
+        "previewDeposit rounds up: it promises more shares than deposit mints",
+        "rounding direction",
+        (LAWS_VAULT + "::test_previews__never_promise_more_than_the_action_gives",),
+    ),
+    Mutant(
+        "vault-deposit-ceil",
+        VAULT,
+        "shares: uint256 = self._to_shares(_assets, self._total_assets(), False)",
+        "shares: uint256 = self._to_shares(_assets, self._total_assets(), True)",
+        "deposit rounds the shares minted up, in the depositor's favour",
+        "rounding direction",
+        (LAWS_VAULT + "::test_holder_actions__never_lower_the_share_price_or_overdraw_the_vault",),
+    ),
+    Mutant(
+        "vault-withdraw-floor",
+        VAULT,
+        "shares: uint256 = self._to_shares(_assets, total, True)",
+        "shares: uint256 = self._to_shares(_assets, total, False)",
+        "withdraw rounds the shares burned down, in the withdrawer's favour",
+        "rounding direction",
+        (LAWS_VAULT + "::test_holder_actions__never_lower_the_share_price_or_overdraw_the_vault",),
+    ),
+    Mutant(
+        "vault-stream-release-up",
+        VAULT,
+        "released: uint256 = locked * unsafe_sub(block.timestamp, start) // unsafe_sub(end, start)",
+        "released: uint256 = (locked * unsafe_sub(block.timestamp, start) + unsafe_sub(end, start) - 1)"
+        " // unsafe_sub(end, start)",
+        "the stream releases ahead of its linear schedule (rounded up)",
+        "rounding direction",
+        (LAWS_VAULT + "::test_stream__one_arrival__is_released_linearly_never_ahead",),
+    ),
+    Mutant(
+        "vault-stream-pace",
+        VAULT,
+        "math._ceil_div(still * remaining + added * self.stream_period, locked)",
+        "math._ceil_div(still * remaining + added * self.stream_period, locked) // 2",
+        "a skim streams at twice the pace of the stream period",
+        "arithmetic",
+        (LAWS_VAULT + "::test_stream__one_arrival__is_released_linearly_never_ahead",),
+    ),
+    Mutant(
+        "vault-stream-end-edge",
+        VAULT,
+        "if locked == 0 or block.timestamp >= end:",
+        "if locked == 0 or block.timestamp > end:",
+        "at the stream's end the locked amount is computed instead of taken as 0",
+        "off-by-one bound",
+        (),
+        equivalent="at block.timestamp == end the formula releases locked x (end - start) / "
+        "(end - start) = locked exactly, so the locked part is 0 either way",
+    ),
+    Mutant(
+        "vault-payout-cap",
+        VAULT,
+        "return min(self._to_assets(_shares, _total, False), _total)",
+        "return self._to_assets(_shares, _total, False)",
+        "a redemption may pay more than the vault's total assets",
+        "removed assert",
+        (LAWS_VAULT + "::test_holder_actions__never_lower_the_share_price_or_overdraw_the_vault",),
+    ),
+    Mutant(
+        "vault-exit-untracked",
+        VAULT,
+        "self._tracked -= _assets\n    erc4626._withdraw",
+        "erc4626._withdraw",
+        "a withdrawal does not lower the tracked assets",
+        "dropped state write",
+        (LAWS_VAULT + "::test_holder_actions__never_lower_the_share_price_or_overdraw_the_vault",),
+    ),
+    Mutant(
+        "vault-cover-anyone",
+        VAULT,
+        'assert msg.sender == FACTORY, "vault: only factory"',
+        "pass",
+        "anyone may take the vault's assets through cover",
+        "swapped role",
+        (CATALOGUE + "::test_vault__cover_by_anyone_but_the_factory__reverts",),
+    ),
+    # -------------------------------------------------------------------- Stablecoin
+    Mutant(
+        "coin-burn-anyone",
+        COIN,
+        'assert erc20.is_minter[msg.sender], "bhusd: caller is not a minter"',
+        "pass",
+        "anyone may burn anyone's bhUSD",
+        "swapped role",
+        (CATALOGUE + "::test_stablecoin__mint_and_pool_burn_by_non_minter__revert",),
+    ),
+    Mutant(
+        "coin-accept-anyone",
+        COIN,
+        'assert msg.sender == self.pending_owner, "bhusd: caller is not the pending owner"',
+        "pass",
+        "anyone may accept bhUSD's ownership",
+        "swapped role",
+        (CATALOGUE + "::test_stablecoin_ownership__accept_by_stranger__reverts",),
+    ),
+    Mutant(
+        "coin-transfer-anyone",
+        COIN,
+        "ownable._check_owner()\n    self.pending_owner = _new_owner",
+        "self.pending_owner = _new_owner",
+        "anyone may start a transfer of bhUSD's ownership",
+        "swapped role",
+        (LAWS_GOVERNANCE + "::test_stablecoin_transfer_ownership__by_a_stranger__reverts",),
+    ),
+    Mutant(
+        "coin-deployer-minter",
+        COIN,
+        "erc20.is_minter[msg.sender] = False\n",
+        "pass\n",
+        "the deployer keeps the minter role",
+        "dropped state write",
+        (LAWS_GOVERNANCE + "::test_stablecoin__deployer__is_not_a_minter",),
+    ),
+)
