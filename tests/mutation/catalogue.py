@@ -25,6 +25,7 @@ KINDS = (
 CATALOGUE = "tests/audit/test_catalogue.py"
 FUZZ = "tests/fuzz/test_invariants.py"
 REGRESSIONS = "tests/fuzz/test_regressions.py"
+REVIEW = "tests/audit/test_review_findings.py"
 LAWS_POOL = "tests/mutation/test_laws_pool.py"
 LAWS_AUTOMATION = "tests/mutation/test_laws_automation.py"
 LAWS_VAULT = "tests/mutation/test_laws_vault.py"
@@ -33,6 +34,7 @@ LAWS_GOVERNANCE = "tests/mutation/test_laws_governance.py"
 # the fast (titanoboa) suites, in the order they run after a mutant's own hints
 FAST_SUITES = (
     "tests/mutation/test_laws_*.py",
+    REVIEW,
     CATALOGUE,
     "tests/fuzz/test_regressions.py",
     "tests/fuzz/test_*.py",
@@ -264,11 +266,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-grow-cubic",
         POOL,
-        "growth: uint256 = x + x * x // (2 * WAD) + x * x // WAD * x // (6 * WAD)",
-        "growth: uint256 = x + x * x // (2 * WAD)",
-        "the stability fee's growth drops its cubic exp() term",
+        "for i: uint256 in range(1, 65):",
+        "for i: uint256 in range(1, 4):",
+        "the stability fee's exp() stops after its cubic term (the review's finding 5)",
         "arithmetic",
-        (CATALOGUE + "::test_accrue__by_anyone__moves_fees_to_reserve_without_changing_debt", FUZZ),
+        (
+            REVIEW + "::test_r5_accrual__one_year_at_the_highest_fee__doubles",
+            REVIEW + "::test_r5_accrual__once_after_five_years_or_monthly__same_rate",
+        ),
     ),
     # -------------------------------------------------------------- modules/risk.vy
     Mutant(
@@ -545,8 +550,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-boost-round-down",
         AUTOMATION,
-        "coll_in: uint256 = (_borrow * (BPS - rule.max_fee) // BPS * WAD + den - 1) // den",
-        "coll_in: uint256 = _borrow * (BPS - rule.max_fee) // BPS * WAD // den",
+        "coll_in: uint256 = (_borrow * (BPS - fee) // BPS * WAD + den - 1) // den",
+        "coll_in: uint256 = _borrow * (BPS - fee) // BPS * WAD // den",
         "a boost's collateral in rounds down: the keeper supplies less than the fee allows",
         "rounding direction",
         (LAWS_AUTOMATION + "::test_boost__keeper_supplies_at_least_the_borrow_less_the_fee",),
@@ -559,6 +564,29 @@ MUTANTS: tuple[Mutant, ...] = (
         "a boost may take health below the owner's target",
         "removed assert",
         (LAWS_AUTOMATION + "::test_boost__past_the_target__reverts",),
+    ),
+    Mutant(
+        "automation-fee-uncapped",
+        AUTOMATION,
+        "return min(_rule_fee, (staticcall _pool.risk_params()).liquidation_bonus)",
+        "return _rule_fee",
+        "a boost or top-up pays the rule's fee, no longer capped by the pool's current bonus",
+        "removed assert",
+        (
+            REVIEW
+            + "::test_fee_cap_boost__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bonus",
+            REVIEW
+            + "::test_fee_cap_top_up__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bonus",
+        ),
+    ),
+    Mutant(
+        "automation-contradiction-edge",
+        AUTOMATION,
+        "assert _boost_trigger > _target and _boost_target >= _trigger,",
+        "assert _boost_trigger >= _target and _boost_target >= _trigger,",
+        "a boost may start exactly where a top-up or deleverage stops (keepers loop it)",
+        "flipped comparison",
+        (REVIEW + "::test_contradiction__boost_trigger_at_a_top_up_target__reverts",),
     ),
     # ------------------------------------------------------------------ SavingsVault
     Mutant(
@@ -621,11 +649,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "vault-stream-pace",
         VAULT,
-        "math._ceil_div(still * remaining + added * self.stream_period, locked)",
-        "math._ceil_div(still * remaining + added * self.stream_period, locked) // 2",
-        "a skim streams at twice the pace of the stream period",
+        "duration: uint256 = period\n",
+        "duration: uint256 = period // 2\n",
+        "a new arrival streams at twice the pace of the stream period",
         "arithmetic",
         (LAWS_VAULT + "::test_stream__one_arrival__is_released_linearly_never_ahead",),
+    ),
+    Mutant(
+        "vault-skim-end-round-up",
+        VAULT,
+        "duration = locked * remaining * period // (still * period + added * remaining)",
+        "duration = math._ceil_div(locked * remaining * period, still * period + added * remaining)",
+        "a skim rounds the merged stream's end up: dust skims delay what is streaming",
+        "rounding direction",
+        (REVIEW + "::test_r4_skim__dust_donations__do_not_delay_the_stream",),
     ),
     Mutant(
         "vault-stream-end-edge",

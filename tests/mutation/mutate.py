@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.mutation.catalogue import FAST_SUITES, KINDS, MUTANTS, Mutant
-from tests.mutation.plugin import STILLBORN
+from tests.mutation.worker import STILLBORN
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
@@ -60,7 +60,7 @@ def line_of(m: Mutant, contracts: Path = CONTRACTS) -> int:
 
 
 def deployables(m: Mutant) -> tuple[str, ...]:
-    """The deployable contracts whose bytecode the mutant changes."""
+    """The deployable contracts whose bytecode the mutant changes (compiled anew)."""
     return IMPORTERS.get(m.file, (m.file.removesuffix(".vy"),))
 
 
