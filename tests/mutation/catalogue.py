@@ -261,7 +261,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "return _norm * _rate // WAD",
         "a position's debt rounds down: it owes less than its share",
         "rounding direction",
-        (LAWS_POOL + "::test_borrow__after_interest__debt_rises_by_at_least_what_was_minted",),
+        (FUZZ,),
     ),
     Mutant(
         "pool-grow-cubic",
@@ -343,7 +343,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "assert cap > 0,",
         "a capped liquidation may leave dust debt",
         "removed assert",
-        (CATALOGUE + "::test_liquidate__max_repay_below_minimum_remainder__reverts",),
+        (LAWS_POOL + "::test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust",),
     ),
     # ------------------------------------------------------- modules/oracle_guard.vy
     Mutant(
@@ -377,7 +377,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "self._heartbeat():\n        pass",
         "a state change does not move the anchor to the price it used",
         "dropped state write",
-        (CATALOGUE + "::test_borrow__price_jump_past_bound__reverts_then_heals_after_a_heartbeat",),
+        (
+            LAWS_GOVERNANCE
+            + "::test_price__jump_bound__is_measured_from_the_last_price_a_state_change_used",
+        ),
     ),
     Mutant(
         "oracle-zero-price-check",
@@ -682,7 +685,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "return self._to_assets(_shares, _total, False)",
         "a redemption may pay more than the vault's total assets",
         "removed assert",
-        (LAWS_VAULT + "::test_holder_actions__never_lower_the_share_price_or_overdraw_the_vault",),
+        (
+            LAWS_VAULT
+            + "::test_redeem__share_price_below_one__last_holder_exits_with_at_most_the_total",
+        ),
     ),
     Mutant(
         "vault-exit-untracked",

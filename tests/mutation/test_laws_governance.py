@@ -178,3 +178,16 @@ def test_stablecoin__deployer__is_not_a_minter(world: World) -> None:
     coin = world.stablecoin
     assert not coin.is_minter(world.admin)
     expect_revert("erc20: access is denied", coin.mint, world.admin, WAD, sender=world.admin)
+
+
+def test_price__jump_bound__is_measured_from_the_last_price_a_state_change_used(
+    world: World,
+) -> None:
+    """The anchor follows the prices the pool acts on: after an accrual at 2,000 (a third
+    below the 3,000 anchor), 3,100 is a 55 % jump from it and is refused, although it is
+    within 50 % of the old anchor."""
+    pool = world.weth.pool
+    world.weth.set_price_wad(2_000 * WAD)
+    pool.accrue()
+    world.weth.set_price_wad(3_100 * WAD)
+    expect_revert("oracle: price jump", pool.price, sender=world.keeper)

@@ -10,6 +10,7 @@ import boa
 
 from bulkhead.risk import BPS, WAD
 from tests.audit.conftest import MAX_UINT, World, expect_revert
+from tests.fuzz.machine import revert_reason
 
 YEAR = 365 * 86_400
 
@@ -199,3 +200,22 @@ def test_auto_deleverage__past_the_target__reverts(world: World) -> None:
     expect_revert(
         "pool: result off target", pool.auto_deleverage, pid, 2 * repay, sender=world.keeper
     )
+
+
+def test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust(world: World) -> None:
+    """A debt is 0 or at least the minimum: a keeper's cap may not stop a liquidation where
+    the rest would be dust. 0.1 WETH with 150 bhUSD at 2,000 (health 0.93) is liquidated
+    whole (a partial one would leave 75); capped at 100 of it, it must not leave 50."""
+    market, pool = world.weth, world.weth.pool
+    pid = world.open(market, world.borrower, WAD // 10, 150 * WAD)
+    market.set_price_wad(2_000 * WAD)
+    min_debt = market.params.min_debt
+    assert 150 * WAD - 100 * WAD < min_debt
+    cap = 100 * WAD * (BPS + market.params.liquidation_fee) // BPS
+    try:
+        with boa.env.prank(world.keeper):
+            pool.liquidate(pid, cap, 0)
+    except boa.BoaError as err:
+        assert revert_reason(err) == "pool: max repay too low"
+    debt = pool.debt_of(pid)
+    assert debt == 0 or debt >= min_debt, f"left {debt} of debt, below the minimum"

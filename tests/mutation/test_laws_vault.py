@@ -123,3 +123,29 @@ def test_stream__one_arrival__is_released_linearly_never_ahead(world: World, vau
     boa.env.time_travel(seconds=PERIOD - elapsed)
     assert vault.totalAssets() - start == ODD
     assert vault.locked_assets() == 0
+
+
+def test_redeem__share_price_below_one__last_holder_exits_with_at_most_the_total(
+    world: World, vault
+) -> None:
+    """After a cover took 10 % of the assets, the only holder can still redeem every share
+    (maxRedeem), and is paid at most what the vault holds for him: a pay-out never exceeds
+    the total assets."""
+    pool = world.vol.pool
+    pid = world.open(world.vol, world.borrower, 10_000 * 10**6, 10_999 * WAD)
+    world.vol.set_price_wad(WAD)  # -50 %: under water, bad debt recorded
+    with boa.env.prank(world.keeper):
+        pool.liquidate(pid, 2**256 - 1, 0)
+    assert pool.bad_debt() >= 500 * WAD
+    saver = world.operator
+    _save(world, vault, saver, 5_000 * WAD)
+    with boa.env.prank(world.admin):
+        world.factory.cover_bad_debt(pool.address, 500 * WAD)
+    total = vault.totalAssets()
+    assert total < vault.totalSupply()  # a share is worth less than 1 bhUSD
+    before = world.stablecoin.balanceOf(saver)
+    with boa.env.prank(saver):
+        paid = vault.redeem(vault.maxRedeem(saver), saver, saver)
+    assert paid <= total
+    assert world.stablecoin.balanceOf(saver) - before == paid
+    assert vault.totalSupply() == 0
