@@ -36,7 +36,8 @@ FAST_SUITES = (
     "tests/mutation/test_laws_*.py",
     REVIEW,
     CATALOGUE,
-    "tests/fuzz/test_regressions.py",
+    REGRESSIONS,
+    "tests/fuzz/test_laws.py",
     "tests/fuzz/test_*.py",
 )
 

@@ -14,15 +14,12 @@ import pytest
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD
 from tests.audit.conftest import World, expect_revert
-from tests.fuzz.system import deployer
 
 
 @pytest.fixture
 def automation(world: World):
-    with boa.env.prank(world.admin):
-        return deployer("PositionAutomation").deploy(
-            world.factory.address, world.stablecoin.address
-        )
+    """The `PositionAutomation` `deploy_system` deployed and named in the factory."""
+    return world.system.automation
 
 
 def _position(world: World, automation, debt: int) -> int:

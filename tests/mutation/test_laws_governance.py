@@ -141,18 +141,14 @@ def test_set_reserve_target__smallest_allowed__is_accepted(world: World) -> None
 
 def test_set_vault__second_time__reverts(world: World) -> None:
     """The savings vault is set once: governance cannot redirect the fee sweeps later."""
-    factory = world.factory
-    vaults = []
+    factory, first = world.factory, world.system.vault
+    assert factory.vault() == first.address
     with boa.env.prank(world.admin):
-        for _ in range(2):
-            vaults.append(
-                deployer("SavingsVault").deploy(world.stablecoin.address, factory.address, 86_400)
-            )
-        factory.set_vault(vaults[0].address)
+        second = deployer("SavingsVault").deploy(world.stablecoin.address, factory.address, 86_400)
     expect_revert(
-        "factory: vault already set", factory.set_vault, vaults[1].address, sender=world.admin
+        "factory: vault already set", factory.set_vault, second.address, sender=world.admin
     )
-    assert factory.vault() == vaults[0].address
+    assert factory.vault() == first.address
 
 
 def test_lens_positions__page_above_1000__reverts(world: World) -> None:

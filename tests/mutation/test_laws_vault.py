@@ -12,7 +12,6 @@ import pytest
 
 from bulkhead.risk import WAD
 from tests.audit.conftest import World
-from tests.fuzz.system import deployer
 
 PERIOD = 86_400  # [seconds]
 ODD = 333_333_333_333_333_333_337  # [wad] a yield that divides evenly by nothing
@@ -20,12 +19,9 @@ ODD = 333_333_333_333_333_333_337  # [wad] a yield that divides evenly by nothin
 
 @pytest.fixture
 def vault(world: World):
-    with boa.env.prank(world.admin):
-        vault = deployer("SavingsVault").deploy(
-            world.stablecoin.address, world.factory.address, PERIOD
-        )
-        world.factory.set_vault(vault.address)
-    return vault
+    """The savings vault `deploy_system` deployed and named in the factory."""
+    assert world.system.vault.stream_period() == PERIOD
+    return world.system.vault
 
 
 def _save(world: World, vault, who: str, amount: int) -> int:
