@@ -521,7 +521,6 @@ class Client:
         sender.transact(pool.feed.functions.set_answer(answer))
         return self.price_status(pool)
 
-
     def reset_anchor(self, sender: Sender, pool: Pool) -> tuple[int | None, str]:
         """Governance accepts the feed's current answer as the pool's price anchor (after a
         move beyond the jump bound); returns the pool's view of the price afterwards."""

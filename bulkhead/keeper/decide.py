@@ -294,6 +294,12 @@ def _health(pool: PoolState, pos: Position, debt: int) -> int:
     )
 
 
+def _fee(pool: PoolState, rule: Rule) -> int:
+    """The fee a rule pays now [bps]: the owner's, capped at the pool's current bonus, as the
+    pool (deleverage) and PositionAutomation (boost, top-up) cap it on chain."""
+    return min(rule.fee, pool.params.liquidation_bonus)
+
+
 def liquidation(
     pool: PoolState,
     pos: Position,
@@ -368,7 +374,7 @@ def deleverage(
     if health >= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
     p = pool.params
-    fee = min(rule.fee, p.liquidation_bonus)  # the pool applies the same cap
+    fee = _fee(pool, rule)
     repay, out, _after = risk.deleverage_amounts(
         pos.collateral, debt, pool.price, p.liquidation_threshold, fee, rule.target, pool.scale
     )
@@ -411,7 +417,7 @@ def boost(
     if health <= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
     p = pool.params
-    fee = min(rule.fee, p.liquidation_bonus)  # PositionAutomation applies the same cap
+    fee = _fee(pool, rule)
     borrow, coll_in = risk.boost_amounts(
         pos.collateral, debt, pool.price, p.liquidation_threshold, fee, rule.target, pool.scale
     )
@@ -453,7 +459,7 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
     health = _health(pool, pos, debt)
     if health >= rule.trigger:
         return skip(NOT_DUE, f"health {health} trigger {rule.trigger}")
-    rate = min(rule.fee, pool.params.liquidation_bonus)  # PositionAutomation applies the cap
+    rate = _fee(pool, rule)
     amount = risk.top_up_amount(
         pos.collateral,
         debt,

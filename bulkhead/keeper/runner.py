@@ -21,6 +21,7 @@ from requests.exceptions import RequestException
 from web3 import HTTPProvider, Web3
 
 from bulkhead.chain import NodeError
+from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
 from bulkhead.keeper.decide import MAX_BATCH
@@ -199,8 +200,6 @@ def run(
 def _check_chain(w3: Web3, deployment: Deployment, where: str) -> None:
     """The same one-line check the other commands make: the node is the manifest's chain and
     its factory is there (a reset node used to end in a 65-line `InsufficientDataBytes`)."""
-    from bulkhead.client import Client, UserError
-
     try:
         Client.attach(w3, deployment, where)
     except UserError as exc:

@@ -186,10 +186,7 @@ def test_r3_mirror__target_within_0_005_of_trigger__finds_an_amount() -> None:
 def test_r4_skim__dust_donations__do_not_delay_the_stream(world: World) -> None:
     """Yield is streaming; an attacker donates 1 wei and skims, 200 times. What was streaming
     must be fully released by its original end, and the end must not move."""
-    with boa.env.prank(world.admin):
-        vault = deployer("SavingsVault").deploy(
-            world.stablecoin.address, world.factory.address, ONE_DAY
-        )
+    vault = world.system.vault
     world.bhusd(world.borrower, 1_000 * WAD)
     with boa.env.prank(world.borrower):
         world.stablecoin.approve(vault.address, MAX_UINT)
@@ -197,7 +194,7 @@ def test_r4_skim__dust_donations__do_not_delay_the_stream(world: World) -> None:
     world.bhusd(vault.address, 5_000 * WAD)
     vault.skim()
     end = vault.unlock_end()
-    boa.env.time_travel(seconds=ONE_DAY // 2)
+    boa.env.time_travel(seconds=vault.stream_period() // 2)
     world.bhusd(world.attacker, 200)
     for _ in range(200):
         with boa.env.prank(world.attacker):
@@ -257,18 +254,6 @@ def test_r5_accrual__one_year_at_the_highest_fee__doubles(world: World) -> None:
 # ------------------------------------------------ automation: fee caps, contradictions
 
 
-def _automation(world: World):
-    """The system's PositionAutomation, named by the factory (deployed here if it is not)."""
-    factory = world.factory
-    if factory.automation() == "0x0000000000000000000000000000000000000000":
-        with boa.env.prank(world.admin):
-            automation = deployer("PositionAutomation").deploy(
-                factory.address, world.stablecoin.address
-            )
-            factory.set_automation(automation.address)
-    return deployer("PositionAutomation").at(factory.automation())
-
-
 def _lower_bonus(world: World, market, bonus: int) -> None:
     params = RiskParams(*market.pool.risk_params())
     lower = RiskParams(**{**params.__dict__, "liquidation_bonus": bonus})
@@ -281,7 +266,7 @@ def test_fee_cap_boost__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bo
 ) -> None:
     """A boost rule set at a 5 % fee; governance then lowers the pool's bonus to 1 %. The
     keeper's discount on the collateral it supplies must be at most 1 % of what it borrows."""
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         m.pool.set_operator(auto.address, True)
@@ -310,7 +295,7 @@ def test_fee_cap_boost__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bo
 def test_fee_cap_top_up__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bonus(
     world: World,
 ) -> None:
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = _at_max_ltv(world, m, world.borrower, 10 * WAD)
     health = m.pool.health(pid)
     m.fund(world.borrower, 10 * WAD)
@@ -334,7 +319,7 @@ def test_fee_cap_top_up__bonus_lowered_after_the_rule__keeper_paid_at_most_the_b
 
 
 def test_contradiction__boost_trigger_at_a_top_up_target__reverts(world: World) -> None:
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         auto.set_top_up(m.pool.address, pid, int(1.5 * WAD), 2 * WAD, 50, WAD)
@@ -351,7 +336,7 @@ def test_contradiction__boost_trigger_at_a_top_up_target__reverts(world: World) 
 
 
 def test_contradiction__top_up_target_at_a_boost_trigger__reverts(world: World) -> None:
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         auto.set_boost(m.pool.address, pid, 3 * WAD, 2 * WAD, 50)
@@ -383,7 +368,7 @@ def test_contradiction__top_up_target_at_a_boost_trigger__reverts(world: World) 
 
 
 def test_contradiction__boost_after_a_deleverage_protection__reverts(world: World) -> None:
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         m.pool.set_protection(pid, int(1.3 * WAD), int(1.8 * WAD), 50)
@@ -400,7 +385,7 @@ def test_contradiction__boost_after_a_deleverage_protection__reverts(world: Worl
 
 
 def test_contradiction__protection_after_a_boost__reverts_in_the_pool(world: World) -> None:
-    m, auto = world.weth, _automation(world)
+    m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         auto.set_boost(m.pool.address, pid, 2 * WAD, int(1.6 * WAD), 50)
@@ -425,7 +410,7 @@ def test_overflow__lens_positions_near_2_256__returns_an_empty_page(world: World
 
 
 def test_overflow__automation_due_near_2_256__returns_empty_pages(world: World) -> None:
-    auto = _automation(world)
+    auto = world.system.automation
     assert auto.due(world.weth.pool.address, MAX_UINT - 5, 1_000) == ([], [])
 
 
@@ -433,7 +418,7 @@ def test_overflow__automation_due_near_2_256__returns_empty_pages(world: World) 
 def test_overflow__boost_or_top_up_with_a_huge_amount__reverts_with_reason(
     world: World, action: str
 ) -> None:
-    auto = _automation(world)
+    auto = world.system.automation
     call = getattr(auto, action)
     expect_revert(
         "automation: amount too large", call, world.weth.pool.address, 1, 2**255,
