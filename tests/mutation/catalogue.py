@@ -276,6 +276,24 @@ MUTANTS: tuple[Mutant, ...] = (
             REVIEW + "::test_r5_accrual__once_after_five_years_or_monthly__same_rate",
         ),
     ),
+    Mutant(
+        "pool-total-collateral-unbounded",
+        POOL,
+        'assert total_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: total collateral too large"',
+        "pass",
+        "the pool's total collateral may pass 2**128 and wrap in its packed word (finding 2)",
+        "removed assert",
+        (REVIEW + "::test_r2_total_collateral__would_pass_2_128__reverts_with_reason",),
+    ),
+    Mutant(
+        "pool-protection-ignores-boost",
+        POOL,
+        "assert b_trigger == 0 or (b_trigger > _target_health and b_target >= _trigger_health),",
+        "assert True,",
+        "a protection may undo the position's boost rule (keepers loop it for fees)",
+        "removed assert",
+        (REVIEW + "::test_contradiction__protection_after_a_boost__reverts_in_the_pool",),
+    ),
     # -------------------------------------------------------------- modules/risk.vy
     Mutant(
         "risk-max-ltv-equals-threshold",
@@ -345,6 +363,37 @@ MUTANTS: tuple[Mutant, ...] = (
         "a capped liquidation may leave dust debt",
         "removed assert",
         (LAWS_POOL + "::test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust",),
+    ),
+    Mutant(
+        "risk-band-draws-reserve",
+        RISK,
+        "        paid: uint256 = (_debt * fee_plus + BPS - 1) // BPS\n"
+        "        shortfall: uint256 = 0\n"
+        "        if _value < paid:",
+        "        paid: uint256 = (_value * WAD // k * fee_plus + BPS - 1) // BPS\n"
+        "        shortfall: uint256 = _debt - _value * WAD // k\n"
+        "        if False:",
+        "the design before finding 1: a position worth less than K x debt is liquidated as if "
+        "under water, and the reserve pays the keeper's bonus and tip even with equity left",
+        "arithmetic",
+        (
+            REVIEW + "::test_r1_equity_band__liquidation__takes_nothing_from_the_reserve",
+            REVIEW + "::test_r1_equity_band__self_liquidation__never_beats_close",
+        ),
+    ),
+    Mutant(
+        "risk-under-water-bonus",
+        RISK,
+        "            shortfall = _debt - _value * BPS // fee_plus",
+        "            paid = _value * WAD // k * fee_plus // BPS\n"
+        "            shortfall = _debt - _value * WAD // k",
+        "under water the keeper pays less than the collateral's worth: the reserve funds its "
+        "bonus, which an owner collects by liquidating himself (finding 1)",
+        "arithmetic",
+        (
+            REVIEW + "::test_r1_under_water__self_liquidation__gains_nothing",
+            REVIEW + "::test_r1_under_water__reserve__covers_only_what_the_collateral_cannot",
+        ),
     ),
     # ------------------------------------------------------- modules/oracle_guard.vy
     Mutant(
@@ -460,6 +509,19 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     # --------------------------------------------------------------------- PoolLens
     Mutant(
+        "lens-deleverage-aim-fixed",
+        LENS,
+        "    if health >= aim:\n        aim = target - (target - health) // 2\n",
+        "",
+        "the deleverage preview always aims 0.005 under the target, even when health is "
+        "already closer (finding 3: it returned nothing for a due, executable protection)",
+        "removed assert",
+        (
+            REVIEW
+            + "::test_r3_preview_auto_deleverage__target_within_0_005_of_trigger__finds_the_amount",
+        ),
+    ),
+    Mutant(
         "lens-preview-at-health-one",
         LENS,
         'assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"',
@@ -568,6 +630,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "a boost may take health below the owner's target",
         "removed assert",
         (LAWS_AUTOMATION + "::test_boost__past_the_target__reverts",),
+    ),
+    Mutant(
+        "automation-amount-unbounded",
+        AUTOMATION,
+        '    assert _borrow <= MAX_AMOUNT, "automation: amount too large"\n',
+        "",
+        "a huge boost overflows without a reason instead of the bound's",
+        "removed assert",
+        (REVIEW + "::test_overflow__boost_or_top_up_with_a_huge_amount__reverts_with_reason",),
     ),
     Mutant(
         "automation-fee-uncapped",
