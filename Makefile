@@ -40,12 +40,13 @@ test: compile
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
 	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate
 
-# The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change)
-# and the attack catalogue under titanoboa's line coverage (fails under 90 %), then the
-# access-control matrix on Anvil. Prints the steps per rule and the coverage per file.
-AUDIT_COV := coverage run --rcfile=tests/audit/coverage.rc -m pytest -p no:cacheprovider -p no:ape_test
+# The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change,
+# split over AUDIT_JOBS processes) and the attack catalogue under titanoboa's line coverage
+# (fails under 90 %), then the access-control matrix on Anvil. Prints the steps per rule and
+# the coverage per file.
+AUDIT_JOBS ?= 2
 audit: compile
-	BULKHEAD_FUZZ_PROFILE=audit $(AUDIT_COV) -q tests/fuzz tests/audit/test_catalogue.py
+	$(PY) -m tests.fuzz.audit --jobs $(AUDIT_JOBS)
 	coverage report --rcfile=tests/audit/coverage.rc --fail-under=90
 	pytest -p no:cacheprovider -q tests/audit/test_access_control.py
 

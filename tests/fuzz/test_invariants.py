@@ -5,7 +5,8 @@ seeds (so it is reproducible) until every canary was reached and at least `CI_MI
 steps ran, at most `CI_CAMPAIGNS` campaigns.
 `BULKHEAD_FUZZ_PROFILE=audit` (`make audit`) runs randomly seeded campaigns until at least
 `BULKHEAD_FUZZ_STEPS` (100,000 by default) steps have run, then prints how often each rule
-ran with each outcome. Either way the canaries must have been reached: liquidations
+ran with each outcome. `BULKHEAD_FUZZ_SHARD=i/n` makes this process run its 1/n share of the
+steps and write its own counts (`python -m tests.fuzz.audit` runs the shards and adds them). Either way the canaries must have been reached: liquidations
 (partial, with a shortfall, batched, by the owner himself), bad debt, pauses, sweeps, and
 each owner rule carried out (deleverage, boost, top-up).
 """
@@ -22,10 +23,20 @@ from hypothesis.stateful import run_state_machine_as_test
 from tests.fuzz.machine import CANARIES, STATS, BulkheadMachine
 
 PROFILE = os.environ.get("BULKHEAD_FUZZ_PROFILE", "ci")
-STEPS = int(os.environ.get("BULKHEAD_FUZZ_STEPS", "100000"))
+SHARD, SHARDS = (int(x) for x in os.environ.get("BULKHEAD_FUZZ_SHARD", "1/1").split("/"))
+STEPS = -(-int(os.environ.get("BULKHEAD_FUZZ_STEPS", "100000")) // SHARDS)  # this shard's part
 CI_CAMPAIGNS = 8  # at most, in the ci profile
 CI_MIN_STEPS = 1_000  # at least, in the ci profile
-REPORT = Path(__file__).resolve().parents[2] / ".build" / "audit" / f"fuzz_stats_{PROFILE}.json"
+REPORT = (
+    Path(__file__).resolve().parents[2]
+    / ".build"
+    / "audit"
+    / (
+        f"fuzz_stats_{PROFILE}.json"
+        if SHARDS == 1
+        else f"fuzz_stats_{PROFILE}.{SHARD}of{SHARDS}.json"
+    )
+)
 
 settings.register_profile(
     "ci",
