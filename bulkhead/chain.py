@@ -45,7 +45,10 @@ def revert_reason(exc: BaseException) -> str:
         message = response["error"].get("message") or message
     if not isinstance(message, str):
         message = str(message)
-    for prefix in ("execution reverted: ", "VM Exception while processing transaction: reverted with reason string "):
+    for prefix in (
+        "execution reverted: ",
+        "VM Exception while processing transaction: reverted with reason string ",
+    ):
         if prefix in message:
             message = message.split(prefix, 1)[1]
     return message.strip().strip("'")

@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,14 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except (InvalidOperation, ValueError):
+        return False
+    return True
+
+
 class BulkheadGroup(click.Group):
     """A click group whose errors are one line on stderr, whoever calls it."""
 
@@ -69,7 +77,13 @@ class BulkheadGroup(click.Group):
             code = 0
         except click.UsageError as exc:
             hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{hint}", 2)
+            message = exc.format_message()
+            if isinstance(exc, click.NoSuchOption) and _is_number(exc.option_name):
+                # `borrow -5`: click reads a leading dash as an option
+                message = (
+                    f"negative number {fmt.short(exc.option_name)!r}: amounts are never negative"
+                )
+            _fail(f"{message}{hint}", 2)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
         except (click.Abort, KeyboardInterrupt, EOFError):
@@ -159,6 +173,19 @@ class DecimalType(click.ParamType):
 NUMBER = DecimalType()
 
 
+class AmountOr(DecimalType):
+    """A NUMBER, or one word that stands for a computed amount (`all`, `max`)."""
+
+    def __init__(self, word: str):
+        self.word = word
+        self.name = f"number|{word}"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal | str:
+        if isinstance(value, str) and value.strip().lower() == self.word:
+            return self.word
+        return super().convert(value, param, ctx)
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -197,7 +224,8 @@ def _position_text(pos: Position, pool: Pool) -> str:
         ["owner", pos.owner],
         ["collateral", pool.coll(pos.collateral)],
         ["debt", f"{fmt.usd(pos.debt)} bhUSD"],
-        ["health", fmt.health(pos.health) if pos.debt else "- (no debt)"],
+        ["health", _health_text(pos)],
+        ["LTV", _ltv_text(pos, pool)],
         [
             "liquidation price",
             f"{fmt.price(pos.liquidation_price)} USD" if pos.debt else "- (no debt)",
@@ -205,11 +233,30 @@ def _position_text(pos: Position, pool: Pool) -> str:
         ["price", f"{fmt.price(pos.price)} USD" if pos.price is not None else "invalid"],
         [
             "max borrow",
-            f"{fmt.usd(pos.max_borrow)} bhUSD" if pos.max_borrow is not None else "? (no price)",
+            f"{fmt.usd(pos.borrowable, down=True)} bhUSD more (leaves an hour of interest room)"
+            if pos.borrowable is not None
+            else "? (no price)",
         ],
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _health_text(pos: Position) -> str:
+    if not pos.debt:
+        return "- (no debt)"
+    flag = "  LIQUIDATABLE (below 1)" if pos.liquidatable else ""
+    return f"{fmt.health(pos.health)}{flag}"
+
+
+def _ltv_text(pos: Position, pool: Pool) -> str:
+    if pos.ltv is None:
+        return "- (no debt)" if not pos.debt else "? (no price)"
+    limits = ""
+    if pos.params is not None:
+        p = pos.params
+        limits = f" (max {fmt.bps(p.max_ltv)}, liquidation at {fmt.bps(p.liquidation_threshold)})"
+    return f"{fmt.bps(pos.ltv)}{limits}"
 
 
 def _positions_table(positions: list[Position], pool: Pool) -> str:
@@ -540,41 +587,57 @@ def position_deposit(
     _show(client, pool, position_id, as_json, f"deposited {pool.coll(units)}")
 
 
-@_write_command("withdraw", "Take collateral out of your position.")
+@_write_command(
+    "withdraw", "Take collateral out of your position: AMOUNT in its token, or `all` of it."
+)
 @_id_option
-@click.argument("amount", type=NUMBER)
+@click.argument("amount", type=AmountOr("all"))
 def position_withdraw(
     rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
 ) -> None:
     client = _client(rpc_url, manifest)
     pool = client.pool(pool_name)
     sender = _sender(client.w3, account, keystore)
-    units = _units(pool, amount)
+    if amount == "all":
+        units = client.position(pool, position_id).collateral
+    else:
+        units = _units(pool, amount)
     client.withdraw(sender, pool, position_id, units)
     _show(client, pool, position_id, as_json, f"withdrew {pool.coll(units)}")
 
 
-@_write_command("borrow", "Mint bhUSD against your position.")
+@_write_command(
+    "borrow",
+    "Mint bhUSD against your position: AMOUNT in bhUSD, or `max` (the max borrow `show` prints).",
+)
 @_id_option
-@click.argument("amount", type=NUMBER)
+@click.argument("amount", type=AmountOr("max"))
 def position_borrow(
     rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
 ) -> None:
     client = _client(rpc_url, manifest)
     pool = client.pool(pool_name)
     sender = _sender(client.w3, account, keystore)
-    wad = _wad(amount)
+    if amount == "max":
+        room = client.position(pool, position_id).borrowable
+        if room is None:
+            raise UserError(f"cannot borrow in pool {pool.name} now: no valid price")
+        if room == 0:
+            raise UserError(f"position {position_id} in pool {pool.name} has no room to borrow")
+        wad = room
+    else:
+        wad = _wad(amount)
     client.borrow(sender, pool, position_id, wad)
     _show(client, pool, position_id, as_json, f"borrowed {fmt.usd(wad)} bhUSD")
 
 
-@_write_command("repay", "Repay debt with your bhUSD (anyone may); AMOUNT or `all`.")
+@_write_command("repay", "Repay debt with your bhUSD (anyone may): AMOUNT in bhUSD, or `all`.")
 @_id_option
-@click.argument("amount")
+@click.argument("amount", type=AmountOr("all"))
 def position_repay(
     rpc_url, manifest, as_json, pool_name, account, keystore, position_id, amount
 ) -> None:
-    wad = None if amount.strip().lower() == "all" else _wad(fmt.parse_decimal(amount))
+    wad = None if amount == "all" else _wad(amount)
     client = _client(rpc_url, manifest)
     pool = client.pool(pool_name)
     sender = _sender(client.w3, account, keystore)
@@ -633,6 +696,31 @@ def position_list(rpc_url, manifest, as_json, pool_name, owner, account, keystor
     click.echo("\n".join(parts))
 
 
+@cli.command()
+@_common
+@click.option("--address", help="Any address (default: your account).")
+@_account_options
+def balance(rpc_url, manifest, as_json, address, account, keystore) -> None:
+    """Your ETH, bhUSD, collateral tokens and savings vault shares."""
+    client = _client(rpc_url, manifest)
+    if address is None:
+        address = _sender(client.w3, account, keystore).address
+    elif not Web3.is_address(address):
+        raise UserError(f"--address {fmt.short(address)!r} is not an address")
+    rows = client.balances(address)
+    data = {
+        "address": address,
+        "balances": [
+            {"asset": a, "amount": fmt.exact(n, d), **({"note": note} if note else {})}
+            for a, n, d, note in rows
+        ],
+    }
+    table = fmt.table(
+        ["asset", "balance", ""], [[a, fmt.amount(n, d), note or ""] for a, n, d, note in rows]
+    )
+    _emit(as_json, data, f"balances of {address}\n{table}")
+
+
 # ------------------------------------------------------------------ faucet, oracle
 
 
@@ -652,10 +740,18 @@ def _round_2(value: Decimal) -> Decimal:
 @click.option(
     "--amount", type=NUMBER, help="Collateral per pool (default: about 100,000 USD worth)."
 )
+@click.option(
+    "--bhusd",
+    type=NUMBER,
+    help="Instead: borrow this much bhUSD for --to, in a new position of yours against fresh "
+    "mock collateral at half the max LTV (at least the pool's minimum debt).",
+)
 @click.option("--to", "receiver", help="Receiver address (default: your account).")
 @_account_options
-def faucet(rpc_url, manifest, as_json, pool_names, amount, receiver, account, keystore) -> None:
-    """Mint mock collateral on a local chain."""
+def faucet(
+    rpc_url, manifest, as_json, pool_names, amount, bhusd, receiver, account, keystore
+) -> None:
+    """Mint mock collateral on a local chain (or, with --bhusd, borrow bhUSD)."""
     client = _client(rpc_url, manifest)
     if not client.is_local:
         chain_id = client.deployment.chain_id
@@ -664,6 +760,26 @@ def faucet(rpc_url, manifest, as_json, pool_names, amount, receiver, account, ke
     receiver = receiver or sender.address
     if not Web3.is_address(receiver):
         raise UserError(f"--to {receiver!r} is not an address")
+    if bhusd is not None:
+        if pool_names or amount is not None:
+            raise UserError("--bhusd borrows bhUSD: leave out --pool and --amount")
+        wad = _wad(bhusd)
+        pool, position_id, debt = client.faucet_bhusd(sender, receiver, wad)
+        balance = client.balance(None, receiver)
+        data = {
+            "to": receiver,
+            "bhusd": fmt.exact(wad, 18),
+            "balance": fmt.exact(balance, 18),
+            "pool": pool.name,
+            "position": position_id,
+            "debt": fmt.exact(debt, 18),
+        }
+        text = (
+            f"borrowed {fmt.usd(debt)} bhUSD in new position {position_id} of pool {pool.name} "
+            f"(owner {sender.address}); {receiver} now holds {fmt.usd(balance)} bhUSD"
+        )
+        _emit(as_json, data, text)
+        return
     pools = (
         [client.pool(n) for n in pool_names]
         if pool_names

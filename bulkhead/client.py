@@ -23,6 +23,9 @@ from bulkhead.deploy import Deployment, PoolInfo
 from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams
 
 PAGE = 500  # ids per PoolLens.positions call: well under the 30M gas cap of eth_call
+# [s] the interest a shown max borrow leaves room for, so that `borrow` of the amount `show`
+# printed (or `borrow max`) still passes when it is mined minutes later
+BORROW_HEADROOM = 3600
 PRICE_STATUS = {
     0: "ok",
     1: "feed call failed",
@@ -77,7 +80,16 @@ class Position:
     price: int | None  # [wad] the pool's valid price, None while invalid
     health: int | None  # [wad] MAX_UINT256 without debt, None while the price is invalid
     liquidation_price: int  # [wad] 0 without debt
-    max_borrow: int | None  # [wad] None while the price is invalid
+    max_borrow: int | None  # [wad] more debt allowed, None while the price is invalid
+    ltv: int | None = None  # [bps, rounded up] debt / collateral value; None without both
+    # [wad] max_borrow once an hour of interest has accrued (BORROW_HEADROOM): what `show`
+    # prints and `borrow max` takes, so that it still passes when mined later
+    borrowable: int | None = None
+    params: RiskParams | None = None  # the pool's, as read with the position
+
+    @property
+    def liquidatable(self) -> bool:
+        return self.health is not None and self.health < WAD
 
     def as_json(self) -> dict:
         return {
@@ -91,6 +103,9 @@ class Position:
             if self.debt and self.liquidation_price < MAX_UINT256
             else None,
             "price": fmt.exact(self.price, 18) if self.price is not None else None,
+            "borrowable": fmt.exact(self.borrowable, 18) if self.borrowable is not None else None,
+            "ltv_bps": self.ltv,
+            "liquidatable": self.liquidatable,
             "max_borrow": fmt.exact(self.max_borrow, 18) if self.max_borrow is not None else None,
         }
 
@@ -217,12 +232,24 @@ class Client:
         if price is False:
             price, _ = self.price_status(pool)
         params = params or self.params(pool)
-        h = mb = None
+        h = mb = ltv = borrowable = None
         if price is not None:
             h = risk.health(coll, debt, price, params.liquidation_threshold, pool.scale)
             if total_debt is None:
                 total_debt = pool.contract.functions.total_debt().call()
             mb = risk.max_borrow(coll, debt, price, params, pool.scale, total_debt)
+            # what borrowing may add once an hour of interest has accrued on every debt
+            soon = risk.grow(WAD, BORROW_HEADROOM, params.stability_fee)
+            borrowable = risk.max_borrow(
+                coll,
+                risk.ceil_div(debt * soon, WAD),
+                price,
+                params,
+                pool.scale,
+                risk.ceil_div(total_debt * soon, WAD),
+            )
+            worth = risk.value(coll, price, pool.scale)
+            ltv = risk.ceil_div(debt * BPS, worth) if debt and worth else None
         return Position(
             pool=pool.name,
             id=position_id,
@@ -236,6 +263,9 @@ class Client:
                 coll, debt, params.liquidation_threshold, pool.scale
             ),
             max_borrow=mb,
+            ltv=ltv,
+            params=params,
+            borrowable=borrowable,
         )
 
     def positions(self, pool: Pool, owner: str | None = None) -> list[Position]:
@@ -304,6 +334,23 @@ class Client:
         token = self.stablecoin if pool is None else pool.token
         return token.functions.balanceOf(Web3.to_checksum_address(address)).call()
 
+    def balances(self, address: str) -> list[tuple[str, int, int, str | None]]:
+        """What `address` holds: (asset, amount, decimals, note) for ETH, bhUSD, each pool's
+        collateral token and the savings vault's shares (the note: their worth in bhUSD)."""
+        who = Web3.to_checksum_address(address)
+        rows: list[tuple[str, int, int, str | None]] = [
+            ("ETH", self.w3.eth.get_balance(who), 18, None),
+            ("bhUSD", self.balance(None, who), 18, None),
+        ]
+        rows += [(p.name, self.balance(p, who), p.decimals, None) for p in self.pools()]
+        vault = _contract(self.w3, "SavingsVault", self.deployment.vault)
+        shares = vault.functions.balanceOf(who).call()
+        worth = vault.functions.convertToAssets(shares).call() if shares else 0
+        symbol = vault.functions.symbol().call()
+        decimals = vault.functions.decimals().call()
+        rows.append((symbol, shares, decimals, f"worth {fmt.usd(worth)} bhUSD"))
+        return rows
+
     # ------------------------------------------------------------------ checks
 
     def _owned(self, sender: Sender, pool: Pool, pos: Position, action: str) -> None:
@@ -324,7 +371,7 @@ class Client:
             need_text, have_text = fmt.usd_apart(need, have)
             raise UserError(
                 f"insufficient bhUSD balance: {action} needs {need_text} bhUSD, "
-                f"{sender.address} has {have_text}"
+                f"{sender.address} has {have_text}: {self.bhusd_hint(need - have, need)}"
             )
         need_text, have_text = fmt.amount_apart(need, have, pool.decimals)
         hint = " (`bulkhead faucet` mints mock collateral)" if pool.info.mock else ""
@@ -420,6 +467,11 @@ class Client:
             raise UserError(
                 f"position {position_id} in pool {pool.name} holds only {pool.coll(pos.collateral)}"
             )
+        if pos.debt and amount == pos.collateral:
+            raise UserError(
+                f"position {position_id} in pool {pool.name} has {fmt.usd(pos.debt)} bhUSD of "
+                "debt: repay it first, or `position close` (repays all and withdraws all)"
+            )
         if pos.debt:
             price = self.valid_price(pool, "withdraw from a position with debt")
             p = self.params(pool)
@@ -491,6 +543,53 @@ class Client:
         receipt = sender.transact(pool.contract.functions.close(position_id))
         event = pool.contract.events.Close().process_receipt(receipt, errors=DISCARD)[0]
         return int(event["args"]["debt_repaid"]), int(event["args"]["collateral_returned"])
+
+    def bhusd_hint(self, short: int, need: int) -> str:
+        """How to get the `short` [wad] of a `need` [wad] of bhUSD. Interest accrues every
+        block, so a borrower who holds only what was minted can never repay all without more."""
+        # with a margin of 1 bps of the need for the interest until the repayment is mined
+        # (an hour's worth at 87 % a year), rounded up to a cent
+        ask = fmt.to_decimal(risk.ceil_div(short + need // 10_000, 10**16), 2)
+        ask = max(ask, Decimal("0.01"))
+        if self.is_local:
+            return f"{ask:f} bhUSD short (`bulkhead faucet --bhusd {ask:f}` borrows it on a local chain)"
+        return f"{ask:f} bhUSD short (buy or borrow bhUSD first)"
+
+    def faucet_bhusd(self, sender: Sender, receiver: str, amount: int) -> tuple[Pool, int, int]:
+        """Local chains: borrow `amount` [wad] bhUSD for `receiver` in a new position of
+        `sender`'s, against freshly minted mock collateral at half the max LTV. The debt is
+        at least the pool's minimum. Returns (pool, position id, debt)."""
+        if not self.is_local:
+            raise UserError(
+                f"the faucet works on local dev chains only, not on chain id "
+                f"{self.deployment.chain_id}"
+            )
+        if amount == 0:
+            raise UserError("amount must be above 0")
+        refused = []
+        for pool in self.pools():
+            price, status = self.price_status(pool)
+            p = self.params(pool)
+            total = pool.contract.functions.total_debt().call()
+            debt = max(amount, p.min_debt)
+            if not pool.info.mock or price is None or pool.contract.functions.paused().call():
+                refused.append(
+                    f"{pool.name} ({'real token' if not pool.info.mock else status if price is None else 'paused'})"
+                )
+                continue
+            if total + 2 * debt > p.debt_ceiling:
+                refused.append(f"{pool.name} (debt ceiling)")
+                continue
+            # collateral worth twice the debt over the max LTV, rounded up to whole units
+            coll = risk.ceil_div(2 * debt * BPS * WAD, p.max_ltv * price * pool.scale) + 1
+            sender.transact(pool.token.functions.mint(sender.address, coll))
+            position_id = self.open(sender, pool, coll, debt)
+            if Web3.to_checksum_address(receiver) != Web3.to_checksum_address(sender.address):
+                sender.transact(
+                    self.stablecoin.functions.transfer(Web3.to_checksum_address(receiver), amount)
+                )
+            return pool, position_id, debt
+        raise UserError(f"no pool can lend bhUSD now: {', '.join(refused)}")
 
     def faucet(self, sender: Sender, pool: Pool, receiver: str, amount: int) -> None:
         """Mint mock collateral (local chains only)."""

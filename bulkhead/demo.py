@@ -282,12 +282,21 @@ def step_save(ctx: DemoContext) -> None:
     for saver in ctx.borrowers[:SAVERS]:
         amount = ctx.c.stablecoin.functions.balanceOf(saver).call() // 2
         total += amount
-        calls.append((saver, ctx.c.stablecoin.functions.approve(vault.address, amount), 100_000, "approve vault"))
+        calls.append(
+            (
+                saver,
+                ctx.c.stablecoin.functions.approve(vault.address, amount),
+                100_000,
+                "approve vault",
+            )
+        )
         calls.append((saver, vault.functions.deposit(amount, saver), 300_000, "vault deposit"))
     send_all(ctx, calls)
     price = vault.functions.convertToAssets(WAD).call()
     ctx.extra["vault"] = {"address": vault.address, "share_price_before": fmt.exact(price, 18)}
-    ctx.log(f"  {SAVERS} savers deposited {fmt.usd(total)} bhUSD; share price {fmt.exact(price, 18)}")
+    ctx.log(
+        f"  {SAVERS} savers deposited {fmt.usd(total)} bhUSD; share price {fmt.exact(price, 18)}"
+    )
 
 
 def step_sweep_fees(ctx: DemoContext) -> None:
@@ -329,30 +338,61 @@ def step_protect(ctx: DemoContext) -> None:
         fns = pool.contract.functions
         if i % 3 == 0:
             calls.append(
-                (planned.owner, fns.set_protection(planned.id, int(1.12 * WAD), int(1.35 * WAD), 100),
-                 150_000, "set protection")
+                (
+                    planned.owner,
+                    fns.set_protection(planned.id, int(1.12 * WAD), int(1.35 * WAD), 100),
+                    150_000,
+                    "set protection",
+                )
             )
             counts["deleverage"] += 1
         elif i % 7 == 1:
             allowance = planned.collateral // 2
-            calls.append((planned.owner, pool.token.functions.mint(planned.owner, allowance), 150_000, "mint"))
             calls.append(
-                (planned.owner, pool.token.functions.approve(automation.address, allowance), 100_000, "approve")
+                (
+                    planned.owner,
+                    pool.token.functions.mint(planned.owner, allowance),
+                    150_000,
+                    "mint",
+                )
             )
             calls.append(
-                (planned.owner,
-                 automation.functions.set_top_up(
-                     pool.contract.address, planned.id, int(1.10 * WAD), int(1.30 * WAD), 50, allowance
-                 ), 200_000, "set top-up")
+                (
+                    planned.owner,
+                    pool.token.functions.approve(automation.address, allowance),
+                    100_000,
+                    "approve",
+                )
+            )
+            calls.append(
+                (
+                    planned.owner,
+                    automation.functions.set_top_up(
+                        pool.contract.address,
+                        planned.id,
+                        int(1.10 * WAD),
+                        int(1.30 * WAD),
+                        50,
+                        allowance,
+                    ),
+                    200_000,
+                    "set top-up",
+                )
             )
             counts["top_up"] += 1
         elif planned.leverage <= 400 and counts["boost"] < 6:
-            calls.append((planned.owner, fns.set_operator(automation.address, True), 100_000, "operator"))
             calls.append(
-                (planned.owner,
-                 automation.functions.set_boost(
-                     pool.contract.address, planned.id, int(3.0 * WAD), int(2.2 * WAD), 50
-                 ), 200_000, "set boost")
+                (planned.owner, fns.set_operator(automation.address, True), 100_000, "operator")
+            )
+            calls.append(
+                (
+                    planned.owner,
+                    automation.functions.set_boost(
+                        pool.contract.address, planned.id, int(3.0 * WAD), int(2.2 * WAD), 50
+                    ),
+                    200_000,
+                    "set boost",
+                )
             )
             counts["boost"] += 1
     send_all(ctx, calls)
@@ -379,8 +419,18 @@ def step_keeper(ctx: DemoContext) -> None:
         ctx,
         [
             (keeper_address, fns.mint(keeper_address, collateral), 150_000, "keeper mint"),
-            (keeper_address, fns.approve(weth.contract.address, collateral), 100_000, "keeper approve"),
-            (keeper_address, weth.contract.functions.open(collateral, debt), 400_000, "keeper open"),
+            (
+                keeper_address,
+                fns.approve(weth.contract.address, collateral),
+                100_000,
+                "keeper approve",
+            ),
+            (
+                keeper_address,
+                weth.contract.functions.open(collateral, debt),
+                400_000,
+                "keeper open",
+            ),
         ],
     )
     ctx.keeper = Keeper(
@@ -393,9 +443,7 @@ def step_keeper(ctx: DemoContext) -> None:
 def _run_keeper(ctx: DemoContext) -> None:
     ctx.keeper.run_until_idle(max_steps=30)
     m = ctx.keeper.metrics
-    ctx.log(
-        f"  keeper: {m.done['liquidate']} liquidations, {m.adjustments} adjustments so far"
-    )
+    ctx.log(f"  keeper: {m.done['liquidate']} liquidations, {m.adjustments} adjustments so far")
 
 
 def step_crash(ctx: DemoContext) -> None:
@@ -588,7 +636,14 @@ def render(summary: dict) -> str:
                     f"{Decimal(p['lowest_health']):.3f}" if p["lowest_health"] else "-",
                 ]
             )
-        headers = ["pool", "liquidations", "protections", "bounty [USD]", "bad debt", "lowest health"]
+        headers = [
+            "pool",
+            "liquidations",
+            "protections",
+            "bounty [USD]",
+            "bad debt",
+            "lowest health",
+        ]
         lines.append("keeper, after the crash:")
         lines.append(fmt.table(headers, rows, right={1, 2, 3, 4, 5}))
         lines.append(

@@ -191,7 +191,10 @@ class Deployment:
 
     def pool(self, name_or_address: str) -> PoolInfo:
         for p in self.pools:
-            if p.name.lower() == name_or_address.lower() or p.address.lower() == name_or_address.lower():
+            if (
+                p.name.lower() == name_or_address.lower()
+                or p.address.lower() == name_or_address.lower()
+            ):
                 return p
         known = ", ".join(p.name for p in self.pools)
         raise ConfigError(f"unknown pool {name_or_address!r} (known: {known})")
@@ -295,7 +298,9 @@ def deploy(
     config = config or Config.load()
     chain_id = w3.eth.chain_id
     if config.uses_mocks and chain_id not in LOCAL_CHAIN_IDS:
-        raise ConfigError(f"mock tokens and feeds are refused on chain id {chain_id} (not a local dev chain)")
+        raise ConfigError(
+            f"mock tokens and feeds are refused on chain id {chain_id} (not a local dev chain)"
+        )
     deploy_block = w3.eth.block_number + 1
 
     progress("deploying bhUSD")
@@ -310,7 +315,9 @@ def deploy(
     progress("deploying PoolLens")
     lens = sender.deploy(_contract(w3, "PoolLens"))
     progress("deploying PositionAutomation")
-    automation = sender.deploy(_contract(w3, "PositionAutomation"), factory.address, stablecoin.address)
+    automation = sender.deploy(
+        _contract(w3, "PositionAutomation"), factory.address, stablecoin.address
+    )
     sender.transact(factory.functions.set_automation(automation.address))
     progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
     vault = sender.deploy(

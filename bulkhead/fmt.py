@@ -15,17 +15,31 @@ class AmountError(ValueError):
     """A number a user typed that cannot be used; the message is one line."""
 
 
+# no amount of any token comes near this many whole units: a bound that keeps a typo such as
+# 1e400 from becoming a 400-digit integer
+MAX_AMOUNT = Decimal(10) ** 30
+
+
+def short(text: str, width: int = 32) -> str:
+    """`text` cut to `width` characters for an error message."""
+    text = str(text)
+    return text if len(text) <= width else f"{text[: width - 3]}..."
+
+
 def parse_decimal(text: str) -> Decimal:
-    """A finite, non-negative decimal from `text` (`2.5`, `1000`, `1e3`, `1_000`)."""
+    """A finite, non-negative decimal below MAX_AMOUNT from `text` (`2.5`, `1000`, `1e3`,
+    `1_000`)."""
     cleaned = str(text).strip()
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise AmountError(f"malformed number {text!r}") from None
+        raise AmountError(f"malformed number {short(text)!r}") from None
     if not number.is_finite():
-        raise AmountError(f"malformed number {text!r}")
+        raise AmountError(f"malformed number {short(text)!r}")
     if number < 0:
-        raise AmountError(f"negative number {text!r}")
+        raise AmountError(f"negative number {short(text)!r}")
+    if number >= MAX_AMOUNT:
+        raise AmountError(f"number {short(text)!r} is too large (at most 1e30)")
     return number
 
 
@@ -34,7 +48,7 @@ def to_units(amount: Decimal, decimals: int, symbol: str = "") -> int:
     units = amount.scaleb(decimals)
     if units != units.to_integral_value():
         name = f"{symbol} has" if symbol else "the token has"
-        raise AmountError(f"{amount:f} has more decimals than {name} ({decimals})")
+        raise AmountError(f"{short(f'{amount:f}')} has more decimals than {name} ({decimals})")
     return int(units)
 
 

@@ -74,12 +74,17 @@ class Anvil:
         self._port_picked = port is None  # ours to change if someone takes it meanwhile
         self.args = [
             anvil_binary(),
-            "--port", str(self.port),
-            "--host", "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
             "--prune-history",
-            "--accounts", str(accounts),
-            "--balance", str(balance),
-            "--chain-id", "31337",
+            "--accounts",
+            str(accounts),
+            "--balance",
+            str(balance),
+            "--chain-id",
+            "31337",
         ]
         if block_time:
             self.args += ["--block-time", str(block_time)]

@@ -293,9 +293,11 @@ def test_repay__without_bhusd__insufficient_balance(funded, dev):
     message = funded.error(
         "position", "repay", "--pool", "WETH", "--id", position_id, "200", "--account", OPERATOR + 1
     )
+    # short by 200, asked with a margin of 1 bps of the need (0.02), to the cent
     assert message == (
         f"insufficient bhUSD balance: repaying 200.00 bhUSD needs 200.00 bhUSD, "
-        f"{dev[OPERATOR + 1]} has 0.00"
+        f"{dev[OPERATOR + 1]} has 0.00: 200.02 bhUSD short (`bulkhead faucet --bhusd 200.02` "
+        "borrows it on a local chain)"
     )
 
 
@@ -309,7 +311,12 @@ def test_close__debt_above_balance__insufficient_balance(funded, dev, client):
         "position", "close", "--pool", "WETH", "--id", position_id, "--account", 4
     )
     assert message.startswith("insufficient bhUSD balance: closing needs 20,000.")
-    assert message.endswith(f"{dev[ATTACKER]} has {_balance_text(client, dev[ATTACKER])}")
+    assert f"{dev[ATTACKER]} has {_balance_text(client, dev[ATTACKER])}: " in message
+    short = re.search(r": ([0-9.]+) bhUSD short \(`bulkhead faucet --bhusd \1`", message)
+    assert short, message
+    debt = client.pool("WETH").contract.functions.debt_of(position_id).call()
+    missing = debt - client.balance(None, dev[ATTACKER])
+    assert missing <= D(short.group(1)) * WAD <= missing + debt // 10_000 + 10**16 + 10**16
 
 
 def _balance_text(client, who) -> str:
@@ -448,7 +455,7 @@ def test_amounts__malformed_number__one_line_error(funded, text, why):
 
 def test_repay__malformed_amount__one_line_error(funded):
     assert funded.error("position", "repay", "--pool", "WETH", "--id", "1", "most") == (
-        "malformed number 'most'"
+        "Invalid value for 'AMOUNT': malformed number 'most' (see `bulkhead position repay --help`)"
     )
 
 

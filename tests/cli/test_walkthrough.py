@@ -1,0 +1,221 @@
+"""The README's walkthrough, literally, on a fresh node; and what a new user meets in it: a
+max borrow that `borrow` accepts, repaying all when interest has accrued on minted bhUSD,
+`withdraw all`, `balance`, and amounts that are negative or absurd."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bulkhead import artifacts, risk
+from bulkhead.client import Client
+from bulkhead.deploy import Deployment
+from bulkhead.risk import WAD
+from tests.cli.conftest import ATTACKER, BORROWER, OPERATOR, Cli
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+D = Decimal
+
+
+def _walkthrough() -> list[list[str]]:
+    """The commands between the README's walkthrough markers, as argument lists."""
+    text = README.read_text()
+    block = re.search(r"<!-- walkthrough -->\s*```sh\n(.*?)```\s*<!-- /walkthrough -->", text, re.S)
+    assert block, "README.md has no walkthrough block"
+    commands = [shlex.split(line, comments=True) for line in block.group(1).splitlines()]
+    commands = [c for c in commands if c]
+    assert all(c[0] == "bulkhead" for c in commands), commands
+    return [c[1:] for c in commands]
+
+
+@pytest.fixture(scope="module")
+def fresh(anvil, tmp_path_factory) -> Cli:
+    """The CLI on this module's own node, nothing deployed yet (the walkthrough deploys)."""
+    return Cli(anvil.rpc_url, tmp_path_factory.mktemp("walk") / "deployment.json")
+
+
+@pytest.fixture(scope="module")
+def walked(fresh) -> Cli:
+    """The walkthrough has run; each command exited 0."""
+    steps = _walkthrough()
+    assert len(steps) >= 8
+    for args in steps:
+        run = fresh(*args)
+        assert run.code == 0, f"`bulkhead {shlex.join(args)}` exit {run.code}: {run.err}"
+    return fresh
+
+
+@pytest.fixture(scope="module")
+def client(w3, walked) -> Client:
+    return Client.attach(w3, Deployment.load(walked.manifest))
+
+
+def _advance(w3, cli: Cli, seconds: int) -> None:
+    """Move time on, then post WETH's price again (it would be stale after its heartbeat)."""
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
+    cli.ok("oracle", "set", "WETH", "3000")
+
+
+def test_walkthrough__readme_commands__repay_and_withdraw_all_leave_the_position_empty(
+    walked, client, w3, dev
+):
+    pool = client.pool("WETH")
+    c = pool.contract.functions
+    assert c.owner_of(1).call() == dev[0]
+    assert (c.collateral_of(1).call(), c.debt_of(1).call()) == (0, 0)
+    # `borrow max` took it close to its max LTV: 4000 bhUSD against 2.5 WETH at 3000 USD
+    # and 60 % leaves 500 more, less what an hour of interest needs
+    logs = pool.contract.events.Borrow().get_logs(from_block=0)
+    borrowed = [e["args"]["amount"] for e in logs if e["args"]["id"] == 1]
+    assert borrowed[0] == 4000 * WAD and len(borrowed) == 2  # open, then borrow max
+    assert 499 * WAD < borrowed[1] < 500 * WAD
+
+
+def test_show__max_borrow__is_an_amount_borrow_accepts_half_an_hour_later(walked, client, w3):
+    walked.ok("position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "3000")
+    pos_id = client.pool("WETH").contract.functions.position_count().call()
+    shown = walked.ok("position", "show", "--pool", "WETH", "--id", pos_id).out
+    match = re.search(r"max borrow\s+([0-9,]+\.[0-9]{2}) bhUSD more", shown)
+    assert match, shown
+    _advance(w3, walked, 1800)
+    amount = match.group(1).replace(",", "")
+    assert D(amount) > 0
+    walked.ok("position", "borrow", "--pool", "WETH", "--id", pos_id, amount)
+    # and it was close to the edge: one bhUSD more is refused
+    pool = client.pool("WETH")
+    p, price = client.params(pool), pool.contract.functions.price().call()
+    debt = pool.contract.functions.debt_of(pos_id).call()
+    limit = risk.max_debt(2 * WAD, price, p.max_ltv, pool.scale)
+    assert debt <= limit
+    assert limit - debt < limit // 1000  # at most 0.1 % of the limit was left unused
+    message = walked.error("position", "borrow", "--pool", "WETH", "--id", pos_id, "1")
+    assert message.startswith("borrowing 1.00 bhUSD would exceed the max LTV of 60%")
+
+
+def test_show__ltv_and_liquidatable_flag__from_the_pool_price(walked, client, w3):
+    walked.ok("position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "1500")
+    pos_id = client.pool("WETH").contract.functions.position_count().call()
+    shown = walked.json("position", "show", "--pool", "WETH", "--id", pos_id)
+    # 1500 / (1 x 3000) = 50 %, rounded up (the debt has accrued a second or two)
+    assert shown["ltv_bps"] in (5000, 5001) and shown["liquidatable"] is False
+    text = walked.ok("position", "show", "--pool", "WETH", "--id", pos_id).out
+    assert re.search(r"LTV\s+50(\.01)?% \(max 60%, liquidation at 70%\)", text), text
+    assert "LIQUIDATABLE" not in text
+    walked.ok("oracle", "set", "WETH", "2000")  # 1500 / 2000 = 75 % > 70 %
+    try:
+        text = walked.ok("position", "show", "--pool", "WETH", "--id", pos_id).out
+        assert re.search(r"health\s+0\.933  LIQUIDATABLE \(below 1\)", text), text
+        assert re.search(r"LTV\s+75(\.01)?% ", text), text
+        assert walked.json("position", "show", "--pool", "WETH", "--id", pos_id)["liquidatable"]
+    finally:
+        walked.ok("oracle", "set", "WETH", "3000")
+
+
+def test_repay_all__only_the_minted_bhusd__says_what_is_short_and_the_faucet_fills_it(
+    walked, client, w3, dev
+):
+    who = OPERATOR
+    walked.ok("faucet", "--account", who, "--pool", "WETH")
+    walked.ok(
+        "position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "1000",
+        "--account", who,
+    )  # fmt: skip
+    pool = client.pool("WETH")
+    pos_id = pool.contract.functions.position_count().call()
+    _advance(w3, walked, 30 * 86400)  # a month of interest on 1000 bhUSD
+    message = walked.error(
+        "position", "repay", "--pool", "WETH", "--id", pos_id, "all", "--account", who
+    )
+    match = re.search(r": ([0-9.]+) bhUSD short \(`bulkhead faucet --bhusd ([0-9.]+)`", message)
+    assert message.startswith("insufficient bhUSD balance: repaying all the debt needs"), message
+    assert match and match.group(1) == match.group(2), message
+    short = D(match.group(1)) * WAD
+    debt = pool.contract.functions.debt_of(pos_id).call()
+    held = client.balance(None, dev[who])
+    assert debt - held <= short <= (debt - held) * 2 + 10**16  # what is missing, with a margin
+    assert walked.error("position", "close", "--pool", "WETH", "--id", pos_id, "--account", who)
+    # nothing moved
+    assert pool.contract.functions.debt_of(pos_id).call() >= debt
+    assert client.balance(None, dev[who]) == held
+    walked.ok("faucet", "--bhusd", match.group(1), "--account", who)
+    walked.ok("position", "close", "--pool", "WETH", "--id", pos_id, "--account", who)
+    assert pool.contract.functions.debt_of(pos_id).call() == 0
+
+
+def test_faucet_bhusd__to_another_address__receiver_gets_exactly_it_and_the_sender_owes_it(
+    walked, client, dev
+):
+    pool = client.pool("WETH")
+    before = client.balance(None, dev[ATTACKER])
+    data = walked.json("faucet", "--bhusd", "12.5", "--to", dev[ATTACKER], "--account", BORROWER)
+    assert client.balance(None, dev[ATTACKER]) - before == D("12.5") * WAD
+    pos_id = data["position"]
+    c = client.pool(data["pool"]).contract.functions
+    assert c.owner_of(pos_id).call() == dev[BORROWER]
+    min_debt = client.params(pool).min_debt
+    assert c.debt_of(pos_id).call() >= max(min_debt, D("12.5") * WAD)
+    health = client.position(client.pool(data["pool"]), pos_id).health
+    assert health is not None and health > WAD  # half the max LTV: far from liquidation
+    assert walked.error("faucet", "--bhusd", "0") == "amount must be above 0"
+    assert walked.error("faucet", "--bhusd", "5", "--pool", "WETH") == (
+        "--bhusd borrows bhUSD: leave out --pool and --amount"
+    )
+
+
+def test_withdraw_all__with_debt__refused_without_moving_anything(walked, client):
+    walked.ok("position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "500")
+    pool = client.pool("WETH")
+    pos_id = pool.contract.functions.position_count().call()
+    message = walked.error("position", "withdraw", "--pool", "WETH", "--id", pos_id, "all")
+    assert message == (
+        f"position {pos_id} in pool WETH has 500.00 bhUSD of debt: repay it first, or "
+        "`position close` (repays all and withdraws all)"
+    )
+    assert pool.contract.functions.collateral_of(pos_id).call() == WAD
+
+
+def test_balance__every_asset__matches_the_token_contracts(walked, client, w3, dev):
+    vault = w3.eth.contract(address=client.deployment.vault, abi=artifacts.abi("SavingsVault"))
+    sender = dev[BORROWER]
+    deposit = 100 * WAD
+    walked.ok("faucet", "--bhusd", "100", "--account", BORROWER)
+    w3.eth.wait_for_transaction_receipt(
+        client.stablecoin.functions.approve(vault.address, deposit).transact({"from": sender})
+    )
+    w3.eth.wait_for_transaction_receipt(
+        vault.functions.deposit(deposit, sender).transact({"from": sender})
+    )
+    data = walked.json("balance", "--account", BORROWER)
+    assert data["address"] == sender
+    got = {row["asset"]: row for row in data["balances"]}
+    assert D(got["ETH"]["amount"]) * WAD == w3.eth.get_balance(sender)
+    assert D(got["bhUSD"]["amount"]) * WAD == client.balance(None, sender)
+    for pool in client.pools():
+        assert D(got[pool.name]["amount"]).scaleb(pool.decimals) == client.balance(pool, sender)
+    shares = vault.functions.balanceOf(sender).call()
+    symbol = vault.functions.symbol().call()
+    assert shares > 0
+    assert D(got[symbol]["amount"]).scaleb(vault.functions.decimals().call()) == shares
+    # another address, and a malformed one
+    other = walked.json("balance", "--address", dev[ATTACKER])
+    assert other["address"] == dev[ATTACKER]
+    assert walked.error("balance", "--address", "0x12") == "--address '0x12' is not an address"
+
+
+@pytest.mark.parametrize("command", ["borrow", "repay", "withdraw", "deposit"])
+def test_amounts__negative_huge_and_long__one_short_line(walked, command):
+    base = ["position", command, "--pool", "WETH", "--id", "1"]
+    assert walked.error(*base, "-5") == (
+        f"negative number '-5': amounts are never negative (see `bulkhead position {command} --help`)"
+    )
+    message = walked.error(*base, "1e400")
+    assert "is too large (at most 1e30)" in message and len(message) < 160, message
+    message = walked.error(*base, "1" * 1100)
+    assert len(message) < 160, message
+    message = walked.error(*base, "x" * 1100)
+    assert "malformed number 'xxxx" in message and len(message) < 160, message
