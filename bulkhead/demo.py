@@ -45,11 +45,12 @@ from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
+from bulkhead.keeper.tx import KEEPER_DEV_ACCOUNT
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD
 
 BORROWERS = 6  # dev accounts 1..6; account 0 deploys and moves prices
-KEEPER_ACCOUNT = BORROWERS + 1  # dev account 7 runs the keeper
+KEEPER_ACCOUNT = KEEPER_DEV_ACCOUNT  # dev account 7 (after the borrowers) runs the keeper
 CRASH_STEPS = 3
 CRASH_STEP = Decimal("0.08")  # each crash step, per pool
 POSITIONS_PER_POOL = 20
@@ -436,7 +437,10 @@ def step_keeper(ctx: DemoContext) -> None:
     ctx.keeper = Keeper(
         ctx.w3, ctx.deployment, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
     )
-    ctx.log(f"  keeper {keeper_address} holds {fmt.usd(debt)} bhUSD")
+    ctx.log(
+        f"  keeper {keeper_address} (dev account {KEEPER_ACCOUNT}, the default of "
+        f"`bulkhead keeper run`) holds {fmt.usd(debt)} bhUSD"
+    )
     _run_keeper(ctx)
 
 

@@ -16,7 +16,12 @@ import click
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper.decide import MAX_BATCH
-from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL, check_batch_size
+from bulkhead.keeper.runner import (
+    DEFAULT_MANIFEST,
+    DEFAULT_RPC_URL,
+    check_batch_size,
+    unfunded_message,
+)
 from bulkhead.keeper.runner import run as run_keeper
 from bulkhead.keeper.tx import SignerError
 
@@ -80,16 +85,21 @@ def keeper() -> None:
 @click.option(
     "--account",
     type=click.IntRange(min=0),
-    help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).",
+    help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else dev "
+    "account 7, the keeper's own, which `bulkhead demo` funds).",
 )
 @click.option(
     "--keystore",
     type=click.Path(dir_okay=False),
     help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD).",
 )
-@click.option("--dry-run", is_flag=True, help="Simulate and report; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Simulate and report; send nothing (loops unless --once; each action counts once).",
+)
 @click.option("--once", is_flag=True, help="One pass (waits for its receipts), then exit.")
-@click.option("--max-fee", type=AMOUNT, help="Cap on the max fee per gas [gwei].")
+@click.option("--max-fee", type=AMOUNT, help="Cap on the max fee per gas [gwei] (default: no cap).")
 @click.option(
     "--priority-fee", type=AMOUNT, help="Priority fee per gas [gwei] (default: the node's)."
 )
@@ -106,7 +116,11 @@ def keeper() -> None:
     help="USD per native coin, to price gas (default: the WETH pool).",
 )
 @click.option(
-    "--min-profit", type=AMOUNT, default=Decimal(0), help="Least USD an action must earn above gas."
+    "--min-profit",
+    type=AMOUNT,
+    default=Decimal(0),
+    show_default=True,
+    help="Least USD an action must earn above gas.",
 )
 @click.option(
     "--batch-size",
@@ -163,6 +177,12 @@ def run(
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(format_summary(summary))
+    unfunded = summary.get("unfunded")
+    if unfunded:
+        message = unfunded_message(unfunded, local=summary["local_chain"])
+        if once:  # a pass that could not do what was due did not do its job
+            raise click.ClickException(message)
+        click.echo(f"warning: {message}", err=True)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

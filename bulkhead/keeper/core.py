@@ -125,6 +125,7 @@ class Keeper:
         stablecoin = w3.eth.contract(
             address=checksum(deployment.stablecoin), abi=artifacts.abi("Stablecoin")
         )
+        self.stablecoin = stablecoin
         self._bhusd_balance = Call.of(stablecoin.functions.balanceOf(self.address))
         self._calls: dict[str, _PoolCalls] = {}
         for p in deployment.pools:
@@ -165,6 +166,9 @@ class Keeper:
         self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
         self.approved: set[str] = set()  # pools whose collateral the automation may pull from us
         self._last_skips: set[tuple[str, str, int, str]] = set()
+        # the last pass's actions skipped for want of bhUSD, and what the keeper held
+        self.unfunded: list[Skip] = []
+        self._simulated: set[tuple[str, str, int]] = set()  # dry run: each action once
         self.log(
             "keeper_start",
             address=self.address,
@@ -546,7 +550,10 @@ class Keeper:
             if self.config.dry_run:
                 members = action.actions if isinstance(action, Batch) else (action,)
                 for a in members:
-                    self.metrics.simulated[a.kind] += 1
+                    # a dry run that loops sees the same due action every pass: count it once
+                    if (a.kind, a.pool, a.id) not in self._simulated:
+                        self._simulated.add((a.kind, a.pool, a.id))
+                        self.metrics.simulated[a.kind] += 1
                     self.log(
                         "would_send",
                         **self._fields(a),
@@ -820,6 +827,7 @@ class Keeper:
                     detail=s.detail,
                 )
         self._last_skips = current
+        self.unfunded = [s for s in skips if s.reason == decide.INSUFFICIENT_BHUSD]
         return counts
 
     def _sync_counters(self) -> None:

@@ -209,6 +209,7 @@ class Skip:
     id: int
     reason: str
     detail: str = ""
+    need: int = 0  # [wad] the bhUSD the action needs (INSUFFICIENT_BHUSD)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -334,7 +335,7 @@ def liquidation(
         try:
             amounts = risk.liquidation_amounts(pos.collateral, debt, price, p, pool.scale, bhusd)
         except LiquidationError:
-            return skip(INSUFFICIENT_BHUSD, f"needs {full.paid} has {bhusd}")
+            return skip(INSUFFICIENT_BHUSD, f"needs {full.paid} has {bhusd}", full.paid)
         max_repay, partial = bhusd, True
     bounty = pool.value(amounts.collateral_out) - amounts.paid
     gas = costs.of(gas_kind)
@@ -383,7 +384,7 @@ def deleverage(
     if debt - repay < p.min_debt:
         return skip(NO_AMOUNT, "debt would fall below the minimum")
     if bhusd < repay:
-        return skip(INSUFFICIENT_BHUSD, f"needs {repay} has {bhusd}")
+        return skip(INSUFFICIENT_BHUSD, f"needs {repay} has {bhusd}", repay)
     bounty = pool.value(out) - repay
     gas = costs.of("deleverage")
     if bounty - gas < costs.min_profit:
@@ -494,8 +495,8 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
 
 
 def _skipper(kind: str, pos: Position):
-    def skip(reason: str, detail: str = "") -> Skip:
-        return Skip(kind, pos.pool, pos.id, reason, detail)
+    def skip(reason: str, detail: str = "", need: int = 0) -> Skip:
+        return Skip(kind, pos.pool, pos.id, reason, detail, need)
 
     return skip
 

@@ -20,7 +20,9 @@ class EventLog:
     def __init__(self, stream: IO[str] | None = None, quiet: frozenset[str] = frozenset()):
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet  # event names not written (still counted by the caller)
-        self._lock = threading.Lock()
+        # re-entrant: a signal handler that logs (SIGTERM's "terminated") runs in the main
+        # thread, possibly while that thread is inside a write
+        self._lock = threading.RLock()
 
     def __call__(self, event: str, **fields: Any) -> None:
         if event in self.quiet:

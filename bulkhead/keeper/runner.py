@@ -4,23 +4,26 @@ It connects, picks the account, steps once per `poll_interval` and survives a no
 goes away: every failed request is followed by a wait that doubles from 0.25 s up to
 `max_backoff`, and when the node answers again the next step catches up from the event
 logs and the views (so positions that became liquidatable meanwhile are found). On exit,
-normal or Ctrl-C, it logs and returns the metrics summary.
+normal, Ctrl-C or SIGTERM, it logs and returns the metrics summary; the summary's `unfunded`
+says which due actions the last pass skipped for want of bhUSD.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from requests.exceptions import RequestException
 from web3 import HTTPProvider, Web3
 
-from bulkhead.chain import NodeError
+from bulkhead import fmt
+from bulkhead.chain import LOCAL_CHAIN_IDS, NodeError
 from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
@@ -164,36 +167,84 @@ def run(
     """
     deployment = manifest if isinstance(manifest, Deployment) else Deployment.load(manifest)
     log = EventLog(log_stream)
-    w3 = web3_for(rpc_url)
-    _wait_for_node(w3, rpc_url, connect_timeout, log)
-    _check_chain(w3, deployment, rpc_url)
-    signer = resolve_signer(
-        w3, account=account, keystore=keystore, private_key=private_key, password=password
+    own_stop = stop is None and threading.current_thread() is threading.main_thread()
+    stop = stop or threading.Event()
+    previous = None
+    if own_stop:
+        # SIGTERM (a service manager, `kill`) ends the keeper as Ctrl-C does: after the
+        # current pass, with a log line and the summary
+        def terminate(signum: int, _frame: Any) -> None:
+            log("terminated", signal=signal.Signals(signum).name)
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        w3 = web3_for(rpc_url)
+        _wait_for_node(w3, rpc_url, connect_timeout, log)
+        _check_chain(w3, deployment, rpc_url)
+        signer = resolve_signer(
+            w3, account=account, keystore=keystore, private_key=private_key, password=password
+        )
+        cfg = config or KeeperConfig()
+        cfg.dry_run = dry_run or cfg.dry_run
+        if max_fee is not None:
+            cfg.max_fee = int(Decimal(str(max_fee)) * GWEI)
+        if priority_fee is not None:
+            cfg.priority_fee = int(Decimal(str(priority_fee)) * GWEI)
+        if native_price is not None:
+            cfg.native_price = int(Decimal(str(native_price)) * WAD)
+        if min_profit:
+            cfg.min_profit = int(Decimal(str(min_profit)) * WAD)
+        if batch_size is not None:
+            cfg.batch_size = check_batch_size(batch_size)
+        if clear_under_water is not None:
+            cfg.clear_under_water = clear_under_water
+        if once:
+            cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
+        keeper = Keeper(w3, deployment, signer, cfg, log)
+        summary = run_keeper(
+            keeper,
+            poll_interval=poll_interval,
+            once=once,
+            stop=stop,
+            max_cycles=max_cycles,
+            give_up_after=connect_timeout if once else None,
+        )
+    finally:
+        if own_stop:
+            signal.signal(signal.SIGTERM, previous)
+    summary["local_chain"] = deployment.chain_id in LOCAL_CHAIN_IDS
+    if keeper.unfunded:
+        summary["unfunded"] = _unfunded(keeper)
+    return summary
+
+
+def _unfunded(keeper: Keeper) -> dict[str, Any]:
+    """The last pass's due actions that the keeper's bhUSD could not pay for."""
+    held = keeper.stablecoin.functions.balanceOf(keeper.address).call()
+    needs = [s.need for s in keeper.unfunded]
+    return {
+        "address": keeper.address,
+        "actions": len(needs),
+        "bhusd_held": fmt.exact(held, 18),
+        "bhusd_largest": fmt.exact(max(needs), 18),
+        "bhusd_all": fmt.exact(sum(needs), 18),
+    }
+
+
+def unfunded_message(unfunded: dict[str, Any], local: bool) -> str:
+    """One line: why the keeper could not act, and how to fund it."""
+    held, total = Decimal(unfunded["bhusd_held"]), Decimal(unfunded["bhusd_all"])
+    ask = max(total - held, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_UP)
+    how = (
+        f"`bulkhead faucet --bhusd {ask} --to {unfunded['address']}`"
+        if local
+        else f"send it at least {ask} bhUSD"
     )
-    cfg = config or KeeperConfig()
-    cfg.dry_run = dry_run or cfg.dry_run
-    if max_fee is not None:
-        cfg.max_fee = int(Decimal(str(max_fee)) * GWEI)
-    if priority_fee is not None:
-        cfg.priority_fee = int(Decimal(str(priority_fee)) * GWEI)
-    if native_price is not None:
-        cfg.native_price = int(Decimal(str(native_price)) * WAD)
-    if min_profit:
-        cfg.min_profit = int(Decimal(str(min_profit)) * WAD)
-    if batch_size is not None:
-        cfg.batch_size = check_batch_size(batch_size)
-    if clear_under_water is not None:
-        cfg.clear_under_water = clear_under_water
-    if once:
-        cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
-    keeper = Keeper(w3, deployment, signer, cfg, log)
-    return run_keeper(
-        keeper,
-        poll_interval=poll_interval,
-        once=once,
-        stop=stop,
-        max_cycles=max_cycles,
-        give_up_after=connect_timeout if once else None,
+    return (
+        f"keeper {unfunded['address']} holds {held:,.2f} bhUSD: {unfunded['actions']} due "
+        f"action(s) need {total:,.2f} bhUSD in all (the largest "
+        f"{Decimal(unfunded['bhusd_largest']):,.2f}); fund it: {how}"
     )
 
 

@@ -82,6 +82,11 @@ class NodeSigner(Signer):
         return "eth_sendTransaction", [body]
 
 
+# the keeper's dev account on local chains when none is given: not account 0, which deploys,
+# moves prices and is the CLI's default borrower; the demo funds this one
+KEEPER_DEV_ACCOUNT = 7
+
+
 def resolve_signer(
     w3: Web3,
     account: int | None = None,
@@ -91,7 +96,8 @@ def resolve_signer(
     env: Mapping[str, str] | None = None,
 ) -> Signer:
     """The keeper's account: `keystore`, a dev `account` index, `private_key`,
-    env BULKHEAD_PRIVATE_KEY, then dev account 0 on a local chain (in that order)."""
+    env BULKHEAD_PRIVATE_KEY, then dev account KEEPER_DEV_ACCOUNT on a local chain (in that
+    order): a keeper of its own, not the account that deploys and borrows by default."""
     env = os.environ if env is None else env
     if account is not None and keystore is not None:
         raise SignerError("give either --account or --keystore, not both")
@@ -122,7 +128,7 @@ def resolve_signer(
             f"no account for chain id {chain_id}: use --keystore FILE or set {KEY_ENV}"
         )
     dev = w3.eth.accounts
-    index = account or 0
+    index = KEEPER_DEV_ACCOUNT if account is None else account
     if index >= len(dev):
         raise SignerError(f"no dev account {index}: the node has {len(dev)}")
     return NodeSigner(dev[index])

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import signal
+import subprocess
+import sys
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +21,7 @@ from bulkhead.keeper.cli import keeper
 from bulkhead.keeper.runner import keeper_from_env
 from bulkhead.risk import WAD
 
-from .conftest import BORROWER, KEEPER, Node
+from .conftest import BORROWER, KEEPER, OUTSIDER, PATIENCE, Node
 
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -147,3 +152,90 @@ def test_cli_keeper_run__manifest_of_a_reset_node__one_line_wrong_chain(chain, t
         "Error: wrong chain: no factory at 0x000000000000000000000000000000000000dEaD on "
     ), result.stderr
     assert "Traceback" not in result.stderr and "InsufficientDataBytes" not in result.stderr
+
+
+def _cli_args(chain: Node, manifest, *extra: str) -> list[str]:
+    return ["run", "--rpc-url", chain.anvil.rpc_url, "--manifest", str(manifest), *extra]
+
+
+def test_run__dry_run_that_loops__counts_each_due_action_once(chain, tmp_path):
+    """Before: 5 passes over 2 liquidatable positions said "would send liquidate 10"."""
+    ids = _unsafe_book(chain)
+    chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
+    summary = run(
+        rpc_url=chain.anvil.rpc_url,
+        manifest=chain.deployment,
+        account=KEEPER,
+        dry_run=True,
+        poll_interval=0.05,
+        max_cycles=5,
+        log_stream=io.StringIO(),
+    )
+    assert summary["cycles"] == 5
+    assert summary["simulated"] == {"liquidate": 2}
+    assert set(chain.markets["WETH"].liquidatable()) == set(ids[:2])
+
+
+def test_cli_keeper_run__once_without_bhusd__says_how_to_fund_it_and_exits_1(chain, tmp_path):
+    ids = _unsafe_book(chain)
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    poor = chain.accounts[OUTSIDER]
+    result = CliRunner(mix_stderr=False).invoke(
+        keeper, _cli_args(chain, manifest, "--account", str(OUTSIDER), "--once", "--json")
+    )
+    assert result.exit_code == 1, result.stderr
+    summary = json.loads(result.stdout)  # the summary is printed first
+    assert summary["liquidations"] == 0 and summary["unfunded"]["actions"] == 2
+    last = result.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(
+        rf"Error: keeper {poor} holds 0\.00 bhUSD: 2 due action\(s\) need ([0-9,.]+) bhUSD in "
+        rf"all \(the largest [0-9,.]+\); fund it: `bulkhead faucet --bhusd ([0-9.]+) --to {poor}`",
+        last,
+    )
+    assert match, last
+    # what it asks for is what the two liquidations need: with it, one pass does both
+    chain.give_bhusd(poor, int(Decimal(match.group(2)) * WAD))
+    assert set(chain.markets["WETH"].liquidatable()) == set(ids[:2])
+    again = CliRunner(mix_stderr=False).invoke(
+        keeper, _cli_args(chain, manifest, "--account", str(OUTSIDER), "--once", "--json")
+    )
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["liquidations"] == 2
+    assert chain.markets["WETH"].liquidatable() == []
+
+
+def test_resolve_signer__local_chain_without_a_choice__the_keepers_own_dev_account(chain):
+    from bulkhead.keeper.tx import KEEPER_DEV_ACCOUNT, resolve_signer
+
+    signer = resolve_signer(chain.w3, env={})
+    assert signer.address == chain.w3.eth.accounts[KEEPER_DEV_ACCOUNT]
+    assert KEEPER_DEV_ACCOUNT != 0  # not the account that deploys and borrows by default
+    assert resolve_signer(chain.w3, account=0, env={}).address == chain.w3.eth.accounts[0]
+
+
+def test_cli_keeper_run__sigterm__logs_it_and_prints_the_summary(chain, tmp_path):
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    command = [sys.executable, "-m", "bulkhead", "keeper", *_cli_args(chain, manifest)]
+    proc = subprocess.Popen(
+        [*command, "--poll-interval", "0.2", "--account", str(KEEPER)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = json.loads(proc.stderr.readline())  # blocks until the keeper has started
+        assert first["event"] == "keeper_start", first
+        proc.send_signal(signal.SIGTERM)
+        # what follows is a few lines, well within the pipes' buffers: wait, then read
+        proc.wait(timeout=PATIENCE)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    events = [json.loads(line)["event"] for line in err.splitlines()]
+    assert "terminated" in events and events[-1] == "summary", events
+    assert out.startswith("cycles"), out
