@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 from web3.logs import DISCARD
 
 from bulkhead import artifacts, fmt, risk
@@ -162,6 +163,20 @@ class Client:
                 f"wrong chain: the contract at {deployment.factory} on {where} is not the "
                 "manifest's factory (run `bulkhead deploy`)"
             )
+        if deployment.deploy_block_hash:
+            block_hash = None  # Anvil refuses a block beyond its head; others return null
+            if deployment.deploy_block <= w3.eth.block_number:
+                try:
+                    block_hash = Web3.to_hex(w3.eth.get_block(deployment.deploy_block)["hash"])
+                except BlockNotFound:
+                    pass
+            if block_hash != deployment.deploy_block_hash.lower():
+                why = "no such block" if block_hash is None else "its hash differs"
+                raise UserError(
+                    f"wrong chain: block {deployment.deploy_block} on {where} is not the "
+                    f"manifest's deploy block ({why}): another node with the same chain id and "
+                    "addresses, or one that was reset (run `bulkhead deploy`)"
+                )
         return client
 
     # ------------------------------------------------------------------ reading

@@ -10,6 +10,7 @@ manifest written to disk as JSON.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -188,6 +189,9 @@ class Deployment:
     vault: str
     pools: list[PoolInfo] = field(default_factory=list)
     version: int = MANIFEST_VERSION
+    # the deploy block's hash: tells this chain from another node's with the same chain id and
+    # the same addresses (a dev node restarted and deployed again); "" in older manifests
+    deploy_block_hash: str = ""
 
     def pool(self, name_or_address: str) -> PoolInfo:
         for p in self.pools:
@@ -234,6 +238,7 @@ class Deployment:
                 vault=str(raw["vault"]),
                 pools=pools,
                 version=int(raw.get("version", MANIFEST_VERSION)),
+                deploy_block_hash=str(raw.get("deploy_block_hash", "")),
             )
         except KeyError as missing:
             raise ConfigError(f"manifest is missing {missing}") from None
@@ -258,6 +263,10 @@ class Deployment:
         for address in addresses:
             if not Web3.is_address(address):
                 raise ConfigError(f"manifest holds a malformed address {address!r}")
+        if deployment.deploy_block_hash and not re.fullmatch(
+            r"0x[0-9a-fA-F]{64}", deployment.deploy_block_hash
+        ):
+            raise ConfigError("manifest holds a malformed deploy block hash")
         return deployment
 
     @classmethod
@@ -349,6 +358,7 @@ def deploy(
             sender.transact(factory.functions.set_reserve_target(info.address, target))
         info.reserve_target = factory.functions.reserve_target(info.address).call()
         deployment.pools.append(info)
+    deployment.deploy_block_hash = Web3.to_hex(w3.eth.get_block(deploy_block)["hash"])
     return deployment
 
 

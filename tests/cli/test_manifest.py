@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bulkhead.chain import connect
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.node import Anvil
 from tests.cli.conftest import Cli, free_port
@@ -93,6 +94,44 @@ def test_manifest__node_without_the_deployment__wrong_chain(cli):
         f"wrong chain: no factory at {cli_factory(cli)} on the node at {empty.rpc_url}; the "
         "manifest belongs to another chain or a node that was reset (run `bulkhead deploy`)"
     )
+
+
+def test_manifest__another_node_with_the_same_addresses__wrong_chain_by_block_hash(cli, tmp_path):
+    """A second node deploys the same contracts at the same addresses (same deployer, same
+    nonces): only the deploy block's hash tells the two chains apart."""
+    with Anvil() as other:
+        w3 = connect(other.rpc_url)
+        w3.provider.make_request("evm_increaseTime", [1000])  # another block, another hash
+        twin = Cli(other.rpc_url, tmp_path / "twin.json")
+        twin.ok("deploy")
+        ours, theirs = json.loads(cli.manifest.read_text()), json.loads(twin.manifest.read_text())
+        assert (ours["factory"], ours["deploy_block"]) == (
+            theirs["factory"],
+            theirs["deploy_block"],
+        )
+        assert ours["deploy_block_hash"] != theirs["deploy_block_hash"]
+        message = cli.error("status", "--rpc-url", other.rpc_url)
+    assert message == (
+        f"wrong chain: block {ours['deploy_block']} on the node at {other.rpc_url} is not the "
+        "manifest's deploy block (its hash differs): another node with the same chain id and "
+        "addresses, or one that was reset (run `bulkhead deploy`)"
+    )
+
+
+def test_manifest__deploy_block_hash__checked_or_malformed(cli, raw, tmp_path):
+    assert cli.ok("status", "--manifest", _write(tmp_path, raw)).code == 0  # its own: fine
+    raw["deploy_block_hash"] = "0x" + "ab" * 32
+    assert "(its hash differs)" in cli.error("status", "--manifest", _write(tmp_path, raw))
+    block = raw["deploy_block"]
+    raw["deploy_block"] = 10**9
+    assert "(no such block)" in cli.error("status", "--manifest", _write(tmp_path, raw))
+    raw["deploy_block"] = block
+    raw["deploy_block_hash"] = "0x12"
+    assert cli.error("status", "--manifest", _write(tmp_path, raw)) == (
+        "manifest holds a malformed deploy block hash"
+    )
+    del raw["deploy_block_hash"]  # a manifest written before the hash: not checked
+    assert cli.ok("status", "--manifest", _write(tmp_path, raw)).code == 0
 
 
 def cli_factory(cli) -> str:
