@@ -698,6 +698,39 @@ def position_list(rpc_url, manifest, as_json, pool_name, owner, account, keystor
 
 @cli.command()
 @_common
+@_pool_option
+@_id_option
+@_account_options
+def liquidate(rpc_url, manifest, as_json, pool_name, position_id, account, keystore) -> None:
+    """Liquidate an unhealthy position by hand with your bhUSD (what `keeper run` automates)."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    done = client.liquidate(sender, pool, position_id)
+    data = {
+        "pool": pool.name,
+        "id": position_id,
+        "debt_repaid": fmt.exact(done["debt_repaid"], 18),
+        "paid": fmt.exact(done["paid"], 18),
+        "collateral_out": fmt.exact(done["collateral_out"], pool.decimals),
+        "reserve_used": fmt.exact(done["reserve_used"], 18),
+        "bad_debt": fmt.exact(done["bad_debt"], 18),
+    }
+    text = (
+        f"liquidated position {position_id} in pool {pool.name}: paid {fmt.usd(done['paid'])} "
+        f"bhUSD (debt repaid {fmt.usd(done['debt_repaid'])}), received "
+        f"{pool.coll(done['collateral_out'])}"
+    )
+    if done["reserve_used"] or done["bad_debt"]:
+        text += (
+            f"; shortfall: {fmt.usd(done['reserve_used'])} bhUSD from the reserve, "
+            f"{fmt.usd(done['bad_debt'])} bad debt"
+        )
+    _emit(as_json, data, text)
+
+
+@cli.command()
+@_common
 @click.option("--address", help="Any address (default: your account).")
 @_account_options
 def balance(rpc_url, manifest, as_json, address, account, keystore) -> None:

@@ -559,6 +559,32 @@ class Client:
         event = pool.contract.events.Close().process_receipt(receipt, errors=DISCARD)[0]
         return int(event["args"]["debt_repaid"]), int(event["args"]["collateral_returned"])
 
+    def liquidate(self, sender: Sender, pool: Pool, position_id: int) -> dict[str, int]:
+        """Liquidate an unhealthy position with `sender`'s bhUSD, as the pool sizes it (a
+        partial back to the target health, or the whole debt); returns the Liquidate event's
+        amounts."""
+        pos = self.position(pool, position_id)
+        if pos.debt == 0:
+            raise UserError(f"position {position_id} in pool {pool.name} has no debt")
+        price = self.valid_price(pool, "liquidate")
+        if not pos.liquidatable:
+            raise UserError(
+                f"position {position_id} in pool {pool.name} is healthy (health "
+                f"{fmt.health(pos.health)}, liquidatable below 1)"
+            )
+        params = self.params(pool)
+        plan = risk.liquidation_amounts(pos.collateral, pos.debt, price, params, pool.scale)
+        self._has(sender, None, plan.paid, "liquidating it")
+        # interest until it is mined raises what is paid a little: offer 1 bps more, and
+        # accept 1 % less collateral than planned (a partial one is sized again on chain)
+        max_repay = min(self.balance(None, sender.address), plan.paid + plan.paid // 10_000 + 1)
+        min_out = plan.collateral_out * 99 // 100
+        receipt = sender.transact(
+            pool.contract.functions.liquidate(position_id, max_repay, min_out)
+        )
+        event = pool.contract.events.Liquidate().process_receipt(receipt, errors=DISCARD)[0]
+        return {k: int(v) for k, v in event["args"].items() if isinstance(v, int)}
+
     def bhusd_hint(self, short: int, need: int) -> str:
         """How to get the `short` [wad] of a `need` [wad] of bhUSD. Interest accrues every
         block, so a borrower who holds only what was minted can never repay all without more."""

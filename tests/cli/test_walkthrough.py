@@ -219,3 +219,36 @@ def test_amounts__negative_huge_and_long__one_short_line(walked, command):
     assert len(message) < 160, message
     message = walked.error(*base, "x" * 1100)
     assert "malformed number 'xxxx" in message and len(message) < 160, message
+
+
+def test_liquidate__by_hand__pays_bhusd_and_receives_the_collateral_the_pool_gives(
+    walked, client, dev
+):
+    pool = client.pool("WETH")
+    c = pool.contract.functions
+    walked.ok("position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "1500")
+    pos_id = c.position_count().call()
+    assert walked.error("liquidate", "--pool", "WETH", "--id", pos_id, "--account", ATTACKER) == (
+        f"position {pos_id} in pool WETH is healthy (health 1.400, liquidatable below 1)"
+    )
+    walked.ok("faucet", "--bhusd", "3000", "--account", ATTACKER)
+    walked.ok("oracle", "set", "WETH", "2000")  # health 2000 x 0.7 / 1500 = 0.933
+    try:
+        bhusd, weth = client.balance(None, dev[ATTACKER]), client.balance(pool, dev[ATTACKER])
+        data = walked.json("liquidate", "--pool", "WETH", "--id", pos_id, "--account", ATTACKER)
+        paid, out = D(data["paid"]) * WAD, D(data["collateral_out"]) * WAD
+        # what the liquidator's wallet shows is what the command reports
+        assert bhusd - client.balance(None, dev[ATTACKER]) == paid
+        assert client.balance(pool, dev[ATTACKER]) - weth == out
+        # it got more collateral value than it paid (the bonus), and the position is safe again
+        assert out * 2000 > paid and paid > 0
+        assert not client.position(pool, pos_id).liquidatable
+        assert walked.error("liquidate", "--pool", "WETH", "--id", pos_id).startswith(
+            f"position {pos_id} in pool WETH is healthy"
+        )
+    finally:
+        walked.ok("oracle", "set", "WETH", "3000")
+    count = client.pool("WETH").contract.functions.position_count().call()
+    assert walked.error("liquidate", "--pool", "WETH", "--id", "999") == (
+        f"unknown position 999 in pool WETH (ids run from 1 to {count})"
+    )
