@@ -8,6 +8,8 @@ is one line on stderr (`error: ...`) and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import socket
@@ -671,24 +673,51 @@ def position_show(rpc_url, manifest, as_json, pool_name, position_id) -> None:
     _emit(as_json, pos.as_json(), _position_text(pos, pool))
 
 
+CSV_COLUMNS = [
+    "pool", "id", "owner", "collateral", "debt", "health", "ltv_bps", "liquidation_price",
+    "price", "liquidatable",
+]  # fmt: skip
+
+
 @position.command(name="list")
 @_common
 @click.option("--pool", "pool_name", help="Only this pool.")
 @click.option("--owner", help="Owner address (default: your account).")
+@click.option("--all", "everyone", is_flag=True, help="Every owner's positions.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per position (exact amounts).")
 @_account_options
-def position_list(rpc_url, manifest, as_json, pool_name, owner, account, keystore) -> None:
-    """Your positions (or --owner's) with collateral or debt."""
+def position_list(
+    rpc_url, manifest, as_json, pool_name, owner, everyone, as_csv, account, keystore
+) -> None:
+    """Your positions (or --owner's, or --all) with collateral or debt."""
+    if as_json and as_csv:
+        raise UserError("choose --json or --csv, not both")
+    if everyone and owner is not None:
+        raise UserError("choose --all or --owner, not both")
     client = _client(rpc_url, manifest)
-    if owner is None:
+    if everyone:
+        owner = None
+    elif owner is None:
         owner = _sender(client.w3, account, keystore).address
     elif not Web3.is_address(owner):
-        raise UserError(f"--owner {owner!r} is not an address")
+        raise UserError(f"--owner {fmt.short(owner)!r} is not an address")
     pools = [client.pool(pool_name)] if pool_name else client.pools()
     found = [(pool, client.positions(pool, owner)) for pool in pools]
-    if as_json:
-        _emit(True, {"owner": owner, "positions": [p.as_json() for _, ps in found for p in ps]}, "")
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for _, ps in found:
+            for p in ps:
+                row = p.as_json()
+                writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+        click.echo(out.getvalue(), nl=False)
         return
-    parts = [f"positions of {owner}"]
+    if as_json:
+        positions = [p.as_json() for _, ps in found for p in ps]
+        _emit(True, {"owner": owner or "all", "positions": positions}, "")
+        return
+    parts = [f"positions of {owner or 'every owner'}"]
     for pool, ps in found:
         parts.append(f"\n{pool.name}: {len(ps)} position(s)")
         if ps:

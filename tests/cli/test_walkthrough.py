@@ -4,6 +4,8 @@ max borrow that `borrow` accepts, repaying all when interest has accrued on mint
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shlex
 from decimal import Decimal
@@ -17,6 +19,7 @@ from bulkhead.deploy import Deployment
 from bulkhead.risk import WAD
 from tests.cli.conftest import ATTACKER, BORROWER, OPERATOR, Cli
 
+DEPLOY_PRICES = {"WETH": "3000", "WBTC": "60000", "VOL": "2"}  # bulkhead/configs/local.toml
 README = Path(__file__).resolve().parents[2] / "README.md"
 D = Decimal
 
@@ -55,10 +58,11 @@ def client(w3, walked) -> Client:
 
 
 def _advance(w3, cli: Cli, seconds: int) -> None:
-    """Move time on, then post WETH's price again (it would be stale after its heartbeat)."""
+    """Move time on, then post every deploy price again (stale after their heartbeats)."""
     w3.provider.make_request("evm_increaseTime", [seconds])
     w3.provider.make_request("evm_mine", [])
-    cli.ok("oracle", "set", "WETH", "3000")
+    for pool, price in DEPLOY_PRICES.items():
+        cli.ok("oracle", "set", pool, price)
 
 
 def test_walkthrough__readme_commands__repay_and_withdraw_all_leave_the_position_empty(
@@ -252,3 +256,31 @@ def test_liquidate__by_hand__pays_bhusd_and_receives_the_collateral_the_pool_giv
     assert walked.error("liquidate", "--pool", "WETH", "--id", "999") == (
         f"unknown position 999 in pool WETH (ids run from 1 to {count})"
     )
+
+
+def test_list_all_csv__every_position_of_every_pool__exact_and_parseable(walked, client, dev):
+    walked.ok("faucet", "--account", ATTACKER)
+    walked.ok(
+        "position", "open", "--pool", "WBTC", "--collateral", "0.5", "--debt", "2000",
+        "--account", ATTACKER,
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(walked.ok("position", "list", "--all", "--csv").out)))
+    listed = {(r["pool"], int(r["id"])) for r in rows}
+    expected = set()
+    for pool in client.pools():
+        c = pool.contract.functions
+        for pos_id in range(1, c.position_count().call() + 1):
+            if c.collateral_of(pos_id).call() or c.debt_of(pos_id).call():
+                expected.add((pool.name, pos_id))
+    assert listed == expected and len({r["owner"] for r in rows}) >= 3  # several owners
+    for r in rows:
+        pool = client.pool(r["pool"])
+        c = pool.contract.functions
+        assert D(r["collateral"]).scaleb(pool.decimals) == c.collateral_of(int(r["id"])).call()
+        assert r["liquidatable"] in ("True", "False")
+    mine = list(csv.DictReader(io.StringIO(walked.ok("position", "list", "--csv").out)))
+    assert mine and {r["owner"] for r in mine} == {dev[0]}
+    assert walked.error("position", "list", "--all", "--owner", dev[1]) == (
+        "choose --all or --owner, not both"
+    )
+    assert walked.error("position", "list", "--csv", "--json") == "choose --json or --csv, not both"
