@@ -496,7 +496,7 @@ def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lo
         f"chain id {client.deployment.chain_id}, block {client.w3.eth.block_number}",
         fmt.table(headers, rows, right=set(range(1, len(headers))) - {3}),
     ]
-    apy = f"{saving.apy_1d * 100:.2f}%" if saving.apy_1d != float("inf") else "-"
+    apy = _apy_text(saving.apy_1d)
     parts.append(
         f"savings vault {saving.address}: {fmt.usd(saving.total_assets)} bhUSD, share price "
         f"{saving.share_price / WAD:.6f}, {fmt.usd(saving.locked)} still streaming, APY (1 day) {apy}"
@@ -756,6 +756,85 @@ def liquidate(rpc_url, manifest, as_json, pool_name, position_id, account, keyst
             f"{fmt.usd(done['bad_debt'])} bad debt"
         )
     _emit(as_json, data, text)
+
+
+@cli.group()
+def vault() -> None:
+    """The savings vault (ERC-4626 over bhUSD): it earns the pools' fees."""
+
+
+@vault.command(name="show")
+@_common
+@click.option("--address", help="Whose shares to show (default: your account).")
+@_account_options
+def vault_show(rpc_url, manifest, as_json, address, account, keystore) -> None:
+    """Total assets, share price, what still streams in, the last day's APY, your shares."""
+    client = _client(rpc_url, manifest)
+    if address is None:
+        address = _sender(client.w3, account, keystore).address
+    elif not Web3.is_address(address):
+        raise UserError(f"--address {fmt.short(address)!r} is not an address")
+    stats = vault_stats(client.w3, client.deployment)
+    shares = client.vault.functions.balanceOf(Web3.to_checksum_address(address)).call()
+    worth = client.vault.functions.convertToAssets(shares).call() if shares else 0
+    data = {
+        "address": stats.address,
+        "total_assets": fmt.exact(stats.total_assets, 18),
+        "total_supply": fmt.exact(stats.total_supply, 18),
+        "share_price": fmt.exact(stats.share_price, 18),
+        "locked": fmt.exact(stats.locked, 18),
+        "unlock_end": stats.unlock_end,
+        "apy_1d": stats.apy_1d,
+        "holder": address,
+        "shares": fmt.exact(shares, 18),
+        "worth": fmt.exact(worth, 18),
+    }
+    rows = [
+        ["vault", stats.address],
+        ["total assets", f"{fmt.usd(stats.total_assets)} bhUSD"],
+        ["shares", fmt.usd(stats.total_supply)],
+        ["share price", f"{fmt.to_decimal(stats.share_price, 18):.6f} bhUSD"],
+        ["still streaming in", f"{fmt.usd(stats.locked)} bhUSD"],
+        ["APY (last day)", _apy_text(stats.apy_1d)],
+        [f"shares of {address}", f"{fmt.usd(shares)} (worth {fmt.usd(worth)} bhUSD)"],
+    ]
+    width = max(len(k) for k, _ in rows)
+    _emit(as_json, data, "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+
+
+def _apy_text(apy: float) -> str:
+    if apy != apy or apy == float("inf"):
+        return "-"
+    if apy > 10:  # a young vault's one-day window compounds into nonsense
+        return f"{apy:.0%} (over a short window: not a forecast)"
+    return f"{apy:.2%}"
+
+
+@vault.command(name="deposit")
+@_common
+@click.argument("amount", type=NUMBER)
+@_account_options
+def vault_deposit(rpc_url, manifest, as_json, amount, account, keystore) -> None:
+    """Deposit AMOUNT bhUSD for shares."""
+    client = _client(rpc_url, manifest)
+    sender = _sender(client.w3, account, keystore)
+    wad = _wad(amount)
+    shares = client.vault_deposit(sender, wad)
+    data = {"deposited": fmt.exact(wad, 18), "shares": fmt.exact(shares, 18)}
+    _emit(as_json, data, f"deposited {fmt.usd(wad)} bhUSD for {fmt.usd(shares)} shares")
+
+
+@vault.command(name="redeem")
+@_common
+@click.argument("shares", type=AmountOr("all"))
+@_account_options
+def vault_redeem(rpc_url, manifest, as_json, shares, account, keystore) -> None:
+    """Redeem SHARES (or `all`) for bhUSD."""
+    client = _client(rpc_url, manifest)
+    sender = _sender(client.w3, account, keystore)
+    burned, assets = client.vault_redeem(sender, None if shares == "all" else _wad(shares))
+    data = {"shares": fmt.exact(burned, 18), "received": fmt.exact(assets, 18)}
+    _emit(as_json, data, f"redeemed {fmt.usd(burned)} shares for {fmt.usd(assets)} bhUSD")
 
 
 @cli.command()

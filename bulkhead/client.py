@@ -585,6 +585,41 @@ class Client:
         event = pool.contract.events.Liquidate().process_receipt(receipt, errors=DISCARD)[0]
         return {k: int(v) for k, v in event["args"].items() if isinstance(v, int)}
 
+    @property
+    def vault(self) -> Any:
+        return _contract(self.w3, "SavingsVault", self.deployment.vault)
+
+    def vault_deposit(self, sender: Sender, assets: int) -> int:
+        """Deposit `assets` [wad] bhUSD into the savings vault; returns the shares minted."""
+        if assets == 0:
+            raise UserError("amount must be above 0")
+        self._has(sender, None, assets, f"depositing {fmt.usd(assets)} bhUSD")
+        vault = self.vault
+        if self.stablecoin.functions.allowance(sender.address, vault.address).call() < assets:
+            sender.transact(self.stablecoin.functions.approve(vault.address, assets))
+        receipt = sender.transact(vault.functions.deposit(assets, sender.address))
+        event = vault.events.Deposit().process_receipt(receipt, errors=DISCARD)[0]
+        return int(event["args"]["shares"])
+
+    def vault_redeem(self, sender: Sender, shares: int | None) -> tuple[int, int]:
+        """Redeem `shares` [wad] (all when None) for bhUSD; returns (shares, assets)."""
+        vault = self.vault
+        held = vault.functions.balanceOf(sender.address).call()
+        if shares is None:
+            shares = held
+            if shares == 0:
+                raise UserError(f"{sender.address} holds no savings vault shares")
+        if shares == 0:
+            raise UserError("amount must be above 0")
+        if shares > held:
+            have, want = fmt.usd_apart(held, shares)
+            raise UserError(f"{sender.address} holds {have} shares, not {want}")
+        if vault.functions.previewRedeem(shares).call() == 0:
+            raise UserError("those shares are worth less than 1 wei of bhUSD: nothing to redeem")
+        receipt = sender.transact(vault.functions.redeem(shares, sender.address, sender.address))
+        event = vault.events.Withdraw().process_receipt(receipt, errors=DISCARD)[0]
+        return int(event["args"]["shares"]), int(event["args"]["assets"])
+
     def bhusd_hint(self, short: int, need: int) -> str:
         """How to get the `short` [wad] of a `need` [wad] of bhUSD. Interest accrues every
         block, so a borrower who holds only what was minted can never repay all without more."""

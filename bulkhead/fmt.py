@@ -90,7 +90,8 @@ def usd(wad: int, places: int = 2, down: bool = False) -> str:
     if down:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
     if 0 < value < Decimal(1).scaleb(-places):
-        return f"{value:.3E}"
+        # a dust amount: plain digits to its third significant one (0.000149, not 1.490E-4)
+        return f"{value:.{min(18, 2 - value.adjusted())}f}".rstrip("0")
     return f"{value:,.{places}f}"
 
 

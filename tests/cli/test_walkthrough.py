@@ -284,3 +284,34 @@ def test_list_all_csv__every_position_of_every_pool__exact_and_parseable(walked,
         "choose --all or --owner, not both"
     )
     assert walked.error("position", "list", "--csv", "--json") == "choose --json or --csv, not both"
+
+
+def test_vault__deposit_show_redeem__shares_and_bhusd_move_as_the_vault_says(walked, client, dev):
+    who = OPERATOR
+    walked.ok("faucet", "--bhusd", "500", "--account", who)
+    vault = client.vault.functions
+    bhusd = client.balance(None, dev[who])
+    expected_shares = vault.previewDeposit(200 * WAD).call()
+    data = walked.json("vault", "deposit", "200", "--account", who)
+    assert D(data["shares"]) * WAD == expected_shares == vault.balanceOf(dev[who]).call()
+    assert bhusd - client.balance(None, dev[who]) == 200 * WAD
+    shown = walked.json("vault", "show", "--account", who)
+    assert D(shown["shares"]) * WAD == expected_shares
+    assert D(shown["total_assets"]) * WAD == vault.totalAssets().call()
+    assert D(shown["worth"]) * WAD == vault.convertToAssets(expected_shares).call()
+    text = walked.ok("vault", "show", "--account", who).out
+    assert "share price" in text and f"shares of {dev[who]}" in text
+    # redeeming more than held, nothing, and then all
+    assert walked.error("vault", "redeem", "1e9", "--account", who).startswith(f"{dev[who]} holds ")
+    assert walked.error("vault", "redeem", "0", "--account", who) == "amount must be above 0"
+    worth = vault.previewRedeem(expected_shares).call()
+    before = client.balance(None, dev[who])
+    out = walked.json("vault", "redeem", "all", "--account", who)
+    assert D(out["received"]) * WAD == worth == client.balance(None, dev[who]) - before
+    assert vault.balanceOf(dev[who]).call() == 0
+    assert walked.error("vault", "redeem", "all", "--account", who) == (
+        f"{dev[who]} holds no savings vault shares"
+    )
+    assert walked.error("vault", "deposit", "1e9", "--account", who).startswith(
+        "insufficient bhUSD balance: depositing 1,000,000,000.00 bhUSD needs"
+    )
