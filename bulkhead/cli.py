@@ -25,7 +25,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from bulkhead import __version__, fmt
+from bulkhead import __version__, fmt, risk
 from bulkhead import accounts as accounts_mod
 from bulkhead.accounts import AccountError
 from bulkhead.chain import NodeError, Sender, TxError, revert_reason
@@ -186,6 +186,34 @@ class AmountOr(DecimalType):
         if isinstance(value, str) and value.strip().lower() == self.word:
             return self.word
         return super().convert(value, param, ctx)
+
+
+class PercentType(click.ParamType):
+    """A share: `15%` or `0.15` (the same thing); a bare number above 1 is refused, since
+    it is unclear whether it meant percent."""
+
+    name = "percent"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).strip()
+        try:
+            if text.endswith("%"):
+                return fmt.parse_decimal(text[:-1]) / 100
+            share = fmt.parse_decimal(text)
+        except AmountError as exc:
+            self.fail(str(exc), param, ctx)
+        if share > 1:
+            self.fail(
+                f"{fmt.short(text)!r} is ambiguous: write {text}% or a share such as 0.15",
+                param,
+                ctx,
+            )
+        return share
+
+
+PERCENT = PercentType()
 
 
 # ------------------------------------------------------------------ helpers
@@ -1017,6 +1045,86 @@ def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) 
     _emit(as_json, data, text)
     if seen is None:
         _fail(f"pool {pool.name} still has no valid price ({status})")
+
+
+def _governance_command(name: str) -> Callable:
+    def decorate(f: Callable) -> Callable:
+        f = _account_options(f)
+        f = click.argument("pool_name", metavar="POOL")(f)
+        f = _common(f)
+        return pool_group.command(name=name)(f)
+
+    return decorate
+
+
+@_governance_command("pause")
+def pool_pause(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
+    """Pause POOL: no new debt; repay, deposit, close and liquidate stay open (governance)."""
+    _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, True)
+
+
+@_governance_command("unpause")
+def pool_unpause(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
+    """Lift POOL's pause (governance)."""
+    _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, False)
+
+
+def _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, paused) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    client.set_paused(_sender(client.w3, account, keystore), pool, paused)
+    state = "paused" if paused else "unpaused"
+    _emit(as_json, {"pool": pool.name, "paused": paused}, f"pool {pool.name} {state}")
+
+
+@_governance_command("sweep")
+def pool_sweep(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
+    """Move POOL's reserve above its target into the savings vault (anyone may)."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    moved = client.sweep(_sender(client.w3, account, keystore), pool)
+    _emit(
+        as_json,
+        {"pool": pool.name, "swept": fmt.exact(moved, 18)},
+        f"swept {fmt.usd(moved)} bhUSD from pool {pool.name} into the savings vault",
+    )
+
+
+@_governance_command("set-params")
+@click.option("--max-ltv", type=PERCENT, help="Borrow limit, e.g. 60% or 0.6.")
+@click.option("--liquidation-threshold", type=PERCENT, help="Liquidatable above this LTV.")
+@click.option("--liquidation-bonus", type=PERCENT, help="Keeper's bonus on repaid debt.")
+@click.option("--liquidation-fee", type=PERCENT, help="Reserve's fee on repaid debt.")
+@click.option("--liquidation-tip", type=NUMBER, help="Flat tip per liquidation [bhUSD].")
+@click.option("--target-health", type=NUMBER, help="Health a partial liquidation restores.")
+@click.option("--min-debt", type=NUMBER, help="Least debt of a position [bhUSD].")
+@click.option("--debt-ceiling", type=NUMBER, help="Most debt of the pool [bhUSD].")
+@click.option("--stability-fee", type=PERCENT, help="Yearly interest, compounded, e.g. 5%.")
+def pool_set_params(rpc_url, manifest, as_json, pool_name, account, keystore, **given) -> None:
+    """Change some of POOL's risk parameters; the others stay (governance). The factory
+    refuses values outside its bounds."""
+    changes: dict[str, int] = {}
+    for name in ("max_ltv", "liquidation_threshold", "liquidation_bonus", "liquidation_fee"):
+        if given[name] is not None:
+            changes[name] = _bps(given[name], name)
+    for name in ("liquidation_tip", "target_health", "min_debt", "debt_ceiling"):
+        if given[name] is not None:
+            changes[name] = _wad(given[name])
+    if given["stability_fee"] is not None:
+        changes["stability_fee"] = risk.fee_per_second(float(given["stability_fee"]))
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    params = client.set_params(_sender(client.w3, account, keystore), pool, changes)
+    data = {"pool": pool.name, **{k: getattr(params, k) for k in changes}}
+    text = f"pool {pool.name}: " + ", ".join(f"{k} {getattr(params, k)}" for k in changes)
+    _emit(as_json, data, text)
+
+
+def _bps(share: Decimal, name: str) -> int:
+    bps = share * 10_000
+    if bps != bps.to_integral_value():
+        raise UserError(f"--{name.replace('_', '-')} {share:%} is finer than a basis point")
+    return int(bps)
 
 
 # ------------------------------------------------------------------ demo

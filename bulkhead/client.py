@@ -9,7 +9,7 @@ whatever still fails on chain comes back as `TxError` with the contract's reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -696,17 +696,51 @@ class Client:
         sender.transact(pool.feed.functions.set_answer(answer))
         return self.price_status(pool)
 
-    def reset_anchor(self, sender: Sender, pool: Pool) -> tuple[int | None, str]:
-        """Governance accepts the feed's current answer as the pool's price anchor (after a
-        move beyond the jump bound); returns the pool's view of the price afterwards."""
+    def _governance(self, sender: Sender, action: str) -> None:
         governance = self.factory.functions.owner().call()
         if Web3.to_checksum_address(sender.address) != governance:
             raise UserError(
-                f"only governance (the factory's owner, {governance}) can reset a price "
-                f"anchor; {sender.address} is not (--account or --keystore)"
+                f"only governance (the factory's owner, {governance}) can {action}; "
+                f"{sender.address} is not (--account or --keystore)"
             )
+
+    def reset_anchor(self, sender: Sender, pool: Pool) -> tuple[int | None, str]:
+        """Governance accepts the feed's current answer as the pool's price anchor (after a
+        move beyond the jump bound); returns the pool's view of the price afterwards."""
+        self._governance(sender, "reset a price anchor")
         sender.transact(self.factory.functions.reset_price_anchor(pool.contract.address))
         return self.price_status(pool)
+
+    def set_paused(self, sender: Sender, pool: Pool, paused: bool) -> None:
+        """Governance pauses a pool (no new debt) or lifts the pause."""
+        self._governance(sender, "pause or unpause a pool")
+        if pool.contract.functions.paused().call() == paused:
+            raise UserError(f"pool {pool.name} is already {'paused' if paused else 'unpaused'}")
+        sender.transact(self.factory.functions.set_paused(pool.contract.address, paused))
+
+    def set_params(self, sender: Sender, pool: Pool, changes: dict[str, int]) -> RiskParams:
+        """Governance changes some of a pool's risk parameters (the rest stay); the factory
+        bounds them. Returns the parameters in force afterwards."""
+        self._governance(sender, "change risk parameters")
+        if not changes:
+            raise UserError("name at least one parameter to change (see --help)")
+        new = RiskParams(**{**asdict(self.params(pool)), **changes})
+        if new.max_ltv >= new.liquidation_threshold:
+            raise UserError(
+                f"max LTV {fmt.bps(new.max_ltv)} must stay below the liquidation threshold "
+                f"{fmt.bps(new.liquidation_threshold)}"
+            )
+        sender.transact(
+            self.factory.functions.set_risk_params(pool.contract.address, new.as_tuple())
+        )
+        return self.params(pool)
+
+    def sweep(self, sender: Sender, pool: Pool) -> int:
+        """Anyone: move a pool's reserve above its target into the savings vault; returns
+        the bhUSD moved."""
+        before = self.stablecoin.functions.balanceOf(self.deployment.vault).call()
+        sender.transact(self.factory.functions.sweep(pool.contract.address))
+        return self.stablecoin.functions.balanceOf(self.deployment.vault).call() - before
 
 
 def _min_collateral(debt: int, price: int, max_ltv: int, scale: int) -> int:

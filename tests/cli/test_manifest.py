@@ -174,6 +174,15 @@ def test_manifest__every_command__checks_the_chain(cli, raw, tmp_path):
         ["position", "borrow", "--pool", "WETH", "--id", "1", "1"],
         ["position", "repay", "--pool", "WETH", "--id", "1", "1"],
         ["position", "close", "--pool", "WETH", "--id", "1"],
+        ["balance"],
+        ["liquidate", "--pool", "WETH", "--id", "1"],
+        ["vault", "show"],
+        ["vault", "deposit", "1"],
+        ["vault", "redeem", "all"],
+        ["pool", "pause", "WETH"],
+        ["pool", "set-params", "WETH", "--max-ltv", "50%"],
+        ["pool", "sweep", "WETH"],
+        ["faucet", "--bhusd", "1"],
     ]
     for command in commands:
         assert cli.error(*command, "--manifest", path).startswith("wrong chain:"), command

@@ -315,3 +315,52 @@ def test_vault__deposit_show_redeem__shares_and_bhusd_move_as_the_vault_says(wal
     assert walked.error("vault", "deposit", "1e9", "--account", who).startswith(
         "insufficient bhUSD balance: depositing 1,000,000,000.00 bhUSD needs"
     )
+
+
+def test_governance__pause_params_sweep__owner_only_and_bounded(walked, client, dev):
+    pool = client.pool("VOL")
+    c = pool.contract.functions
+    # only the factory's owner (dev account 0, the deployer) governs
+    message = walked.error("pool", "pause", "VOL", "--account", ATTACKER)
+    assert message == (
+        f"only governance (the factory's owner, {dev[0]}) can pause or unpause a pool; "
+        f"{dev[ATTACKER]} is not (--account or --keystore)"
+    )
+    assert c.paused().call() is False
+    walked.ok("pool", "pause", "VOL")
+    assert c.paused().call() is True
+    assert walked.error("pool", "pause", "VOL") == "pool VOL is already paused"
+    assert walked.error(
+        "position", "open", "--pool", "VOL", "--collateral", "1000", "--debt", "200"
+    ).startswith("cannot open a position: pool VOL is paused")
+    walked.ok("pool", "unpause", "VOL")
+    assert c.paused().call() is False
+
+    before = client.params(pool)
+    walked.ok("pool", "set-params", "VOL", "--max-ltv", "40%", "--stability-fee", "0.05")
+    after = client.params(pool)
+    assert after.max_ltv == 4000 and after.stability_fee == risk.fee_per_second(0.05)
+    assert (after.liquidation_threshold, after.min_debt) == (
+        before.liquidation_threshold,
+        before.min_debt,
+    )
+    assert walked.error("pool", "set-params", "VOL", "--max-ltv", "40") == (
+        "Invalid value for '--max-ltv': '40' is ambiguous: write 40% or a share such as 0.15 "
+        "(see `bulkhead pool set-params --help`)"
+    )
+    threshold = after.liquidation_threshold
+    assert walked.error("pool", "set-params", "VOL", "--max-ltv", "0.99").startswith(
+        f"max LTV 99% must stay below the liquidation threshold {threshold / 100:g}%"
+    )
+    # the factory's own bounds: a refusal with its reason, nothing changed
+    assert walked.error("pool", "set-params", "VOL", "--liquidation-bonus", "90%").startswith(
+        "transaction refused: "
+    )
+    assert client.params(pool) == after
+    assert walked.error("pool", "set-params", "VOL") == (
+        "name at least one parameter to change (see --help)"
+    )
+    # anyone may sweep; what it reports is what the vault received
+    vault_before = client.balance(None, client.deployment.vault)
+    data = walked.json("pool", "sweep", "WETH", "--account", ATTACKER)
+    assert D(data["swept"]) * WAD == client.balance(None, client.deployment.vault) - vault_before
