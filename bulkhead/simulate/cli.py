@@ -125,7 +125,7 @@ def _log(as_json: bool) -> Callable[[str], None]:
     "--drop",
     default="40",
     show_default=True,
-    help="Drop [%] of `drop` and total of `staircase`: `40` or per pool `WETH=90,VOL=20`.",
+    help="Drop [%] of `drop` and total of `staircase`: `40` (or `40%`), or per pool `WETH=90,VOL=20`.",
 )
 @click.option("--pools", help="Pools that move, e.g. WETH,VOL (default: all).")
 @click.option(

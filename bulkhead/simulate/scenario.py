@@ -63,7 +63,10 @@ class Scenario:
             raise ScenarioError(f"the first move (block {self.start}) is outside 1..{self.blocks}")
         for pool, d in self.drop.items():
             if not 0 <= d < 1:
-                raise ScenarioError(f"drop {d:g} for {pool} is not a fraction in [0, 1)")
+                raise ScenarioError(
+                    f"--drop {d * 100:g}% for {pool}: a drop is a percent of the price in "
+                    "[0, 100) (write 40 or 40%)"
+                )
         for pool, v in self.vol.items():
             if not 0 <= v <= 20:
                 raise ScenarioError(f"volatility {v:g} for {pool} is not in [0, 20]")
@@ -83,6 +86,9 @@ def parse_per_pool(text: str, name: str, percent: bool = True) -> dict[str, floa
             continue
         key, _, value = part.rpartition("=")
         key = key.strip() or "*"
+        value = value.strip()
+        if percent and value.endswith("%"):  # `40%` is `40`: the unit, written out
+            value = value[:-1]
         try:
             number = float(value)
         except ValueError:

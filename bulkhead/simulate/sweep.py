@@ -98,6 +98,7 @@ def parse_axis(text: str) -> Axis:
 
 def parse_drops(text: str) -> tuple[float, ...]:
     """`5:95:5` (start:stop:step, percent) or `10,20,40`: the grid of drops searched."""
+    text = text.replace("%", "")  # `5%:95%:5%` is `5:95:5`: the unit, written out
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))

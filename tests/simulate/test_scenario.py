@@ -75,6 +75,16 @@ def test_gbm__log_returns__have_the_chosen_volatility():
 def test_parse_per_pool__number_and_pairs__fractions():
     assert parse_per_pool("40", "--drop") == {"*": 0.4}
     assert parse_per_pool("WETH=90, *=10", "--drop") == {"WETH": 0.9, "*": 0.1}
+    # the unit may be written out, with the same meaning
+    assert parse_per_pool("40%", "--drop") == {"*": 0.4}
+    assert parse_per_pool("WETH=90%, *=10", "--drop") == {"WETH": 0.9, "*": 0.1}
+
+
+def test_parse_drops__percent_sign__same_grid():
+    from bulkhead.simulate.sweep import parse_drops
+
+    assert parse_drops("5%:15%:5%") == parse_drops("5:15:5") == (0.05, 0.1, 0.15)
+    assert parse_drops("10%,20%") == (0.1, 0.2)
 
 
 @pytest.mark.parametrize("text", ["", "abc", "WETH=x", "nan"])
@@ -88,7 +98,7 @@ def test_parse_per_pool__malformed__raises(text):
     [
         (Scenario(kind="crash"), "unknown scenario"),
         (Scenario(blocks=5, start=6), "outside 1..5"),
-        (Scenario(drop={"*": 1.0}), "not a fraction"),
+        (Scenario(drop={"*": 1.5}), r"--drop 150% for \*: a drop is a percent of the price in"),
         (Scenario(kind="replay"), "needs a CSV file"),
         (Scenario(kind="staircase", steps=0), "at least one step"),
     ],
@@ -148,3 +158,15 @@ def test_load_replay__malformed_file__names_file_and_line(tmp_path, text, messag
 def test_load_replay__missing_file__raises_one_line(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read replay file"):
         load_replay(tmp_path / "nope.csv")
+
+
+def test_cli_simulate__drop_of_150_percent__one_line_with_the_unit_before_any_node():
+    from click.testing import CliRunner
+
+    from bulkhead.cli import cli
+
+    result = CliRunner().invoke(cli, ["simulate", "--drop", "150"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: --drop 150% for *: a drop is a percent of the price in [0, 100) (write 40 or 40%)"
+    )
