@@ -61,6 +61,7 @@ class Sender:
         self.w3 = w3
         self._account = Account.from_key(private_key) if private_key else None
         self.address = Web3.to_checksum_address(self._account.address if self._account else address)
+        self.sent: list[str] = []  # hashes of the transactions mined, in order
 
     def __repr__(self) -> str:  # never show the key
         return f"Sender({self.address})"
@@ -82,7 +83,8 @@ class Sender:
             raise TxError(revert_reason(exc)) from None
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
         if receipt["status"] != 1:
-            raise TxError(f"transaction {tx_hash.hex()} reverted")
+            raise TxError(f"transaction {Web3.to_hex(tx_hash)} reverted")
+        self.sent.append(Web3.to_hex(tx_hash))
         return receipt
 
     def _submit(self, tx: dict[str, Any]) -> Any:

@@ -66,6 +66,7 @@ class BulkheadGroup(click.Group):
     """A click group whose errors are one line on stderr, whoever calls it."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _SENDERS.clear()
         try:
             code = super().main(
                 args=args,
@@ -225,14 +226,25 @@ def _client(rpc_url: str, manifest: str) -> Client:
     return Client.attach(w3, deployment, where=f"the node at {rpc_url}")
 
 
+# the senders of the command being run: `_emit` reports the transactions they sent
+_SENDERS: list[Sender] = []
+
+
 def _sender(w3: Web3, account: int | None, keystore: str | None) -> Sender:
     def prompt(text: str) -> str:
         return click.prompt(text, hide_input=True, err=True)
 
-    return accounts_mod.resolve(w3, account, keystore, prompt=prompt)
+    sender = accounts_mod.resolve(w3, account, keystore, prompt=prompt)
+    _SENDERS.append(sender)
+    return sender
 
 
 def _emit(as_json: bool, data: Any, text: str) -> None:
+    """The command's result; with the hash of every transaction it sent (`transactions`)."""
+    sent = [h for sender in _SENDERS for h in sender.sent]
+    if sent and isinstance(data, dict):
+        data = {**data, "transactions": sent}
+        text = f"{text}\ntransactions: {', '.join(sent)}"
     click.echo(json.dumps(data, indent=2) if as_json else text)
 
 
@@ -453,9 +465,8 @@ def deploy_cmd(
         ["PoolLens", deployment.lens],
         *[[f"pool {p.name}", p.address] for p in deployment.pools],
     ]
-    _emit(
-        as_json, json.loads(deployment.to_json()), fmt.table(["contract", "address"], rows, set())
-    )
+    # the manifest is the result (its dozens of deployment transactions are not listed)
+    click.echo(deployment.to_json() if as_json else fmt.table(["contract", "address"], rows, set()))
 
 
 @cli.command()
@@ -584,10 +595,7 @@ def _write_command(name: str, help_text: str) -> Callable:
 
 def _show(client: Client, pool: Pool, position_id: int, as_json: bool, note: str) -> None:
     pos = client.position(pool, position_id)
-    if as_json:
-        _emit(True, {"action": note, **pos.as_json()}, "")
-    else:
-        click.echo(f"{note}\n{_position_text(pos, pool)}")
+    _emit(as_json, {"action": note, **pos.as_json()}, f"{note}\n{_position_text(pos, pool)}")
 
 
 @_write_command("open", "Open a position: --collateral in the pool's token, --debt in bhUSD.")

@@ -3,6 +3,7 @@ end to end."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -92,7 +93,9 @@ def test_status__table__one_row_per_pool_and_the_lowest_positions(cli, book):
 
 def test_oracle_set__price_drop__status_counts_liquidatable_like_the_pool(cli, client, book):
     run = cli.ok("oracle", "set", "WETH", "2200")
-    assert run.out.strip() == "pool WETH: feed set to 2200 USD; the pool sees 2,200.00 USD (ok)"
+    result, sent = run.out.strip().splitlines()
+    assert result == "pool WETH: feed set to 2200 USD; the pool sees 2,200.00 USD (ok)"
+    assert re.fullmatch(r"transactions: 0x[0-9a-f]{64}", sent), sent  # the feed's update
     weth = _pool(cli.json("status"), "WETH")
     pool = client.pool("WETH").contract.functions
     liquidatable = pool.positions_to_liquidate(1, 100).call()
@@ -107,7 +110,9 @@ def test_oracle_set__price_drop__status_counts_liquidatable_like_the_pool(cli, c
 def test_oracle_set__past_the_jump_bound__pool_refuses_exits_1_and_status_says_so(cli, book):
     run = cli("oracle", "set", "WETH", "100", "--json")
     assert run.code == 1
-    assert run.json == {"pool": "WETH", "feed_answer": "100", "price": None, "oracle": "price jump"}
+    data = run.json
+    assert len(data.pop("transactions")) == 1  # the feed moved; the pool refuses the price
+    assert data == {"pool": "WETH", "feed_answer": "100", "price": None, "oracle": "price jump"}
     assert run.err.strip() == (
         "error: pool WETH refuses the new price (price jump); governance accepts it with "
         "`bulkhead pool reset-anchor WETH`, or the bound widens by itself after a heartbeat"
@@ -130,6 +135,7 @@ def test_pool_reset_anchor__after_a_refused_jump__governance_only_then_accepted(
     assert message.startswith("only governance (the factory's owner, 0x")
     assert _pool(cli.json("status"), "WETH")["oracle"] == "price jump"
     run = cli.json("pool", "reset-anchor", "WETH", "--account", 0)
+    assert len(run.pop("transactions")) == 1
     assert run == {"pool": "WETH", "price": "100", "oracle": "ok"}
     assert _pool(cli.json("status"), "WETH")["price"] is not None
     # and back: 3,000 is a jump from the new anchor of 100
@@ -174,7 +180,7 @@ def test_oracle_set__more_decimals_than_the_feed__error(cli):
 def test_faucet__defaults__about_100k_usd_of_each_mock_collateral(cli, client, dev):
     before = {n: client.balance(client.pool(n), dev[KEEPER]) for n in ("WETH", "WBTC", "VOL")}
     minted = cli.json("faucet", "--account", KEEPER)
-    assert minted["to"] == dev[KEEPER]
+    assert minted["to"] == dev[KEEPER] and len(minted["transactions"]) == 3  # a mint per pool
     amounts = {m["pool"]: D(m["amount"]) for m in minted["minted"]}
     assert amounts == {"WETH": 33, "WBTC": D("1.7"), "VOL": 50_000}
     for name, amount in amounts.items():

@@ -364,3 +364,20 @@ def test_governance__pause_params_sweep__owner_only_and_bounded(walked, client, 
     vault_before = client.balance(None, client.deployment.vault)
     data = walked.json("pool", "sweep", "WETH", "--account", ATTACKER)
     assert D(data["swept"]) * WAD == client.balance(None, client.deployment.vault) - vault_before
+
+
+def test_writes__print_their_transaction_hashes__mined_from_the_sender(walked, client, w3, dev):
+    run = walked.ok("position", "open", "--pool", "WETH", "--collateral", "1", "--debt", "500")
+    line = run.out.strip().splitlines()[-1]
+    hashes = line.removeprefix("transactions: ").split(", ")
+    assert line.startswith("transactions: ") and len(hashes) >= 1  # approve (if needed), open
+    for tx_hash in hashes:
+        tx = w3.eth.get_transaction(tx_hash)
+        assert tx["from"] == dev[0] and w3.eth.get_transaction_receipt(tx_hash)["status"] == 1
+    assert w3.eth.get_transaction(hashes[-1])["to"] == client.pool("WETH").contract.address
+    data = walked.json("vault", "deposit", "1")
+    assert data["transactions"] and all(
+        w3.eth.get_transaction_receipt(h)["status"] == 1 for h in data["transactions"]
+    )
+    # a read sends nothing and prints no hashes
+    assert "transactions" not in walked.json("balance")
