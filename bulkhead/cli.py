@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import socket
 import sys
@@ -141,7 +142,7 @@ def _account_options(f: Callable) -> Callable:
     return click.option(
         "--account",
         type=click.IntRange(min=0),
-        help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else 0).",
+        help="Dev account index on a local chain [default: env BULKHEAD_PRIVATE_KEY, else 0].",
     )(f)
 
 
@@ -149,8 +150,24 @@ def _common(f: Callable) -> Callable:
     return _rpc_option(_manifest_option(_json_option(f)))
 
 
+def _complete_pools(ctx: click.Context, _param: Any, incomplete: str) -> list[str]:
+    """Shell completion of pool names from the manifest (a file: no node is asked)."""
+    path = ctx.params.get("manifest") or os.environ.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST)
+    try:
+        names = [p.name for p in Deployment.load(path).pools]
+    except Exception:  # noqa: BLE001 - no manifest yet: nothing to offer
+        return []
+    return [n for n in names if n.lower().startswith(incomplete.lower())]
+
+
 def _pool_option(f: Callable) -> Callable:
-    return click.option("--pool", "pool_name", required=True, help="Pool name, e.g. WETH.")(f)
+    return click.option(
+        "--pool",
+        "pool_name",
+        required=True,
+        help="Pool name, e.g. WETH.",
+        shell_complete=_complete_pools,
+    )(f)
 
 
 def _id_option(f: Callable) -> Callable:
@@ -1000,7 +1017,7 @@ def oracle() -> None:
 
 @oracle.command(name="set")
 @_common
-@click.argument("pool_name", metavar="POOL")
+@click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)
 @click.argument("price", type=NUMBER)
 @_account_options
 def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) -> None:
@@ -1038,7 +1055,7 @@ def pool_group() -> None:
 
 @pool_group.command(name="reset-anchor")
 @_common
-@click.argument("pool_name", metavar="POOL")
+@click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)
 @_account_options
 def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
     """Accept POOL's current feed answer after a move beyond the jump bound (governance)."""
@@ -1058,7 +1075,7 @@ def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) 
 def _governance_command(name: str) -> Callable:
     def decorate(f: Callable) -> Callable:
         f = _account_options(f)
-        f = click.argument("pool_name", metavar="POOL")(f)
+        f = click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)(f)
         f = _common(f)
         return pool_group.command(name=name)(f)
 
