@@ -726,6 +726,69 @@ def position_show(rpc_url, manifest, as_json, pool_name, position_id) -> None:
     _emit(as_json, pos.as_json(), _position_text(pos, pool))
 
 
+@position.command(name="history")
+@_common
+@_pool_option
+@_id_option
+def position_history(rpc_url, manifest, as_json, pool_name, position_id) -> None:
+    """Every action on one position, from the event logs, with its state after each."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    rows = client.history(pool, position_id)
+    units = {"collateral_in", "collateral_out", "collateral_returned", "fee"}
+
+    def amount(key: str, value: Any, event: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return str(value)
+        if "health" in key:
+            return fmt.health(value)
+        if key in units or (key == "amount" and event in ("Deposit", "Withdraw")):
+            return pool.coll(value)
+        if key == "max_fee":
+            return fmt.bps(value)
+        return f"{fmt.usd(value)} bhUSD"
+
+    if as_json:
+        out = [
+            {
+                **{k: r[k] for k in ("block", "time", "tx", "event", "by")},
+                "args": {k: str(v) for k, v in r["args"].items()},
+                "collateral": None
+                if r["collateral"] is None
+                else fmt.exact(r["collateral"], pool.decimals),
+                "debt": None if r["debt"] is None else fmt.exact(r["debt"], 18),
+            }
+            for r in rows
+        ]
+        _emit(True, {"pool": pool.name, "id": position_id, "history": out}, "")
+        return
+    table = fmt.table(
+        [
+            "block",
+            "time (UTC)",
+            "action",
+            "by",
+            "amounts",
+            f"collateral [{pool.name}]",
+            "debt [bhUSD]",
+        ],
+        [
+            [
+                str(r["block"]),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["time"])),
+                r["event"],
+                r["by"],
+                ", ".join(f"{k} {amount(k, v, r['event'])}" for k, v in r["args"].items()),
+                "" if r["collateral"] is None else fmt.amount(r["collateral"], pool.decimals),
+                "" if r["debt"] is None else fmt.usd(r["debt"]),
+            ]
+            for r in rows
+        ],
+        right={0, 5, 6},
+    )
+    click.echo(f"history of position {position_id} in pool {pool.name}\n{table}")
+
+
 CSV_COLUMNS = [
     "pool", "id", "owner", "collateral", "debt", "health", "ltv_bps", "liquidation_price",
     "price", "liquidatable",

@@ -38,6 +38,14 @@ PRICE_STATUS = {
 }
 
 
+# the pool's events about one position, and the argument that names who acted
+POSITION_EVENTS = (
+    "Open", "Deposit", "Withdraw", "Borrow", "Repay", "Close", "Liquidate", "AutoDeleverage",
+    "ProtectionSet",
+)  # fmt: skip
+ACTORS = ("owner", "payer", "receiver", "caller", "liquidator", "keeper")
+
+
 class UserError(Exception):
     """A user mistake or a refused action; the message is one line."""
 
@@ -584,6 +592,49 @@ class Client:
         )
         event = pool.contract.events.Liquidate().process_receipt(receipt, errors=DISCARD)[0]
         return {k: int(v) for k, v in event["args"].items() if isinstance(v, int)}
+
+    def history(self, pool: Pool, position_id: int) -> list[dict[str, Any]]:
+        """What happened to a position, oldest first, from the event logs since the deploy
+        block: each action (who, the amounts of its event) with the position's collateral and
+        debt right after it (from the same transaction's PositionUpdated)."""
+        self.position(pool, position_id)  # an unknown id is a one-line error
+        start = self.deployment.deploy_block
+        ids = {"id": position_id}
+        logs = []
+        for name in POSITION_EVENTS:
+            event = getattr(pool.contract.events, name)()
+            logs += event.get_logs(from_block=start, argument_filters=ids)
+        automation = _contract(self.w3, "PositionAutomation", self.deployment.automation)
+        for name in ("Boost", "TopUp", "BoostSet", "TopUpSet"):
+            event = getattr(automation.events, name)()
+            found = event.get_logs(from_block=start, argument_filters=ids)
+            logs += [log for log in found if log["args"]["pool"] == pool.contract.address]
+        after: dict[bytes, Any] = {}  # the position's state at the end of each transaction
+        for log in pool.contract.events.PositionUpdated().get_logs(
+            from_block=start, argument_filters=ids
+        ):
+            after[bytes(log["transactionHash"])] = log["args"]
+        times: dict[int, int] = {}
+        rows = []
+        for log in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
+            block = log["blockNumber"]
+            if block not in times:
+                times[block] = self.w3.eth.get_block(block)["timestamp"]
+            args = dict(log["args"])
+            state = after.get(bytes(log["transactionHash"]))
+            rows.append(
+                {
+                    "block": block,
+                    "time": times[block],
+                    "tx": Web3.to_hex(log["transactionHash"]),
+                    "event": log["event"],
+                    "by": next((args[k] for k in ACTORS if k in args), ""),
+                    "args": {k: v for k, v in args.items() if k not in ("id", "pool", *ACTORS)},
+                    "collateral": None if state is None else state["collateral"],
+                    "debt": None if state is None else state["debt"],
+                }
+            )
+        return rows
 
     @property
     def vault(self) -> Any:

@@ -381,3 +381,28 @@ def test_writes__print_their_transaction_hashes__mined_from_the_sender(walked, c
     )
     # a read sends nothing and prints no hashes
     assert "transactions" not in walked.json("balance")
+
+
+def test_history__walkthrough_position__every_command_in_order_with_the_state_after(
+    walked, client, dev
+):
+    data = walked.json("position", "history", "--pool", "WETH", "--id", "1")
+    rows = data["history"]
+    # the README's commands, one by one: open (its Open, Deposit and Borrow), borrow max,
+    # deposit 0.5, withdraw 0.25, repay all, withdraw all
+    assert [r["event"] for r in rows] == [
+        "Open", "Deposit", "Borrow", "Borrow", "Deposit", "Withdraw", "Repay", "Withdraw",
+    ]  # fmt: skip
+    assert {r["by"] for r in rows} == {dev[0]}
+    collateral = [D(r["collateral"]) for r in rows]
+    assert collateral == [D("2.5")] * 4 + [D("3"), D("2.75"), D("2.75"), D(0)]
+    assert 4000 <= D(rows[2]["debt"]) < D("4000.01") and D(rows[3]["debt"]) > 4499  # rounded up
+    assert D(rows[-2]["debt"]) == 0 and D(rows[-1]["debt"]) == 0
+    blocks = [r["block"] for r in rows]
+    assert blocks == sorted(blocks)
+    text = walked.ok("position", "history", "--pool", "WETH", "--id", "1").out
+    assert "Withdraw" in text and "amount 0.25 WETH" in text and "amount 4,000.00 bhUSD" in text
+    count = client.pool("WETH").contract.functions.position_count().call()
+    assert walked.error("position", "history", "--pool", "WETH", "--id", "999") == (
+        f"unknown position 999 in pool WETH (ids run from 1 to {count})"
+    )
