@@ -789,6 +789,103 @@ def position_history(rpc_url, manifest, as_json, pool_name, position_id) -> None
     click.echo(f"history of position {position_id} in pool {pool.name}\n{table}")
 
 
+RULES = ("deleverage", "boost", "top-up")
+
+
+@position.command(name="protect")
+@_common
+@_pool_option
+@_id_option
+@click.argument("kind", type=click.Choice(RULES))
+@click.option("--trigger", type=NUMBER, help="Health that makes the rule due, e.g. 1.15.")
+@click.option("--target", type=NUMBER, help="Health the keeper restores, e.g. 1.4.")
+@click.option(
+    "--max-fee",
+    type=PERCENT,
+    help="Keeper's fee, e.g. 0.5% [default: the pool's liquidation bonus, its cap].",
+)
+@click.option(
+    "--allowance",
+    type=NUMBER,
+    help="top-up: most collateral keepers may move from your wallet in all, in the token.",
+)
+@click.option("--off", is_flag=True, help="Turn the rule off.")
+@_account_options
+def position_protect(
+    rpc_url, manifest, as_json, pool_name, position_id, kind, trigger, target, max_fee,
+    allowance, off, account, keystore,
+) -> None:  # fmt: skip
+    """Set an owner rule that keepers carry out: KIND is deleverage (health below the trigger:
+    repay debt with collateral up to the target), boost (above the trigger: borrow more
+    down to the target) or top-up (below: move collateral in from your wallet)."""
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    if off:
+        if trigger is not None or target is not None or allowance is not None:
+            raise UserError("--off takes no --trigger, --target or --allowance")
+        client.set_rule(sender, pool, position_id, kind, 0, 0, 0, 0)
+    else:
+        if trigger is None or target is None:
+            raise UserError(f"a {kind} rule needs --trigger and --target (or --off)")
+        if (kind == "top-up") != (allowance is not None):
+            raise UserError("--allowance is for top-up rules only, and top-up needs it")
+        fee = (
+            _bps(max_fee, "max_fee")
+            if max_fee is not None
+            else client.params(pool).liquidation_bonus
+        )
+        units = _units(pool, allowance) if allowance is not None else 0
+        client.set_rule(sender, pool, position_id, kind, _wad(trigger), _wad(target), fee, units)
+    _show_rules(client, pool, position_id, as_json, f"{kind} rule {'off' if off else 'set'}")
+
+
+@position.command(name="rules")
+@_common
+@_pool_option
+@_id_option
+def position_rules(rpc_url, manifest, as_json, pool_name, position_id) -> None:
+    """The owner rules of one position (deleverage, boost, top-up)."""
+    client = _client(rpc_url, manifest)
+    _show_rules(client, client.pool(pool_name), position_id, as_json, "")
+
+
+def _show_rules(client: Client, pool: Pool, position_id: int, as_json: bool, note: str) -> None:
+    rules = client.rules(pool, position_id)
+    data = {
+        kind: {
+            "on": bool(r["trigger_health"]),
+            "trigger_health": fmt.exact(r["trigger_health"], 18),
+            "target_health": fmt.exact(r["target_health"], 18),
+            "max_fee_bps": r["max_fee"],
+            **({"allowance": fmt.exact(r["allowance"], pool.decimals)} if "allowance" in r else {}),
+        }
+        for kind, r in rules.items()
+    }
+    rows = []
+    for kind, r in rules.items():
+        if not r["trigger_health"]:
+            rows.append([kind, "off", "", "", ""])
+            continue
+        side = "above" if kind == "boost" else "below"
+        rows.append(
+            [
+                kind,
+                f"{side} {fmt.health(r['trigger_health'])}",
+                fmt.health(r["target_health"]),
+                fmt.bps(r["max_fee"]),
+                pool.coll(r["allowance"]) if "allowance" in r else "",
+            ]
+        )
+    table = fmt.table(["rule", "due when health is", "to", "max fee", "allowance left"], rows)
+    head = f"{note}\n" if note else ""
+    _emit(
+        as_json,
+        {"pool": pool.name, "id": position_id, **data},
+        f"{head}rules of {pool.name} #{position_id}\n{table}",
+    )
+
+
 CSV_COLUMNS = [
     "pool", "id", "owner", "collateral", "debt", "health", "ltv_bps", "liquidation_price",
     "price", "liquidatable",

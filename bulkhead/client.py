@@ -637,6 +637,73 @@ class Client:
         return rows
 
     @property
+    def automation(self) -> Any:
+        return _contract(self.w3, "PositionAutomation", self.deployment.automation)
+
+    def rules(self, pool: Pool, position_id: int) -> dict[str, dict[str, int]]:
+        """A position's owner rules: deleverage (on the pool), boost and top-up (on
+        PositionAutomation); a trigger of 0 means off."""
+        self.position(pool, position_id)
+        address = pool.contract.address
+        trigger, target, fee = pool.contract.functions.protection_of(position_id).call()
+        auto = self.automation.functions
+        b = auto.boost_rule(address, position_id).call()
+        t = auto.top_up_rule(address, position_id).call()
+        return {
+            "deleverage": {"trigger_health": trigger, "target_health": target, "max_fee": fee},
+            "boost": {"trigger_health": b[0], "target_health": b[1], "max_fee": b[2]},
+            "top-up": {
+                "trigger_health": t[0],
+                "target_health": t[1],
+                "max_fee": t[2],
+                "allowance": t[3],
+            },
+        }
+
+    def set_rule(
+        self,
+        sender: Sender,
+        pool: Pool,
+        position_id: int,
+        kind: str,
+        trigger: int,
+        target: int,
+        max_fee: int,
+        allowance: int = 0,
+    ) -> None:
+        """Set (or, with trigger 0, turn off) one owner rule; grants what it needs first: the
+        automation as the owner's operator on the pool (boost), an ERC-20 allowance of the
+        collateral (top-up). The contracts check the healths and fee."""
+        pos = self.position(pool, position_id)
+        if pos.owner.lower() != sender.address.lower():
+            raise UserError(
+                f"position {position_id} in pool {pool.name} belongs to {pos.owner}; only its "
+                f"owner sets its rules, not {sender.address}"
+            )
+        address = pool.contract.address
+        auto = self.automation
+        if kind == "deleverage":
+            fn = pool.contract.functions.set_protection(position_id, trigger, target, max_fee)
+        elif kind == "boost":
+            if (
+                trigger
+                and not pool.contract.functions.operators(sender.address, auto.address).call()
+            ):
+                sender.transact(pool.contract.functions.set_operator(auto.address, True))
+            fn = auto.functions.set_boost(address, position_id, trigger, target, max_fee)
+        elif kind == "top-up":
+            if trigger:
+                token = pool.token.functions
+                if token.allowance(sender.address, auto.address).call() < allowance:
+                    sender.transact(token.approve(auto.address, allowance))
+            fn = auto.functions.set_top_up(
+                address, position_id, trigger, target, max_fee, allowance
+            )
+        else:
+            raise UserError(f"unknown rule {kind!r} (deleverage, boost or top-up)")
+        sender.transact(fn)
+
+    @property
     def vault(self) -> Any:
         return _contract(self.w3, "SavingsVault", self.deployment.vault)
 

@@ -406,3 +406,54 @@ def test_history__walkthrough_position__every_command_in_order_with_the_state_af
     assert walked.error("position", "history", "--pool", "WETH", "--id", "999") == (
         f"unknown position 999 in pool WETH (ids run from 1 to {count})"
     )
+
+
+def test_protect__rules_set_shown_and_carried_out_by_the_keeper(walked, client, w3, dev):
+    pool = client.pool("WETH")
+    c = pool.contract.functions
+    auto = client.automation.functions
+    walked.ok("position", "open", "--pool", "WETH", "--collateral", "2", "--debt", "3000")
+    pos_id = c.position_count().call()  # health 2 x 3000 x 0.7 / 3000 = 1.4
+    base = ["position", "protect", "--pool", "WETH", "--id", pos_id]
+    walked.ok(*base, "deleverage", "--trigger", "1.2", "--target", "1.35", "--max-fee", "0.5%")
+    assert list(c.protection_of(pos_id).call()) == [12 * WAD // 10, 135 * WAD // 100, 50]
+    walked.ok(*base, "boost", "--trigger", "2.5", "--target", "2")
+    assert c.operators(dev[0], client.deployment.automation).call() is True  # granted for it
+    bonus = client.params(pool).liquidation_bonus
+    assert list(auto.boost_rule(pool.contract.address, pos_id).call())[:3] == [
+        25 * WAD // 10, 2 * WAD, bonus,  # the default fee is the pool's cap
+    ]  # fmt: skip
+    walked.ok(*base, "top-up", "--trigger", "1.1", "--target", "1.3", "--allowance", "0.5")
+    assert auto.top_up_rule(pool.contract.address, pos_id).call()[3] == WAD // 2
+    assert pool.token.functions.allowance(dev[0], client.deployment.automation).call() >= WAD // 2
+    shown = walked.json("position", "rules", "--pool", "WETH", "--id", pos_id)
+    assert shown["deleverage"]["on"] and shown["boost"]["on"] and shown["top-up"]["on"]
+    assert shown["top-up"]["allowance"] == "0.5" and shown["deleverage"]["max_fee_bps"] == 50
+    # refusals: a rule the contracts reject keeps its reason; not the owner; missing options
+    message = walked.error(*base, "boost", "--trigger", "1.3", "--target", "1.25")
+    assert message.startswith("transaction refused: automation:"), message
+    assert walked.error(*base, "boost", "--off", "--account", ATTACKER) == (
+        f"position {pos_id} in pool WETH belongs to {dev[0]}; only its owner sets its rules, "
+        f"not {dev[ATTACKER]}"
+    )
+    assert walked.error(*base, "deleverage", "--trigger", "1.2") == (
+        "a deleverage rule needs --trigger and --target (or --off)"
+    )
+    assert walked.error(*base, "boost", "--trigger", "3", "--target", "2", "--allowance", "1") == (
+        "--allowance is for top-up rules only, and top-up needs it"
+    )
+    walked.ok(*base, "boost", "--off")
+    walked.ok(*base, "top-up", "--off")
+    assert auto.boost_rule(pool.contract.address, pos_id).call()[0] == 0
+    # the deleverage rule at work: at 2,500 USD health is 1.17, below the trigger, above 1;
+    # the keeper (dev account 7, funded here) brings it back near the target
+    keeper = w3.eth.accounts[7]
+    walked.ok("faucet", "--bhusd", "5000", "--to", keeper)
+    walked.ok("oracle", "set", "WETH", "2500")
+    try:
+        assert WAD < client.position(pool, pos_id).health < 12 * WAD // 10
+        walked.ok("keeper", "run", "--once")
+        health = client.position(pool, pos_id).health
+        assert 133 * WAD // 100 <= health <= 137 * WAD // 100, health
+    finally:
+        walked.ok("oracle", "set", "WETH", "3000")
