@@ -268,7 +268,11 @@ def _run(
     else:
         click.echo(report.render(result))
         what = "report" if no_plots else "report and plots"
-        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)
+        click.echo(
+            f"{what} in {out}/; the command took {time.monotonic() - started:.1f} s "
+            "(start-up, the run, then the plots and files)",
+            err=True,
+        )
     if not result["ok"]:
         raise click.exceptions.Exit(1)
 
@@ -404,4 +408,8 @@ def sweep_cmd(
     else:
         click.echo(sweep.render(result))
         what = "table" if no_plots else "table and heatmap"
-        click.echo(f"{what} in {out}/; {time.monotonic() - started:.1f} s in all", err=True)
+        click.echo(
+            f"{what} in {out}/; the command took {time.monotonic() - started:.1f} s "
+            "(start-up, the run, then the plots and files)",
+            err=True,
+        )

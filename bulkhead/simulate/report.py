@@ -180,7 +180,7 @@ def render(report: dict[str, Any]) -> str:
     )
     t = report["timings"]
     lines.append(
-        f"time: {t.get('total', 0):.1f} s in all (node {t.get('node', 0):.1f}, deploy "
+        f"time: the run took {t.get('total', 0):.1f} s (node {t.get('node', 0):.1f}, deploy "
         f"{t.get('deploy', 0):.1f}, prepare {t.get('prepare', 0):.1f}, blocks "
         f"{t.get('blocks', 0):.1f} = {t.get('per_block_ms', 0):.0f} ms per block, of which "
         f"keepers {t.get('keeper_steps', 0):.1f})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,13 @@ def test_simulate__small_drop__prints_summary_writes_report_and_plots(tmp_path):
         in result.stdout
     )
     assert "accounting: bhUSD supply + reserves = debts + bad debt holds" in result.stdout
+    # two durations, each named for what it covers (the run; the whole command)
+    assert re.search(r"^time: the run took [0-9.]+ s \(node", result.stdout, re.M)
+    assert re.search(
+        r"report and plots in .+; the command took [0-9.]+ s \(start-up, the run, then the "
+        r"plots and files\)",
+        result.stderr,
+    )
     report = json.loads((out / "report.json").read_text())
     assert [p["name"] for p in report["pools"]] == ["WETH", "WBTC", "VOL"]
     assert all(len(p["series"]["block"]) == 7 for p in report["pools"])
