@@ -256,6 +256,15 @@ def _sender(w3: Web3, account: int | None, keystore: str | None) -> Sender:
     return sender
 
 
+def _address(client: Client, address: str | None, account: int | None, keystore: str | None) -> str:
+    """`--address` if given (checked), else the account's."""
+    if address is None:
+        return _sender(client.w3, account, keystore).address
+    if not Web3.is_address(address):
+        raise UserError(f"--address {fmt.short(address)!r} is not an address")
+    return address
+
+
 def _emit(as_json: bool, data: Any, text: str) -> None:
     """The command's result; with the hash of every transaction it sent (`transactions`)."""
     sent = [h for sender in _SENDERS for h in sender.sent]
@@ -983,10 +992,7 @@ def vault() -> None:
 def vault_show(rpc_url, manifest, as_json, address, account, keystore) -> None:
     """Total assets, share price, what still streams in, the last day's APY, your shares."""
     client = _client(rpc_url, manifest)
-    if address is None:
-        address = _sender(client.w3, account, keystore).address
-    elif not Web3.is_address(address):
-        raise UserError(f"--address {fmt.short(address)!r} is not an address")
+    address = _address(client, address, account, keystore)
     stats = vault_stats(client.w3, client.deployment)
     shares = client.vault.functions.balanceOf(Web3.to_checksum_address(address)).call()
     worth = client.vault.functions.convertToAssets(shares).call() if shares else 0
@@ -1057,10 +1063,7 @@ def vault_redeem(rpc_url, manifest, as_json, shares, account, keystore) -> None:
 def balance(rpc_url, manifest, as_json, address, account, keystore) -> None:
     """Your ETH, bhUSD, collateral tokens and savings vault shares."""
     client = _client(rpc_url, manifest)
-    if address is None:
-        address = _sender(client.w3, account, keystore).address
-    elif not Web3.is_address(address):
-        raise UserError(f"--address {fmt.short(address)!r} is not an address")
+    address = _address(client, address, account, keystore)
     rows = client.balances(address)
     data = {
         "address": address,
