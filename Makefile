@@ -36,6 +36,8 @@ demo: install
 test: compile
 	@for d in tests/*/; do case "$$d" in *__pycache__*) continue;; esac; \
 	  grep -q "$${d%/}" Makefile || { echo "make test: $$d is in no pytest group"; exit 1; }; done
+	$(PY) -m ruff format --check --quiet .
+	$(PY) -m ruff check --quiet bulkhead tests scripts bench bots
 	pytest -p no:cacheprovider -q tests/unit tests/integration
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
 	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate
