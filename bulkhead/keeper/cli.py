@@ -16,6 +16,7 @@ import click
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper.decide import MAX_BATCH
+from bulkhead.keeper.metrics import LOG_FORMATS
 from bulkhead.keeper.runner import (
     DEFAULT_MANIFEST,
     DEFAULT_RPC_URL,
@@ -137,6 +138,15 @@ def keeper() -> None:
     help="Liquidate positions whose collateral is worth less than their debt plus the fee: "
     "no bounty, only gas, but the pool records its loss instead of charging a fee on it.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="json",
+    show_default=True,
+    envvar="BULKHEAD_LOG_FORMAT",
+    help="The log on stderr: a JSON object per line, or text with amounts in tokens "
+    "(env BULKHEAD_LOG_FORMAT).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     rpc_url: str,
@@ -152,6 +162,7 @@ def run(
     min_profit: Decimal,
     batch_size: int,
     clear_under_water: bool,
+    log_format: str,
     as_json: bool,
 ) -> None:
     """Liquidate unhealthy positions and carry out due protections."""
@@ -170,6 +181,7 @@ def run(
             min_profit=min_profit,
             batch_size=batch_size,
             clear_under_water=clear_under_water,
+            log_format=log_format,
         )
     except (ConfigError, NodeError, SignerError) as exc:
         raise click.ClickException(str(exc)) from None

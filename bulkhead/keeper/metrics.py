@@ -1,4 +1,4 @@
-"""The keeper's metrics and its structured log (one JSON object per line)."""
+"""The keeper's metrics and its log (one JSON object per line, or text for people)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,35 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 from typing import IO, Any
 
 from bulkhead.risk import WAD
 
+LOG_FORMATS = ("json", "text")
+# [wad] bhUSD amounts by field name; `amount` is bhUSD except a top-up's (collateral units)
+_BHUSD_FIELDS = frozenset({"paid", "repaid", "bhusd_in", "borrowed", "debt_repaid"})
+_COLLATERAL_FIELDS = frozenset({"min_out", "collateral_out", "collateral_in", "expected_out"})
+
 
 class EventLog:
-    """Writes one JSON object per line: `{"ts": ..., "event": ..., **fields}`."""
+    """Writes one line per event: a JSON object `{"ts": ..., "event": ..., **fields}` (the
+    default, for machines), or with `fmt="text"` a line for people: local time, event, then
+    `key=value` with amounts in tokens (`decimals`: each pool's collateral decimals by name)."""
 
-    def __init__(self, stream: IO[str] | None = None, quiet: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        quiet: frozenset[str] = frozenset(),
+        fmt: str = "json",
+        decimals: dict[str, int] | None = None,
+    ):
+        if fmt not in LOG_FORMATS:
+            raise ValueError(f"log format {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet  # event names not written (still counted by the caller)
+        self.fmt = fmt
+        self.decimals = decimals or {}
         # re-entrant: a signal handler that logs (SIGTERM's "terminated") runs in the main
         # thread, possibly while that thread is inside a write
         self._lock = threading.RLock()
@@ -27,10 +45,50 @@ class EventLog:
     def __call__(self, event: str, **fields: Any) -> None:
         if event in self.quiet:
             return
-        line = json.dumps({"ts": round(time.time(), 3), "event": event, **fields}, default=str)
+        now = time.time()
+        if self.fmt == "text":
+            line = (
+                f"{time.strftime('%H:%M:%S', time.localtime(now))} {event:<16} {self._text(fields)}"
+            )
+        else:
+            line = json.dumps({"ts": round(now, 3), "event": event, **fields}, default=str)
         with self._lock:
-            self.stream.write(line + "\n")
+            self.stream.write(line.rstrip() + "\n")
             self.stream.flush()
+
+    def _text(self, fields: dict[str, Any]) -> str:
+        decimals = self.decimals.get(str(fields.get("pool")))
+        parts = []
+        for key, value in fields.items():
+            if isinstance(value, dict):  # a summary's nested counts
+                value = _nested(value)
+            elif isinstance(value, float) and key.endswith("_usd"):
+                value = f"{value:,.2f}USD"
+            elif isinstance(value, int) and not isinstance(value, bool):
+                collateral = key in _COLLATERAL_FIELDS or (
+                    key == "amount" and fields.get("kind") == "top_up"
+                )
+                if collateral and decimals is not None:
+                    value = f"{_decimal(value, decimals)}{fields.get('pool')}"
+                elif key in _BHUSD_FIELDS or (key == "amount" and not collateral):
+                    value = f"{_decimal(value, 18)}bhUSD"
+            parts.append(f"{key}={value}")
+        return " ".join(parts)
+
+
+def _nested(counts: dict) -> str:
+    """`{"a": 1, "b": {"c": 2}}` as `a:1,b:(c:2)`."""
+    parts = [
+        f"{k}:({_nested(v)})" if isinstance(v, dict) else f"{k}:{v}" for k, v in counts.items()
+    ]
+    return ",".join(parts) or "-"
+
+
+def _decimal(units: int, decimals: int) -> str:
+    """Integer units as a decimal with at most 6 places (rounded down), thousands separated."""
+    value = Decimal(units).scaleb(-decimals).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def usd(amount_wad: int) -> float:

@@ -157,6 +157,7 @@ def run(
     max_cycles: int | None = None,
     connect_timeout: float = 30.0,
     config: KeeperConfig | None = None,
+    log_format: str = "json",
 ) -> dict[str, Any]:
     """Run the keeper and return its metrics summary.
 
@@ -166,7 +167,11 @@ def run(
     SignerError (no usable account), each with a one-line message.
     """
     deployment = manifest if isinstance(manifest, Deployment) else Deployment.load(manifest)
-    log = EventLog(log_stream)
+    log = EventLog(
+        log_stream,
+        fmt=log_format,
+        decimals={p.name: p.collateral_decimals for p in deployment.pools},
+    )
     own_stop = stop is None and threading.current_thread() is threading.main_thread()
     stop = stop or threading.Event()
     previous = None

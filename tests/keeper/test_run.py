@@ -239,3 +239,25 @@ def test_cli_keeper_run__sigterm__logs_it_and_prints_the_summary(chain, tmp_path
     events = [json.loads(line)["event"] for line in err.splitlines()]
     assert "terminated" in events and events[-1] == "summary", events
     assert out.startswith("cycles"), out
+
+
+def test_cli_keeper_run__text_log__amounts_in_tokens_one_event_a_line(chain, tmp_path):
+    ids = _unsafe_book(chain)
+    chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    args = _cli_args(chain, manifest, "--account", str(KEEPER), "--once", "--log-format", "text")
+    result = CliRunner(mix_stderr=False).invoke(keeper, args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert all(re.match(r"\d\d:\d\d:\d\d \S+", line) for line in lines), lines
+    assert "{" not in result.stderr  # no JSON objects
+    sent = next(line for line in lines if line.split()[1] == "sent")
+    match = re.search(r"amount=([0-9,.]+)bhUSD min_out=([0-9.]+)WETH", sent)
+    assert match, sent
+    # the bhUSD it offered to burn: within its balance, more than either debt's half
+    assert 1_000 < Decimal(match.group(1).replace(",", "")) <= 50_000
+    done = [line for line in lines if line.split()[1] == "done"]
+    assert {int(re.search(r" id=(\d+)", line).group(1)) for line in done} == set(ids[:2])
+    assert all(re.search(r"bounty_usd=[0-9,.]+USD", line) for line in done)
+    assert lines[-1].split()[1] == "summary"
