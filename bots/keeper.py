@@ -4,7 +4,8 @@
 
 Configured from the environment (see `bulkhead.keeper.runner.keeper_from_env`):
 BULKHEAD_MANIFEST, BULKHEAD_ACCOUNT | BULKHEAD_KEYSTORE | BULKHEAD_PRIVATE_KEY,
-BULKHEAD_DRY_RUN, BULKHEAD_MAX_FEE [gwei], BULKHEAD_BATCH_SIZE, BULKHEAD_CLEAR_UNDER_WATER. The keeper signs and counts its own nonces, so
+BULKHEAD_DRY_RUN, BULKHEAD_MAX_FEE [gwei], BULKHEAD_BATCH_SIZE, BULKHEAD_CLEAR_UNDER_WATER,
+BULKHEAD_LOG_FORMAT. The keeper signs and counts its own nonces, so
 Silverback's own signer is not used. `bulkhead keeper run` runs the same Keeper without
 Silverback.
 """

@@ -28,7 +28,7 @@ from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
 from bulkhead.keeper.decide import MAX_BATCH
-from bulkhead.keeper.metrics import EventLog
+from bulkhead.keeper.metrics import LOG_FORMATS, EventLog
 from bulkhead.keeper.tx import resolve_signer
 from bulkhead.risk import WAD
 
@@ -269,10 +269,11 @@ def keeper_from_env(
 
     BULKHEAD_MANIFEST (default deployment.json); the account as `bulkhead keeper run` picks
     it: BULKHEAD_KEYSTORE (+ BULKHEAD_KEYSTORE_PASSWORD), BULKHEAD_ACCOUNT (dev account
-    index), BULKHEAD_PRIVATE_KEY, else dev account 0; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
+    index), BULKHEAD_PRIVATE_KEY, else dev account 7; BULKHEAD_DRY_RUN=1; BULKHEAD_MAX_FEE
     and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD];
     BULKHEAD_BATCH_SIZE (most positions per `liquidate_many`, 1 to 1,000);
-    BULKHEAD_CLEAR_UNDER_WATER=0 to leave positions under water (no bounty) alone.
+    BULKHEAD_CLEAR_UNDER_WATER=0 to leave positions under water (no bounty) alone;
+    BULKHEAD_LOG_FORMAT=text for a log for people.
     """
     env = os.environ if env is None else env
     deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
@@ -305,7 +306,14 @@ def keeper_from_env(
             cfg.batch_size = check_batch_size(env["BULKHEAD_BATCH_SIZE"])
         except ValueError as exc:
             raise ConfigError(f"BULKHEAD_BATCH_SIZE {exc}") from None
-    return Keeper(w3, deployment, signer, cfg, EventLog(log_stream))
+    log_format = env.get("BULKHEAD_LOG_FORMAT") or "json"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"BULKHEAD_LOG_FORMAT {log_format!r} is not one of {', '.join(LOG_FORMATS)}"
+        )
+    decimals = {p.name: p.collateral_decimals for p in deployment.pools}
+    log = EventLog(log_stream, fmt=log_format, decimals=decimals)
+    return Keeper(w3, deployment, signer, cfg, log)
 
 
 def check_batch_size(value: int | str) -> int:

@@ -128,6 +128,12 @@ def test_keeper_from_env__batch_size__set_or_one_line_error(chain, tmp_path):
     k = keeper_from_env(chain.w3, {**env, "BULKHEAD_BATCH_SIZE": "7"}, log_stream=io.StringIO())
     assert k.config.batch_size == 7
     assert keeper_from_env(chain.w3, env, log_stream=io.StringIO()).config.batch_size == 1_000
+    with pytest.raises(ConfigError) as exc:
+        keeper_from_env(chain.w3, {**env, "BULKHEAD_LOG_FORMAT": "yaml"})
+    assert str(exc.value) == "BULKHEAD_LOG_FORMAT 'yaml' is not one of json, text"
+    text = io.StringIO()
+    keeper_from_env(chain.w3, {**env, "BULKHEAD_LOG_FORMAT": "text"}, log_stream=text).step()
+    assert re.match(r"\d\d:\d\d:\d\d keeper_start +address=", text.getvalue())
     for value, message in (
         ("0", "0 is not between 1 and 1000"),
         ("x", "'x' is not a whole number"),
