@@ -316,6 +316,52 @@ def keeper_from_env(
     return Keeper(w3, deployment, signer, cfg, log)
 
 
+class Heartbeat:
+    """Blocks for a block-driven bot on an automine dev node (`bulkhead node`, Hardhat): such
+    a node mines only when a transaction comes, and ape's block poller gives up after 10 s
+    without one. While the chain head stands still for `every` seconds this mines an empty
+    block (`evm_mine`), so the bot keeps checking what time alone changes (interest, stale
+    prices) and never times out. Local dev chains only; a node that does not automine (a
+    block time, a real chain) needs none."""
+
+    def __init__(self, w3: Web3, every: float = 2.0):
+        self.w3, self.every = w3, every
+        self.mined = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    @staticmethod
+    def needed(w3: Web3) -> bool:
+        if w3.eth.chain_id not in LOCAL_CHAIN_IDS:
+            return False
+        for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+            answer = w3.provider.make_request(method, [])
+            if "result" in answer:
+                return bool(answer["result"])
+        return False
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        head, since = None, time.monotonic()
+        while not self._stop.wait(self.every / 4):
+            try:
+                number = self.w3.eth.block_number
+                if number != head:
+                    head, since = number, time.monotonic()
+                elif time.monotonic() - since >= self.every:
+                    self.w3.provider.make_request("evm_mine", [])
+                    self.mined += 1
+            except Exception:  # noqa: BLE001 - a node away for a moment: try again next tick
+                continue
+
+
 def check_batch_size(value: int | str) -> int:
     """`value` as a batch size (1 to `MAX_BATCH`); ValueError with a one-line reason."""
     try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +26,7 @@ from bulkhead.risk import WAD
 
 from .conftest import BORROWER, KEEPER, OUTSIDER, PATIENCE, Node
 
+ROOT = Path(__file__).resolve().parents[2]
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 
@@ -267,3 +271,44 @@ def test_cli_keeper_run__text_log__amounts_in_tokens_one_event_a_line(chain, tmp
     assert {int(re.search(r" id=(\d+)", line).group(1)) for line in done} == set(ids[:2])
     assert all(re.search(r"bounty_usd=[0-9,.]+USD", line) for line in done)
     assert lines[-1].split()[1] == "summary"
+
+
+def test_silverback_bot__automine_node__heartbeat_blocks_and_it_liquidates(chain, tmp_path):
+    """`silverback run bots.keeper:bot` against the automine node `bulkhead node` starts:
+    before, ape's block poller gave up after 10 s without a transaction and the bot did
+    nothing; the heartbeat mines empty blocks while the chain stands still."""
+    ids = _unsafe_book(chain)
+    chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    env = {
+        **os.environ,
+        "BULKHEAD_MANIFEST": str(manifest),
+        "BULKHEAD_ACCOUNT": str(KEEPER),
+        "BULKHEAD_LOG_FORMAT": "text",
+    }
+    silverback = Path(sys.executable).parent / "silverback"
+    network = f"ethereum:local:{chain.anvil.rpc_url}"
+    log = tmp_path / "bot.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [str(silverback), "run", "bots.keeper:bot", "--network", network],
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        weth = chain.markets["WETH"]
+        deadline = time.monotonic() + PATIENCE  # a ceiling against a hang, not an expectation
+        while set(weth.liquidatable()) & set(ids[:2]) and proc.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert proc.poll() is None, log.read_text()[-3000:]  # still running, not timed out
+        assert weth.liquidatable() == []
+        text = log.read_text()
+        assert "heartbeat" in text and "Timed out waiting for next block" not in text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
