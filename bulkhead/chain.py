@@ -127,3 +127,27 @@ class Sender:
         """
         receipt = self._send({"data": blueprint_bytecode})
         return receipt["contractAddress"]
+
+
+# names for the usual local nodes, as `--rpc-url` (or `--network`) takes them
+NETWORK_NAMES = {
+    "local": "http://127.0.0.1:8545",
+    "anvil": "http://127.0.0.1:8545",
+    "hardhat": "http://127.0.0.1:8545",
+}
+
+
+def resolve_rpc_url(value: str) -> str:
+    """A URL, a local node's name (`local`, `anvil`, `hardhat`: port 8545) or an ape network
+    choice that ends in a URL (`ethereum:local:http://127.0.0.1:8545`); ValueError if none."""
+    text = value.strip()
+    if text.lower() in NETWORK_NAMES:
+        return NETWORK_NAMES[text.lower()]
+    for scheme in ("http://", "https://"):
+        if scheme in text and not text.startswith(scheme):
+            text = text[text.index(scheme) :]  # an ape choice: keep its URL
+    if not text.startswith(("http://", "https://")):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        names = ", ".join(NETWORK_NAMES)
+        raise ValueError(f"{shown!r} is neither an http(s) URL nor one of {names}")
+    return text

@@ -29,7 +29,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from bulkhead import __version__, fmt, risk
 from bulkhead import accounts as accounts_mod
 from bulkhead.accounts import AccountError
-from bulkhead.chain import NodeError, Sender, TxError, revert_reason
+from bulkhead.chain import NodeError, Sender, TxError, resolve_rpc_url, revert_reason
 from bulkhead.client import Client, Pool, Position, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
@@ -108,13 +108,25 @@ class BulkheadGroup(click.Group):
 # ------------------------------------------------------------------ options
 
 
+def rpc_url_option(value: str | None) -> str | None:
+    """`--rpc-url`/`--network` as `chain.resolve_rpc_url` reads it; a usage error if not."""
+    try:
+        return None if value is None else resolve_rpc_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _rpc_option(f: Callable) -> Callable:
     return click.option(
         "--rpc-url",
+        "--network",
+        "rpc_url",
         envvar="BULKHEAD_RPC_URL",
         default=DEFAULT_RPC_URL,
         show_default=True,
-        help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).",
+        callback=lambda _ctx, _param, value: rpc_url_option(value),
+        help="The node: a JSON-RPC URL, or local, anvil or hardhat (port 8545), or an ape "
+        "choice such as ethereum:local:http://127.0.0.1:8545 (env BULKHEAD_RPC_URL).",
     )(f)
 
 
@@ -1321,9 +1333,13 @@ def _bps(share: Decimal, name: str) -> int:
 @cli.command()
 @click.option(
     "--rpc-url",
+    "--network",
+    "rpc_url",
     envvar="BULKHEAD_RPC_URL",
     default=None,
-    help="Run on this node instead of an embedded Anvil (a local dev chain).",
+    callback=lambda _ctx, _param, value: rpc_url_option(value),
+    help="Run on this node (a URL, or local, anvil or hardhat) instead of an embedded Anvil "
+    "(a local dev chain).",
 )
 @click.option(
     "--manifest",

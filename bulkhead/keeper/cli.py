@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bulkhead.chain import NodeError
+from bulkhead.chain import NodeError, resolve_rpc_url
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper.decide import MAX_BATCH
 from bulkhead.keeper.metrics import LOG_FORMATS
@@ -67,13 +67,23 @@ def keeper() -> None:
     """The keeper bot: liquidations and automated position adjustments."""
 
 
+def _rpc_url(_ctx: Any, _param: Any, value: str) -> str:
+    try:
+        return resolve_rpc_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @keeper.command("run")
 @click.option(
     "--rpc-url",
+    "--network",
+    "rpc_url",
     envvar="BULKHEAD_RPC_URL",
     default=DEFAULT_RPC_URL,
     show_default=True,
-    help="JSON-RPC URL of the node (env BULKHEAD_RPC_URL).",
+    callback=_rpc_url,
+    help="The node: a JSON-RPC URL, or local, anvil or hardhat (port 8545) (env BULKHEAD_RPC_URL).",
 )
 @click.option(
     "--manifest",

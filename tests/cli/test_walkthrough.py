@@ -457,3 +457,18 @@ def test_protect__rules_set_shown_and_carried_out_by_the_keeper(walked, client, 
         assert 133 * WAD // 100 <= health <= 137 * WAD // 100, health
     finally:
         walked.ok("oracle", "set", "WETH", "3000")
+
+
+def test_network__names_and_ape_choices__reach_the_node_or_say_what_is_accepted(walked, anvil):
+    from bulkhead.chain import resolve_rpc_url
+
+    for name in ("local", "anvil", "Hardhat"):
+        assert resolve_rpc_url(name) == "http://127.0.0.1:8545"
+    choice = f"ethereum:local:{anvil.rpc_url}"
+    assert resolve_rpc_url(choice) == anvil.rpc_url
+    # the ape choice, as --network, against this module's node
+    assert walked.json("balance", "--network", choice)["balances"]
+    assert walked.error("balance", "--network", "mainnet-fork") == (
+        "Invalid value for '--rpc-url' / '--network': 'mainnet-fork' is neither an http(s) URL "
+        "nor one of local, anvil, hardhat (see `bulkhead balance --help`)"
+    )
