@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, NullFormatter
 
 STEPS = {"drawstyle": "steps-post"}
 HEALTH_TICKS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -35,11 +36,54 @@ def _shade_refused(ax: Any, series: dict[str, list]) -> None:
             ax.axvspan(blocks[i] - 0.5, blocks[i] + 0.5, color=COLORS["refused"], lw=0)
 
 
+def _usd(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # nothing clipped: titles, colour bars
     plt.close(fig)
     return path
+
+
+def _legend(fig: Any, axes: list[Any], ncol: int = 6) -> None:
+    """One legend for the figure, above the first plot: never over the data."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, lbl in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lbl not in labels and not lbl.startswith("_"):
+                handles.append(h)
+                labels.append(lbl)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=ncol,
+        fontsize=8, frameon=False,
+    )  # fmt: skip
+
+
+def last_activity(report: dict[str, Any]) -> int:
+    """The last block in which anything moved in any pool (price, liquidations, protections,
+    the lowest health): the plots stop a few blocks after it instead of running on flat."""
+    last = 0
+    for pool in _pools(report):
+        s = pool["series"]
+        for i in range(1, len(s["block"])):
+            moved = (
+                s["price"][i] != s["price"][i - 1]
+                or s["liquidations"][i]
+                or s["protections"][i]
+                or s["lowest_health"][i] != s["lowest_health"][i - 1]
+            )
+            if moved:
+                last = max(last, s["block"][i])
+    return last
+
+
+def _trim(report: dict[str, Any], axes: list[Any]) -> None:
+    blocks = _pools(report)[0]["series"]["block"]
+    end = min(blocks[-1], last_activity(report) + max(3, (blocks[-1] - blocks[0]) // 10))
+    for ax in axes:
+        ax.set_xlim(blocks[0] - 0.5, max(end, blocks[0] + 1) + 0.5)
 
 
 def price_liquidations(report: dict[str, Any], path: Path) -> Path:
@@ -57,7 +101,10 @@ def price_liquidations(report: dict[str, Any], path: Path) -> Path:
             lw=1.6,
             drawstyle="steps-post",
         )
-        ax.set_ylabel(f"{pool['name']} price [%]")
+        ax.yaxis.set_major_formatter(  # the report's prices are in USD
+            FuncFormatter(lambda v, _pos, usd=start: f"{v:g}% ({_usd(v / 100 * usd)} USD)")
+        )
+        ax.set_ylabel(f"{pool['name']} price\n[% of start (USD)]")
         ax.grid(alpha=0.3)
         twin = ax.twinx()
         twin.bar(
@@ -77,12 +124,15 @@ def price_liquidations(report: dict[str, Any], path: Path) -> Path:
             width=0.9,
             label="protections",
         )
-        twin.set_ylabel("per block")
+        twin.set_ylabel("actions per block [count]")
         top = max([a + b for a, b in zip(s["liquidations"], s["protections"], strict=True)] + [1])
         twin.set_ylim(0, top * 1.15)
-        if pool is pools[0]:
-            twin.legend(loc="upper right", fontsize=8)
-    axes[-1].set_xlabel("block of the scenario (shaded: the pool refuses the price)")
+    axes[0].plot([], [], color=COLORS["price"], lw=1.6, label="price")
+    axes[0].axvspan(0, 0, color=COLORS["refused"], lw=0, label="the pool refuses the price")
+    twins = [a for a in fig.axes if a not in axes]
+    _trim(report, axes)
+    axes[-1].set_xlabel("block of the scenario [block]")
+    _legend(fig, [axes[0], twins[0]])
     return _save(fig, path)
 
 
@@ -90,26 +140,36 @@ def health(report: dict[str, Any], path: Path) -> Path:
     pools = _pools(report)
     fig, axes = _grid(len(pools), "Health of positions with debt, at the market price")
     labels = ("1st pct", "5th pct", "25th pct", "median", "75th pct")
-    styles = ((":", 1.0), ("--", 1.0), ("-.", 1.0), ("-", 1.8), ((0, (1, 3)), 1.2))
+    # (line style, width, colour): no two percentiles look alike
+    styles = (
+        (":", 1.2, "#7f8c8d"),
+        ("--", 1.1, "#2e86c1"),
+        ("-.", 1.1, "#16a085"),
+        ("-", 1.8, "#1c2833"),
+        ((0, (5, 1, 1, 1, 1, 1)), 1.1, "#8e44ad"),
+    )
     for ax, pool in zip(axes, pools, strict=True):
         s = pool["series"]
         blocks = s["block"]
         qs = s["health_quantiles"]
         _shade_refused(ax, s)
         if qs and qs[0]:
-            for j, (label, (ls, lw)) in enumerate(zip(labels, styles, strict=True)):
+            for j, (label, (ls, lw, color)) in enumerate(zip(labels, styles, strict=True)):
                 ax.plot(
                     blocks,
                     [q[j] if q else math.nan for q in qs],
                     ls=ls,
                     lw=lw,
-                    color="#34495e",
+                    color=color,
                     label=label,
                     **STEPS,
                 )
             lo = [q[1] if q else math.nan for q in qs]
             hi = [q[3] if q else math.nan for q in qs]
-            ax.fill_between(blocks, lo, hi, color="#85c1e9", alpha=0.35, step="post")
+            ax.fill_between(
+                blocks, lo, hi, color="#85c1e9", alpha=0.35, step="post",
+                label="5th pct to median",
+            )  # fmt: skip
         ax.plot(
             blocks,
             [h if h is not None else math.nan for h in s["lowest_health"]],
@@ -125,11 +185,12 @@ def health(report: dict[str, Any], path: Path) -> Path:
         ax.yaxis.set_major_locator(FixedLocator(HEALTH_TICKS))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel(f"{pool['name']} health")
+        ax.set_ylabel(f"{pool['name']} health\n[ratio, log scale]")
         ax.grid(alpha=0.3, which="both")
-        if pool is pools[0]:
-            ax.legend(loc="lower left", fontsize=7, ncol=6)
-    axes[-1].set_xlabel("block (below 1.0: liquidatable)")
+    axes[0].plot([], [], color="black", lw=0.8, label="1.0: liquidatable below")
+    _trim(report, axes)
+    axes[-1].set_xlabel("block of the scenario [block]")
+    _legend(fig, axes, ncol=5)
     return _save(fig, path)
 
 
@@ -151,11 +212,11 @@ def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
             label="shortfall of positions not yet liquidated",
             **STEPS,
         )
-        ax.set_ylabel(pool["name"])
+        ax.set_ylabel(f"{pool['name']}\n[bhUSD]")
         ax.grid(alpha=0.3)
-        if pool is pools[0]:
-            ax.legend(loc="upper left", fontsize=8)
-    axes[-1].set_xlabel("block")
+    _trim(report, axes)
+    axes[-1].set_xlabel("block of the scenario [block]")
+    _legend(fig, axes, ncol=3)
     return _save(fig, path)
 
 
@@ -189,9 +250,11 @@ def keeper_profit(report: dict[str, Any], path: Path) -> Path:
             **STEPS,
         )
     ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel("block")
+    ax.set_xlabel("block of the scenario [block]")
+    ax.set_ylabel("cumulative [USD]")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=4)
+    _trim(report, [ax])
+    _legend(fig, [ax], ncol=4)
     return _save(fig, path)
 
 
@@ -212,9 +275,35 @@ def run_plots(report: dict[str, Any], out: Path, prefix: str = "") -> list[Path]
     ]
 
 
+def frontier_line(sweep: dict[str, Any], path: Path) -> Path:
+    """A one-parameter sweep: the frontier (or bad debt) against the parameter, a line."""
+    axis = sweep["axes"][0]
+    frontier = sweep["metric"] == "frontier"
+    cells = sorted((c for c in sweep["cells"] if not c.get("error")), key=lambda c: c["x"])
+    xs = [c["x"] for c in cells]
+    ys = [c["frontier"] * 100 if frontier else c["bad_debt"] for c in cells]
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.plot(xs, ys, marker="o", color=COLORS["price"], lw=1.6, label=sweep["metric"])
+    for x, y, c in zip(xs, ys, cells, strict=True):
+        if frontier and (c["below_grid"] or c["at_top"]):
+            note = "below the grid" if c["below_grid"] else "at the grid's top"
+            ax.annotate(note, (x, y), textcoords="offset points", xytext=(0, 8), fontsize=8)
+    ax.set_xticks(xs, [axis["format"].format(v) for v in xs])
+    ax.set_xlabel(axis["label"])
+    ax.set_ylabel(
+        "largest single-block drop\nwith zero bad debt [%]" if frontier else "bad debt [bhUSD]"
+    )
+    ax.grid(alpha=0.3)
+    ax.set_title(textwrap.fill(sweep["title"], 90), fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def frontier_heatmap(sweep: dict[str, Any], path: Path) -> Path:
-    """The frontier table as a heatmap (one row for a one-parameter sweep)."""
+    """The frontier table as a heatmap over two parameters; a line for one parameter."""
     axes_ = sweep["axes"]
+    if len(axes_) == 1:
+        return frontier_line(sweep, path)
     xs = axes_[0]["values"]
     ys = axes_[1]["values"] if len(axes_) > 1 else [None]
     grid = [[math.nan] * len(xs) for _ in ys]
@@ -254,6 +343,7 @@ def frontier_heatmap(sweep: dict[str, Any], path: Path) -> Path:
         ax.set_ylabel(axes_[1]["label"])
     else:
         ax.set_yticks([])
-    fig.colorbar(image, ax=ax, label=bar_label)
-    ax.set_title(sweep["title"], fontsize=10)
+    fig.colorbar(image, ax=ax, label=textwrap.fill(bar_label, 30))
+    ax.set_title(textwrap.fill(sweep["title"], 70), fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)
