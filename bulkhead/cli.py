@@ -219,28 +219,17 @@ class AmountOr(DecimalType):
 
 
 class PercentType(click.ParamType):
-    """A share: `15%` or `0.15` (the same thing); a bare number above 1 is refused, since
-    it is unclear whether it meant percent."""
+    """A share: `15%`, `0.15` or `15` (`fmt.parse_share`)."""
 
     name = "percent"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
         if isinstance(value, Decimal):
             return value
-        text = str(value).strip()
         try:
-            if text.endswith("%"):
-                return fmt.parse_decimal(text[:-1]) / 100
-            share = fmt.parse_decimal(text)
+            return fmt.parse_share(value)
         except AmountError as exc:
             self.fail(str(exc), param, ctx)
-        if share > 1:
-            self.fail(
-                f"{fmt.short(text)!r} is ambiguous: write {text}% or a share such as 0.15",
-                param,
-                ctx,
-            )
-        return share
 
 
 PERCENT = PercentType()

@@ -43,6 +43,16 @@ def parse_decimal(text: str) -> Decimal:
     return number
 
 
+def parse_share(text: str) -> Decimal:
+    """A share written as a percent or a fraction, one rule for every command: `15%` and
+    `0.15` are 15 %; a bare number of 1 or more is read as percent (`40` is 40 %)."""
+    cleaned = str(text).strip()
+    if cleaned.endswith("%"):
+        return parse_decimal(cleaned[:-1]) / 100
+    number = parse_decimal(cleaned)
+    return number if number < 1 else number / 100
+
+
 def to_units(amount: Decimal, decimals: int, symbol: str = "") -> int:
     """`amount` in integer units of a token with `decimals`; refuses extra precision."""
     units = amount.scaleb(decimals)

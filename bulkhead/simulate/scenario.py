@@ -23,6 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bulkhead import fmt
+from bulkhead.fmt import AmountError
+
 SCENARIOS = ("drop", "staircase", "gbm", "replay")
 SECONDS_PER_YEAR = 365 * 86400
 
@@ -87,15 +90,14 @@ def parse_per_pool(text: str, name: str, percent: bool = True) -> dict[str, floa
         key, _, value = part.rpartition("=")
         key = key.strip() or "*"
         value = value.strip()
-        if percent and value.endswith("%"):  # `40%` is `40`: the unit, written out
-            value = value[:-1]
         try:
-            number = float(value)
-        except ValueError:
+            # a percent: `40`, `40%` or `0.4` alike (fmt.parse_share, as every command reads it)
+            number = float(fmt.parse_share(value)) if percent else float(value)
+        except (AmountError, ValueError):
             raise ScenarioError(f"{name} {part!r} is not a number (e.g. 40 or WETH=90)") from None
         if not math.isfinite(number):
             raise ScenarioError(f"{name} {part!r} is not a finite number")
-        out[key] = number / 100 if percent else number
+        out[key] = number
     if not out:
         raise ScenarioError(f"{name} is empty")
     return out

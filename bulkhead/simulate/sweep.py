@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bulkhead import fmt
 from bulkhead.risk import WAD
 from bulkhead.simulate import analysis
 from bulkhead.simulate.driver import DriverError
@@ -98,16 +99,16 @@ def parse_axis(text: str) -> Axis:
 
 def parse_drops(text: str) -> tuple[float, ...]:
     """`5:95:5` (start:stop:step, percent) or `10,20,40`: the grid of drops searched."""
-    text = text.replace("%", "")  # `5%:95%:5%` is `5:95:5`: the unit, written out
     try:
+        # each number as every command reads a share: `5`, `5%` and `0.05` alike
         if ":" in text:
-            start, stop, step = (float(x) for x in text.split(":"))
+            start, stop, step = (float(fmt.parse_share(x)) * 100 for x in text.split(":"))
             if step <= 0 or start <= 0 or stop >= 100 or stop < start:
                 raise ValueError
             count = round((stop - start) / step) + 1
             values = [round((start + k * step) / 100, 6) for k in range(count)]
         else:
-            values = sorted(float(x) / 100 for x in text.split(",") if x.strip())
+            values = sorted(float(fmt.parse_share(x)) for x in text.split(",") if x.strip())
     except ValueError:
         raise SimulationError(
             f"drops {text!r}: write START:STOP:STEP or a list, in percent within (0, 100)"

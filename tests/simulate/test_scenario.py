@@ -75,9 +75,20 @@ def test_gbm__log_returns__have_the_chosen_volatility():
 def test_parse_per_pool__number_and_pairs__fractions():
     assert parse_per_pool("40", "--drop") == {"*": 0.4}
     assert parse_per_pool("WETH=90, *=10", "--drop") == {"WETH": 0.9, "*": 0.1}
-    # the unit may be written out, with the same meaning
+    # one rule for every command: `40`, `40%` and `0.4` are all 40 %
     assert parse_per_pool("40%", "--drop") == {"*": 0.4}
-    assert parse_per_pool("WETH=90%, *=10", "--drop") == {"WETH": 0.9, "*": 0.1}
+    assert parse_per_pool("0.4", "--drop") == {"*": 0.4}
+    assert parse_per_pool("WETH=90%, *=0.1", "--drop") == {"WETH": 0.9, "*": 0.1}
+
+
+def test_parse_share__percent_fraction_and_bare_percent__one_rule():
+    from decimal import Decimal
+
+    from bulkhead.fmt import parse_share
+
+    assert parse_share("15%") == parse_share("0.15") == parse_share("15") == Decimal("0.15")
+    assert parse_share("150%") == parse_share("150") == Decimal("1.5")
+    assert parse_share("0.5%") == Decimal("0.005")
 
 
 def test_parse_drops__percent_sign__same_grid():
