@@ -219,3 +219,17 @@ def test_health_mirror__status_values__equal_bulkhead_risk(cli, client, book):
         pool.scale,
     )
     assert D(shown["health"]) * WAD == expected
+
+
+def test_display__dust_and_young_vault_apy__plain_and_labelled():
+    from bulkhead import fmt
+    from bulkhead.cli import _apy_text
+
+    # a dust reserve in plain digits, not 1.490E-4
+    assert fmt.usd(149 * 10**12) == "0.000149"
+    assert fmt.usd(1) == "0.000000000000000001"
+    assert fmt.usd(5 * 10**15) == "0.005" and fmt.usd(10**16) == "0.01"
+    # a one-day window over a young vault compounds into nonsense: said so
+    assert _apy_text(3278.8284) == "327883% (over a short window: not a forecast)"
+    assert _apy_text(0.0523) == "5.23%"
+    assert _apy_text(float("inf")) == "-"
