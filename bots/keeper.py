@@ -12,6 +12,7 @@ Silverback.
 """
 
 import os
+import sys
 
 from ape import chain
 from silverback import SilverbackBot
@@ -44,3 +45,9 @@ def stop():
         bot.state.heartbeat.stop()
     keeper = bot.state.keeper
     keeper.log("summary", **keeper.metrics.summary())
+    if keeper.metrics.cycles == 0:
+        # no block ever came (Silverback itself would exit 0): fail loudly instead
+        keeper.log("no_blocks", hint="a node that mines no blocks? set BULKHEAD_HEARTBEAT")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)

@@ -312,3 +312,19 @@ def test_silverback_bot__automine_node__heartbeat_blocks_and_it_liquidates(chain
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_silverback_bot__no_blocks_at_all__exits_non_zero(chain, tmp_path):
+    """Without the heartbeat an idle automine node gives no block: ape's poller gives up
+    after 10 s and Silverback would exit 0 having done nothing; the bot exits 1."""
+    manifest = tmp_path / "deployment.json"
+    chain.deployment.save(manifest)
+    env = {**os.environ, "BULKHEAD_MANIFEST": str(manifest), "BULKHEAD_HEARTBEAT": "0"}
+    silverback = Path(sys.executable).parent / "silverback"
+    network = f"ethereum:local:{chain.anvil.rpc_url}"
+    done = subprocess.run(
+        [str(silverback), "run", "bots.keeper:bot", "--network", network],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=PATIENCE,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "no_blocks" in done.stdout + done.stderr
