@@ -638,7 +638,7 @@ def position_open(
     _show(client, pool, position_id, as_json, f"opened position {position_id} in pool {pool.name}")
 
 
-@_write_command("deposit", "Add collateral to a position (anyone may).")
+@_write_command("deposit", "Add collateral to a position (anyone may): AMOUNT in the pool's token.")
 @_id_option
 @click.argument("amount", type=NUMBER)
 def position_deposit(
