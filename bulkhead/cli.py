@@ -192,12 +192,13 @@ class DecimalType(click.ParamType):
     """A non-negative decimal in human units (`2.5`, `1000`, `1e3`)."""
 
     name = "number"
+    parse = staticmethod(fmt.parse_decimal)
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
         if isinstance(value, Decimal):
             return value
         try:
-            return fmt.parse_decimal(value)
+            return self.parse(value)
         except AmountError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -218,18 +219,11 @@ class AmountOr(DecimalType):
         return super().convert(value, param, ctx)
 
 
-class PercentType(click.ParamType):
+class PercentType(DecimalType):
     """A share: `15%`, `0.15` or `15` (`fmt.parse_share`)."""
 
     name = "percent"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
-        if isinstance(value, Decimal):
-            return value
-        try:
-            return fmt.parse_share(value)
-        except AmountError as exc:
-            self.fail(str(exc), param, ctx)
+    parse = staticmethod(fmt.parse_share)
 
 
 PERCENT = PercentType()
@@ -995,8 +989,7 @@ def vault_show(rpc_url, manifest, as_json, address, account, keystore) -> None:
     client = _client(rpc_url, manifest)
     address = _address(client, address, account, keystore)
     stats = vault_stats(client.w3, client.deployment)
-    shares = client.vault.functions.balanceOf(Web3.to_checksum_address(address)).call()
-    worth = client.vault.functions.convertToAssets(shares).call() if shares else 0
+    shares, worth = client.vault_shares(address)
     data = {
         "address": stats.address,
         "total_assets": fmt.exact(stats.total_assets, 18),

@@ -141,6 +141,8 @@ class Client:
         self.stablecoin = _contract(w3, "Stablecoin", deployment.stablecoin)
         self.factory = _contract(w3, "PoolFactory", deployment.factory)
         self.lens = _contract(w3, "PoolLens", deployment.lens)
+        self.automation = _contract(w3, "PositionAutomation", deployment.automation)
+        self.vault = _contract(w3, "SavingsVault", deployment.vault)
         self._pools: dict[str, Pool] = {}
 
     @classmethod
@@ -366,13 +368,17 @@ class Client:
             ("bhUSD", self.balance(None, who), 18, None),
         ]
         rows += [(p.name, self.balance(p, who), p.decimals, None) for p in self.pools()]
-        vault = _contract(self.w3, "SavingsVault", self.deployment.vault)
-        shares = vault.functions.balanceOf(who).call()
-        worth = vault.functions.convertToAssets(shares).call() if shares else 0
-        symbol = vault.functions.symbol().call()
-        decimals = vault.functions.decimals().call()
+        shares, worth = self.vault_shares(who)
+        symbol = self.vault.functions.symbol().call()
+        decimals = self.vault.functions.decimals().call()
         rows.append((symbol, shares, decimals, f"worth {fmt.usd(worth)} bhUSD"))
         return rows
+
+    def vault_shares(self, address: str) -> tuple[int, int]:
+        """`address`'s savings vault shares and what they redeem for now [wad]."""
+        shares = self.vault.functions.balanceOf(Web3.to_checksum_address(address)).call()
+        worth = self.vault.functions.convertToAssets(shares).call() if shares else 0
+        return shares, worth
 
     # ------------------------------------------------------------------ checks
 
@@ -604,9 +610,8 @@ class Client:
         for name in POSITION_EVENTS:
             event = getattr(pool.contract.events, name)()
             logs += event.get_logs(from_block=start, argument_filters=ids)
-        automation = _contract(self.w3, "PositionAutomation", self.deployment.automation)
         for name in ("Boost", "TopUp", "BoostSet", "TopUpSet"):
-            event = getattr(automation.events, name)()
+            event = getattr(self.automation.events, name)()
             found = event.get_logs(from_block=start, argument_filters=ids)
             logs += [log for log in found if log["args"]["pool"] == pool.contract.address]
         after: dict[bytes, Any] = {}  # the position's state at the end of each transaction
@@ -635,10 +640,6 @@ class Client:
                 }
             )
         return rows
-
-    @property
-    def automation(self) -> Any:
-        return _contract(self.w3, "PositionAutomation", self.deployment.automation)
 
     def rules(self, pool: Pool, position_id: int) -> dict[str, dict[str, int]]:
         """A position's owner rules: deleverage (on the pool), boost and top-up (on
@@ -702,10 +703,6 @@ class Client:
         else:
             raise UserError(f"unknown rule {kind!r} (deleverage, boost or top-up)")
         sender.transact(fn)
-
-    @property
-    def vault(self) -> Any:
-        return _contract(self.w3, "SavingsVault", self.deployment.vault)
 
     def vault_deposit(self, sender: Sender, assets: int) -> int:
         """Deposit `assets` [wad] bhUSD into the savings vault; returns the shares minted."""
