@@ -166,7 +166,7 @@ class Keeper:
         self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
         self.approved: set[str] = set()  # pools whose collateral the automation may pull from us
         self._last_skips: set[tuple[str, str, int, str]] = set()
-        # the last pass's actions skipped for want of bhUSD, and what the keeper held
+        # the last pass's due actions skipped for want of bhUSD (the summary's `unfunded`)
         self.unfunded: list[Skip] = []
         self._simulated: set[tuple[str, str, int]] = set()  # dry run: each action once
         self.log(
