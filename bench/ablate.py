@@ -35,6 +35,7 @@ OPERATIONS = (
     "withdraw (with debt)",
     "close (with debt)",
     "auto_deleverage",
+    "deleverage",
     "liquidate (partial)",
 )
 
@@ -65,7 +66,7 @@ VARIANTS = (
     Variant(
         "fee-on-transfer check (balanceOf after transferFrom)",
         "contracts/MarginPool.vy",
-        '    assert staticcall COLLATERAL.balanceOf(self) >= self._totals >> 128, "pool: collateral not received"\n',
+        '    assert staticcall COLLATERAL.balanceOf(self) >= self.total_collateral, "pool: collateral not received"\n',
         "",
     ),
     Variant(

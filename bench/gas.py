@@ -2,7 +2,8 @@
 
 For each pool with 18- and 8-decimals collateral (WETH and WBTC in the default config), one
 scripted life of positions: open, deposit, borrow, repay (partial and full), withdraw (with
-and without debt), close (with and without debt), set_protection, auto_deleverage, and
+and without debt), close (with and without debt), set_protection and auto_deleverage (on
+PositionAutomation), the owner's deleverage, and
 liquidate (partial, full, with bad debt) after two price drops.
 
 Every operation runs twice with the same account on a comparable position:
@@ -90,6 +91,7 @@ class GasRun:
         self.pool = market.pool
         self.lens = node.contract("PoolLens", node.deployment.lens)
         self.stablecoin = node.contract("Stablecoin", node.deployment.stablecoin)
+        self.automation = node.contract("PositionAutomation", node.deployment.automation)
         self.progress = progress
         self.records: list[Record] = []
         self.params = risk.RiskParams(*self.pool.functions.risk_params().call())
@@ -263,46 +265,65 @@ class GasRun:
             assert self.position(position_id) == (0, 0)
 
     def protection(self) -> None:
-        """set_protection (first: a new rule; repeat: changing it) and auto_deleverage by a
-        keeper (first: the keeper's token balance was zero) on positions whose health fell
-        under the owner's trigger."""
+        """set_protection on the automation (first: a new rule; repeat: changing it),
+        auto_deleverage by a keeper through the automation (first: the keeper's token
+        balance was zero) on positions whose health fell under the owner's trigger, and the
+        owner's own `deleverage` on the pool (repay and take collateral pro rata)."""
         f = self.pool.functions
+        auto = self.automation.functions
         threshold = self.params.liquidation_threshold
         coll = self.collateral_worth(30_000)
-        self.fund("owner", 2 * coll)
+        self.fund("owner", 3 * coll)
         self.fresh_feed()
         ids = []
         for _ in range(2):
             # health 1.25 at open: within max LTV, under a 1.30 trigger
             debt = self.debt_at(coll, threshold * 100 // 125)
             ids.append(self.opened_id(self.unmeasured("owner", f.open(coll, debt))))
+        # the automation deleverages as the owner's operator
+        self.unmeasured("owner", f.set_operator(self.automation.address, True))
         fee = min(100, self.params.liquidation_bonus)
         first, second = ids
+        pool = self.pool.address
         self.measure(
             "owner",
-            f.set_protection(first, 13 * WAD // 10, 16 * WAD // 10, fee),
+            auto.set_protection(pool, first, 13 * WAD // 10, 16 * WAD // 10, fee),
             "set_protection",
             "first",
         )
         self.measure(
             "owner",
-            f.set_protection(first, 13 * WAD // 10, 15 * WAD // 10, fee),
+            auto.set_protection(pool, first, 13 * WAD // 10, 15 * WAD // 10, fee),
             "set_protection",
             "repeat",
         )
-        self.unmeasured("owner", f.set_protection(second, 13 * WAD // 10, 15 * WAD // 10, fee))
+        self.unmeasured(
+            "owner", auto.set_protection(pool, second, 13 * WAD // 10, 15 * WAD // 10, fee)
+        )
         self.bank("keeper", self.debt_at(coll, threshold * 100 // 125))
+        self.unmeasured(
+            "keeper", self.stablecoin.functions.approve(self.automation.address, 2**256 - 1)
+        )
         for variant, position_id in zip(("first", "repeat"), ids):
             self.fresh_feed()
             repay, _out, _after = self.lens.functions.preview_auto_deleverage(
-                self.pool.address, position_id
+                pool, position_id
             ).call()
             assert repay > 0, "gas: the protection is not due"
             before = self.pool.functions.health(position_id).call()
             self.measure(
-                "keeper", f.auto_deleverage(position_id, repay), "auto_deleverage", variant
+                "keeper", auto.auto_deleverage(pool, position_id, repay), "auto_deleverage", variant
             )
             assert self.pool.functions.health(position_id).call() > before
+        # the owner shrinks a position by hand: a tenth of the debt, an eleventh of the
+        # collateral (a tenth exactly would lower health by the rounding of the repay)
+        # (first: the three opens used all of the owner's tokens, so its balance was zero)
+        third = self.opened_id(self.unmeasured("owner", f.open(coll, self.debt_at(coll, 3_000))))
+        for variant in ("first", "repeat"):
+            c, d = self.position(third)
+            before = self.pool.functions.health(third).call()
+            self.measure("owner", f.deleverage(third, d // 10, c // 11), "deleverage", variant)
+            assert self.pool.functions.health(third).call() >= before
 
     def liquidations(self) -> None:
         """Partial, full and bad-debt liquidations (first: the liquidator's token balance

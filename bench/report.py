@@ -388,7 +388,8 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
         (
             "Positions are written into the pool's storage (`anvil_setStorageAt`): `_positions[id]` = "
             "collateral << 128 | normalised debt and `owner_of[id]` at keccak256(slot . id) with the "
-            "slots from `vyper -f layout`, plus `position_count` and `_totals`; the pool is minted the "
+            "slots from `vyper -f layout`, plus `position_count`, `total_collateral` and the total "
+            "normalised debt (the low half of `_debt_totals`); the pool is minted the "
             "collateral. The encoder is first checked against two positions opened by real `open` "
             "transactions, and after each write the pool's own views (`position_count`, "
             "`total_collateral` vs the token balance, `owner_of`, `collateral_of`, "

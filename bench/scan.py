@@ -17,7 +17,8 @@ Positions are written straight into the pool's storage with `anvil_setStorageAt`
 - `_positions[id]` (HashMap, slot from `vyper -f layout`): collateral << 128 | normalised debt,
 - `owner_of[id]`: the owner address (dev accounts 1..9 in turn),
 - `position_count`: the last id,
-- `_totals`: the previous word plus the sums (collateral << 128 | normalised debt),
+- `total_collateral` plus the collateral, and `_debt_totals` (reserve << 128 | total
+  normalised debt) plus the normalised debt,
 - and the pool is minted the collateral (`MockToken.mint`), so `total_collateral()` equals
   its token balance. bhUSD is not minted for this debt: the stablecoin's supply does not
   match the pool's debt on this throw-away chain, which no scanned view reads.
@@ -104,7 +105,7 @@ def prepare(node: Node, market: Market) -> Population:
     layout = storage_layout("MarginPool")
     slots = {
         name: slot_of(layout, name)
-        for name in ("_positions", "owner_of", "position_count", "_totals")
+        for name in ("_positions", "owner_of", "position_count", "total_collateral", "_debt_totals")
     }
     pool = market.pool
     node.fund(market, 1, 20 * market.unit)
@@ -126,8 +127,10 @@ def prepare(node: Node, market: Market) -> Population:
     assert _read_word(node, pool.address, slots["position_count"]) == count, (
         "scan: position_count slot"
     )
-    totals = _read_word(node, pool.address, slots["_totals"])
-    assert totals >> 128 == pool.functions.total_collateral().call(), "scan: _totals slot"
+    total_coll = _read_word(node, pool.address, slots["total_collateral"])
+    assert total_coll == pool.functions.total_collateral().call(), "scan: total_collateral slot"
+    debt_totals = _read_word(node, pool.address, slots["_debt_totals"])
+    assert debt_totals >> 128 == pool.functions.reserve().call(), "scan: _debt_totals slot"
     return Population(market=market, count=count, slots=slots)
 
 
@@ -184,11 +187,16 @@ def grow(
                 ],
             )
         )
-    totals = _read_word(node, address, population.slots["_totals"])
-    new_totals = ((totals >> 128) + sum_coll) << 128 | ((totals & MASK128) + sum_norm)
+    # the totals: collateral in its own word, normalised debt in the low half of the
+    # reserve's word (the reserve, above it, stays as it is)
+    slots = population.slots
+    total_coll = _read_word(node, address, slots["total_collateral"]) + sum_coll
+    debt_totals = _read_word(node, address, slots["_debt_totals"]) + sum_norm
+    assert debt_totals & MASK128 >= sum_norm, "scan: the total normalised debt overflowed"
     calls.append(
-        ("anvil_setStorageAt", [address, hex(population.slots["_totals"]), word(new_totals)])
+        ("anvil_setStorageAt", [address, hex(slots["total_collateral"]), word(total_coll)])
     )
+    calls.append(("anvil_setStorageAt", [address, hex(slots["_debt_totals"]), word(debt_totals)]))
     calls.append(
         ("anvil_setStorageAt", [address, hex(population.slots["position_count"]), word(target)])
     )

@@ -38,11 +38,12 @@ PRICE_STATUS = {
 }
 
 
-# the pool's events about one position, and the argument that names who acted
+# the pool's and the automation's events about one position, and the argument that names
+# who acted
 POSITION_EVENTS = (
-    "Open", "Deposit", "Withdraw", "Borrow", "Repay", "Close", "Liquidate", "AutoDeleverage",
-    "ProtectionSet",
+    "Open", "Deposit", "Withdraw", "Borrow", "Repay", "Close", "Liquidate", "Deleverage",
 )  # fmt: skip
+RULE_EVENTS = ("AutoDeleverage", "Boost", "TopUp", "ProtectionSet", "BoostSet", "TopUpSet")
 ACTORS = ("owner", "payer", "receiver", "caller", "liquidator", "keeper")
 
 
@@ -607,10 +608,13 @@ class Client:
         start = self.deployment.deploy_block
         ids = {"id": position_id}
         logs = []
+        automation = self.automation.address
         for name in POSITION_EVENTS:
             event = getattr(pool.contract.events, name)()
-            logs += event.get_logs(from_block=start, argument_filters=ids)
-        for name in ("Boost", "TopUp", "BoostSet", "TopUpSet"):
+            found = event.get_logs(from_block=start, argument_filters=ids)
+            # a protection's deleverage is told once, by the automation's AutoDeleverage
+            logs += [log for log in found if log["args"].get("caller") != automation]
+        for name in RULE_EVENTS:
             event = getattr(self.automation.events, name)()
             found = event.get_logs(from_block=start, argument_filters=ids)
             logs += [log for log in found if log["args"]["pool"] == pool.contract.address]
@@ -642,12 +646,12 @@ class Client:
         return rows
 
     def rules(self, pool: Pool, position_id: int) -> dict[str, dict[str, int]]:
-        """A position's owner rules: deleverage (on the pool), boost and top-up (on
-        PositionAutomation); a trigger of 0 means off."""
+        """A position's owner rules, all on PositionAutomation: deleverage (protection), boost
+        and top-up; a trigger of 0 means off."""
         self.position(pool, position_id)
         address = pool.contract.address
-        trigger, target, fee = pool.contract.functions.protection_of(position_id).call()
         auto = self.automation.functions
+        trigger, target, fee = auto.protection_of(address, position_id).call()
         b = auto.boost_rule(address, position_id).call()
         t = auto.top_up_rule(address, position_id).call()
         return {
@@ -673,8 +677,8 @@ class Client:
         allowance: int = 0,
     ) -> None:
         """Set (or, with trigger 0, turn off) one owner rule; grants what it needs first: the
-        automation as the owner's operator on the pool (boost), an ERC-20 allowance of the
-        collateral (top-up). The contracts check the healths and fee."""
+        automation as the owner's operator on the pool (deleverage, boost), an ERC-20
+        allowance of the collateral (top-up). The contracts check the healths and fee."""
         pos = self.position(pool, position_id)
         if pos.owner.lower() != sender.address.lower():
             raise UserError(
@@ -683,14 +687,15 @@ class Client:
             )
         address = pool.contract.address
         auto = self.automation
-        if kind == "deleverage":
-            fn = pool.contract.functions.set_protection(position_id, trigger, target, max_fee)
-        elif kind == "boost":
+        if kind in ("deleverage", "boost"):
             if (
                 trigger
                 and not pool.contract.functions.operators(sender.address, auto.address).call()
             ):
                 sender.transact(pool.contract.functions.set_operator(auto.address, True))
+        if kind == "deleverage":
+            fn = auto.functions.set_protection(address, position_id, trigger, target, max_fee)
+        elif kind == "boost":
             fn = auto.functions.set_boost(address, position_id, trigger, target, max_fee)
         elif kind == "top-up":
             if trigger:

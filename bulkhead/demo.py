@@ -11,8 +11,8 @@ order over one `DemoContext`, and returns the summary (a dict; `render` prints i
     sweep_fees      anyone sweeps each reserve above its target into the vault; a day
                     passes while the vault streams it into its share price
     move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
-    protect         some owners set protections: deleverage on the pool, top-ups and
-                    boosts through PositionAutomation
+    protect         some owners set protections (deleverage), top-ups and boosts on the
+                    automation (PositionAutomation), as its operator on the pool
     keeper          a keeper (dev account 7) gets bhUSD and starts: the same `Keeper` as
                     `bulkhead keeper run`; it clears what the drop made liquidatable
     crash           three more drops of 8 % per pool; the keeper runs after each
@@ -338,11 +338,17 @@ def step_protect(ctx: DemoContext) -> None:
         pool = pools[planned.pool]
         fns = pool.contract.functions
         if i % 3 == 0:
+            # the automation deleverages through the pool as the owner's operator
+            calls.append(
+                (planned.owner, fns.set_operator(automation.address, True), 100_000, "operator")
+            )
             calls.append(
                 (
                     planned.owner,
-                    fns.set_protection(planned.id, int(1.12 * WAD), int(1.35 * WAD), 100),
-                    150_000,
+                    automation.functions.set_protection(
+                        pool.contract.address, planned.id, int(1.12 * WAD), int(1.35 * WAD), 100
+                    ),
+                    200_000,
                     "set protection",
                 )
             )

@@ -10,8 +10,14 @@
         its reserve cannot absorb a loss. Nothing in one pool reaches another.
 @dev Deployed by `PoolFactory` from a blueprint. Storage is packed: a position is one
      word (collateral | normalised debt), the rate accumulator with its timestamp is one
-     word, the pool totals are one word, and the risk parameters are two words.
-     Debt = normalised debt x rate, rounded up; everything rounds toward the pool.
+     word, the reserve with the total normalised debt is one word, and the risk
+     parameters are two words (`modules/risk.vy`), one of which holds everything a
+     borrow needs. Debt = normalised debt x rate, rounded up; everything rounds toward
+     the pool. Only an operation that changes the total normalised debt writes the
+     accrual: the reserve's interest depends on nothing else, so deposit and withdraw
+     read the current rate without storing it. The pool carries no owner rules: they
+     live in `PositionAutomation`, which acts through `deleverage` and the other
+     position actions as the owner's operator.
 @custom:kill Governance pauses the pool through the factory (no new debt) and/or sets the
              debt ceiling to 0. Repay, deposit, close and liquidate stay open; withdraw
              stays open within max LTV.
@@ -19,35 +25,23 @@
 
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
+from interfaces import IMarginPool
 from interfaces import IStablecoin
+from modules import constants
 from modules import risk
 from modules import oracle_guard
 
 initializes: oracle_guard
 
-
-interface IFactoryView:
-    def automation() -> address: view
-
-
-interface IBoostRules:
-    def boost_bounds(_pool: address, _id: uint256) -> (uint256, uint256): view
-
+implements: IMarginPool
 
 # -------------------------------------------------------------- constants
 
-WAD: constant(uint256) = 10**18
-BPS: constant(uint256) = 10_000
-MAX_SCAN: constant(uint256) = 5_000  # ids a paginated view looks at per call
-MAX_RESULTS: constant(uint256) = 1_000  # ids a paginated view returns per call
 MAX_NORMALISED_COLLATERAL: constant(uint256) = 2**128  # [wad] collateral x scale bound
-PROTECTION_TOLERANCE: constant(uint256) = 10**16  # [wad] how far from the target an adjustment may land
-MAX_PROTECTION_HEALTH: constant(uint256) = 10 * 10**18  # [wad] highest trigger or target
+MAX_RESERVE: constant(uint256) = 2**128  # [wad] the reserve's field in its packed word
 
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK128: constant(uint256) = 2**128 - 1
-_MASK96: constant(uint256) = 2**96 - 1
-_MASK16: constant(uint256) = 2**16 - 1
 
 # ------------------------------------------------------------- immutables
 
@@ -62,19 +56,18 @@ position_count: public(uint256)  # ids run from 1 to position_count
 owner_of: public(HashMap[uint256, address])
 # owner => operator => approved for every position of the owner
 operators: public(HashMap[address, HashMap[address, bool]])
-reserve: public(uint256)  # [wad] first-loss buffer of this pool
 bad_debt: public(uint256)  # [wad] loss the reserve could not cover
+total_collateral: public(uint256)  # [collateral units] held for positions
 
 # collateral [collateral units] (bits 128..255) | normalised debt [wad] (bits 0..127)
 _positions: HashMap[uint256, uint256]
-# total collateral [collateral units] (bits 128..255) | total normalised debt [wad] (0..127)
-_totals: uint256
+# reserve [wad] (bits 128..255): this pool's first-loss buffer | total normalised debt
+# [wad] (0..127): they change together, so every accrual writes one word
+_debt_totals: uint256
 # rate accumulator [wad] (bits 64..255) | last accrual [seconds] (bits 0..63)
 _rate: uint256
-_risk: uint256  # see modules/risk.vy for the layout
-_limits: uint256  # see modules/risk.vy for the layout
-# trigger health [wad] (bits 128..191) | target health [wad] (64..127) | max fee [bps] (0..63)
-_protections: HashMap[uint256, uint256]
+_limits: uint256  # max LTV, pause, stability fee, debt ceiling, min debt: modules/risk.vy
+_terms: uint256  # threshold, bonus, fee, tip, target health: modules/risk.vy
 
 # ----------------------------------------------------------------- events
 
@@ -147,20 +140,11 @@ event RiskParamsSet:
 event Paused:
     paused: bool
 
-event ProtectionSet:
+event Deleverage:
     id: indexed(uint256)
-    owner: indexed(address)
-    trigger_health: uint256  # [wad] deleverage when health is below this; 0 = off
-    target_health: uint256  # [wad]
-    max_fee: uint256  # [bps]
-
-event AutoDeleverage:
-    id: indexed(uint256)
-    keeper: indexed(address)
-    repaid: uint256  # [wad]
-    collateral_out: uint256  # [collateral units] to the keeper
-    health_before: uint256  # [wad]
-    health_after: uint256  # [wad]
+    caller: indexed(address)
+    repaid: uint256  # [wad] bhUSD burned from the caller
+    collateral_out: uint256  # [collateral units] to the caller
 
 event ReserveMinted:
     receiver: indexed(address)
@@ -187,7 +171,7 @@ def __init__(_stablecoin: address, _collateral: address, _feed: address):
     COLLATERAL = IERC20(_collateral)
     COLLATERAL_SCALE = 10 ** (18 - decimals)
     oracle_guard.__init__(_feed)
-    self._rate = WAD << 64 | block.timestamp
+    self._rate = constants.WAD << 64 | block.timestamp
 
 
 @external
@@ -195,13 +179,12 @@ def initialize(_params: risk.RiskParams, _heartbeat: uint256, _max_jump_bps: uin
     """
     @notice Set the first parameters; factory only, once. Kept out of the constructor so
             that the blueprint stays under the code size limit.
-    @param _params Risk parameters, validated.
+    @param _params Risk parameters, validated by the factory.
     @param _heartbeat Oracle heartbeat [seconds].
     @param _max_jump_bps Largest accepted move from the anchor price [bps].
     """
     self._only_factory()
-    assert self._risk == 0, "pool: already initialized"
-    risk._validate(_params)
+    assert self._terms == 0, "pool: already initialized"
     oracle_guard._set_params(_heartbeat, _max_jump_bps)
     oracle_guard._try_anchor()
     self._set_params(_params, False)
@@ -219,22 +202,24 @@ def open(_collateral: uint256, _debt: uint256) -> uint256:
     @return The new position id, owned by the caller.
     """
     assert _collateral > 0, "pool: zero collateral"
-    # bounded before any arithmetic, so that absurd amounts get a reason, not an overflow
-    assert _collateral < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
-    assert not self._paused(), "pool: paused"
+    self._bounded(_collateral)
+    self._not_paused()
     position_id: uint256 = self.position_count + 1
     self.position_count = position_id
     self.owner_of[position_id] = msg.sender
     log Open(id=position_id, owner=msg.sender)
-    rate: uint256 = self._accrue()
+    rate: uint256 = 0
     norm: uint256 = 0
     if _debt > 0:
+        rate = self._accrue()
         norm = self._checked_borrow(_collateral, 0, _debt, rate)
+    else:
+        rate = self._current_rate()
     self._store(position_id, msg.sender, 0, 0, _collateral, norm, rate)
     self._pull_collateral(msg.sender, _collateral)
     log Deposit(id=position_id, payer=msg.sender, amount=_collateral)
     if _debt > 0:
-        extcall STABLECOIN.mint(msg.sender, _debt)
+        self._mint(msg.sender, _debt)
         log Borrow(id=position_id, receiver=msg.sender, amount=_debt)
     return position_id
 
@@ -248,14 +233,13 @@ def deposit(_id: uint256, _amount: uint256):
     @param _amount Collateral to pull from the caller [collateral units].
     """
     self._nonzero(_amount)
-    # bounded before the addition: coll + _amount < 2**129 cannot overflow
-    assert _amount < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
+    self._bounded(_amount)  # so that coll + _amount < 2**129 cannot overflow
     owner: address = self._existing_owner(_id)
-    rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
     coll, norm = self._position(_id)
-    self._store(_id, owner, coll, norm, coll + _amount, norm, rate)
+    # the total normalised debt does not change: the current rate, nothing accrued
+    self._store(_id, owner, coll, norm, coll + _amount, norm, self._current_rate())
     self._pull_collateral(msg.sender, _amount)
     log Deposit(id=_id, payer=msg.sender, amount=_amount)
 
@@ -270,12 +254,11 @@ def withdraw(_id: uint256, _amount: uint256):
     """
     self._nonzero(_amount)
     owner: address = self._authorised_owner(_id)
-    rate: uint256 = self._accrue()
+    rate: uint256 = self._current_rate()  # no debt changes: nothing to accrue
     coll: uint256 = 0
     norm: uint256 = 0
     coll, norm = self._position(_id)
-    assert _amount <= coll, "pool: insufficient collateral"
-    new_coll: uint256 = unsafe_sub(coll, _amount)  # checked just above
+    new_coll: uint256 = self._less_collateral(coll, _amount)
     if norm > 0:
         self._check_ltv(new_coll, self._debt(norm, rate), oracle_guard._price())
     self._store(_id, owner, coll, norm, new_coll, norm, rate)
@@ -294,14 +277,14 @@ def borrow(_id: uint256, _amount: uint256):
     """
     self._nonzero(_amount)
     owner: address = self._authorised_owner(_id)
-    assert not self._paused(), "pool: paused"
+    self._not_paused()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
     coll, norm = self._position(_id)
     new_norm: uint256 = self._checked_borrow(coll, norm, _amount, rate)
     self._store(_id, owner, coll, norm, coll, new_norm, rate)
-    extcall STABLECOIN.mint(msg.sender, _amount)
+    self._mint(msg.sender, _amount)
     log Borrow(id=_id, receiver=msg.sender, amount=_amount)
 
 
@@ -319,21 +302,12 @@ def repay(_id: uint256, _amount: uint256) -> uint256:
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
-    coll, norm = self._position(_id)
-    assert norm > 0, "pool: no debt"
-    debt: uint256 = self._debt(norm, rate)
-    paid: uint256 = _amount
+    coll, norm = self._position_with_debt(_id)
+    paid: uint256 = 0
     new_norm: uint256 = 0
-    if _amount >= debt:
-        paid = debt
-    else:
-        # round the normalised debt removed down: a partial repay never clears more
-        removed: uint256 = _amount * WAD // rate
-        assert removed > 0, "pool: repay too small"
-        new_norm = norm - removed
-        assert self._debt(new_norm, rate) >= self._min_debt(), "pool: debt below minimum"
+    paid, new_norm = self._repaid(norm, _amount, rate)
     self._store(_id, owner, coll, norm, coll, new_norm, rate)
-    extcall STABLECOIN.pool_burn(msg.sender, paid)
+    self._burn(paid)
     log Repay(id=_id, payer=msg.sender, amount=paid)
     return paid
 
@@ -346,17 +320,20 @@ def close(_id: uint256):
     @param _id Position id.
     """
     owner: address = self._authorised_owner(_id)
-    rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
     coll, norm = self._position(_id)
     assert coll > 0 or norm > 0, "pool: position is empty"
     debt: uint256 = 0
+    rate: uint256 = 0
     if norm > 0:
+        rate = self._accrue()
         debt = self._debt(norm, rate)
+    else:
+        rate = self._current_rate()
     self._store(_id, owner, coll, norm, 0, 0, rate)
     if debt > 0:
-        extcall STABLECOIN.pool_burn(msg.sender, debt)
+        self._burn(debt)
     if coll > 0:
         self._push_collateral(msg.sender, coll)
     log Close(id=_id, caller=msg.sender, debt_repaid=debt, collateral_returned=coll)
@@ -384,8 +361,7 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
-    coll, norm = self._position(_id)
-    assert norm > 0, "pool: no debt"
+    coll, norm = self._position_with_debt(_id)
     done: bool = False
     paid: uint256 = 0
     out: uint256 = 0
@@ -399,7 +375,7 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
 
 @external
 def liquidate_many(
-    _ids: DynArray[uint256, MAX_RESULTS], _max_repay: uint256, _min_collateral_out: uint256
+    _ids: DynArray[uint256, constants.MAX_PAGE], _max_repay: uint256, _min_collateral_out: uint256
 ) -> uint256:
     """
     @notice Liquidate every unhealthy position in `_ids` in one transaction, with one
@@ -472,97 +448,39 @@ def accrue() -> uint256:
     return rate
 
 
-# ------------------------------------------------------------ protection
-
-
 @external
-def set_protection(_id: uint256, _trigger_health: uint256, _target_health: uint256, _max_fee_bps: uint256):
+def deleverage(_id: uint256, _repay: uint256, _collateral_out: uint256):
     """
-    @notice Let any keeper deleverage the position back to `_target_health` when its
-            health drops below `_trigger_health`, for at most `_max_fee_bps` of the debt it
-            repays. A zero trigger turns the protection off. Owner or operator only.
-            (Auto-boost and auto-top-up live in `PositionAutomation`, as an operator.)
+    @notice Repay `_repay` of a position's debt from the caller's bhUSD and send
+            `_collateral_out` of its collateral to the caller, in one step; owner or
+            operator only. Allowed whenever the position's health does not go down, that
+            is when its collateral per unit of debt does not fall, so it needs no price:
+            it works above max LTV, while paused and while the oracle is invalid. The
+            general primitive for shrinking a position (an owner's rules in
+            `PositionAutomation` act through it).
     @param _id Position id.
-    @param _trigger_health Health below which a deleverage is due [wad]; 0 turns it off.
-    @param _target_health Health a deleverage restores [wad], above the trigger.
-    @param _max_fee_bps Keeper's fee [bps], at most the pool's liquidation bonus.
-    """
-    owner: address = self._authorised_owner(_id)
-    packed: uint256 = 0
-    if _trigger_health > 0:
-        assert _trigger_health > WAD, "pool: trigger not above 1.0"
-        assert _target_health > _trigger_health and _target_health <= MAX_PROTECTION_HEALTH, "pool: bad target health"
-        assert _max_fee_bps <= self._bonus(), "pool: fee above pool cap"
-        # a boost rule must not start where this stops, nor stop where this starts
-        automation: address = staticcall IFactoryView(FACTORY).automation()
-        if automation != empty(address):
-            b_trigger: uint256 = 0
-            b_target: uint256 = 0
-            b_trigger, b_target = staticcall IBoostRules(automation).boost_bounds(self, _id)
-            assert b_trigger == 0 or (b_trigger > _target_health and b_target >= _trigger_health), "pool: contradicts boost rule"
-        packed = _trigger_health << 128 | _target_health << 64 | _max_fee_bps
-    self._protections[_id] = packed
-    log ProtectionSet(
-        id=_id, owner=owner, trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps
-    )
-
-
-@external
-def auto_deleverage(_id: uint256, _repay: uint256) -> uint256:
-    """
-    @notice Carry out a due deleverage: the caller burns `_repay` bhUSD of the position's
-            debt and receives collateral worth `_repay` x (1 + fee) at the oracle price.
-            The pool checks the result: health ends at most 0.01 below the owner's target,
-            never above it, and above where it started. Works while paused.
-    @param _id Position id.
-    @param _repay Debt to repay [wad].
-    @return Collateral sent to the caller [collateral units].
+    @param _repay Debt to repay [wad]; more than the debt repays it all.
+    @param _collateral_out Collateral to send to the caller [collateral units].
     """
     self._nonzero(_repay)
-    owner: address = self._existing_owner(_id)
+    owner: address = self._authorised_owner(_id)
     rate: uint256 = self._accrue()
-    prot: uint256 = self._protections[_id]
-    trigger: uint256 = prot >> 128
-    assert trigger > 0, "pool: no protection"
     coll: uint256 = 0
     norm: uint256 = 0
-    coll, norm = self._position(_id)
-    price: uint256 = oracle_guard._price()
-    threshold: uint256 = self._threshold()
-    debt: uint256 = self._debt(norm, rate)
-    before: uint256 = self._health(coll, debt, price, threshold)
-    assert before < trigger, "pool: protection not due"
-    assert _repay < debt, "pool: repay above debt"
-    # the pool's cap applies even if governance lowered the bonus after the rule was set
-    fee: uint256 = min(prot & _MASK64, self._bonus())
-    out: uint256 = _repay * (BPS + fee) // BPS * WAD // (price * COLLATERAL_SCALE)
-    assert out <= coll, "pool: insufficient collateral"
-    new_norm: uint256 = norm - _repay * WAD // rate
-    new_debt: uint256 = self._debt(new_norm, rate)
-    assert new_debt >= self._min_debt(), "pool: debt below minimum"
-    after: uint256 = self._health(coll - out, new_debt, price, threshold)
-    target: uint256 = (prot >> 64) & _MASK64
-    # the result lands in [target - tolerance, target] and above where it started
-    assert after <= target and after + PROTECTION_TOLERANCE >= target and after > before, "pool: result off target"
-    self._store(_id, owner, coll, norm, coll - out, new_norm, rate)
-    extcall STABLECOIN.pool_burn(msg.sender, _repay)
-    self._push_collateral(msg.sender, out)
-    log AutoDeleverage(
-        id=_id, keeper=msg.sender, repaid=_repay, collateral_out=out, health_before=before, health_after=after
-    )
-    return out
-
-
-@external
-@view
-def protection_of(_id: uint256) -> (uint256, uint256, uint256):
-    """
-    @notice A position's protection.
-    @param _id Position id.
-    @return trigger health [wad] (0 = off), target health [wad], max fee [bps].
-    """
-    prot: uint256 = self._protections[_id]
-    return prot >> 128, (prot >> 64) & _MASK64, prot & _MASK64
+    coll, norm = self._position_with_debt(_id)
+    paid: uint256 = 0
+    new_norm: uint256 = 0
+    paid, new_norm = self._repaid(norm, _repay, rate)
+    new_coll: uint256 = self._less_collateral(coll, _collateral_out)
+    # health is value x threshold / debt, so it does not fall while collateral per
+    # normalised debt does not: new_coll / new_norm >= coll / norm, cross-multiplied
+    # (both products are below 2**256: each factor is below 2**128)
+    assert new_coll * norm >= coll * new_norm, "pool: health would fall"
+    self._store(_id, owner, coll, norm, new_coll, new_norm, rate)
+    self._burn(paid)
+    if _collateral_out > 0:
+        self._push_collateral(msg.sender, _collateral_out)
+    log Deleverage(id=_id, caller=msg.sender, repaid=paid, collateral_out=_collateral_out)
 
 
 # ------------------------------------------------------------ governance
@@ -572,10 +490,10 @@ def protection_of(_id: uint256) -> (uint256, uint256, uint256):
 def set_risk_params(_params: risk.RiskParams):
     """
     @notice Replace the risk parameters; factory only. Accrues at the old fee first.
-    @param _params New parameters, validated against the bounds in `modules/risk.vy`.
+    @param _params New parameters, validated by the factory against the bounds in
+           `modules/risk.vy`.
     """
     self._only_factory()
-    risk._validate(_params)
     self._accrue()
     self._set_params(_params, self._paused())
 
@@ -622,8 +540,8 @@ def mint_reserve(_to: address, _amount: uint256):
     """
     self._only_factory()
     # dev: the factory never asks for more than the reserve; checked arithmetic backs it
-    self.reserve -= _amount
-    extcall STABLECOIN.mint(_to, _amount)
+    self._set_reserve(self._reserve() - _amount)
+    self._mint(_to, _amount)
     log ReserveMinted(receiver=_to, amount=_amount)
 
 
@@ -638,7 +556,7 @@ def cover_bad_debt(_amount: uint256):
     # dev: the factory checks the amount against the bad debt first ("factory: amount
     # above bad debt"); checked arithmetic backs it
     self.bad_debt -= _amount
-    extcall STABLECOIN.pool_burn(msg.sender, _amount)
+    self._burn(_amount)
     log BadDebtCovered(payer=msg.sender, amount=_amount)
 
 
@@ -678,7 +596,7 @@ def liquidation_price(_id: uint256) -> uint256:
         return max_value(uint256)
     # rounded up: at this price the position is at health 1.0 or just below it
     den: uint256 = coll * COLLATERAL_SCALE * self._threshold()
-    return (debt * BPS * WAD + den - 1) // den
+    return (debt * constants.BPS * constants.WAD + den - 1) // den
 
 
 @external
@@ -716,7 +634,7 @@ def normalised_debt_of(_id: uint256) -> uint256:
 
 @external
 @view
-def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256, MAX_RESULTS]:
+def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256, constants.MAX_PAGE]:
     """
     @notice Ids in [_start, _start + _limit) whose health is below 1.0, at most 1,000.
             Empty while the price is invalid (nothing can be liquidated then).
@@ -724,8 +642,8 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
     @param _limit Number of ids to look at, at most 5,000.
     @return Liquidatable ids in increasing order.
     """
-    assert _limit <= MAX_SCAN, "pool: limit above 5000"
-    result: DynArray[uint256, MAX_RESULTS] = []
+    assert _limit <= constants.MAX_SCAN, "pool: limit above 5000"
+    result: DynArray[uint256, constants.MAX_PAGE] = []
     price: uint256 = 0
     status: uint256 = 0
     price, status = oracle_guard._peek()
@@ -736,14 +654,14 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
     end: uint256 = self.position_count + 1
     start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
     last: uint256 = min(start + _limit, end)
-    for position_id: uint256 in range(start, last, bound=MAX_SCAN):
+    for position_id: uint256 in range(start, last, bound=constants.MAX_SCAN):
         packed: uint256 = self._positions[position_id]
         norm: uint256 = packed & _MASK128
         if norm == 0:
             continue
-        if self._value(packed >> 128, price) * threshold * WAD // BPS < self._debt(norm, rate) * WAD:
+        if self._health(packed >> 128, self._debt(norm, rate), price, threshold) < constants.WAD:
             result.append(position_id)
-            if len(result) == MAX_RESULTS:
+            if len(result) == constants.MAX_PAGE:
                 break
     return result
 
@@ -816,17 +734,18 @@ def total_debt() -> uint256:
     @notice Total debt of the pool as of now, stability fee included.
     @return Debt [wad].
     """
-    return self._debt(self._totals & _MASK128, self._current_rate())
+    return self._debt(self._debt_totals & _MASK128, self._current_rate())
 
 
 @external
 @view
-def total_collateral() -> uint256:
+def reserve() -> uint256:
     """
-    @notice Total collateral held for positions.
-    @return Collateral [collateral units].
+    @notice The pool's first-loss buffer, fed by the stability fee and liquidation fees,
+            as of the last accrual (`accrue` brings it up to date).
+    @return Reserve [wad].
     """
-    return self._totals >> 128
+    return self._reserve()
 
 
 # -------------------------------------------------------------- internals
@@ -861,6 +780,74 @@ def _authorised_owner(_id: uint256) -> address:
     return owner
 
 
+# one copy of each check that several actions make, to keep the pool under the size budget
+
+
+@internal
+@view
+def _bounded(_amount: uint256):
+    # bounded before any arithmetic, so that absurd amounts get a reason, not an overflow
+    assert _amount < MAX_NORMALISED_COLLATERAL // COLLATERAL_SCALE, "pool: collateral too large"
+
+
+@internal
+@view
+def _not_paused():
+    assert not self._paused(), "pool: paused"
+
+
+@internal
+@view
+def _position_with_debt(_id: uint256) -> (uint256, uint256):
+    coll: uint256 = 0
+    norm: uint256 = 0
+    coll, norm = self._position(_id)
+    assert norm > 0, "pool: no debt"
+    return coll, norm
+
+
+@internal
+@pure
+def _less_collateral(_coll: uint256, _amount: uint256) -> uint256:
+    assert _amount <= _coll, "pool: insufficient collateral"
+    return unsafe_sub(_coll, _amount)  # checked just above
+
+
+@internal
+@view
+def _check_min_debt(_debt: uint256):
+    assert _debt >= risk._min_debt(self._limits), "pool: debt below minimum"
+
+
+@internal
+@view
+def _repaid(_norm: uint256, _amount: uint256, _rate: uint256) -> (uint256, uint256):
+    """
+    @dev (bhUSD paid, new normalised debt) for a repay of at most `_amount`: all of the
+         debt when `_amount` covers it, otherwise the normalised debt removed rounds down
+         (a partial repay never clears more) and the rest must stay above the minimum.
+    """
+    debt: uint256 = self._debt(_norm, _rate)
+    if _amount >= debt:
+        return debt, 0
+    removed: uint256 = _amount * constants.WAD // _rate
+    assert removed > 0, "pool: repay too small"
+    new_norm: uint256 = _norm - removed
+    self._check_min_debt(self._debt(new_norm, _rate))
+    return _amount, new_norm
+
+
+@internal
+def _mint(_to: address, _amount: uint256):
+    extcall STABLECOIN.mint(_to, _amount)
+
+
+@internal
+def _burn(_amount: uint256):
+    # only ever the caller's own bhUSD: the repayer, the liquidator or the factory
+    extcall STABLECOIN.pool_burn(msg.sender, _amount)
+
+
 @internal
 @view
 def _position(_id: uint256) -> (uint256, uint256):
@@ -871,43 +858,39 @@ def _position(_id: uint256) -> (uint256, uint256):
 @internal
 @view
 def _params() -> risk.RiskParams:
-    return risk._unpack(self._risk, self._limits)
-
-
-@internal
-@view
-def _max_ltv() -> uint256:
-    return self._risk >> 240
+    return risk._unpack(self._limits, self._terms)
 
 
 @internal
 @view
 def _threshold() -> uint256:
-    return (self._risk >> 224) & _MASK16
-
-
-@internal
-@view
-def _bonus() -> uint256:
-    return (self._risk >> 208) & _MASK16
-
-
-@internal
-@view
-def _min_debt() -> uint256:
-    return self._risk & _MASK96
+    return risk._threshold(self._terms)
 
 
 @internal
 @view
 def _paused() -> bool:
-    return (self._limits >> 128) & 255 != 0
+    return risk._paused(self._limits)
+
+
+@internal
+@view
+def _reserve() -> uint256:
+    return self._debt_totals >> 128
+
+
+@internal
+def _set_reserve(_reserve: uint256):
+    # a reserve this large needs more unswept fees than any debt ceiling could produce
+    # in decades at the highest fee; refused rather than wrapped into the debt field
+    assert _reserve < MAX_RESERVE, "pool: reserve too large"
+    self._debt_totals = _reserve << 128 | (self._debt_totals & _MASK128)
 
 
 @internal
 def _set_params(_p: risk.RiskParams, _paused: bool):
-    self._risk = risk._pack_risk(_p)
     self._limits = risk._pack_limits(_p, _paused)
+    self._terms = risk._pack_terms(_p)
     log RiskParamsSet(
         max_ltv=_p.max_ltv,
         liquidation_threshold=_p.liquidation_threshold,
@@ -935,14 +918,14 @@ def _view_price() -> uint256:
 @pure
 def _debt(_norm: uint256, _rate: uint256) -> uint256:
     # rounded up: a position always owes at least its share
-    return (_norm * _rate + WAD - 1) // WAD
+    return (_norm * _rate + constants.WAD - 1) // constants.WAD
 
 
 @internal
 @view
 def _value(_coll: uint256, _price: uint256) -> uint256:
     # [wad] collateral x scale < 2**128 and price <= 1e30, so the product fits
-    return _coll * COLLATERAL_SCALE * _price // WAD
+    return _coll * COLLATERAL_SCALE * _price // constants.WAD
 
 
 @internal
@@ -950,7 +933,7 @@ def _value(_coll: uint256, _price: uint256) -> uint256:
 def _health(_coll: uint256, _debt: uint256, _price: uint256, _threshold: uint256) -> uint256:
     if _debt == 0:
         return max_value(uint256)
-    return self._value(_coll, _price) * _threshold * WAD // BPS // _debt
+    return self._value(_coll, _price) * _threshold * constants.WAD // constants.BPS // _debt
 
 
 @internal
@@ -963,14 +946,14 @@ def _grow(_rate: uint256, _elapsed: uint256, _fee: uint256) -> uint256:
          for five idle years at the highest fee, where 34 terms suffice; 64 allow 20 years.
     """
     x: uint256 = _fee * _elapsed
-    term: uint256 = WAD
-    total: uint256 = WAD
+    term: uint256 = constants.WAD
+    total: uint256 = constants.WAD
     for i: uint256 in range(1, 65):
-        term = term * x // (i * WAD)
+        term = term * x // (i * constants.WAD)
         if term == 0:
             break
         total += term
-    return _rate * total // WAD
+    return _rate * total // constants.WAD
 
 
 @internal
@@ -982,7 +965,7 @@ def _current_rate() -> uint256:
     # new block) returns the stored rate instead of underflowing
     if last >= block.timestamp:
         return packed >> 64
-    return self._grow(packed >> 64, block.timestamp - last, (self._limits >> 64) & _MASK64)
+    return self._grow(packed >> 64, block.timestamp - last, risk._stability_fee(self._limits))
 
 
 @internal
@@ -992,14 +975,17 @@ def _accrue() -> uint256:
     rate: uint256 = packed >> 64
     if last == block.timestamp:
         return rate
-    new_rate: uint256 = self._grow(rate, block.timestamp - last, (self._limits >> 64) & _MASK64)
+    new_rate: uint256 = self._grow(rate, block.timestamp - last, risk._stability_fee(self._limits))
     self._rate = new_rate << 64 | block.timestamp
     if new_rate != rate:
-        total_norm: uint256 = self._totals & _MASK128
-        # the difference of the rounded-down totals, so that sums over accruals are exact
-        interest: uint256 = total_norm * new_rate // WAD - total_norm * rate // WAD
+        totals: uint256 = self._debt_totals
+        total_norm: uint256 = totals & _MASK128
+        # the difference of the rounded-down totals, so that sums over accruals are exact;
+        # the total normalised debt is constant between accruals (only operations that
+        # accrue first change it), so skipped accruals lose nothing
+        interest: uint256 = total_norm * new_rate // constants.WAD - total_norm * rate // constants.WAD
         if interest > 0:
-            self.reserve += interest
+            self._set_reserve((totals >> 128) + interest)
         log Accrue(rate=new_rate, interest=interest)
     return new_rate
 
@@ -1009,15 +995,16 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
     """
     @dev The new normalised debt after borrowing `_amount`, with every borrow rule checked.
     """
-    risk_word: uint256 = self._risk
-    # more than the ceiling can never pass; checked first so `_amount * WAD` cannot overflow
-    assert _amount <= self._limits >> 136, "pool: debt ceiling"
+    limits: uint256 = self._limits
+    ceiling: uint256 = risk._debt_ceiling(limits)
+    # more than the ceiling can never pass; checked first so `_amount * constants.WAD` cannot overflow
+    assert _amount <= ceiling, "pool: debt ceiling"
     # round the normalised debt added up: a borrower never owes less than minted
-    new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate
+    new_norm: uint256 = _norm + (_amount * constants.WAD + _rate - 1) // _rate
     new_debt: uint256 = self._debt(new_norm, _rate)
-    assert new_debt >= risk_word & _MASK96, "pool: debt below minimum"
-    total_norm: uint256 = (self._totals & _MASK128) + new_norm - _norm
-    assert self._debt(total_norm, _rate) <= self._limits >> 136, "pool: debt ceiling"
+    self._check_min_debt(new_debt)
+    total_norm: uint256 = (self._debt_totals & _MASK128) + new_norm - _norm
+    assert self._debt(total_norm, _rate) <= ceiling, "pool: debt ceiling"
     self._check_ltv(_coll, new_debt, oracle_guard._price())
     return new_norm
 
@@ -1025,7 +1012,7 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
 @internal
 @view
 def _check_ltv(_coll: uint256, _debt: uint256, _price: uint256):
-    assert _debt * BPS <= self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"
+    assert _debt * constants.BPS <= self._value(_coll, _price) * risk._max_ltv(self._limits), "pool: exceeds max ltv"
 
 
 @internal
@@ -1039,18 +1026,23 @@ def _store(
     _rate: uint256,
 ):
     """
-    @dev Write a position and the pool totals, and log the position's new state.
+    @dev Write a position and what changed of the pool totals, and log the position's
+         new state. A change of the normalised debt must come after an accrual (`_accrue`).
     """
     assert _new_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: collateral too large"
     self._positions[_id] = _new_coll << 128 | _new_norm
-    totals: uint256 = self._totals
     # totals are sums of positions, so neither subtraction can underflow
-    total_coll: uint256 = (totals >> 128) + _new_coll - _coll
-    # the total is packed into 128 bits: bounded like a position, so it can never wrap
-    assert total_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: total collateral too large"
-    # dev: below 2**128 because the debt ceiling (<= 1e33) bounds every borrow and rate >= 1
-    total_norm: uint256 = (totals & _MASK128) + _new_norm - _norm
-    self._totals = total_coll << 128 | total_norm
+    if _new_coll != _coll:
+        total_coll: uint256 = self.total_collateral + _new_coll - _coll
+        # bounded like a position, so the collateral check in `_pull_collateral` and every
+        # value computed from it stay in range
+        assert total_coll * COLLATERAL_SCALE < MAX_NORMALISED_COLLATERAL, "pool: total collateral too large"
+        self.total_collateral = total_coll
+    if _new_norm != _norm:
+        # the low 128 bits hold the total, at least `_norm` (a sum of positions), so the
+        # subtraction borrows nothing from the reserve above it; dev: the new total stays
+        # below 2**128 because the debt ceiling (<= 1e33) bounds every borrow and rate >= 1
+        self._debt_totals = self._debt_totals - _norm + _new_norm
     log PositionUpdated(id=_id, owner=_owner, collateral=_new_coll, normalised_debt=_new_norm, debt=self._debt(_new_norm, _rate))
 
 
@@ -1075,7 +1067,7 @@ def _liquidate(
     """
     debt: uint256 = self._debt(_norm, _rate)
     value: uint256 = self._value(_coll, _price)
-    if value * _p.liquidation_threshold * WAD // BPS >= debt * WAD:
+    if value * _p.liquidation_threshold * constants.WAD // constants.BPS >= debt * constants.WAD:
         return False, 0, 0
     repaid: uint256 = 0
     paid: uint256 = 0
@@ -1088,20 +1080,20 @@ def _liquidate(
     new_norm: uint256 = 0
     if repaid < debt:
         # remove less normalised debt than repaid when it does not divide evenly
-        new_norm = _norm - repaid * WAD // _rate
+        new_norm = _norm - repaid * constants.WAD // _rate
     # the fee is what the liquidator paid above the debt it covered; with a shortfall the
     # covered debt is repaid - shortfall (repaid is then the whole debt)
     fee_part: uint256 = paid - min(paid, repaid - shortfall)
     reserve_used: uint256 = 0
     new_bad_debt: uint256 = 0
-    reserve: uint256 = self.reserve + fee_part
+    reserve: uint256 = self._reserve() + fee_part
     if shortfall > 0:
         reserve_used = min(reserve, shortfall)
         reserve -= reserve_used
         new_bad_debt = shortfall - reserve_used
         self.bad_debt += new_bad_debt
-    self.reserve = reserve
     self._store(_id, _owner, _coll, _norm, _coll - out, new_norm, _rate)
+    self._set_reserve(reserve)
     log Liquidate(
         id=_id,
         liquidator=msg.sender,
@@ -1122,7 +1114,7 @@ def _settle_liquidation(_paid: uint256, _out: uint256, _min_out: uint256):
     """
     assert _out >= _min_out, "pool: collateral out below minimum"
     if _paid > 0:
-        extcall STABLECOIN.pool_burn(msg.sender, _paid)
+        self._burn(_paid)
     if _out > 0:
         self._push_collateral(msg.sender, _out)
 
@@ -1131,7 +1123,7 @@ def _settle_liquidation(_paid: uint256, _out: uint256, _min_out: uint256):
 def _pull_collateral(_from: address, _amount: uint256):
     assert extcall COLLATERAL.transferFrom(_from, self, _amount, default_return_value=True), "pool: collateral transfer failed"
     # a token that delivers less than asked (fee on transfer) is refused
-    assert staticcall COLLATERAL.balanceOf(self) >= self._totals >> 128, "pool: collateral not received"
+    assert staticcall COLLATERAL.balanceOf(self) >= self.total_collateral, "pool: collateral not received"
 
 
 @internal

@@ -14,18 +14,19 @@
 
 from interfaces import IStablecoin
 from interfaces import IMarginPool
+from interfaces import IPoolFactory
+from interfaces import IPositionAutomation
 from interfaces import ISavingsVault
+from modules import constants
 from modules import risk
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 
 
-interface IAutomationFactory:
-    def FACTORY() -> address: view
-
-
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
+
+implements: IPoolFactory
 
 exports: (
     ownable_2step.owner,
@@ -37,10 +38,9 @@ exports: (
 # -------------------------------------------------------------- constants
 
 MAX_POOLS: constant(uint256) = 256
-BPS: constant(uint256) = 10_000
 # a pool keeps this much of its reserve; only what is above it is swept to the savings vault
 MIN_RESERVE_TARGET: public(constant(uint256)) = 1_000 * 10**18  # [wad]
-MAX_RESERVE_TARGET: public(constant(uint256)) = 10**33  # [wad] the largest debt ceiling
+MAX_RESERVE_TARGET: public(constant(uint256)) = constants.MAX_DEBT_CEILING  # [wad]
 DEFAULT_RESERVE_TARGET: public(constant(uint256)) = 10_000 * 10**18  # [wad]
 # covering bad debt from the savings vault: at most this share of its assets per cover,
 # and at most one cover per cooldown
@@ -58,7 +58,7 @@ pools: public(DynArray[address, MAX_POOLS])
 pool_of: public(HashMap[address, address])  # collateral => pool
 is_pool: public(HashMap[address, bool])
 vault: public(address)  # the savings vault; set once
-automation: public(address)  # the `PositionAutomation` its pools consult; set once
+automation: public(address)  # the `PositionAutomation` that serves its pools; set once
 last_cover: public(uint256)  # [seconds] time of the last bad-debt cover from the vault
 _reserve_target: HashMap[address, uint256]  # pool => [wad]; 0 means the default
 
@@ -213,14 +213,14 @@ def set_vault(_vault: address):
 @external
 def set_automation(_automation: address):
     """
-    @notice Name the `PositionAutomation` whose boost rules the pools check a new
-            protection against (so that no two rules of one position undo each other); once.
+    @notice Name the `PositionAutomation` that holds the owner rules of this factory's
+            pools, so that tools and the lens find it; once.
     @param _automation A `PositionAutomation` that names this factory.
     """
     ownable._check_owner()
     assert self.automation == empty(address), "factory: automation already set"
     assert _automation != empty(address), "factory: zero address"
-    assert staticcall IAutomationFactory(_automation).FACTORY() == self, "factory: automation factory mismatch"
+    assert staticcall IPositionAutomation(_automation).FACTORY() == self, "factory: automation factory mismatch"
     self.automation = _automation
     log AutomationSet(automation=_automation)
 
@@ -284,7 +284,7 @@ def cover_bad_debt(_pool: address, _amount: uint256):
     self._check_pool(_pool)
     assert _amount > 0, "factory: zero amount"
     assert _amount <= staticcall IMarginPool(_pool).bad_debt(), "factory: amount above bad debt"
-    assert _amount * BPS <= staticcall ISavingsVault(vault).totalAssets() * MAX_COVER_BPS, "factory: cover above cap"
+    assert _amount * constants.BPS <= staticcall ISavingsVault(vault).totalAssets() * MAX_COVER_BPS, "factory: cover above cap"
     last: uint256 = self.last_cover
     assert last == 0 or block.timestamp >= last + COVER_COOLDOWN, "factory: cover cooldown"
     self.last_cover = block.timestamp

@@ -4,20 +4,19 @@
 @title Bulkhead pool lens
 @license MIT
 @notice Read-only views over any margin pool, kept out of `MarginPool` so that the pool's
-        blueprint stays under the code size limit: a page of positions with their health,
-        the most a position can borrow, and a preview of a liquidation.
+        blueprint stays within its size budget: a page of positions with their health,
+        the most a position can borrow, and previews of a liquidation and of a
+        protection's deleverage (whose rule it reads from the factory's automation).
 @dev Stateless; every answer is computed from the pool's own views with the same integer
      math (`modules/risk.vy`), so a preview equals what the pool would do in this block.
 @custom:kill Nothing to stop: it holds nothing and changes nothing.
 """
 
+from interfaces import IMarginPool
+from interfaces import IPoolFactory
+from interfaces import IPositionAutomation
+from modules import constants
 from modules import risk
-
-# -------------------------------------------------------------- constants
-
-WAD: constant(uint256) = 10**18
-BPS: constant(uint256) = 10_000
-MAX_PAGE: constant(uint256) = 1_000
 
 # ---------------------------------------------------------------- structs
 
@@ -30,25 +29,9 @@ struct PositionView:
     health: uint256  # [wad] max_value(uint256) without debt; 0 while the price is invalid
 
 
-# ------------------------------------------------------------- interfaces
-
-
-interface IPool:
-    def owner_of(_id: uint256) -> address: view
-    def collateral_of(_id: uint256) -> uint256: view
-    def debt_of(_id: uint256) -> uint256: view
-    def position_count() -> uint256: view
-    def risk_params() -> risk.RiskParams: view
-    def price_status() -> (uint256, uint256): view
-    def total_debt() -> uint256: view
-    def rate() -> uint256: view
-    def COLLATERAL_SCALE() -> uint256: view
-    def protection_of(_id: uint256) -> (uint256, uint256, uint256): view
-
-
 @external
 @view
-def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[PositionView, MAX_PAGE]:
+def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[PositionView, constants.MAX_PAGE]:
     """
     @notice Every position with collateral or debt among ids [_start, _start + _limit).
     @param _pool The pool.
@@ -56,18 +39,18 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
     @param _limit Ids to look at, at most 1,000.
     @return Positions with id, owner, collateral, debt and health.
     """
-    assert _limit <= MAX_PAGE, "lens: limit above 1000"
-    pool: IPool = IPool(_pool)
+    assert _limit <= constants.MAX_PAGE, "lens: limit above 1000"
+    pool: IMarginPool = IMarginPool(_pool)
     price: uint256 = 0
     status: uint256 = 0
     price, status = staticcall pool.price_status()
     threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
-    result: DynArray[PositionView, MAX_PAGE] = []
+    result: DynArray[PositionView, constants.MAX_PAGE] = []
     end: uint256 = staticcall pool.position_count() + 1
     start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
     last: uint256 = min(start + _limit, end)
-    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
+    for position_id: uint256 in range(start, last, bound=constants.MAX_PAGE):
         coll: uint256 = staticcall pool.collateral_of(position_id)
         debt: uint256 = staticcall pool.debt_of(position_id)
         if coll == 0 and debt == 0:
@@ -76,7 +59,7 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
         if debt > 0:
             h = 0
             if status == 0:
-                h = coll * scale * price // WAD * threshold * WAD // BPS // debt
+                h = coll * scale * price // constants.WAD * threshold * constants.WAD // constants.BPS // debt
         result.append(
             PositionView(
                 id=position_id,
@@ -99,22 +82,22 @@ def max_borrow(_pool: address, _id: uint256) -> uint256:
     @param _id Position id.
     @return Amount [wad].
     """
-    pool: IPool = IPool(_pool)
+    pool: IMarginPool = IMarginPool(_pool)
     price: uint256 = 0
     status: uint256 = 0
     price, status = staticcall pool.price_status()
     if status != 0:
         return 0
     p: risk.RiskParams = staticcall pool.risk_params()
-    value: uint256 = (staticcall pool.collateral_of(_id)) * (staticcall pool.COLLATERAL_SCALE()) * price // WAD
-    limit: uint256 = value * p.max_ltv // BPS
+    value: uint256 = (staticcall pool.collateral_of(_id)) * (staticcall pool.COLLATERAL_SCALE()) * price // constants.WAD
+    limit: uint256 = value * p.max_ltv // constants.BPS
     debt: uint256 = staticcall pool.debt_of(_id)
     total: uint256 = staticcall pool.total_debt()
     if debt >= limit or total >= p.debt_ceiling:
         return 0
     # slack for the rounding up of the normalised debt: borrowing `a` adds
     # ceil(a / rate) normalised units, so the debt may rise by a + ceil(rate) wei
-    slack: uint256 = (staticcall pool.rate() + WAD - 1) // WAD
+    slack: uint256 = (staticcall pool.rate() + constants.WAD - 1) // constants.WAD
     return max(min(limit - debt, p.debt_ceiling - total), slack) - slack
 
 
@@ -130,7 +113,7 @@ def preview_liquidate(_pool: address, _id: uint256, _max_repay: uint256) -> (uin
             shortfall for the reserve and bad debt [wad].
     """
     assert _max_repay > 0, "pool: zero amount"
-    pool: IPool = IPool(_pool)
+    pool: IMarginPool = IMarginPool(_pool)
     assert staticcall pool.owner_of(_id) != empty(address), "pool: unknown position"
     debt: uint256 = staticcall pool.debt_of(_id)
     assert debt > 0, "pool: no debt"
@@ -141,49 +124,9 @@ def preview_liquidate(_pool: address, _id: uint256, _max_repay: uint256) -> (uin
     p: risk.RiskParams = staticcall pool.risk_params()
     coll: uint256 = staticcall pool.collateral_of(_id)
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
-    value: uint256 = coll * scale * price // WAD
-    assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"
+    value: uint256 = coll * scale * price // constants.WAD
+    assert value * p.liquidation_threshold * constants.WAD // constants.BPS < debt * constants.WAD, "pool: position is healthy"
     return risk._liquidation_amounts(coll, debt, value, price, p, _max_repay, scale)
-
-
-@external
-@view
-def protections_due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[uint256, MAX_PAGE]:
-    """
-    @notice Ids in [_start, _start + _limit) whose deleverage protection is due now (health
-            below the owner's trigger); empty while the price is invalid.
-    @param _pool The pool.
-    @param _start First id.
-    @param _limit Ids to look at, at most 1,000.
-    @return Ids in increasing order.
-    """
-    assert _limit <= MAX_PAGE, "lens: limit above 1000"
-    pool: IPool = IPool(_pool)
-    result: DynArray[uint256, MAX_PAGE] = []
-    price: uint256 = 0
-    status: uint256 = 0
-    price, status = staticcall pool.price_status()
-    if status != 0:
-        return result
-    threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
-    scale: uint256 = staticcall pool.COLLATERAL_SCALE()
-    end: uint256 = staticcall pool.position_count() + 1
-    start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
-    last: uint256 = min(start + _limit, end)
-    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
-        trigger: uint256 = 0
-        target: uint256 = 0
-        fee: uint256 = 0
-        trigger, target, fee = staticcall pool.protection_of(position_id)
-        if trigger == 0:
-            continue
-        debt: uint256 = staticcall pool.debt_of(position_id)
-        if debt == 0:
-            continue
-        coll: uint256 = staticcall pool.collateral_of(position_id)
-        if coll * scale * price // WAD * threshold * WAD // BPS // debt < trigger:
-            result.append(position_id)
-    return result
 
 
 @external
@@ -197,11 +140,14 @@ def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, 
     @param _id Position id.
     @return repay [wad], collateral out [collateral units], health after [wad].
     """
-    pool: IPool = IPool(_pool)
+    pool: IMarginPool = IMarginPool(_pool)
+    automation: address = staticcall IPoolFactory(staticcall pool.FACTORY()).automation()
+    if automation == empty(address):
+        return 0, 0, 0
     trigger: uint256 = 0
     target: uint256 = 0
     fee: uint256 = 0
-    trigger, target, fee = staticcall pool.protection_of(_id)
+    trigger, target, fee = staticcall IPositionAutomation(automation).protection_of(_pool, _id)
     debt: uint256 = staticcall pool.debt_of(_id)
     price: uint256 = 0
     status: uint256 = 0
@@ -212,8 +158,8 @@ def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, 
     fee = min(fee, p.liquidation_bonus)
     coll: uint256 = staticcall pool.collateral_of(_id)
     scale: uint256 = staticcall pool.COLLATERAL_SCALE()
-    liq_value: uint256 = coll * scale * price // WAD * p.liquidation_threshold // BPS
-    health: uint256 = liq_value * WAD // debt
+    liq_value: uint256 = coll * scale * price // constants.WAD * p.liquidation_threshold // constants.BPS
+    health: uint256 = liq_value * constants.WAD // debt
     if health >= trigger:
         return 0, 0, 0
     # aim 0.005 under the target; when health is already closer to the target than that
@@ -221,14 +167,14 @@ def preview_auto_deleverage(_pool: address, _id: uint256) -> (uint256, uint256, 
     aim: uint256 = target - 5 * 10**15
     if health >= aim:
         aim = target - (target - health) // 2
-    k_threshold: uint256 = (BPS + fee) * p.liquidation_threshold * 10**10  # [wad]
-    if aim <= k_threshold or aim * debt <= liq_value * WAD:
+    k_threshold: uint256 = (constants.BPS + fee) * p.liquidation_threshold * 10**10  # [wad]
+    if aim <= k_threshold or aim * debt <= liq_value * constants.WAD:
         # repaying at this fee cannot raise health, or there is no room below the target
         return 0, 0, 0
     # (aim x debt - liquidation value) / (aim - (1 + fee) x threshold)
-    repay: uint256 = (aim * debt - liq_value * WAD) // (aim - k_threshold)
-    out: uint256 = repay * (BPS + fee) // BPS * WAD // (price * scale)
+    repay: uint256 = (aim * debt - liq_value * constants.WAD) // (aim - k_threshold)
+    out: uint256 = repay * (constants.BPS + fee) // constants.BPS * constants.WAD // (price * scale)
     if repay == 0 or repay >= debt or out > coll:
         return 0, 0, 0
-    after: uint256 = (coll - out) * scale * price // WAD * p.liquidation_threshold * WAD // BPS // (debt - repay)
+    after: uint256 = (coll - out) * scale * price // constants.WAD * p.liquidation_threshold * constants.WAD // constants.BPS // (debt - repay)
     return repay, out, after

@@ -1,106 +1,94 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
 """
-@title Bulkhead position automation: auto-boost and auto-top-up
+@title Bulkhead position automation: every owner rule in one place
 @license MIT
-@notice Two owner-chosen rules that any keeper may carry out, for a fee the owner caps:
+@notice Owner-chosen rules that any keeper may carry out, for a fee the owner caps and
+        never above the pool's liquidation bonus:
+        - protection (deleverage): when health falls below a trigger, the keeper repays
+          debt with its own bhUSD and receives collateral worth the repay plus the fee,
+          bringing health up to the target (never above it);
         - boost: when health rises above a trigger, the keeper supplies collateral at the
           oracle price minus the fee and receives newly minted bhUSD, bringing health
           down to the target (never below it, always within max LTV and the debt ceiling);
         - top-up: when health falls below a trigger, the keeper moves collateral from the
           owner's wallet into the position, within an allowance the owner set here, and
           keeps the fee out of it; health rises to the target (never above it).
-@dev The contract acts through the pool's public functions: it needs the owner's operator
-     approval on the pool for boosts (`pool.set_operator(this, True)`) and an ERC-20
-     allowance for top-ups. Positions cannot change owner, so a rule stays with the owner
-     who set it. The contract checks the result on chain, not the keeper, and never holds
-     funds between calls.
-     Deleverage is on the pool itself (`MarginPool.set_protection`, `auto_deleverage`).
+        Keepers find every due rule through one view, `due(pool, start, limit)`.
+@dev The contract acts through the pool's public functions as the owner's operator: it
+     needs `pool.set_operator(this, True)` for protections and boosts (`deleverage`,
+     `deposit` and `borrow`) and an ERC-20 allowance on the collateral for top-ups.
+     Positions cannot change owner, so a rule stays with the owner who set it. The
+     contract checks the result on chain, not the keeper, and holds no funds between
+     calls. No two rules of one position may undo each other (a boost must not start
+     where a protection or a top-up stops), so keepers cannot loop a position for fees.
 @custom:kill Owners revoke the operator approval or the token allowance, or clear a rule
              with a zero trigger. The contract has no admin and nothing to pause.
 """
 
 from ethereum.ercs import IERC20
+from interfaces import IMarginPool
+from interfaces import IPoolFactory
+from interfaces import IPositionAutomation
+from modules import constants
+from modules import risk
+
+implements: IPositionAutomation
 
 # -------------------------------------------------------------- constants
 
-WAD: constant(uint256) = 10**18
-BPS: constant(uint256) = 10_000
-TOLERANCE: constant(uint256) = 10**16  # [wad] how far from the target a result may land
-MAX_HEALTH: constant(uint256) = 10 * 10**18  # [wad] highest trigger or target
-MAX_PAGE: constant(uint256) = 1_000
-MAX_AMOUNT: constant(uint256) = 10**33  # [wad] the largest debt ceiling a pool can have
-
-_MASK64: constant(uint256) = 2**64 - 1
-_MASK16: constant(uint256) = 2**16 - 1
-
-# ------------------------------------------------------------- interfaces
-
-
-interface IFactory:
-    def is_pool(_pool: address) -> bool: view
-
-
-interface IPool:
-    def owner_of(_id: uint256) -> address: view
-    def health(_id: uint256) -> uint256: view
-    def price() -> uint256: view
-    def COLLATERAL() -> address: view
-    def COLLATERAL_SCALE() -> uint256: view
-    def position_count() -> uint256: view
-    def deposit(_id: uint256, _amount: uint256): nonpayable
-    def borrow(_id: uint256, _amount: uint256): nonpayable
-    def risk_params() -> RiskView: view
-    def protection_of(_id: uint256) -> (uint256, uint256, uint256): view
-
-
-struct RiskView:
-    max_ltv: uint256  # [bps]
-    liquidation_threshold: uint256  # [bps]
-    liquidation_bonus: uint256  # [bps]
-    liquidation_fee: uint256  # [bps]
-    liquidation_tip: uint256  # [wad]
-    target_health: uint256  # [wad]
-    min_debt: uint256  # [wad]
-    debt_ceiling: uint256  # [wad]
-    stability_fee: uint256  # [wad per second]
-
-
-struct Rule:
-    trigger_health: uint256  # [wad] 0 = off
-    target_health: uint256  # [wad]
-    max_fee: uint256  # [bps]
-    allowance: uint256  # [collateral units] top-up only: what the keeper may still move
-
+# the rules `due` reports for a position, as bits of `Due.rules` (the structs `Rule` and
+# `Due` are declared once, in `interfaces/IPositionAutomation.vyi`)
+DUE_PROTECTION: public(constant(uint256)) = 1
+DUE_BOOST: public(constant(uint256)) = 2
+DUE_TOP_UP: public(constant(uint256)) = 4
 
 # ------------------------------------------------------------- immutables
 
-FACTORY: public(immutable(IFactory))
+FACTORY: public(immutable(IPoolFactory))
 STABLECOIN: public(immutable(IERC20))
 
 # ---------------------------------------------------------------- storage
 
-boost_rule: public(HashMap[address, HashMap[uint256, Rule]])  # pool => id => rule
-top_up_rule: public(HashMap[address, HashMap[uint256, Rule]])  # pool => id => rule
+protection_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
+boost_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
+top_up_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
 
 # ----------------------------------------------------------------- events
+
+event ProtectionSet:
+    pool: indexed(address)
+    id: indexed(uint256)
+    owner: indexed(address)
+    trigger_health: uint256  # [wad] deleverage when health is below this; 0 = off
+    target_health: uint256  # [wad]
+    max_fee: uint256  # [bps]
 
 event BoostSet:
     pool: indexed(address)
     id: indexed(uint256)
     owner: indexed(address)
-    trigger_health: uint256
-    target_health: uint256
-    max_fee: uint256
+    trigger_health: uint256  # [wad]
+    target_health: uint256  # [wad]
+    max_fee: uint256  # [bps]
 
 event TopUpSet:
     pool: indexed(address)
     id: indexed(uint256)
     owner: indexed(address)
-    trigger_health: uint256
-    target_health: uint256
-    max_fee: uint256
-    allowance: uint256
+    trigger_health: uint256  # [wad]
+    target_health: uint256  # [wad]
+    max_fee: uint256  # [bps]
+    allowance: uint256  # [collateral units]
+
+event AutoDeleverage:
+    pool: indexed(address)
+    id: indexed(uint256)
+    keeper: indexed(address)
+    repaid: uint256  # [wad] bhUSD from the keeper, burned against the debt
+    collateral_out: uint256  # [collateral units] to the keeper
+    health_before: uint256  # [wad]
+    health_after: uint256  # [wad]
 
 event Boost:
     pool: indexed(address)
@@ -108,8 +96,8 @@ event Boost:
     keeper: indexed(address)
     borrowed: uint256  # [wad] minted to the keeper
     collateral_in: uint256  # [collateral units] from the keeper
-    health_before: uint256
-    health_after: uint256
+    health_before: uint256  # [wad]
+    health_after: uint256  # [wad]
 
 event TopUp:
     pool: indexed(address)
@@ -117,8 +105,8 @@ event TopUp:
     keeper: indexed(address)
     collateral_in: uint256  # [collateral units] from the owner into the position
     fee: uint256  # [collateral units] from the owner to the keeper
-    health_before: uint256
-    health_after: uint256
+    health_before: uint256  # [wad]
+    health_after: uint256  # [wad]
 
 
 @deploy
@@ -128,8 +116,39 @@ def __init__(_factory: address, _stablecoin: address):
     @param _factory The pool factory (only its pools are served).
     @param _stablecoin bhUSD.
     """
-    FACTORY = IFactory(_factory)
+    FACTORY = IPoolFactory(_factory)
     STABLECOIN = IERC20(_stablecoin)
+
+
+# ----------------------------------------------------------------- rules
+
+
+@external
+def set_protection(_pool: address, _id: uint256, _trigger_health: uint256, _target_health: uint256, _max_fee_bps: uint256):
+    """
+    @notice Let any keeper deleverage the position back to `_target_health` when its
+            health drops below `_trigger_health`, for at most `_max_fee_bps` of the debt it
+            repays. A zero trigger turns the protection off. The owner or the owner's
+            operator on the pool; keepers act only while this contract is the owner's
+            operator (`pool.set_operator(this, True)`).
+    @param _pool The pool.
+    @param _id Position id.
+    @param _trigger_health Health below which a deleverage is due [wad]; 0 turns it off.
+    @param _target_health Health a deleverage restores [wad], above the trigger.
+    @param _max_fee_bps Keeper's fee [bps], at most the pool's liquidation bonus.
+    """
+    owner: address = self._owner(_pool, _id)
+    assert msg.sender == owner or staticcall IMarginPool(_pool).operators(owner, msg.sender), "automation: not owner or operator"
+    if _trigger_health > 0:
+        self._check_raising_rule(_pool, _trigger_health, _target_health, _max_fee_bps)
+        b: IPositionAutomation.Rule = self.boost_rule[_pool][_id]
+        self._consistent(b.trigger_health, b.target_health, _trigger_health, _target_health)
+    self.protection_rule[_pool][_id] = IPositionAutomation.Rule(
+        trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps, allowance=0
+    )
+    log ProtectionSet(
+        pool=_pool, id=_id, owner=owner, trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps
+    )
 
 
 @external
@@ -143,22 +162,20 @@ def set_boost(_pool: address, _id: uint256, _trigger_health: uint256, _target_he
     @param _target_health Health a boost leaves [wad]: below the trigger, within max LTV.
     @param _max_fee_bps Keeper's fee [bps], at most the pool's liquidation bonus.
     """
-    p: RiskView = self._owned(_pool, _id)
+    self._owned(_pool, _id)
+    p: risk.RiskParams = staticcall IMarginPool(_pool).risk_params()
     if _trigger_health > 0:
         # health at max LTV is threshold / max LTV; a target below it would break max LTV
-        assert _target_health * p.max_ltv >= p.liquidation_threshold * WAD, "automation: target above max ltv"
-        assert _trigger_health > _target_health and _trigger_health <= MAX_HEALTH, "automation: bad trigger health"
+        assert _target_health * p.max_ltv >= p.liquidation_threshold * constants.WAD, "automation: target above max ltv"
+        assert _trigger_health > _target_health and _trigger_health <= constants.MAX_RULE_HEALTH, "automation: bad trigger health"
         assert _max_fee_bps <= p.liquidation_bonus, "automation: fee above pool cap"
-        # a boost must neither start where a top-up or a deleverage stops, nor stop where
+        # a boost must neither start where a top-up or a protection stops, nor stop where
         # one of them starts: otherwise keepers could loop the position for fees
-        t: Rule = self.top_up_rule[_pool][_id]
+        t: IPositionAutomation.Rule = self.top_up_rule[_pool][_id]
         self._consistent(_trigger_health, _target_health, t.trigger_health, t.target_health)
-        d_trigger: uint256 = 0
-        d_target: uint256 = 0
-        fee: uint256 = 0
-        d_trigger, d_target, fee = staticcall IPool(_pool).protection_of(_id)
-        self._consistent(_trigger_health, _target_health, d_trigger, d_target)
-    self.boost_rule[_pool][_id] = Rule(
+        d: IPositionAutomation.Rule = self.protection_rule[_pool][_id]
+        self._consistent(_trigger_health, _target_health, d.trigger_health, d.target_health)
+    self.boost_rule[_pool][_id] = IPositionAutomation.Rule(
         trigger_health=_trigger_health, target_health=_target_health, max_fee=_max_fee_bps, allowance=0
     )
     log BoostSet(
@@ -186,14 +203,12 @@ def set_top_up(
     @param _max_fee_bps Keeper's fee out of the moved collateral [bps], at most the pool's bonus.
     @param _allowance Most collateral the keepers may move in total [collateral units].
     """
-    p: RiskView = self._owned(_pool, _id)
+    self._owned(_pool, _id)
     if _trigger_health > 0:
-        assert _trigger_health > WAD, "automation: trigger not above 1.0"
-        assert _target_health > _trigger_health and _target_health <= MAX_HEALTH, "automation: bad target health"
-        assert _max_fee_bps <= p.liquidation_bonus, "automation: fee above pool cap"
-        b: Rule = self.boost_rule[_pool][_id]
+        self._check_raising_rule(_pool, _trigger_health, _target_health, _max_fee_bps)
+        b: IPositionAutomation.Rule = self.boost_rule[_pool][_id]
         self._consistent(b.trigger_health, b.target_health, _trigger_health, _target_health)
-    self.top_up_rule[_pool][_id] = Rule(
+    self.top_up_rule[_pool][_id] = IPositionAutomation.Rule(
         trigger_health=_trigger_health,
         target_health=_target_health,
         max_fee=_max_fee_bps,
@@ -211,6 +226,44 @@ def set_top_up(
 
 
 @external
+def auto_deleverage(_pool: address, _id: uint256, _repay: uint256) -> uint256:
+    """
+    @notice Carry out a due protection: the caller pays `_repay` bhUSD (this contract
+            needs the caller's bhUSD allowance), which repays the position's debt, and
+            receives collateral worth `_repay` x (1 + fee) at the oracle price, through
+            `pool.deleverage`. The result is checked: health ends at most 0.01 below the
+            owner's target, never above it, and above where it started. Works while the
+            pool is paused.
+    @param _pool The pool.
+    @param _id Position id.
+    @param _repay Debt to repay [wad], below the debt.
+    @return Collateral sent to the caller [collateral units].
+    """
+    assert _repay > 0, "automation: zero amount"
+    # bounded before any arithmetic: no pool can lend more than this
+    assert _repay <= constants.MAX_DEBT_CEILING, "automation: amount too large"
+    rule: IPositionAutomation.Rule = self.protection_rule[_pool][_id]
+    assert rule.trigger_health > 0, "automation: no rule"
+    pool: IMarginPool = IMarginPool(_pool)
+    before: uint256 = staticcall pool.health(_id)
+    assert before < rule.trigger_health, "automation: protection not due"
+    assert _repay < staticcall pool.debt_of(_id), "automation: repay above debt"
+    fee: uint256 = self._fee(pool, rule.max_fee)
+    out: uint256 = _repay * (constants.BPS + fee) // constants.BPS * constants.WAD // ((staticcall pool.price()) * (staticcall pool.COLLATERAL_SCALE()))
+    assert extcall STABLECOIN.transferFrom(msg.sender, self, _repay), "automation: transfer failed"
+    # the pool burns the bhUSD from this contract and sends it the collateral
+    extcall pool.deleverage(_id, _repay, out)
+    if out > 0:
+        assert extcall IERC20(staticcall pool.COLLATERAL()).transfer(msg.sender, out, default_return_value=True), "automation: transfer failed"
+    after: uint256 = staticcall pool.health(_id)
+    assert after <= rule.target_health and after + constants.RULE_TOLERANCE >= rule.target_health and after > before, "automation: result off target"
+    log AutoDeleverage(
+        pool=_pool, id=_id, keeper=msg.sender, repaid=_repay, collateral_out=out, health_before=before, health_after=after
+    )
+    return out
+
+
+@external
 def boost(_pool: address, _id: uint256, _borrow: uint256) -> uint256:
     """
     @notice Carry out a due boost: `_borrow` bhUSD is minted against the position and sent
@@ -222,16 +275,16 @@ def boost(_pool: address, _id: uint256, _borrow: uint256) -> uint256:
     """
     assert _borrow > 0, "automation: zero amount"
     # bounded before any arithmetic: no pool can lend more than this
-    assert _borrow <= MAX_AMOUNT, "automation: amount too large"
-    rule: Rule = self.boost_rule[_pool][_id]
+    assert _borrow <= constants.MAX_DEBT_CEILING, "automation: amount too large"
+    rule: IPositionAutomation.Rule = self.boost_rule[_pool][_id]
     assert rule.trigger_health > 0, "automation: no rule"
-    pool: IPool = IPool(_pool)
+    pool: IMarginPool = IMarginPool(_pool)
     before: uint256 = staticcall pool.health(_id)
     assert before > rule.trigger_health, "automation: boost not due"
     fee: uint256 = self._fee(pool, rule.max_fee)
     den: uint256 = (staticcall pool.price()) * (staticcall pool.COLLATERAL_SCALE())
     # rounded up: the keeper never supplies less than the fee allows
-    coll_in: uint256 = (_borrow * (BPS - fee) // BPS * WAD + den - 1) // den
+    coll_in: uint256 = (_borrow * (constants.BPS - fee) // constants.BPS * constants.WAD + den - 1) // den
     collateral: IERC20 = IERC20(staticcall pool.COLLATERAL())
     assert extcall collateral.transferFrom(msg.sender, self, coll_in, default_return_value=True), "automation: transfer failed"
     assert extcall collateral.approve(_pool, coll_in, default_return_value=True), "automation: approve failed"
@@ -239,7 +292,7 @@ def boost(_pool: address, _id: uint256, _borrow: uint256) -> uint256:
     extcall pool.borrow(_id, _borrow)
     assert extcall STABLECOIN.transfer(msg.sender, _borrow), "automation: transfer failed"
     after: uint256 = staticcall pool.health(_id)
-    assert after >= rule.target_health and after <= rule.target_health + TOLERANCE and after < before, "automation: result off target"
+    assert after >= rule.target_health and after <= rule.target_health + constants.RULE_TOLERANCE and after < before, "automation: result off target"
     log Boost(
         pool=_pool, id=_id, keeper=msg.sender, borrowed=_borrow, collateral_in=coll_in, health_before=before, health_after=after
     )
@@ -258,15 +311,15 @@ def top_up(_pool: address, _id: uint256, _amount: uint256) -> uint256:
     """
     assert _amount > 0, "automation: zero amount"
     # bounded before any arithmetic: no token supply comes near it
-    assert _amount <= MAX_AMOUNT, "automation: amount too large"
-    rule: Rule = self.top_up_rule[_pool][_id]
+    assert _amount <= constants.MAX_DEBT_CEILING, "automation: amount too large"
+    rule: IPositionAutomation.Rule = self.top_up_rule[_pool][_id]
     assert rule.trigger_health > 0, "automation: no rule"
     assert _amount <= rule.allowance, "automation: above allowance"
-    pool: IPool = IPool(_pool)
+    pool: IMarginPool = IMarginPool(_pool)
     before: uint256 = staticcall pool.health(_id)
     assert before < rule.trigger_health, "automation: top-up not due"
     self.top_up_rule[_pool][_id].allowance = rule.allowance - _amount
-    fee: uint256 = _amount * self._fee(pool, rule.max_fee) // BPS
+    fee: uint256 = _amount * self._fee(pool, rule.max_fee) // constants.BPS
     collateral: IERC20 = IERC20(staticcall pool.COLLATERAL())
     assert extcall collateral.transferFrom(staticcall pool.owner_of(_id), self, _amount, default_return_value=True), "automation: transfer failed"
     assert extcall collateral.approve(_pool, _amount - fee, default_return_value=True), "automation: approve failed"
@@ -274,71 +327,110 @@ def top_up(_pool: address, _id: uint256, _amount: uint256) -> uint256:
     if fee > 0:
         assert extcall collateral.transfer(msg.sender, fee, default_return_value=True), "automation: transfer failed"
     after: uint256 = staticcall pool.health(_id)
-    assert after <= rule.target_health and after + TOLERANCE >= rule.target_health, "automation: result off target"
+    assert after <= rule.target_health and after + constants.RULE_TOLERANCE >= rule.target_health, "automation: result off target"
     log TopUp(pool=_pool, id=_id, keeper=msg.sender, collateral_in=_amount - fee, fee=fee, health_before=before, health_after=after)
     return fee
 
 
 @external
 @view
-def due(_pool: address, _start: uint256, _limit: uint256) -> (DynArray[uint256, MAX_PAGE], DynArray[uint256, MAX_PAGE]):
+def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionAutomation.Due, constants.MAX_PAGE]:
     """
-    @notice Positions among ids [_start, _start + _limit) whose boost or top-up is due now.
-            Empty while the pool's price is invalid.
+    @notice Positions among ids [_start, _start + _limit) with a rule due now, each with
+            the set of its due rules (`DUE_PROTECTION`, `DUE_BOOST`, `DUE_TOP_UP` bits).
+            A rule counts only when a keeper could carry it out: protections and boosts
+            need this contract as the owner's operator, top-ups a wallet balance and a
+            token allowance. Empty while the pool's price is invalid.
     @param _pool The pool.
     @param _start First id.
     @param _limit Ids to look at, at most 1,000.
-    @return Ids with a due boost, ids with a due top-up.
+    @return Positions with due rules, in increasing id order.
     """
-    assert _limit <= MAX_PAGE, "automation: limit above 1000"
-    boosts: DynArray[uint256, MAX_PAGE] = []
-    top_ups: DynArray[uint256, MAX_PAGE] = []
-    pool: IPool = IPool(_pool)
+    assert _limit <= constants.MAX_PAGE, "automation: limit above 1000"
+    result: DynArray[IPositionAutomation.Due, constants.MAX_PAGE] = []
+    pool: IMarginPool = IMarginPool(_pool)
+    price: uint256 = 0
+    status: uint256 = 0
     ok: bool = False
-    response: Bytes[32] = b""
-    ok, response = raw_call(_pool, method_id("price()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
-    if not ok:
-        return boosts, top_ups
+    response: Bytes[64] = b""
+    # an address that is not a pool (or reverts) answers like an invalid price: nothing due
+    ok, response = raw_call(_pool, method_id("price_status()"), max_outsize=64, is_static_call=True, revert_on_failure=False)
+    if not ok or len(response) != 64:
+        return result
+    price, status = abi_decode(response, (uint256, uint256))
+    if status != 0:
+        return result
+    # health as the pool computes it: value x threshold / debt
+    factor: uint256 = price * (staticcall pool.COLLATERAL_SCALE())
+    threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
     end: uint256 = staticcall pool.position_count() + 1
     start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
     last: uint256 = min(start + _limit, end)
-    for position_id: uint256 in range(start, last, bound=MAX_PAGE):
-        b: Rule = self.boost_rule[_pool][position_id]
-        t: Rule = self.top_up_rule[_pool][position_id]
-        if b.trigger_health == 0 and t.trigger_health == 0:
+    for position_id: uint256 in range(start, last, bound=constants.MAX_PAGE):
+        d: IPositionAutomation.Rule = self.protection_rule[_pool][position_id]
+        b: IPositionAutomation.Rule = self.boost_rule[_pool][position_id]
+        t: IPositionAutomation.Rule = self.top_up_rule[_pool][position_id]
+        if d.trigger_health == 0 and b.trigger_health == 0 and t.trigger_health == 0:
             continue
-        h: uint256 = staticcall pool.health(position_id)
+        h: uint256 = max_value(uint256)
+        debt: uint256 = staticcall pool.debt_of(position_id)
+        if debt > 0:
+            h = (staticcall pool.collateral_of(position_id)) * factor // constants.WAD * threshold * constants.WAD // constants.BPS // debt
+        rules: uint256 = 0
+        if d.trigger_health > 0 and h < d.trigger_health:
+            rules |= DUE_PROTECTION
         if b.trigger_health > 0 and h > b.trigger_health:
-            boosts.append(position_id)
+            rules |= DUE_BOOST
         if t.trigger_health > 0 and h < t.trigger_health and t.allowance > 0:
-            top_ups.append(position_id)
-    return boosts, top_ups
+            rules |= DUE_TOP_UP
+        if rules == 0:
+            continue
+        owner: address = staticcall pool.owner_of(position_id)
+        if rules & (DUE_PROTECTION | DUE_BOOST) != 0 and not staticcall pool.operators(owner, self):
+            rules &= DUE_TOP_UP
+        if rules & DUE_TOP_UP != 0 and not self._can_fund(pool, owner):
+            rules &= ~DUE_TOP_UP
+        if rules != 0:
+            result.append(IPositionAutomation.Due(id=position_id, rules=rules))
+    return result
 
 
 @external
 @view
-def boost_bounds(_pool: address, _id: uint256) -> (uint256, uint256):
+def protection_of(_pool: address, _id: uint256) -> (uint256, uint256, uint256):
     """
-    @notice A position's boost trigger and target, for the pool to check a new protection.
+    @notice A position's protection.
     @param _pool The pool.
     @param _id Position id.
-    @return trigger health [wad] (0 = off), target health [wad].
+    @return trigger health [wad] (0 = off), target health [wad], max fee [bps].
     """
-    rule: Rule = self.boost_rule[_pool][_id]
-    return rule.trigger_health, rule.target_health
+    rule: IPositionAutomation.Rule = self.protection_rule[_pool][_id]
+    return rule.trigger_health, rule.target_health, rule.max_fee
+
+
+# -------------------------------------------------------------- internals
 
 
 @internal
 @view
-def _fee(_pool: IPool, _rule_fee: uint256) -> uint256:
+def _fee(_pool: IMarginPool, _rule_fee: uint256) -> uint256:
     # the pool's cap applies even if governance lowered the bonus after the rule was set
     return min(_rule_fee, (staticcall _pool.risk_params()).liquidation_bonus)
 
 
 @internal
+@view
+def _check_raising_rule(_pool: address, _trigger: uint256, _target: uint256, _max_fee: uint256):
+    # a rule that raises health (protection, top-up): trigger above 1.0, target above it
+    assert _trigger > constants.WAD, "automation: trigger not above 1.0"
+    assert _target > _trigger and _target <= constants.MAX_RULE_HEALTH, "automation: bad target health"
+    assert _max_fee <= (staticcall IMarginPool(_pool).risk_params()).liquidation_bonus, "automation: fee above pool cap"
+
+
+@internal
 @pure
 def _consistent(_boost_trigger: uint256, _boost_target: uint256, _trigger: uint256, _target: uint256):
-    # a boost rule and a rule that raises health (top-up, deleverage) on one position: the
+    # a boost rule and a rule that raises health (top-up, protection) on one position: the
     # boost must start above where the other stops and stop at or above where it starts
     if _boost_trigger > 0 and _trigger > 0:
         assert _boost_trigger > _target and _boost_target >= _trigger, "automation: contradicts another rule"
@@ -346,7 +438,22 @@ def _consistent(_boost_trigger: uint256, _boost_target: uint256, _trigger: uint2
 
 @internal
 @view
-def _owned(_pool: address, _id: uint256) -> RiskView:
+def _owner(_pool: address, _id: uint256) -> address:
     assert staticcall FACTORY.is_pool(_pool), "automation: unknown pool"
-    assert staticcall IPool(_pool).owner_of(_id) == msg.sender, "automation: not owner"
-    return staticcall IPool(_pool).risk_params()
+    owner: address = staticcall IMarginPool(_pool).owner_of(_id)
+    assert owner != empty(address), "automation: unknown position"
+    return owner
+
+
+@internal
+@view
+def _owned(_pool: address, _id: uint256):
+    assert self._owner(_pool, _id) == msg.sender, "automation: not owner"
+
+
+@internal
+@view
+def _can_fund(_pool: IMarginPool, _owner: address) -> bool:
+    # a top-up moves the owner's collateral: it needs a balance and an allowance here
+    token: IERC20 = IERC20(staticcall _pool.COLLATERAL())
+    return staticcall token.balanceOf(_owner) > 0 and staticcall token.allowance(_owner, self) > 0

@@ -5,17 +5,21 @@
 @license MIT
 @notice ERC-20 with EIP-2612 permit. Only minters (the margin pools that the factory
         registers) can mint, and they burn only for the account that calls them.
-@dev snekmate's `erc20` with `ownable` for the owner slot and a two-step transfer of
-     ownership written here so the owner never holds the minter role. The owner is the
-     `PoolFactory`; it adds and removes minters.
+@dev snekmate's `erc20` with `ownable_2step`: ownership moves in two steps through
+     snekmate's own `transfer_ownership` and `accept_ownership`, which leave the minter
+     roles alone (erc20's ownership functions would make the new owner a minter, so they
+     are not exported). The owner is the `PoolFactory`; it adds and removes minters and
+     never mints itself.
 @custom:kill The owner removes every pool with `set_minter(pool, False)`; existing holders
              keep their balances and transfers stay open.
 """
 
 from snekmate.auth import ownable
+from snekmate.auth import ownable_2step
 from snekmate.tokens import erc20
 
 initializes: ownable
+initializes: ownable_2step[ownable := ownable]
 initializes: erc20[ownable := ownable]
 
 exports: (
@@ -37,18 +41,11 @@ exports: (
     erc20.nonces,
     erc20.DOMAIN_SEPARATOR,
     erc20.eip712Domain,
-    ownable.owner,
+    ownable_2step.owner,
+    ownable_2step.pending_owner,
+    ownable_2step.transfer_ownership,
+    ownable_2step.accept_ownership,
 )
-
-# ---------------------------------------------------------------- storage
-
-pending_owner: public(address)
-
-# ----------------------------------------------------------------- events
-
-event OwnershipTransferStarted:
-    previous_owner: indexed(address)
-    new_owner: indexed(address)
 
 
 @deploy
@@ -57,6 +54,7 @@ def __init__():
     @notice Deploys bhUSD with 18 decimals; the deployer owns it and is not a minter.
     """
     ownable.__init__()
+    ownable_2step.__init__()
     erc20.__init__("Bulkhead USD", "bhUSD", 18, "Bulkhead USD", "1")
     # the deployer (the factory) governs minters but never mints itself
     erc20.is_minter[msg.sender] = False
@@ -74,25 +72,3 @@ def pool_burn(_account: address, _amount: uint256):
     """
     assert erc20.is_minter[msg.sender], "bhusd: caller is not a minter"
     erc20._burn(_account, _amount)
-
-
-@external
-def transfer_ownership(_new_owner: address):
-    """
-    @notice Start a two-step transfer of ownership; `_new_owner` must accept it.
-    @dev Passing the zero address cancels a pending transfer.
-    @param _new_owner The proposed owner.
-    """
-    ownable._check_owner()
-    self.pending_owner = _new_owner
-    log OwnershipTransferStarted(previous_owner=ownable.owner, new_owner=_new_owner)
-
-
-@external
-def accept_ownership():
-    """
-    @notice Accept a pending transfer of ownership.
-    """
-    assert msg.sender == self.pending_owner, "bhusd: caller is not the pending owner"
-    self.pending_owner = empty(address)
-    ownable._transfer_ownership(msg.sender)

@@ -5,8 +5,8 @@ A step
 2. brings the event index up to the head (`eth_getLogs`, one batch);
 3. reads each pool's price, rate and parameters and asks the paginated views what is due,
    all in one JSON-RPC batch: `positions_to_liquidate` (5,000 ids per call),
-   `PoolLens.protections_due` and `PositionAutomation.due` (1,000 ids per call, only over
-   ids that carry a rule);
+   `PositionAutomation.due` (1,000 ids per call, only over ids that carry a rule: one view
+   for protections, boosts and top-ups);
 4. plans with `decide.plan` (pure): a pool's whole liquidations go out together as
    `liquidate_many` transactions of at most `batch_size` positions (and few enough for
    the block gas limit), everything else one transaction per action; simulates every
@@ -39,7 +39,10 @@ from bulkhead.risk import WAD, RiskParams
 MAX_UINT256 = 2**256 - 1
 LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
 LIQUIDATION_RESULTS = 1_000  # MarginPool.MAX_RESULTS
-RULE_PAGE = 1_000  # PoolLens / PositionAutomation MAX_PAGE
+RULE_PAGE = 1_000  # PositionAutomation MAX_PAGE
+# `PositionAutomation.due` reports each position's due rules as bits
+DUE_BITS = (("deleverage", 1), ("boost", 2), ("top_up", 4))
+BHUSD = "bhUSD"  # the approvals' key for our bhUSD (protections), beside each pool's collateral
 APPROVE_GAS = 80_000
 BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
 NATIVE_POOLS = ("WETH", "ETH")
@@ -127,6 +130,9 @@ class Keeper:
         )
         self.stablecoin = stablecoin
         self._bhusd_balance = Call.of(stablecoin.functions.balanceOf(self.address))
+        self._bhusd_allowance = Call.of(
+            stablecoin.functions.allowance(self.address, self.automation.address)
+        )
         self._calls: dict[str, _PoolCalls] = {}
         for p in deployment.pools:
             address = checksum(p.address)
@@ -143,8 +149,8 @@ class Keeper:
         self.index = EventIndex.empty(self.pools, deployment.automation, deployment.deploy_block)
         self.logs = LogSource(self.rpc, pool_abi, automation_abi, self.config.log_chunk)
         self._results = {
-            "pool": EventCodec(pool_abi, ("Liquidate", "AutoDeleverage")),
-            "automation": EventCodec(automation_abi, ("Boost", "TopUp")),
+            "pool": EventCodec(pool_abi, ("Liquidate",)),
+            "automation": EventCodec(automation_abi, ("AutoDeleverage", "Boost", "TopUp")),
         }
         self.tx = TxManager(
             self.rpc,
@@ -164,7 +170,9 @@ class Keeper:
         self.gas: dict[str, int] = dict(decide.DEFAULT_GAS)
         self.first_unsafe: dict[tuple[str, int], int] = {}  # position -> block first seen unsafe
         self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
-        self.approved: set[str] = set()  # pools whose collateral the automation may pull from us
+        # what the automation may pull from us: pools (their collateral, for boosts) and
+        # BHUSD (our bhUSD, for protections)
+        self.approved: set[str] = set()
         self._last_skips: set[tuple[str, str, int, str]] = set()
         # the last pass's due actions skipped for want of bhUSD (the summary's `unfunded`)
         self.unfunded: list[Skip] = []
@@ -311,6 +319,10 @@ class Keeper:
             )
 
         add(self._bhusd_balance, "bhusd")
+        if BHUSD not in self.approved and "deleverage" in self.config.kinds:
+            if any(p.rule_ids("deleverage") for p in self.index.pools.values()):
+                add(self._bhusd_allowance, f"{BHUSD}:allowance")
+        kinds = [k for k, _bit in DUE_BITS if k in self.config.kinds]
         scanned = 0
         for address, pool_index in self.index.pools.items():
             calls = self._calls[address]
@@ -332,21 +344,11 @@ class Keeper:
                     )
                 )
             scanned += pool_index.count
-            if "deleverage" in self.config.kinds:
-                for start in _windows(pool_index.rule_ids("deleverage"), RULE_PAGE):
+            if kinds:
+                for start in _windows(pool_index.rule_ids(*kinds), RULE_PAGE):
                     views.append(
                         (
-                            "deleverage",
-                            address,
-                            start,
-                            Call.of(self.lens.functions.protections_due(address, start, RULE_PAGE)),
-                        )
-                    )
-            if {"boost", "top_up"} & set(self.config.kinds):
-                for start in _windows(pool_index.rule_ids("boost", "top_up"), RULE_PAGE):
-                    views.append(
-                        (
-                            "automation",
+                            "rules",
                             address,
                             start,
                             Call.of(self.automation.functions.due(address, start, RULE_PAGE)),
@@ -389,19 +391,20 @@ class Keeper:
                     found = call.decode(self.rpc.request(*call.request()))
                     self.metrics.view_calls += 1
                     due += [Due("liquidate", address, pid) for pid in found]
-            elif kind == "deleverage":
-                due += [Due("deleverage", address, pid) for pid in found]
             else:
-                boosts, top_ups = found
-                due += [Due("boost", address, pid) for pid in boosts]
-                due += [Due("top_up", address, pid) for pid in top_ups]
+                for pid, rules in found:
+                    due += [
+                        Due(k, address, pid) for k, bit in DUE_BITS if rules & bit and k in kinds
+                    ]
         wallet = {
             "block": raw["block"],
             "bhusd": raw["bhusd"],
             "collateral": {
                 a: raw[f"{a}:collateral"] for a in self.pools if f"{a}:collateral" in raw
             },
-            "allowance": {a: raw[f"{a}:allowance"] for a in self.pools if f"{a}:allowance" in raw},
+            "allowance": {
+                a: raw[f"{a}:allowance"] for a in (*self.pools, BHUSD) if f"{a}:allowance" in raw
+            },
         }
         for address, allowance in wallet["allowance"].items():
             if allowance >= 2**255:
@@ -486,7 +489,7 @@ class Keeper:
                 action.id, action.amount, action.min_out
             )
         elif action.kind == "deleverage":
-            fn = self.pools[action.pool].functions.auto_deleverage(action.id, action.amount)
+            fn = self.automation.functions.auto_deleverage(action.pool, action.id, action.amount)
         elif action.kind == "boost":
             fn = self.automation.functions.boost(action.pool, action.id, action.amount)
         else:
@@ -520,8 +523,8 @@ class Keeper:
         waiting = self._approve(the_plan.actions, allowances, fees)
         ready: list[Action | Batch] = []
         for a in the_plan.transactions():
-            if a.kind == "boost" and a.pool in waiting:
-                late.append(Skip("boost", a.pool, a.id, "approving"))
+            if _approval_key(a) in waiting:
+                late.append(Skip(a.kind, a.pool, a.id, "approving"))
             else:
                 ready.append(a)
         items = [self._request(a) for a in ready]
@@ -593,21 +596,22 @@ class Keeper:
     def _approve(
         self, actions: list[Action], allowances: dict[str, int], fees: tuple[int, int]
     ) -> set[str]:
-        """Let the automation pull our collateral for boosts (once per pool); the pools whose
-        approval is not mined yet."""
-        pools = {a.pool for a in actions if a.kind == "boost" and a.pool not in self.approved}
-        pools = {p for p in pools if allowances.get(p, 0) < 2**255}
+        """Let the automation pull our collateral for boosts (once per pool) and our bhUSD
+        for protections (once); the keys (pools, BHUSD) whose approval is not mined yet."""
+        keys = {_approval_key(a) for a in actions} - {None, *self.approved}
+        pools = {k for k in keys if k is not None and allowances.get(k, 0) < 2**255}
         if not pools or self.config.dry_run:
             return set()
         pending_approvals = {p.payload for p in self.tx.in_flight.values() if p.label == "approve"}
         items = []
-        for pool in sorted(pools - pending_approvals):
-            fn = self.tokens[pool].functions.approve(self.automation.address, MAX_UINT256)
+        for key in sorted(pools - pending_approvals):
+            token = self.stablecoin if key == BHUSD else self.tokens[key]
+            fn = token.functions.approve(self.automation.address, MAX_UINT256)
             items.append(
-                TxRequest(fn.address, fn._encode_transaction_data(), APPROVE_GAS, "approve", pool)
+                TxRequest(fn.address, fn._encode_transaction_data(), APPROVE_GAS, "approve", key)
             )
         for item, result in zip(items, self.tx.send_batch(items, fees)):
-            name = self.info[item.payload].name
+            name = self._approval_name(item.payload)
             if isinstance(result, SendError):
                 self.log("send_refused", kind="approve", pool=name, reason=result.reason)
             else:
@@ -616,6 +620,9 @@ class Keeper:
                 )
         self._record(self.tx.poll(self._still_valid))  # mined at once on an automining node
         return pools - self.approved
+
+    def _approval_name(self, key: str) -> str:
+        return BHUSD if key == BHUSD else self.info[key].name
 
     def _still_valid(self, p: Pending) -> str | None:
         if not isinstance(p.payload, (Action, Batch)):
@@ -650,7 +657,7 @@ class Keeper:
             if p.label == "approve":
                 if o.status == "mined":
                     self.approved.add(p.payload)
-                self.log("approve_" + o.status, pool=self.info[p.payload].name)
+                self.log("approve_" + o.status, pool=self._approval_name(p.payload))
                 continue
             if p.label == "cancel":
                 self.log("gap_fill_" + o.status, nonce=p.nonce)
@@ -850,6 +857,16 @@ def _ok(value: Any) -> Any:
     if isinstance(value, RpcError):
         raise value
     return value
+
+
+def _approval_key(action: Action | Batch) -> str | None:
+    """What an action needs the automation to pull from us: a boost our collateral (its
+    pool's key), a protection our bhUSD (BHUSD); None for the rest."""
+    if action.kind == "boost":
+        return action.pool
+    if action.kind == "deleverage":
+        return BHUSD
+    return None
 
 
 def _windows(ids: list[int], page: int) -> list[int]:

@@ -67,8 +67,7 @@ RACE_REASONS = frozenset(
     {
         "pool: position is healthy",
         "pool: no debt",
-        "pool: protection not due",
-        "pool: no protection",
+        "automation: protection not due",
         "automation: boost not due",
         "automation: top-up not due",
         "automation: no rule",
@@ -362,7 +361,7 @@ def liquidation(
 def deleverage(
     pool: PoolState, pos: Position, rule: Rule | None, bhusd: int, costs: Costs
 ) -> Decision:
-    """Carry out the owner's deleverage protection (`MarginPool.auto_deleverage`)."""
+    """Carry out the owner's deleverage protection (`PositionAutomation.auto_deleverage`)."""
     skip = _skipper("deleverage", pos)
     if rule is None or not rule.active:
         return skip(NO_RULE)

@@ -1,7 +1,7 @@
 """The keeper's own index of positions and rules, rebuilt from event logs alone.
 
 Every change to a position emits `PositionUpdated` with its full new state; every rule
-change emits `ProtectionSet` (pool), `BoostSet` or `TopUpSet` (automation); a top-up
+change emits `ProtectionSet`, `BoostSet` or `TopUpSet` (all from the automation); a top-up
 spends its allowance (`TopUp`). The index applies them in log order and so knows, per
 pool, the position count, each position's collateral and normalised debt, and which ids
 carry which rule, without one call per position.
@@ -22,8 +22,8 @@ from hexbytes import HexBytes
 from bulkhead.keeper.decide import Position, Rule
 from bulkhead.keeper.rpc import Rpc, RpcError, to_int
 
-POOL_EVENTS = ("PositionUpdated", "ProtectionSet")
-AUTOMATION_EVENTS = ("BoostSet", "TopUpSet", "TopUp")
+POOL_EVENTS = ("PositionUpdated",)
+AUTOMATION_EVENTS = ("ProtectionSet", "BoostSet", "TopUpSet", "TopUp")
 
 
 class EventCodec:
@@ -109,7 +109,13 @@ class EventIndex:
             if pool is None:
                 return
             pid = args["id"]
-            if name == "BoostSet":
+            if name == "ProtectionSet":
+                _set_rule(
+                    pool.protections,
+                    pid,
+                    Rule(args["trigger_health"], args["target_health"], args["max_fee"]),
+                )
+            elif name == "BoostSet":
                 _set_rule(
                     pool.boosts,
                     pid,
@@ -143,12 +149,6 @@ class EventIndex:
                 args["normalised_debt"],
             )
             pool.count = max(pool.count, pid)
-        elif name == "ProtectionSet":
-            _set_rule(
-                pool.protections,
-                pid,
-                Rule(args["trigger_health"], args["target_health"], args["max_fee"]),
-            )
 
     # ------------------------------------------------------------ views
 

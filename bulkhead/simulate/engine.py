@@ -73,7 +73,8 @@ GAS = {
     "mint": 120_000,
     "approve": 80_000,
     "open": 350_000,
-    "protect": 90_000,
+    "operator": 80_000,
+    "protect": 150_000,
     "call": 200_000,
     "sweep": 400_000,
 }
@@ -400,17 +401,34 @@ class Simulation:
                 and entry["address"].lower() == self.pools[x.pool].address.lower()
             )
             self.ids.append(int(log["topics"][1], 16))
-        protect = [
-            Tx(
-                x.owner,
-                self.pools[x.pool].address,
-                pool_abi.data("set_protection", pid, *x.protection),
-                GAS["protect"],
-                f"set_protection in {x.pool}",
+        # a protection lives in the automation, which deleverages as the owner's operator
+        automation = self.deployment.automation
+        auto_abi = abi("PositionAutomation")
+        protect = []
+        operators = set()
+        for x, pid in zip(self.planned, self.ids, strict=True):
+            if x.protection is None:
+                continue
+            if (x.owner, x.pool) not in operators:
+                operators.add((x.owner, x.pool))
+                protect.append(
+                    Tx(
+                        x.owner,
+                        self.pools[x.pool].address,
+                        pool_abi.data("set_operator", automation, True),
+                        GAS["operator"],
+                        f"set_operator in {x.pool}",
+                    )
+                )
+            protect.append(
+                Tx(
+                    x.owner,
+                    automation,
+                    auto_abi.data("set_protection", self.pools[x.pool].address, pid, *x.protection),
+                    GAS["protect"],
+                    f"set_protection in {x.pool}",
+                )
             )
-            for x, pid in zip(self.planned, self.ids, strict=True)
-            if x.protection is not None
-        ]
         if protect:
             self.driver.settle(protect)
         protected = sum(1 for x in self.planned if x.protection)

@@ -118,9 +118,9 @@ class _RealKeeper:
 
 class StandInKeeper:
     """A minimal keeper for when `bulkhead.keeper` is missing: each step it asks every
-    pool's `positions_to_liquidate` and `PoolLens.protections_due`, sizes each action with
-    `bulkhead.risk` (liquidations) or `PoolLens.preview_auto_deleverage`, and sends them
-    without waiting. No profitability check, no fee bumps, no event index."""
+    pool's `positions_to_liquidate` and `PositionAutomation.due` (protections only), sizes
+    each action with `bulkhead.risk` (liquidations) or `PoolLens.preview_auto_deleverage`,
+    and sends them without waiting. No profitability check, no fee bumps, no event index."""
 
     implementation = STAND_IN
 
@@ -131,6 +131,10 @@ class StandInKeeper:
         self.pool_abi = abi("MarginPool")
         self.lens_abi = abi("PoolLens")
         self.lens = checksum(deployment.lens)
+        self.automation_abi = abi("PositionAutomation")
+        self.automation = checksum(deployment.automation)
+        self.stablecoin = checksum(deployment.stablecoin)
+        self.approved = False  # the automation may pull our bhUSD (protections)
         self.pools = [(checksum(p.address), p) for p in deployment.pools]
         self.pending: dict[str, tuple[str, int]] = {}  # tx hash -> (pool, id)
         self.sent = self.mined = self.reverted = 0
@@ -160,10 +164,11 @@ class StandInKeeper:
                 (address, f.data("risk_params")),
                 (address, f.data("rate")),
                 (address, f.data("positions_to_liquidate", 1, 5000)),
-                (self.lens, self.lens_abi.data("protections_due", address, 1, 1000)),
+                (self.automation, self.automation_abi.data("due", address, 1, 1000)),
             ]
         results = self.driver.calls(reads)
         txs: list[Tx] = []
+        targets: list[tuple[str, int]] = []  # (pool, id) of each transaction
         for k, (address, info) in enumerate(self.pools):
             status_raw, params_raw, rate_raw, liq_raw, due_raw = results[5 * k : 5 * k + 5]
             price, status = f.result("price_status", status_raw)
@@ -173,7 +178,8 @@ class StandInKeeper:
             rate = f.result("rate", rate_raw)
             scale = 10 ** (18 - info.collateral_decimals)
             liquidatable = [i for i in f.result("positions_to_liquidate", liq_raw)]
-            due = [i for i in self.lens_abi.result("protections_due", due_raw)]
+            # bit 1 of each position's due rules: its protection (deleverage)
+            due = [i for i, rules in self.automation_abi.result("due", due_raw) if rules & 1]
             ids = [i for i in liquidatable if (address, i) not in busy]
             if ids:
                 raw = self.driver.calls(
@@ -200,6 +206,7 @@ class StandInKeeper:
                             "liquidate",
                         )
                     )
+                    targets.append((address, pid))
                     busy.add((address, pid))
             due = [i for i in due if (address, i) not in busy and i not in liquidatable]
             if due:
@@ -215,23 +222,28 @@ class StandInKeeper:
                         txs.append(
                             Tx(
                                 self.address,
-                                address,
-                                f.data("auto_deleverage", pid, repay),
-                                300_000,
+                                self.automation,
+                                self.automation_abi.data("auto_deleverage", address, pid, repay),
+                                400_000,
                                 "deleverage",
                             )
                         )
+                        targets.append((address, pid))
                         busy.add((address, pid))
         if not txs:
             return
+        if not self.approved and any(t.label == "deleverage" for t in txs):
+            approve = abi("Stablecoin").data("approve", self.automation, 2**256 - 1)
+            txs.insert(0, Tx(self.address, self.stablecoin, approve, 100_000, "approve"))
+            targets.insert(0, (self.stablecoin, 0))
+            self.approved = True
         try:
             hashes = self.driver.send(txs, tip=10**9)
         except DriverError:
             self.driver.nonces.clear()
             return
-        for tx, h in zip(txs, hashes, strict=True):
-            pid = int(tx.data[10:74], 16)
-            self.pending[h] = (tx.to, pid)
+        for target, h in zip(targets, hashes, strict=True):
+            self.pending[h] = target
         self.sent += len(txs)
 
     def summary(self) -> dict[str, Any]:

@@ -125,14 +125,21 @@ class Recorder:
         """Liquidations and deleverages in a range of blocks (not recorded per block)."""
         if to_block < from_block:
             return 0
-        topics = [[self.pool_abi.topics["Liquidate"], self.pool_abi.topics["AutoDeleverage"]]]
-        return len(self.driver.logs(self.pools_addresses(), from_block, to_block, topics))
+        topics = [[self.pool_abi.topics["Liquidate"], self.automation_abi.topics["AutoDeleverage"]]]
+        addresses = [*self.pools_addresses(), checksum(self.automation)]
+        return len(self.driver.logs(addresses, from_block, to_block, topics))
 
     def pools_addresses(self) -> list[str]:
         return [p.address for p in self.pools.values()]
 
     def _apply(self, log: dict, collect: bool = True) -> tuple[str, dict, Tracked] | None:
         emitter = log["address"].lower()
+        if emitter == self.automation:  # a protection carried out: AutoDeleverage
+            decoded = self.automation_abi.event(log)
+            if decoded is None or decoded[0] != "AutoDeleverage":
+                return None
+            pool = self.pools.get(str(decoded[1]["pool"]).lower())
+            return None if pool is None else (decoded[0], decoded[1], pool)
         pool = self.pools.get(emitter)
         if pool is None:
             return None

@@ -16,6 +16,7 @@
 """
 
 from interfaces import IAggregatorV3
+from modules import constants
 
 # -------------------------------------------------------------- constants
 
@@ -32,7 +33,6 @@ MIN_HEARTBEAT: constant(uint256) = 60  # [seconds]
 MAX_HEARTBEAT: constant(uint256) = 7 * 86400  # [seconds]
 MIN_JUMP: constant(uint256) = 100  # [bps]
 MAX_JUMP: constant(uint256) = 10000  # [bps]
-BPS: constant(uint256) = 10000
 
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK32: constant(uint256) = 2**32 - 1
@@ -171,7 +171,7 @@ def _jump_status(_price: uint256) -> uint256:
         moved = _price - anchor_price
     else:
         moved = anchor_price - _price
-    if moved * BPS > anchor_price * allowed:
+    if moved * constants.BPS > anchor_price * allowed:
         return PRICE_JUMP
     return OK
 

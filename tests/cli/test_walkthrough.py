@@ -416,7 +416,11 @@ def test_protect__rules_set_shown_and_carried_out_by_the_keeper(walked, client, 
     pos_id = c.position_count().call()  # health 2 x 3000 x 0.7 / 3000 = 1.4
     base = ["position", "protect", "--pool", "WETH", "--id", pos_id]
     walked.ok(*base, "deleverage", "--trigger", "1.2", "--target", "1.35", "--max-fee", "0.5%")
-    assert list(c.protection_of(pos_id).call()) == [12 * WAD // 10, 135 * WAD // 100, 50]
+    assert list(auto.protection_of(pool.contract.address, pos_id).call()) == [
+        12 * WAD // 10, 135 * WAD // 100, 50,
+    ]  # fmt: skip
+    # the automation deleverages as the owner's operator: granted with the rule
+    assert c.operators(dev[0], client.deployment.automation).call() is True
     walked.ok(*base, "boost", "--trigger", "2.5", "--target", "2")
     assert c.operators(dev[0], client.deployment.automation).call() is True  # granted for it
     bonus = client.params(pool).liquidation_bonus

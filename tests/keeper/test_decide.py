@@ -544,7 +544,7 @@ def test_effective_gas_price__base_plus_tip_at_most_the_max_fee():
     [
         ("pool: position is healthy", decide.LOST_RACE),
         ("pool: no debt", decide.LOST_RACE),
-        ("pool: protection not due", decide.LOST_RACE),
+        ("automation: protection not due", decide.LOST_RACE),
         ("automation: boost not due", decide.LOST_RACE),
         ("automation: top-up not due", decide.LOST_RACE),
         ("pool: nothing to liquidate", decide.LOST_RACE),

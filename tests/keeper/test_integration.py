@@ -53,7 +53,9 @@ def _open_book(node: Node, owner: str, rng: random.Random) -> dict[str, dict]:
         for i, pid in enumerate(ids):
             if i % 10 == 1:
                 rules["deleverage"].append(pid)
-                rule_calls.append((owner, m.pool.functions.set_protection(pid, *DELEVERAGE)))
+                rule_calls.append(
+                    (owner, node.automation.functions.set_protection(m.address, pid, *DELEVERAGE))
+                )
             elif i % 10 == 3:
                 rules["top_up"].append(pid)
                 allowance = m.collateral_for(debts[i], 3.0, price)
@@ -78,12 +80,12 @@ def _open_book(node: Node, owner: str, rng: random.Random) -> dict[str, dict]:
 
 def _due(node: Node, m: Market) -> dict[str, set[int]]:
     count = m.pool.functions.position_count().call()
-    boosts, top_ups = node.automation.functions.due(m.address, 1, count).call()
+    due = node.automation.functions.due(m.address, 1, count).call()  # (id, rule bits)
     return {
         "liquidate": set(m.pool.functions.positions_to_liquidate(1, count).call()),
-        "deleverage": set(node.lens.functions.protections_due(m.address, 1, count).call()),
-        "top_up": set(top_ups),
-        "boost": set(boosts),
+        "deleverage": {pid for pid, rules in due if rules & 1},
+        "top_up": {pid for pid, rules in due if rules & 4},
+        "boost": {pid for pid, rules in due if rules & 2},
     }
 
 
@@ -92,7 +94,9 @@ def _events(m: Market, node: Node, from_block: int) -> dict[str, list[int]]:
     return {
         "liquidate": [e.args.id for e in pool_events.Liquidate().get_logs(from_block=from_block)],
         "deleverage": [
-            e.args.id for e in pool_events.AutoDeleverage().get_logs(from_block=from_block)
+            e.args.id
+            for e in auto.AutoDeleverage().get_logs(from_block=from_block)
+            if e.args.pool == m.address
         ],
         "top_up": [
             e.args.id

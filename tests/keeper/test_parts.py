@@ -64,8 +64,15 @@ def test_index__rules__set_changed_cleared_and_allowance_spent():
     index = _index()
     index.apply(
         "ProtectionSet",
-        POOL,
-        {"id": 3, "owner": OWNER, "trigger_health": 12, "target_health": 15, "max_fee": 1},
+        AUTOMATION,
+        {
+            "pool": POOL,
+            "id": 3,
+            "owner": OWNER,
+            "trigger_health": 12,
+            "target_health": 15,
+            "max_fee": 1,
+        },
     )
     index.apply(
         "BoostSet",
@@ -113,8 +120,15 @@ def test_index__rules__set_changed_cleared_and_allowance_spent():
     assert index.pools[POOL].rule_ids("deleverage", "top_up") == [3, 5]
     index.apply(
         "ProtectionSet",
-        POOL,
-        {"id": 3, "owner": OWNER, "trigger_health": 0, "target_health": 0, "max_fee": 0},
+        AUTOMATION,
+        {
+            "pool": POOL,
+            "id": 3,
+            "owner": OWNER,
+            "trigger_health": 0,
+            "target_health": 0,
+            "max_fee": 0,
+        },
     )
     index.apply(
         "BoostSet",
