@@ -704,6 +704,39 @@ def position_repay(
     _show(client, pool, position_id, as_json, f"repaid {fmt.usd(paid)} bhUSD")
 
 
+@_write_command(
+    "deleverage",
+    "Repay debt and take collateral back in one step without lowering health (above max LTV "
+    "too): REPAY in bhUSD, or `all`.",
+)
+@_id_option
+@click.option(
+    "--collateral",
+    "collateral",
+    type=AmountOr("max"),
+    default="max",
+    show_default=True,
+    help="Collateral to take back, in its token; `max` keeps the collateral per unit of debt.",
+)
+@click.argument("repay", type=AmountOr("all"))
+def position_deleverage(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_id, collateral, repay
+) -> None:
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    sender = _sender(client.w3, account, keystore)
+    wad = None if repay == "all" else _wad(repay)
+    units = None if collateral == "max" else _units(pool, collateral)
+    repaid, out = client.deleverage(sender, pool, position_id, wad, units)
+    _show(
+        client,
+        pool,
+        position_id,
+        as_json,
+        f"repaid {fmt.usd(repaid)} bhUSD and took back {pool.coll(out)}",
+    )
+
+
 @_write_command("close", "Repay all debt and take all collateral back.")
 @_id_option
 def position_close(rpc_url, manifest, as_json, pool_name, account, keystore, position_id) -> None:

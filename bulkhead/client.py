@@ -562,6 +562,55 @@ class Client:
         events = pool.contract.events.Repay().process_receipt(receipt, errors=DISCARD)
         return int(events[0]["args"]["amount"])
 
+    def deleverage(
+        self, sender: Sender, pool: Pool, position_id: int, repay: int | None, out: int | None
+    ) -> tuple[int, int]:
+        """Repay `repay` [wad] (all when None) and take `out` collateral back in one step
+        (`MarginPool.deleverage`); `out` None takes the most that keeps the collateral per
+        unit of debt, so health does not fall. Works above max LTV, paused or without a
+        price. Returns (bhUSD repaid, collateral out)."""
+        pos = self.position(pool, position_id)
+        self._owned(sender, pool, pos, "deleverage")
+        if pos.debt == 0:
+            raise UserError(f"position {position_id} in pool {pool.name} has no debt")
+        if repay == 0:
+            raise UserError("amount must be above 0")
+        norm = pool.contract.functions.normalised_debt_of(position_id).call()
+        if repay is None or repay >= pos.debt:
+            self._has(sender, pool=None, need=pos.debt, action="repaying all the debt")
+            margin = pos.debt // 10_000 + 1  # the debt grows until mined; the pool burns only it
+            repay = min(self.balance(None, sender.address), pos.debt + margin)
+            most = pos.collateral
+        else:
+            min_debt = self.params(pool).min_debt
+            if pos.debt - repay < min_debt:
+                raise UserError(
+                    f"repaying {fmt.usd(repay)} bhUSD would leave {fmt.usd(pos.debt - repay)}"
+                    f" bhUSD of debt, below pool {pool.name}'s minimum debt of "
+                    f"{fmt.usd(min_debt)} bhUSD: repay at most "
+                    f"{fmt.usd(pos.debt - min_debt, down=True)}, or all"
+                )
+            self._has(sender, None, repay, f"repaying {fmt.usd(repay)} bhUSD")
+            # the pool removes floor(repay / rate) of normalised debt at the rate when mined,
+            # which only grows: sized at the rate an hour on, the answer still holds then
+            params = self.params(pool)
+            rate = pool.contract.functions.rate().call()
+            later = rate * risk.grow(WAD, BORROW_HEADROOM, params.stability_fee) // WAD
+            left = norm - repay * WAD // later
+            # collateral per normalised debt must not fall: out <= coll - ceil(coll x left / norm)
+            most = pos.collateral - -(-pos.collateral * left // norm)
+        if out is None:
+            out = most
+        elif out > most:
+            raise UserError(
+                f"taking {pool.coll(out)} would lower the health of position {position_id}: "
+                f"with {fmt.usd(min(repay, pos.debt))} bhUSD repaid, take at most "
+                f"{fmt.amount(most, pool.decimals, down=True)} {pool.name}"
+            )
+        receipt = sender.transact(pool.contract.functions.deleverage(position_id, repay, out))
+        event = pool.contract.events.Deleverage().process_receipt(receipt, errors=DISCARD)[0]
+        return int(event["args"]["repaid"]), int(event["args"]["collateral_out"])
+
     def close(self, sender: Sender, pool: Pool, position_id: int) -> tuple[int, int]:
         """Repay all and take all collateral; returns (debt repaid, collateral returned)."""
         pos = self.position(pool, position_id)

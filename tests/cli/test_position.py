@@ -193,6 +193,62 @@ def test_close__with_debt__repays_and_returns_collateral(funded, client, dev):
     assert message == f"position {position_id} in pool VOL is already empty"
 
 
+def test_deleverage__max_collateral__repays_and_keeps_collateral_per_debt(funded, client, dev):
+    position_id = _open(funded, "WETH", "2", "2000")["id"]
+    c = client.pool("WETH").contract.functions
+    _, coll_before, _debt = _chain(client, "WETH", position_id)
+    norm_before = c.normalised_debt_of(position_id).call()
+    token_before = client.balance(client.pool("WETH"), dev[BORROWER])
+    bhusd_before = client.balance(None, dev[BORROWER])
+    shown = funded.json(
+        "position", "deleverage", "--pool", "WETH", "--id", position_id, "500",
+        "--account", BORROWER,
+    )  # fmt: skip
+    _, coll_after, _debt = _chain(client, "WETH", position_id)
+    norm_after = c.normalised_debt_of(position_id).call()
+    taken = coll_before - coll_after
+    assert bhusd_before - client.balance(None, dev[BORROWER]) == 500 * WAD
+    assert client.balance(client.pool("WETH"), dev[BORROWER]) - token_before == taken
+    # `max` takes about a quarter of the collateral with a quarter of the debt, never more:
+    # collateral per unit of debt (so health, at any price) does not fall
+    assert coll_after * norm_before >= coll_before * norm_after
+    assert taken > coll_before * 249 // 1000
+    assert shown["action"].startswith("repaid 500.00 bhUSD and took back ")
+
+
+def test_deleverage__above_max_ltv__works_where_withdraw_is_refused(funded, client, w3, dev):
+    position_id = _open(funded, "VOL", "4000", "3000")["id"]  # VOL at 2 USD: LTV 37.5 %
+    feed = client.pool("VOL").feed.functions
+    answer = feed.latestAnswer().call()
+    w3.eth.wait_for_transaction_receipt(
+        feed.set_answer(answer * 6 // 10).transact({"from": dev[0]})
+    )  # now 62.5 %, above max LTV, still healthy
+    try:
+        refused = funded.error(
+            "position", "withdraw", "--pool", "VOL", "--id", position_id, "10", "--account", 1
+        )
+        assert refused.startswith("withdrawing 10 VOL would exceed the max LTV")
+        funded.ok(
+            "position", "deleverage", "--pool", "VOL", "--id", position_id, "1000",
+            "--collateral", "1000", "--account", BORROWER,
+        )  # fmt: skip
+        assert _chain(client, "VOL", position_id)[1] == 3_000 * 10**6
+    finally:
+        w3.eth.wait_for_transaction_receipt(feed.set_answer(answer).transact({"from": dev[0]}))
+
+
+def test_deleverage__collateral_beyond_the_health_bound__says_the_most(funded, client):
+    position_id = _open(funded, "WETH", "2", "2000")["id"]
+    message = funded.error(
+        "position", "deleverage", "--pool", "WETH", "--id", position_id, "500",
+        "--collateral", "1", "--account", BORROWER,
+    )  # fmt: skip
+    most = re.search(r"take at most ([0-9.]+) WETH$", message)
+    assert message.startswith(f"taking 1 WETH would lower the health of position {position_id}")
+    assert most is not None and D("0.49") < D(most.group(1)) < D("0.5")
+    assert _chain(client, "WETH", position_id)[1] == 2 * WAD  # nothing moved
+
+
 def test_borrow__operator_of_the_owner__allowed(funded, client, w3, dev):
     position_id = _open(funded, "WETH", "2")["id"]
     pool = client.pool("WETH").contract
@@ -254,6 +310,7 @@ def test_show__unknown_position__error(funded, client):
         (["withdraw", "0.1"], "withdraw"),
         (["borrow", "100"], "borrow"),
         (["close"], "close"),
+        (["deleverage", "100"], "deleverage"),
     ],
 )
 def test_owner_only_actions__another_account__not_your_position(funded, dev, command, verb):
