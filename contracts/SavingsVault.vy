@@ -25,10 +25,12 @@
 
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC4626
+from interfaces import ISavingsVault
 from snekmate.extensions import erc4626
 from snekmate.utils import math
 
 implements: IERC4626
+implements: ISavingsVault
 
 initializes: erc4626
 

@@ -14,9 +14,12 @@
              keep their balances and transfers stay open.
 """
 
+from interfaces import IStablecoin
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
 from snekmate.tokens import erc20
+
+implements: IStablecoin
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
