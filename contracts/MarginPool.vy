@@ -659,7 +659,8 @@ def positions_to_liquidate(_start: uint256, _limit: uint256) -> DynArray[uint256
         norm: uint256 = packed & _MASK128
         if norm == 0:
             continue
-        if self._health(packed >> 128, self._debt(norm, rate), price, threshold) < constants.WAD:
+        # health below 1.0, without the division: value x threshold < debt
+        if self._value(packed >> 128, price) * threshold * constants.WAD // constants.BPS < self._debt(norm, rate) * constants.WAD:
             result.append(position_id)
             if len(result) == constants.MAX_PAGE:
                 break
