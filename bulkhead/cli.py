@@ -1384,3 +1384,8 @@ from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
 
 cli.add_command(_keeper_group)
 cli.add_command(simulate)
+
+# `bulkhead risk report` and `bulkhead dashboard` live with the monitor package
+from bulkhead.monitor.cli import risk as _risk_group  # noqa: E402
+
+cli.add_command(_risk_group)

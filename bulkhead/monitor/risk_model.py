@@ -45,6 +45,7 @@ TAIL = 0.99  # the value-at-risk level
 DEFAULT_STEPS = 96
 DEFAULT_PATHS = 10_000
 DISTRIBUTIONS = ("normal", "t")
+MAX_VOL = 20.0  # [per year] 2000 %: beyond it an input is a typo
 
 
 class RiskModelError(ValueError):
@@ -332,7 +333,7 @@ def tail(loss: np.ndarray, level: float = TAIL) -> tuple[float, float]:
 def check_inputs(vol: float, horizon: float, paths: int, steps: int, dist: str, df: float) -> None:
     if not (math.isfinite(vol) and vol >= 0):
         raise RiskModelError(f"volatility must be a non-negative number, not {vol}")
-    if vol > 20:
+    if vol > MAX_VOL:
         raise RiskModelError(f"volatility {vol:.0%} a year is beyond any market (at most 2000%)")
     if not (math.isfinite(horizon) and horizon > 0):
         raise RiskModelError("the horizon must be positive")
