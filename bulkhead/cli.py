@@ -1386,6 +1386,8 @@ cli.add_command(_keeper_group)
 cli.add_command(simulate)
 
 # `bulkhead risk report` and `bulkhead dashboard` live with the monitor package
+from bulkhead.monitor.cli import dashboard as _dashboard  # noqa: E402
 from bulkhead.monitor.cli import risk as _risk_group  # noqa: E402
 
 cli.add_command(_risk_group)
+cli.add_command(_dashboard)

@@ -291,3 +291,84 @@ def report_text(reports: list, block: int, top: int) -> str:
             )
         )
     return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ dashboard
+
+
+@click.command("dashboard")
+@node_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8600,
+    show_default=True,
+    help="Port to listen on (0: any free port, printed).",
+)
+@click.option(
+    "--keeper-metrics",
+    metavar="URL",
+    help="The keeper's Prometheus page (`bulkhead keeper run --metrics-port 9464`: "
+    "http://127.0.0.1:9464/metrics), shown while the keeper runs.",
+)
+@risk_options
+@click.option(
+    "--paths",
+    type=click.IntRange(min=100, max=100_000),
+    default=2_000,
+    show_default=True,
+    help="Monte-Carlo price paths per pool at each new block.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the node's head.",
+)
+def dashboard(
+    rpc_url: str,
+    manifest: str,
+    host: str,
+    port: int,
+    keeper_metrics: str | None,
+    horizon: int,
+    vol: tuple[tuple[str, float], ...],
+    dist: str,
+    df: float,
+    steps: int,
+    seed: int,
+    paths: int,
+    poll_interval: float,
+) -> None:
+    """A live risk dashboard in the browser: pools, positions near liquidation, the
+    liquidation ladder, keeper activity, the savings vault and the predicted risk."""
+    import signal
+    import threading
+
+    from bulkhead.monitor.server import Dashboard
+    from bulkhead.monitor.snapshot import RiskSettings
+
+    client = attach(rpc_url, manifest)
+    try:
+        risk_model.check_inputs(0.0, horizon, paths, steps, dist, df)
+    except RiskModelError as exc:
+        raise UserError(str(exc)) from None
+    settings = RiskSettings(horizon, vols_by_pool(client, vol), paths, steps, dist, df, seed)
+    board = Dashboard(client, settings, keeper_metrics, poll_interval)
+    try:
+        bound = board.start(host, port)
+    except OSError as exc:
+        raise UserError(str(exc)) from None
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    click.echo(f"dashboard at http://{host}:{bound}/ (Ctrl-C to stop)", err=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        board.close()
