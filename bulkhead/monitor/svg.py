@@ -51,10 +51,11 @@ def bars(
                 f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" font-size="9" '
                 f'text-anchor="middle" fill="{AXIS}">{escape(_compact(value))}</text>'
             )
-        parts.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{height - 5}" font-size="9" '
-            f'text-anchor="middle" fill="{AXIS}">{escape(label)}</text>'
-        )
+        if n <= 8 or i % 2 == 0:  # every other label when they would collide
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{height - 5}" font-size="9" '
+                f'text-anchor="middle" fill="{AXIS}">{escape(label)}</text>'
+            )
     parts.append(
         f'<line x1="0" y1="{height - pad_b}" x2="{width}" y2="{height - pad_b}" '
         f'stroke="{AXIS}" stroke-width="0.5"/></svg>'
