@@ -91,13 +91,14 @@ def render(metrics: Metrics) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    metrics: Metrics
+    exporter: MetricsServer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        if self.path.split("?")[0] != "/metrics":
+        metrics = self.exporter.metrics
+        if self.path.split("?")[0] != "/metrics" or metrics is None:
             self.send_error(404, "only /metrics")
             return
-        body = render(self.metrics).encode()
+        body = render(metrics).encode()
         self.send_response(200)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
@@ -109,10 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class MetricsServer:
-    """`/metrics` on `host:port` in a daemon thread; `close()` stops it."""
+    """`/metrics` on `host:port` in a daemon thread; `close()` stops it. The port is bound
+    at once (a taken port fails before anything else starts); `metrics` may come later."""
 
-    def __init__(self, metrics: Metrics, port: int, host: str = "127.0.0.1"):
-        handler = type("Handler", (_Handler,), {"metrics": metrics})
+    def __init__(self, metrics: Metrics | None, port: int, host: str = "127.0.0.1"):
+        self.metrics = metrics
+        handler = type("Handler", (_Handler,), {"exporter": self})
         try:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:

@@ -211,13 +211,20 @@ def run(
             cfg.clear_under_water = clear_under_water
         if once:
             cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
-        keeper = Keeper(w3, deployment, signer, cfg, log)
         exporter = None
-        if metrics_port is not None:
+        if metrics_port is not None:  # bound first: a taken port is the only message
             try:
-                exporter = MetricsServer(keeper.metrics, metrics_port)
+                exporter = MetricsServer(None, metrics_port)
             except OSError as exc:
                 raise NodeError(str(exc)) from None
+        try:
+            keeper = Keeper(w3, deployment, signer, cfg, log)
+        except BaseException:
+            if exporter is not None:
+                exporter.close()
+            raise
+        if exporter is not None:
+            exporter.metrics = keeper.metrics
             log("metrics", url=f"http://127.0.0.1:{exporter.port}/metrics")
         try:
             summary = run_keeper(
