@@ -12,7 +12,7 @@ from typing import Any
 from web3 import Web3
 
 from bulkhead import risk
-from bulkhead.client import Client, Pool, Position
+from bulkhead.client import Client, Pool, Position, UserError
 from bulkhead.monitor import book as book_mod
 from bulkhead.monitor import risk_model
 from bulkhead.monitor.risk_model import PoolRisk
@@ -232,45 +232,53 @@ class RiskSettings:
 
 
 def pool_view(client: Client, pool: Pool, settings: RiskSettings, now: int) -> PoolView:
-    state = client.pool_state(pool, lowest=0)
+    """One pool at the latest block: the positions are read once (a lens page at a time)
+    and serve the histogram, the ladder, the nearest list and the model's book."""
+    c = pool.contract.functions
+    params = client.params(pool)
+    price, status = client.price_status(pool)
+    answer, updated = client.feed_round(pool)
     positions = client.positions(pool)
-    params = state["params"]
-    price = state["price"]
-    start = price if price is not None else state["feed_answer"]
+    start = price if price is not None else answer  # the model starts from the feed's answer
     with_debt = [p for p in positions if p.debt]
-    healths = [
-        risk.health(p.collateral, p.debt, start, params.liquidation_threshold, pool.scale)
-        for p in with_debt
-    ] if start else []  # fmt: skip
+    thr = params.liquidation_threshold
+    healths = [risk.health(p.collateral, p.debt, start, thr, pool.scale) for p in with_debt]
+    reserve = c.reserve().call()
     view = PoolView(
         name=pool.name,
         address=pool.contract.address,
         price=price,
-        feed_answer=state["feed_answer"],
-        price_age=state["price_age"],
-        oracle=state["oracle"],
-        paused=state["paused"],
-        total_debt=state["total_debt"],
-        debt_ceiling=state["debt_ceiling"],
-        reserve=state["reserve"],
-        bad_debt=state["bad_debt"],
-        positions=state["positions"],
-        with_debt=state["positions_with_debt"],
-        liquidatable=state["liquidatable"],
-        histogram=histogram(healths),
+        feed_answer=answer,
+        price_age=None if updated is None else max(now - updated, 0),
+        oracle=status,
+        paused=c.paused().call(),
+        total_debt=c.total_debt().call(),
+        debt_ceiling=params.debt_ceiling,
+        reserve=reserve,
+        bad_debt=c.bad_debt().call(),
+        positions=len(positions),
+        with_debt=len(with_debt),
+        liquidatable=sum(1 for p in with_debt if p.liquidatable),
+        histogram=histogram(healths if start else []),
         nearest=nearest(positions, start),
-        ladder=ladder(with_debt, start, params.liquidation_threshold, pool.scale) if start else [],
+        ladder=ladder(with_debt, start, thr, pool.scale) if start else [],
     )
+    if not start:
+        view.risk_error = f"no price to start from (oracle: {status})"
+        return view
     try:
         given = settings.vols.get(pool.name.lower(), settings.vols.get("*"))
         vol = book_mod.pool_vol(client, pool, given, now, fallback=book_mod.DEFAULT_VOL)
-        book = book_mod.read_book(client, pool, settings.horizon)
+        rows = [(p.id, p.owner, p.collateral, p.debt) for p in with_debt]
+        book = risk_model.make_book(
+            pool.name, start, rows, params, pool.scale, reserve, settings.horizon
+        )
         view.risk = risk_model.simulate(
             book, vol.vol, settings.horizon, settings.paths, settings.steps, settings.dist,
             settings.df, settings.seed,
         )  # fmt: skip
         view.vol_source = vol.source
-    except Exception as exc:  # noqa: BLE001 - the panel says why, the rest still shows
+    except (UserError, risk_model.RiskModelError) as exc:  # the panel says why
         view.risk_error = str(exc)
     return view
 

@@ -204,6 +204,8 @@ def test_dashboard__page__shows_pools_ladder_and_probabilities(page, cli, client
     want = {p["id"]: _pct(p["p_liquidation"]) for p in report["positions"]}
     assert _probabilities(page, "WETH") == want
     assert "keeper not running" not in _text(page, "[data-testid=keeper]")
+    assert _text(page, "[data-testid=share-price]") == "1.000000"
+    assert _text(page, "[data-testid=stream]").startswith("nothing streaming")
 
 
 def test_dashboard__price_moved_with_the_cli__page_changes_without_a_reload(page, cli, client):
