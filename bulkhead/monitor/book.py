@@ -1,5 +1,5 @@
 """What the risk model needs from the chain: each pool's book, price, reserve and the
-feed's recent rounds, read through `bulkhead.client.Client`; and the risk report built
+feed's recent rounds (`getRoundData`), read through `bulkhead.client.Client`; and the risk report built
 from them (the library function behind `bulkhead risk report` and the dashboard's panel)."""
 
 from __future__ import annotations
@@ -17,17 +17,53 @@ VOL_LOOKBACK = 30 * 86_400  # [seconds] feed rounds older than this are not used
 DEFAULT_VOL = 0.8  # [per year] the dashboard's assumption when the feed has too few rounds
 
 
-def feed_rounds(client: Client, pool: Pool, since: int = 0) -> list[tuple[int, float]]:
-    """The feed's rounds `(updated_at [seconds], answer [USD])` since `since`, oldest first,
-    from its `AnswerUpdated` events (the round history a Chainlink-style feed logs)."""
-    decimals = pool.feed.functions.decimals().call()
+MAX_FEED_ROUNDS = 2_000  # most rounds read back per feed
+RoundCache = dict[tuple[str, int], tuple[int, float]]  # (feed, round id) -> (time, answer)
+
+
+def feed_rounds(
+    client: Client, pool: Pool, since: int = 0, cache: RoundCache | None = None
+) -> list[tuple[int, float]]:
+    """The feed's rounds `(updated_at [seconds], answer [USD])` since `since`, oldest first.
+
+    Walks back from the latest round with `getRoundData` (as a Chainlink feed keeps them;
+    past rounds never change, so `cache` keeps them between calls), at most
+    `MAX_FEED_ROUNDS`; a feed without round history gives its `AnswerUpdated` events."""
+    feed = pool.feed.functions
+    decimals = feed.decimals().call()
+    try:
+        latest, answer, _started, updated, _ = feed.latestRoundData().call()
+    except Exception:  # noqa: BLE001 - a feed that reverts: its logs still tell its rounds
+        return _logged_rounds(client, pool, since, decimals)
+    rounds = [(int(updated), answer / 10**decimals)] if updated >= since else []
+    cache = {} if cache is None else cache
+    round_id = latest - 1
+    while rounds and round_id > 0 and len(rounds) < MAX_FEED_ROUNDS:
+        key = (pool.feed.address, round_id)
+        if key not in cache:
+            try:
+                _, answer, _started, updated, _ = feed.getRoundData(round_id).call()
+            except Exception:  # noqa: BLE001 - no history (or the start of a phase)
+                if len(rounds) == 1 and round_id == latest - 1:
+                    return _logged_rounds(client, pool, since, decimals)
+                break
+            cache[key] = (int(updated), answer / 10**decimals)
+        if cache[key][0] < since:
+            break
+        rounds.append(cache[key])
+        round_id -= 1
+    return sorted(rounds)
+
+
+def _logged_rounds(
+    client: Client, pool: Pool, since: int, decimals: int
+) -> list[tuple[int, float]]:
     logs = pool.feed.events.AnswerUpdated.get_logs(from_block=client.deployment.deploy_block)
-    rounds = sorted(
+    return sorted(
         (int(log["args"]["updatedAt"]), log["args"]["current"] / 10**decimals)
         for log in logs
         if int(log["args"]["updatedAt"]) >= since
     )
-    return rounds
 
 
 @dataclass(frozen=True)
@@ -37,13 +73,18 @@ class VolEstimate:
 
 
 def pool_vol(
-    client: Client, pool: Pool, given: float | None, now: int, fallback: float | None = None
+    client: Client,
+    pool: Pool,
+    given: float | None,
+    now: int,
+    fallback: float | None = None,
+    cache: RoundCache | None = None,
 ) -> VolEstimate:
     """`given`, else the feed's realised volatility over `VOL_LOOKBACK`, else `fallback`;
     UserError when there is none of the three."""
     if given is not None:
         return VolEstimate(given, "given")
-    rounds = feed_rounds(client, pool, since=now - VOL_LOOKBACK)
+    rounds = feed_rounds(client, pool, since=now - VOL_LOOKBACK, cache=cache)
     vol = risk_model.realised_vol(rounds, now)
     if vol is not None and vol > risk_model.MAX_VOL:
         raise UserError(

@@ -229,6 +229,7 @@ class RiskSettings:
     dist: str = "normal"
     df: float = 4.0
     seed: int = 0
+    rounds: dict = field(default_factory=dict)  # the feeds' past rounds, read once
 
 
 def pool_view(client: Client, pool: Pool, settings: RiskSettings, now: int) -> PoolView:
@@ -268,7 +269,9 @@ def pool_view(client: Client, pool: Pool, settings: RiskSettings, now: int) -> P
         return view
     try:
         given = settings.vols.get(pool.name.lower(), settings.vols.get("*"))
-        vol = book_mod.pool_vol(client, pool, given, now, fallback=book_mod.DEFAULT_VOL)
+        vol = book_mod.pool_vol(
+            client, pool, given, now, fallback=book_mod.DEFAULT_VOL, cache=settings.rounds
+        )
         rows = [(p.id, p.owner, p.collateral, p.debt) for p in with_debt]
         book = risk_model.make_book(
             pool.name, start, rows, params, pool.scale, reserve, settings.horizon
