@@ -327,6 +327,12 @@ def report_text(reports: list, block: int, top: int) -> str:
     show_default=True,
     help="Seconds between looks at the node's head.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Announce the address as a JSON line on stdout (with --port 0, for scripts).",
+)
 def dashboard(
     rpc_url: str,
     manifest: str,
@@ -341,6 +347,7 @@ def dashboard(
     seed: int,
     paths: int,
     poll_interval: float,
+    as_json: bool,
 ) -> None:
     """A live risk dashboard in the browser: pools, positions near liquidation, the
     liquidation ladder, keeper activity, the savings vault and the predicted risk."""
@@ -363,7 +370,12 @@ def dashboard(
         raise UserError(str(exc)) from None
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
-    click.echo(f"dashboard at http://{host}:{bound}/ (Ctrl-C to stop)", err=True)
+    url = f"http://{host}:{bound}/"
+    if as_json:
+        where = {"url": url, "events": f"{url}events", "snapshot": f"{url}snapshot.json"}
+        click.echo(json.dumps(where))
+    else:
+        click.echo(f"dashboard at {url} (Ctrl-C to stop)", err=True)
     try:
         while not done.wait(0.5):
             pass

@@ -5,6 +5,7 @@ a reload; the test saves docs/img/dashboard.png, which the README shows."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -65,6 +66,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _serving(proc: subprocess.Popen, port: int, log: Path) -> None:
+    """Until something answers on `port`; the process's output if it exits first."""
     try:
         wait_for_port(port)
     except TimeoutError:
@@ -106,17 +108,20 @@ def keeper_metrics(cli, book, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dashboard(cli, book, keeper_metrics, tmp_path_factory):
-    """`bulkhead dashboard` as a user starts it: its URL."""
-    port = free_port()
+    """`bulkhead dashboard --port 0 --json` as a script starts it: the URL it announces."""
     log = tmp_path_factory.mktemp("dashboard") / "dashboard.log"
-    args = ["dashboard", "--port", str(port), "--vol", "80%", "--paths", "2000"]
+    args = ["dashboard", "--port", "0", "--json", "--vol", "80%", "--paths", "2000"]
     proc = _start([*args, "--keeper-metrics", keeper_metrics, "--poll-interval", "0.3"], cli, log)
     try:
-        _serving(proc, port, log)
-        yield f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + PATIENCE
+        while not (lines := log.read_text().splitlines()):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        where = json.loads(lines[0])
+        assert where["snapshot"] == where["url"] + "snapshot.json"
+        yield where["url"]
     finally:
         _stop(proc)
-    assert "dashboard at http://127.0.0.1:" in log.read_text()
 
 
 @pytest.fixture(scope="module")
