@@ -18,7 +18,7 @@ from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Deployment
 from bulkhead.fmt import AmountError
 from bulkhead.monitor import risk_model
-from bulkhead.monitor.book import report_json, risk_report
+from bulkhead.monitor.book import PoolReport, report_json, risk_report
 from bulkhead.monitor.risk_model import RiskModelError
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -225,7 +225,32 @@ def pct(p: float) -> str:
     return f"{p:.2%}"
 
 
-def report_text(reports: list, block: int, top: int) -> str:
+def _positions_text(rep: PoolReport, top: int) -> list[str]:
+    """The `top` positions most likely to be liquidated, as a titled table (or nothing)."""
+    shown = rep.risk.positions()[:top]
+    if not shown:
+        return []
+    liq = dict(zip(rep.book.ids.tolist(), rep.book.liquidation_price.tolist()))
+    owners = dict(zip(rep.book.ids.tolist(), rep.book.owners))
+    rows = [
+        [
+            str(pid),
+            owners[pid],
+            f"{liq[pid]:,.4f}",
+            f"{(1 - liq[pid] / rep.price):.2%}" if rep.price else "-",
+            pct(p),
+        ]
+        for pid, p in shown
+    ]
+    headers = ["id", "owner", "liq. price", "distance", "P(liquidation)"]
+    return [
+        f"\n{rep.risk.pool}: most likely to be liquidated",
+        fmt.table(headers, rows, {0, 2, 3, 4}),
+    ]
+
+
+def report_text(reports: list[PoolReport], block: int, top: int) -> str:
+    """`bulkhead risk report`'s table: one row per pool, then each pool's riskiest positions."""
     first = reports[0].risk if reports else None
     head = (
         f"block {block}: risk over {duration(first.horizon)}, {first.paths:,} paths x "
@@ -269,27 +294,7 @@ def report_text(reports: list, block: int, top: int) -> str:
     ]
     parts.append("VaR and ES: of bad debt after the reserve, over the worst 1 % of paths.")
     for rep in reports:
-        shown = rep.risk.positions()[:top]
-        if not shown:
-            continue
-        liq = dict(zip(rep.book.ids.tolist(), rep.book.liquidation_price.tolist()))
-        owners = dict(zip(rep.book.ids.tolist(), rep.book.owners))
-        rows = [
-            [
-                str(pid),
-                owners[pid],
-                f"{liq[pid]:,.4f}",
-                f"{(1 - liq[pid] / rep.price):.2%}" if rep.price else "-",
-                pct(p),
-            ]
-            for pid, p in shown
-        ]
-        parts.append(f"\n{rep.risk.pool}: most likely to be liquidated")
-        parts.append(
-            fmt.table(
-                ["id", "owner", "liq. price", "distance", "P(liquidation)"], rows, {0, 2, 3, 4}
-            )
-        )
+        parts += _positions_text(rep, top)
     return "\n".join(parts)
 
 
