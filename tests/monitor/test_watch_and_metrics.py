@@ -7,6 +7,8 @@ import json
 import re
 import socket
 import threading
+import time
+import urllib.error
 import urllib.request
 from io import StringIO
 
@@ -89,9 +91,8 @@ def test_keeper_run__metrics_port__serves_the_counters_while_it_runs(cli, book):
             url = found and found.group(1)
             stop.wait(0.05)
         assert url, log.getvalue()
-        while "bulkhead_keeper_cycles_total 0" in (page := _get(url)):
-            stop.wait(0.05)  # until the first pass is counted
-        samples = prometheus.parse(page)
+        _until(lambda: "bulkhead_keeper_cycles_total 0\n" not in _get(url))  # a pass counted
+        samples = prometheus.parse(_get(url))
         assert samples["bulkhead_keeper_up"] == 1 and samples["bulkhead_keeper_cycles_total"] >= 1
     finally:
         stop.set()
@@ -140,3 +141,41 @@ def test_dashboard__bad_input__one_line_error(cli, book, args, message):
 def test_dashboard__node_down__one_line_error(cli):
     error = cli.error("dashboard", env={"BULKHEAD_RPC_URL": "http://127.0.0.1:9"})
     assert error == "node not reachable at http://127.0.0.1:9"
+
+
+def test_dashboard__node_lost_and_back__page_says_so_then_recovers(client, book):
+    from bulkhead.monitor.server import Dashboard
+    from bulkhead.monitor.snapshot import RiskSettings
+
+    board = Dashboard(client, RiskSettings(paths=100, steps=4), poll_interval=0.05)
+    port = board.start(port=0)
+    endpoint = client.w3.provider.endpoint_uri
+    try:
+        assert _health(port) == (200, "ok")
+        client.w3.provider.endpoint_uri = "http://127.0.0.1:9"  # the node goes away
+        _until(lambda: _health(port)[0] != 200)
+        code, text = _health(port)
+        assert code == 503 and text.startswith("node not answering")
+        assert "node not answering" in board.body and 'data-testid="pool-WETH"' in board.body
+        client.w3.provider.endpoint_uri = endpoint  # and comes back
+        _until(lambda: _health(port)[0] == 200)
+        assert "node not answering" not in board.body
+    finally:
+        client.w3.provider.endpoint_uri = endpoint
+        board.close()
+
+
+def _health(port: int) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=PATIENCE) as a:
+            return a.status, a.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _until(condition) -> None:
+    """Wait for `condition`; PATIENCE is a ceiling against a hang, not an expectation."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "condition never met"
+        time.sleep(0.05)
