@@ -565,7 +565,7 @@ def render(directory: Path = RESULTS) -> str:
     if scan:
         lines += _scan_section(scan)
     lines += _reaction_section(reaction)
-    lines += _risk_section(load_result("risk"))
+    lines += _risk_section(load_result("risk", directory))
     return "\n".join(lines).rstrip() + "\n"
 
 
