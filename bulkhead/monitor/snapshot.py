@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from web3 import Web3
@@ -243,7 +243,9 @@ def pool_view(client: Client, pool: Pool, settings: RiskSettings, now: int) -> P
     start = price if price is not None else answer  # the model starts from the feed's answer
     with_debt = [p for p in positions if p.debt]
     thr = params.liquidation_threshold
-    healths = [risk.health(p.collateral, p.debt, start, thr, pool.scale) for p in with_debt]
+    healths = [
+        risk.health(p.collateral, p.debt, start, thr, pool.scale) for p in with_debt if start
+    ]  # none without any price
     reserve = c.reserve().call()
     view = PoolView(
         name=pool.name,
@@ -260,8 +262,9 @@ def pool_view(client: Client, pool: Pool, settings: RiskSettings, now: int) -> P
         positions=len(positions),
         with_debt=len(with_debt),
         liquidatable=sum(1 for p in with_debt if p.liquidatable),
-        histogram=histogram(healths if start else []),
-        nearest=nearest(positions, start),
+        histogram=histogram(healths),
+        # at the feed's answer while the oracle guard refuses it (the client leaves health out)
+        nearest=nearest([replace(p, health=h) for p, h in zip(with_debt, healths)], start),
         ladder=ladder(with_debt, start, thr, pool.scale) if start else [],
     )
     if not start:
