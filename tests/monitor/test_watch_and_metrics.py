@@ -179,3 +179,20 @@ def _until(condition) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never met"
         time.sleep(0.05)
+
+
+def test_pool_view__feed_reverts__no_price_panels_say_so(client, dev, book):
+    from bulkhead.monitor.snapshot import RiskSettings, pool_view
+
+    weth = client.pool("WETH")
+    now = client.w3.eth.get_block("latest")["timestamp"]
+    weth.feed.functions.set_reverting(True).transact({"from": dev[0]})
+    try:
+        view = pool_view(client, weth, RiskSettings(paths=100, steps=4), now)
+    finally:
+        weth.feed.functions.set_reverting(False).transact({"from": dev[0]})
+    assert view.price is None and view.feed_answer is None
+    assert view.oracle == "feed call failed"
+    assert (view.ladder, view.nearest, view.risk) == ([], [], None)
+    assert view.risk_error == "no price to start from (oracle: feed call failed)"
+    assert view.with_debt == 1 and view.total_debt > 0
