@@ -46,7 +46,7 @@ def bars(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
             f"<title>{escape(label)}: {escape(_compact(value))}{escape(unit)}</title></rect>"
         )
-        if value:
+        if value and (n <= 8 or i % 2 == 0 or i == n - 1):  # values, too, when crowded
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" font-size="9" '
                 f'text-anchor="middle" fill="{AXIS}">{escape(_compact(value))}</text>'
@@ -94,13 +94,14 @@ def steps(
         _, py = at(x, y)
         path.append(f"{'M' if not path else 'L'}{px:.1f},{py_last:.1f} L{px:.1f},{py:.1f}")
         last_y = y
-    ex, ey = at(x1, last_y)
+    _, ey = at(x1, last_y)
+    ex = width - pad  # the total holds until now: the line runs to the right edge
     return (
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f'<path d="{" ".join(path)} L{ex + 0.1:.1f},{ey:.1f}" fill="none" stroke="{BAR}" '
-        f'stroke-width="1.5"/><text x="{width - pad}" y="{pad}" font-size="9" '
-        f'text-anchor="end" fill="{AXIS}">{escape(_compact(top))} USD</text></svg>'
+        f'stroke-width="1.5"/><text x="{width - pad}" y="{height - 1}" font-size="9" '
+        f'text-anchor="end" fill="{AXIS}">total {escape(_compact(last_y))} USD</text></svg>'
     )
 
 
