@@ -78,16 +78,19 @@ def run(
     book, build_s = synthetic_book(positions)
     cases = []
     for label, vol, horizon, dist in CASES:
-        times, result = [], None
+        times, cpu, result = [], [], None
         for i in range(runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             result = risk_model.simulate(book, vol, horizon, paths, steps, dist, 4.0, seed=i)
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         assert result is not None
         cases.append(
             {
                 "case": label,
                 "seconds": summarize(times),
+                # the process's CPU time: what a shared, loaded machine does not inflate
+                "cpu_seconds": summarize(cpu),
                 "p_any": result.p_any,
                 "expected_liquidations": result.expected_liquidations,
                 "expected_bad_debt": result.expected_bad_debt,
