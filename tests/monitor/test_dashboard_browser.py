@@ -75,8 +75,9 @@ def _serving(proc: subprocess.Popen, port: int, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def book(cli, client):
-    """Four WETH positions at rising leverage (ids 1-4), one in WBTC; the keeper funded
-    (`faucet --bhusd` borrows it in WETH position 5, at half the max LTV)."""
+    """Four WETH positions at rising leverage (ids 1-4), one in WBTC; position 3 protected
+    (deleverage below health 1.2 back to 1.35); the keeper funded (`faucet --bhusd` borrows
+    it in WETH position 5, at half the max LTV)."""
     cli.ok("faucet", "--account", BORROWER)
     for debt in WETH_DEBTS:
         cli.ok(
@@ -86,6 +87,10 @@ def book(cli, client):
     cli.ok(
         "position", "open", "--pool", "WBTC", "--collateral", "0.1", "--debt", "3000",
         "--account", BORROWER,
+    )  # fmt: skip
+    cli.ok(
+        "position", "protect", "--pool", "WETH", "--id", "3", "deleverage", "--trigger", "1.2",
+        "--target", "1.35", "--account", BORROWER,
     )  # fmt: skip
     keeper = client.w3.eth.accounts[KEEPER_ACCOUNT]
     cli.ok("faucet", "--bhusd", "5000", "--to", keeper, "--account", KEEPER)
@@ -218,19 +223,23 @@ def test_dashboard__price_moved_with_the_cli__page_changes_without_a_reload(page
     updates = page.evaluate("window.bulkheadUpdates")
     weth = '[data-testid="pool-WETH"]'
     assert _text(page, f"{weth} [data-testid=p-any]") != "100.00%"
-    cli.ok("oracle", "set", "WETH", "2450")  # position 4 (liquidation price 2,500) is under
+    # position 4 (liquidation price 2,500) goes under; position 3 (2,357) falls to health 1.04,
+    # below its protection's trigger
+    cli.ok("oracle", "set", "WETH", "2450")
     page.wait_for_function(
         "document.querySelector('[data-testid=\"pool-WETH\"] [data-testid=price]')"
         ".innerText.trim() === '2,450.00'"
     )
     assert page.evaluate("window.bulkheadMarker") == "same page"
     assert page.evaluate("window.bulkheadUpdates") > updates
-    # the keeper liquidates position 4; the page shows it, with its bounty
+    # the keeper liquidates position 4 and deleverages position 3: the page shows both
     page.wait_for_function(
-        "document.querySelector('[data-testid=\"pool-WETH\"] [data-testid=activity]')"
-        ".innerText.includes('1 liquidation')"
+        "(t => t.includes('1 liquidation') && t.includes('1 deleverage'))(document.querySelector("
+        "'[data-testid=\"pool-WETH\"] [data-testid=activity]').innerText)"
     )
-    assert client.pool("WETH").contract.functions.debt_of(4).call() < 1750 * WAD
+    pool = client.pool("WETH").contract.functions
+    assert pool.debt_of(4).call() < 1750 * WAD
+    assert pool.health(3).call() > 12 * WAD // 10
     assert page.evaluate("window.bulkheadMarker") == "same page"
     ladder = _ladder(page, "WETH")
     assert ladder == _expected_ladder(client, 2450 * WAD)
