@@ -275,9 +275,10 @@ def _liquidations(book: Book, running: np.ndarray, barrier: np.ndarray) -> tuple
     bad = np.zeros(paths)
     calls = 0
     block = max(1, PAIRS_PER_BLOCK // max(1, len(reached)))
+    shape = _Shape.of(book)
     for lo in range(0, paths if len(reached) else 0, block):
         hi = min(paths, lo + block)
-        n_calls, bad[lo:hi] = _liquidate_block(book, running[lo:hi], barrier[reached], reached)
+        n_calls, bad[lo:hi] = _liquidate_block(book, shape, running[lo:hi], barrier, reached)
         calls += n_calls
     return calls / paths, bad
 
@@ -285,39 +286,81 @@ def _liquidations(book: Book, running: np.ndarray, barrier: np.ndarray) -> tuple
 PAIRS_PER_BLOCK = 4_000_000  # (path, position) pairs examined at once
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """Per position, what decides its first liquidation without working it out."""
+
+    whole_below: np.ndarray  # log(price / price now) at or below which it goes whole
+    can_partial: np.ndarray  # bool: target health reachable by a partial liquidation
+    log_target: float  # ln(target health)
+
+    @classmethod
+    def of(cls, book: Book) -> _Shape:
+        p = book.params
+        k = (BPS + p.liquidation_fee) * (BPS + p.liquidation_bonus) / BPS**2 + (
+            p.liquidation_tip / WAD
+        ) / book.debt
+        with np.errstate(divide="ignore"):
+            whole_below = np.log(k * book.debt / book.collateral / book.price)
+        target = p.target_health / WAD
+        can_partial = target > k * p.liquidation_threshold / BPS
+        return cls(whole_below, can_partial, math.log(target))
+
+
 def _liquidate_block(
-    book: Book, running: np.ndarray, barrier: np.ndarray, which: np.ndarray
+    book: Book, shape: _Shape, running: np.ndarray, barrier: np.ndarray, which: np.ndarray
 ) -> tuple[int, np.ndarray]:
-    """Liquidation calls and bad debt per path for paths `running` and positions `which`."""
+    """Liquidation calls and bad debt per path for paths `running` and positions `which`.
+
+    The first liquidation of every crossing (path, position) pair is classified without
+    its arithmetic: a partial one leaves the position at the target health, so its next
+    liquidation price is the gap price / target. The float twin of the pool's amounts runs
+    only for whole liquidations (their shortfall) and for pairs liquidated again."""
     paths, steps = running.shape
     final = running[:, -1]
-    path_idx, col = np.nonzero(final[:, None] < barrier[None, :])
+    path_idx, col = np.nonzero(final[:, None] < barrier[which][None, :])
     pos = which[col]
-    coll, debt, bar = book.collateral[pos], book.debt[pos], barrier[col]
     # one globally sorted key: row offsets keep each path's non-increasing minima apart
-    span = 64.0
-    keys = (np.arange(paths)[:, None] * span - np.clip(running, -60.0, 0.0)).ravel()
+    keys = (np.arange(paths)[:, None] * _SPAN - np.clip(running, -60.0, 0.0)).ravel()
+    bar = barrier[pos]
+    g = _first_low(keys, running, path_idx, bar)
+    g = np.where(bar == np.inf, 0.0, g)  # liquidatable now: at today's price
+    whole = g <= shape.whole_below[pos]
+    again = ~whole & shape.can_partial[pos] & (final[path_idx] < g - shape.log_target)
+    calls = len(path_idx)
+    sub = np.nonzero(whole | again)[0]
+    path_idx, pos, g = path_idx[sub], pos[sub], g[sub]
+    coll, debt, short = liquidate_float(
+        book.collateral[pos], book.debt[pos], book.price * np.exp(g), book.params, MAX_ROUNDS == 1
+    )
+    bad = np.bincount(path_idx, weights=short, minlength=paths)
     thr = book.params.liquidation_threshold / BPS
-    bad = np.zeros(paths)
-    calls = 0
-    for round_ in range(MAX_ROUNDS):
+    for round_ in range(1, MAX_ROUNDS):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bar = np.log(debt / (coll * thr) / book.price)
+        again = (debt > 0) & (final[path_idx] < bar)
+        path_idx, coll, debt, bar = path_idx[again], coll[again], debt[again], bar[again]
         if not len(path_idx):
             break
-        # the first step whose minimum is below the barrier (strictly, as for p_liq)
-        query = path_idx * span - np.clip(np.minimum(bar, 0.0), -60.0, 0.0)
-        first = np.searchsorted(keys, query, side="right") - path_idx * steps
-        first = np.minimum(first, steps - 1)
-        gap = book.price * np.exp(running[path_idx, first])
-        gap = np.where(bar == np.inf, book.price, gap)  # liquidatable now: at today's price
+        gap = book.price * np.exp(_first_low(keys, running, path_idx, bar))
         coll, debt, short = liquidate_float(coll, debt, gap, book.params, round_ == MAX_ROUNDS - 1)
         calls += len(path_idx)
         bad += np.bincount(path_idx, weights=short, minlength=paths)
-        left = debt > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bar = np.log(debt / (coll * thr) / book.price)
-        again = left & (final[path_idx] < bar)
-        path_idx, coll, debt, bar = path_idx[again], coll[again], debt[again], bar[again]
     return calls, bad
+
+
+_SPAN = 64.0  # row offset of the sorted keys: above the 60 the clipped minima span
+
+
+def _first_low(
+    keys: np.ndarray, running: np.ndarray, path_idx: np.ndarray, bar: np.ndarray
+) -> np.ndarray:
+    """The log price of each pair's first step whose minimum is below its barrier
+    (strictly, as for the probabilities): the step's minimum, the gap price."""
+    steps = running.shape[1]
+    query = path_idx * _SPAN - np.clip(np.minimum(bar, 0.0), -60.0, 0.0)
+    first = np.searchsorted(keys, query, side="right") - path_idx * steps
+    return running[path_idx, np.minimum(first, steps - 1)]
 
 
 def tail(loss: np.ndarray, level: float = TAIL) -> tuple[float, float]:
