@@ -168,3 +168,45 @@ def test_parse_horizon__durations__seconds(text, seconds):
 def test_parse_horizon__bad_text__raises(text, reason):
     with pytest.raises(m.RiskModelError, match=reason):
         m.parse_horizon(text)
+
+
+def _reference(book: m.Book, running: np.ndarray) -> tuple[float, np.ndarray]:
+    """Liquidation calls per path and bad debt per path, one path and position at a time:
+    step by step, liquidate at the step's low whenever the price is below the liquidation
+    price (at today's price for a position liquidatable now)."""
+    paths, steps = running.shape
+    thr = PARAMS.liquidation_threshold / 10_000
+    calls, bad = 0, np.zeros(paths)
+    for p in range(paths):
+        for i in range(book.size):
+            coll, debt, rounds = book.collateral[i : i + 1], book.debt[i : i + 1], 0
+            if book.liquidatable_now[i]:
+                price = np.array([book.price])
+                coll, debt, short = m.liquidate_float(coll, debt, price, PARAMS)
+                calls, rounds, bad[p] = calls + 1, 1, bad[p] + short[0]
+            for t in range(steps):
+                if debt[0] <= 0 or rounds == m.MAX_ROUNDS:
+                    break
+                if running[p, t] < math.log(debt[0] / (coll[0] * thr) / book.price):
+                    price = np.array([book.price * math.exp(running[p, t])])
+                    full = rounds == m.MAX_ROUNDS - 1
+                    coll, debt, short = m.liquidate_float(coll, debt, price, PARAMS, full)
+                    calls, rounds, bad[p] = calls + 1, rounds + 1, bad[p] + short[0]
+    return calls / paths, bad
+
+
+def test_simulate__wild_paths__liquidations_match_a_plain_loop():
+    """Repeated partial liquidations, whole ones and bad debt, against the obvious loop."""
+    rows = [(i + 1, "0xowner", WAD * (i + 1), int(3000 * 0.7 / h * WAD) * (i + 1))
+            for i, h in enumerate((0.8, 0.97, 1.02, 1.1, 1.3, 2.0))]  # fmt: skip
+    book = m.make_book("WETH", 3000 * WAD, rows, PARAMS, 1, 50 * WAD, 0)
+    got = m.simulate(book, vol=3.0, horizon=7 * DAY, paths=300, steps=12, dist="t", seed=5)
+    running = m.step_minima(300, 12, 3.0, 7 * DAY / SECONDS_PER_YEAR, np.random.default_rng(5),
+                            "t", 4.0)  # fmt: skip
+    calls, bad = _reference(book, running)
+    assert calls > book.size  # positions liquidated more than once on a path
+    assert got.expected_liquidations == pytest.approx(calls)
+    assert got.expected_bad_debt == pytest.approx(float(bad.mean()), rel=1e-9)
+    assert got.expected_bad_debt > 0
+    var, es = m.tail(np.maximum(bad - 50.0, 0.0))
+    assert (got.var, got.es) == (pytest.approx(var), pytest.approx(es))
