@@ -33,14 +33,21 @@ demo: install
 # session deployment, and the audit/benchmark groups are kept apart from them so that no
 # module's chain snapshots can reach another group's fixtures. pytest exits 5 when it
 # collected nothing; any non-zero exit fails `make test`.
-test: compile
+test: compile chromium
 	@for d in tests/*/; do case "$$d" in *__pycache__*) continue;; esac; \
 	  grep -q "$${d%/}" Makefile || { echo "make test: $$d is in no pytest group"; exit 1; }; done
 	$(PY) -m ruff format --check --quiet .
 	$(PY) -m ruff check --quiet bulkhead tests scripts bench bots
 	pytest -p no:cacheprovider -q tests/unit tests/integration
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
-	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate
+	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate tests/monitor
+
+# The dashboard's browser test drives Debian's chromium through Playwright (never a downloaded
+# browser): installed here when missing (CI runs as root), else the line that installs it.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || { echo "make test: chromium is missing: apt-get install -y chromium"; exit 1; }
 
 # The audit run: the fuzzer's audit profile (>= 100,000 steps, BULKHEAD_FUZZ_STEPS to change,
 # split over AUDIT_JOBS processes) and the attack catalogue under titanoboa's line coverage

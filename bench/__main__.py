@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import ablate, batch, gas, reaction, report, scan, sizes
+from bench import ablate, batch, gas, reaction, report, risk, scan, sizes
 from bench.common import write_result
 
 BENCHMARKS = {
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "scan": (scan.run, "python -m bench.scan"),
     "reaction": (reaction.run, "python -m bench.reaction"),
     "ablate": (ablate.run, "python -m bench.ablate"),
+    "risk": (risk.run, "python -m bench.risk"),
 }
 
 

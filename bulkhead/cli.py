@@ -500,9 +500,47 @@ def deploy_cmd(
     type=click.IntRange(min=0),
     help="How many of the lowest-health positions to list per pool.",
 )
-def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lowest: int) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Refresh in place until Ctrl-C (with --json: one JSON object per line each time).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.2),
+    default=2.0,
+    show_default=True,
+    help="Seconds between refreshes with --watch.",
+)
+@click.option("--refreshes", type=click.IntRange(min=1), hidden=True)  # stop after N (tests)
+def status(
+    rpc_url: str,
+    manifest: str,
+    as_json: bool,
+    pool_name: str | None,
+    lowest: int,
+    watch: bool,
+    interval: float,
+    refreshes: int | None,
+) -> None:
     """Pools and their positions at risk."""
     client = _client(rpc_url, manifest)
+    if watch:
+        from bulkhead.monitor.watch import watch as watch_loop
+
+        watch_loop(
+            lambda: _status(client, pool_name, lowest, as_json), as_json, interval, refreshes
+        )
+        return
+    result = _status(client, pool_name, lowest, as_json)
+    if as_json:
+        _emit(True, result, "")
+    else:
+        click.echo(result)
+
+
+def _status(client: Client, pool_name: str | None, lowest: int, as_json: bool) -> Any:
+    """`bulkhead status`'s JSON data (with `as_json`) or its text."""
     pools = [client.pool(pool_name)] if pool_name else client.pools()
     states = [(pool, client.pool_state(pool, lowest)) for pool in pools]
     saving = vault_stats(client.w3, client.deployment)
@@ -519,8 +557,7 @@ def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lo
                 "apy_1d": saving.apy_1d,
             },
         }
-        _emit(True, data, "")
-        return
+        return data
     rows = []
     for pool, s in states:
         use = Decimal(s["total_debt"]) / s["debt_ceiling"] * 100 if s["debt_ceiling"] else None
@@ -565,7 +602,7 @@ def status(rpc_url: str, manifest: str, as_json: bool, pool_name: str | None, lo
         if lowest and s["lowest"]:
             parts.append(f"\n{pool.name}: lowest health")
             parts.append(_positions_table(s["lowest"], pool))
-    click.echo("\n".join(parts))
+    return "\n".join(parts)
 
 
 def _state_json(pool: Pool, s: dict) -> dict:
@@ -1384,3 +1421,10 @@ from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
 
 cli.add_command(_keeper_group)
 cli.add_command(simulate)
+
+# `bulkhead risk report` and `bulkhead dashboard` live with the monitor package
+from bulkhead.monitor.cli import dashboard as _dashboard  # noqa: E402
+from bulkhead.monitor.cli import risk as _risk_group  # noqa: E402
+
+cli.add_command(_risk_group)
+cli.add_command(_dashboard)

@@ -157,6 +157,12 @@ def _rpc_url(_ctx: Any, _param: Any, value: str) -> str:
     help="The log on stderr: a JSON object per line, or text with amounts in tokens "
     "(env BULKHEAD_LOG_FORMAT).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve the counters in the Prometheus text format on "
+    "http://127.0.0.1:PORT/metrics (0: any free port, logged).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
     rpc_url: str,
@@ -174,6 +180,7 @@ def run(
     clear_under_water: bool,
     log_format: str,
     as_json: bool,
+    metrics_port: int | None = None,
 ) -> None:
     """Liquidate unhealthy positions and carry out due protections."""
     try:
@@ -192,6 +199,7 @@ def run(
             batch_size=batch_size,
             clear_under_water=clear_under_water,
             log_format=log_format,
+            metrics_port=metrics_port,
         )
     except (ConfigError, NodeError, SignerError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -29,6 +29,7 @@ from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
 from bulkhead.keeper.decide import MAX_BATCH
 from bulkhead.keeper.metrics import LOG_FORMATS, EventLog
+from bulkhead.keeper.prometheus import MetricsServer
 from bulkhead.keeper.tx import resolve_signer
 from bulkhead.risk import WAD
 
@@ -158,8 +159,12 @@ def run(
     connect_timeout: float = 30.0,
     config: KeeperConfig | None = None,
     log_format: str = "json",
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
     """Run the keeper and return its metrics summary.
+
+    `metrics_port`: serve the counters in the Prometheus text format on
+    http://127.0.0.1:<port>/metrics while the keeper runs (`keeper.prometheus`).
 
     `max_fee` and `priority_fee` are in gwei, `native_price` and `min_profit` in USD;
     `batch_size` is the most positions per `liquidate_many` (1: one `liquidate` each).
@@ -206,15 +211,33 @@ def run(
             cfg.clear_under_water = clear_under_water
         if once:
             cfg.receipt_wait = max(cfg.receipt_wait, 30.0)
-        keeper = Keeper(w3, deployment, signer, cfg, log)
-        summary = run_keeper(
-            keeper,
-            poll_interval=poll_interval,
-            once=once,
-            stop=stop,
-            max_cycles=max_cycles,
-            give_up_after=connect_timeout if once else None,
-        )
+        exporter = None
+        if metrics_port is not None:  # bound first: a taken port is the only message
+            try:
+                exporter = MetricsServer(None, metrics_port)
+            except OSError as exc:
+                raise NodeError(str(exc)) from None
+        try:
+            keeper = Keeper(w3, deployment, signer, cfg, log)
+        except BaseException:
+            if exporter is not None:
+                exporter.close()
+            raise
+        if exporter is not None:
+            exporter.metrics = keeper.metrics
+            log("metrics", url=f"http://127.0.0.1:{exporter.port}/metrics")
+        try:
+            summary = run_keeper(
+                keeper,
+                poll_interval=poll_interval,
+                once=once,
+                stop=stop,
+                max_cycles=max_cycles,
+                give_up_after=connect_timeout if once else None,
+            )
+        finally:
+            if exporter is not None:
+                exporter.close()
     finally:
         if own_stop:
             signal.signal(signal.SIGTERM, previous)
