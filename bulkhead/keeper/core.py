@@ -66,6 +66,10 @@ class KeeperConfig:
     # most positions per `liquidate_many` (a pool's due liquidations go out together, also
     # bounded by the block gas limit); 1 = one `liquidate` per position
     batch_size: int = decide.MAX_BATCH
+    # a fleet worker's share (bulkhead.keeper.fleet): act only on the positions `owns(pool,
+    # id)` accepts, and send only while `fence()` says the share is still ours (None: all)
+    owns: Callable[[str, int], bool] | None = None
+    fence: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -216,7 +220,8 @@ class Keeper:
             for a, s in states.items()
             if not s.price_ok
         ]
-        due = [d for d in due if d.kind in self.config.kinds]
+        owns = self.config.owns
+        due = [d for d in due if d.kind in self.config.kinds and (not owns or owns(d.pool, d.id))]
         sent = 0
         the_plan = None
         if due:
@@ -567,6 +572,9 @@ class Keeper:
                     )
                 continue
             to_send.append(TxRequest(item.to, item.data, gas, item.label, action))
+        if to_send and self.config.fence is not None and not self.config.fence():
+            late += [Skip(a.kind, a.pool, a.id, "lease_lost") for a in _members(to_send)]
+            to_send = []
         sent = 0
         for item, result in zip(to_send, self.tx.send_batch(to_send, fees)):
             action = item.payload
@@ -846,6 +854,15 @@ class Keeper:
         m.fee_capped = c["fee_capped"]
         m.rpc_round_trips = self.rpc.round_trips
         m.rpc_requests = self.rpc.requests
+
+
+def _members(items: list[TxRequest]) -> list[Action]:
+    """The actions that transactions stand for (a batch's each)."""
+    return [
+        a
+        for t in items
+        for a in (t.payload.actions if isinstance(t.payload, Batch) else (t.payload,))
+    ]
 
 
 def _positions(action: Action | Batch) -> int:

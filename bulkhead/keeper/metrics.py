@@ -31,6 +31,7 @@ class EventLog:
         quiet: frozenset[str] = frozenset(),
         fmt: str = "json",
         decimals: dict[str, int] | None = None,
+        context: dict[str, Any] | None = None,
     ):
         if fmt not in LOG_FORMATS:
             raise ValueError(f"log format {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
@@ -38,6 +39,7 @@ class EventLog:
         self.quiet = quiet  # event names not written (still counted by the caller)
         self.fmt = fmt
         self.decimals = decimals or {}
+        self.context = context or {}  # fields on every line first (a fleet worker's name)
         # re-entrant: a signal handler that logs (SIGTERM's "terminated") runs in the main
         # thread, possibly while that thread is inside a write
         self._lock = threading.RLock()
@@ -46,6 +48,8 @@ class EventLog:
         if event in self.quiet:
             return
         now = time.time()
+        if self.context:
+            fields = {**self.context, **fields}
         if self.fmt == "text":
             line = (
                 f"{time.strftime('%H:%M:%S', time.localtime(now))} {event:<16} {self._text(fields)}"

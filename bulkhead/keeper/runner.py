@@ -296,7 +296,8 @@ def keeper_from_env(
     and BULKHEAD_PRIORITY_FEE [gwei]; BULKHEAD_NATIVE_PRICE and BULKHEAD_MIN_PROFIT [USD];
     BULKHEAD_BATCH_SIZE (most positions per `liquidate_many`, 1 to 1,000);
     BULKHEAD_CLEAR_UNDER_WATER=0 to leave positions under water (no bounty) alone;
-    BULKHEAD_LOG_FORMAT=text for a log for people.
+    BULKHEAD_LOG_FORMAT=text for a log for people; BULKHEAD_WORKER (a fleet worker's name)
+    on every log line.
     """
     env = os.environ if env is None else env
     deployment = Deployment.load(env.get("BULKHEAD_MANIFEST", DEFAULT_MANIFEST))
@@ -335,7 +336,9 @@ def keeper_from_env(
             f"BULKHEAD_LOG_FORMAT {log_format!r} is not one of {', '.join(LOG_FORMATS)}"
         )
     decimals = {p.name: p.collateral_decimals for p in deployment.pools}
-    log = EventLog(log_stream, fmt=log_format, decimals=decimals)
+    # a fleet worker (BULKHEAD_WORKER) names itself on every log line
+    context = {"worker": env["BULKHEAD_WORKER"]} if env.get("BULKHEAD_WORKER") else None
+    log = EventLog(log_stream, fmt=log_format, decimals=decimals, context=context)
     return Keeper(w3, deployment, signer, cfg, log)
 
 
