@@ -21,7 +21,13 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed redis
+
+# the keeper fleet's tests (tests/fleet) and `bulkhead keeper fleet` run Debian's redis-server
+.PHONY: redis
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; } \
+	  || { echo "make: the keeper fleet needs redis-server: apt-get install -y redis-server"; exit 1; }
 
 compile: install
 	ape compile
@@ -40,7 +46,7 @@ test: compile chromium
 	$(PY) -m ruff check --quiet bulkhead tests scripts bench bots
 	pytest -p no:cacheprovider -q tests/unit tests/integration
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
-	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate tests/monitor
+	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate tests/monitor tests/fleet
 
 # The dashboard's browser test drives Debian's chromium through Playwright (never a downloaded
 # browser): installed here when missing (CI runs as root), else the line that installs it.
