@@ -13,7 +13,7 @@ Silverback.
 Distributed mode (a keeper fleet, `bulkhead.keeper.fleet`): with BULKHEAD_FLEET_REDIS set
 to a Redis URL, the same bot runs on Silverback task workers over Redis. One runner
 
-    silverback run bots.keeper:bot --runner bulkhead.keeper.fleet.silverback:FleetRunner ...
+    silverback run bots.keeper:bot --runner bulkhead.keeper.fleet.runner:FleetRunner ...
 
 turns blocks into tasks that every worker gets, and each of N workers
 

@@ -1420,6 +1420,11 @@ def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) ->
 from bulkhead.keeper.cli import keeper as _keeper_group  # noqa: E402
 
 cli.add_command(_keeper_group)
+
+# `bulkhead keeper fleet`: the keeper on Silverback workers over Redis
+from bulkhead.keeper.fleet.cli import fleet as _fleet_command  # noqa: E402
+
+_keeper_group.add_command(_fleet_command)
 cli.add_command(simulate)
 
 # `bulkhead risk report` and `bulkhead dashboard` live with the monitor package

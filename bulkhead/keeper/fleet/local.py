@@ -223,7 +223,7 @@ class LocalFleet:
         self.stop()
 
 
-_RUNNER = "bulkhead.keeper.fleet.silverback:FleetRunner"
+_RUNNER = "bulkhead.keeper.fleet.runner:FleetRunner"
 
 _SUMMED = (
     "cycles", "positions_scanned", "view_calls", "rpc_requests", "rpc_round_trips",

@@ -7,7 +7,7 @@ On top of taskiq-redis, these ride out a Redis restart: the broker resubscribes 
 a publish until the server answers; the result backend answers "not ready" while the server
 is away and gives up on a result after `RESULT_PATIENCE` (a task published while no worker
 listened has none; the runner must not wait for it forever); the runner keeps polling
-blocks past ape's 10 s timeout for local nodes.
+blocks past ape's 10 s timeout for local nodes (`FleetRunner`, in `fleet.runner`).
 
 `silverback_env(url, fleet)` is the environment that selects all three; `bots/keeper.py`
 applies it when BULKHEAD_FLEET_REDIS is set.
@@ -33,7 +33,6 @@ RETRY_CAP = 2.0  # [s] longest wait between two tries while Redis is away
 PUBLISH_PATIENCE = 300.0  # [s] a publish gives up after this long without Redis
 RESULT_PATIENCE = 120.0  # [s] the runner stops waiting for a task's result after this long
 RESULT_TTL = 120  # [s] a result kept in Redis
-NEW_BLOCK_TIMEOUT = 60  # [s] the runner's poller waits this long for a block, then restarts
 
 
 def queue_name(fleet: str) -> str:
@@ -119,26 +118,3 @@ class FleetResultBackend(RedisAsyncResultBackend):
             return await super().get_result(task_id, with_logs=with_logs)
         except Exception:  # noqa: BLE001 - missing (lost to a restart) or Redis away
             return TaskiqResult(is_err=False, log=None, return_value=None, execution_time=0.0)
-
-
-def _runner_base() -> type:
-    from silverback.runner import PollingRunner
-
-    return PollingRunner
-
-
-class FleetRunner(_runner_base()):  # type: ignore[misc]
-    """Silverback's polling runner, whose block poller outlives a quiet node."""
-
-    async def _block_task(self, task_data: Any) -> None:
-        from ape import chain
-        from silverback.utils import async_wrap_iter
-
-        while not self.shutdown_event.is_set():
-            try:
-                blocks = chain.blocks.poll_blocks(new_block_timeout=NEW_BLOCK_TIMEOUT)
-                async for block in async_wrap_iter(blocks):
-                    self._runtime_task_group.create_task(self.run_task(task_data, block))
-            except Exception as exc:  # noqa: BLE001 - the node away or quiet: poll again
-                logger.warning("block poller stopped (%s): polling again", exc)
-                await asyncio.sleep(1.0)
