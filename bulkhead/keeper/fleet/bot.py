@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import socket
+import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bulkhead.keeper.fleet.board import DEFAULT_TTL_MS, Board
@@ -70,7 +72,13 @@ def on_block(number: int) -> dict[str, Any]:
         report = worker.step()
     except Exception as exc:  # noqa: BLE001 - the node or Redis away: the next block retries
         worker.keeper.metrics.failures["step_error"] += 1
-        worker.keeper.log("step_failed", block=number, error=f"{type(exc).__name__}: {exc}"[:300])
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        worker.keeper.log(
+            "step_failed",
+            block=number,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            where=f"{Path(frame.filename).name}:{frame.lineno} {frame.name}",
+        )
         return {"block": number, "error": type(exc).__name__}
     if report is None:
         return {"block": number, "stepped": False}

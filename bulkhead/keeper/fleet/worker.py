@@ -16,6 +16,7 @@ Each step (one per block task from the runner):
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -66,6 +67,7 @@ class FleetWorker:
     def step(self) -> StepReport | None:
         """One pass; None when the chain has not moved since our last one."""
         keeper = self.keeper
+        started = time.perf_counter()
         head = to_int(keeper.rpc.request("eth_blockNumber", []))
         if head <= self.last_head:
             return None
@@ -78,6 +80,13 @@ class FleetWorker:
         self.last_head = report.block
         self._release(parts)
         self.publish(report.block)
+        keeper.log(
+            "fleet_step",
+            block=report.block,
+            seconds=round(time.perf_counter() - started, 4),
+            partitions=len(self.owned),
+            sent=report.sent,
+        )
         return report
 
     def _lease(self, parts: list[Partition], view: View) -> None:
