@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/PERFORMANCE.md: `python -m bench` (or `make bench`).
 
-python -m bench                      # sizes, gas, batch, scan, reaction, ablate, then the report
+python -m bench                      # sizes, gas, batch, scan, reaction, ablate, risk, fleet, report
 python -m bench --skip ablate,scan   # leave some out (their last results stay in the report)
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import ablate, batch, gas, reaction, report, risk, scan, sizes
+from bench import ablate, batch, fleet, gas, reaction, report, risk, scan, sizes
 from bench.common import write_result
 
 BENCHMARKS = {
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reaction": (reaction.run, "python -m bench.reaction"),
     "ablate": (ablate.run, "python -m bench.ablate"),
     "risk": (risk.run, "python -m bench.risk"),
+    "fleet": (fleet.run, "python -m bench.fleet"),
 }
 
 

@@ -566,6 +566,11 @@ def render(directory: Path = RESULTS) -> str:
         lines += _scan_section(scan)
     lines += _reaction_section(reaction)
     lines += _risk_section(load_result("risk", directory))
+    fleet = load_result("fleet", directory)
+    if fleet:
+        from bench.fleet import section
+
+        lines += section(fleet)
     return "\n".join(lines).rstrip() + "\n"
 
 
