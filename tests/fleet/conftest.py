@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import signal
 import time
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from web3 import Web3
 
 from bulkhead.chain import Sender
 from bulkhead.client import Client
-from bulkhead.keeper.fleet.local import LocalFleet, WorkerSpec, dev_workers
+from bulkhead.keeper.fleet.local import LocalFleet, dev_workers
 from bulkhead.keeper.fleet.server import INSTALL_HINT
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD
@@ -83,9 +82,9 @@ def _open_book(node: Node, rng: random.Random) -> Book:
         pool = client.pool(name)
         for pid in book.protected[name]:
             client.set_rule(sender, pool, pid, "deleverage", *DELEVERAGE)
-    node.transact(
-        owner, node.markets["WETH"].pool.functions.set_operator(node.automation.address, True)
-    )
+    # rules act through the pools as the owner's operator
+    for m in node.markets.values():
+        node.transact(owner, m.pool.functions.set_operator(node.automation.address, True))
     return book
 
 
@@ -225,6 +224,3 @@ def partition_ids(node: Node, partition: str) -> tuple[str, set[int]]:
     name = next(n for n, m in node.markets.items() if m.address == Web3.to_checksum_address(pool))
     first = int(k) * PARTITION_SIZE + 1
     return name, set(range(first, first + PARTITION_SIZE))
-
-
-__all__ = ["WorkerSpec", "signal"]

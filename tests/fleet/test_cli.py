@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from eth_account import Account
 
 from bulkhead.artifacts import ROOT
 from bulkhead.cli import cli as bulkhead_cli
+from bulkhead.keeper.fleet.local import dev_workers
 
 from .conftest import PATIENCE, crash, liquidatable
 
@@ -53,12 +55,24 @@ def test_fleet_command__crash_on_automine_node__clears_it_and_prints_each_worker
         assert (tmp_path / "logs" / f"{name}.log").exists()
 
 
-def test_fleet_command__more_workers_than_dev_accounts__one_line_error(chain, manifest):
+def test_fleet_command__account_of_the_demo__one_line_error(chain, manifest):
     result = CliRunner().invoke(
         bulkhead_cli,
-        ["keeper", "fleet", "--workers", "5", "--network", chain.anvil.rpc_url],
+        ["keeper", "fleet", "--accounts", "7,8", "--network", chain.anvil.rpc_url],
         env={"BULKHEAD_MANIFEST": str(manifest)},
     )
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: 5 workers need dev accounts 8..12")
+    assert len(lines) == 1 and lines[0].startswith("error: dev accounts 0-7 deploy")
+
+
+def test_dev_workers__past_the_node_accounts__next_keys_of_the_anvil_mnemonic_funded(chain):
+    specs = dev_workers(chain.w3, 6)  # dev accounts 8-13; the node holds 12
+    assert [s.account for s in specs[:4]] == [8, 9, 10, 11]
+    assert [s.address for s in specs[:4]] == chain.accounts[8:12]
+    for spec in specs[4:]:
+        assert spec.account is None and spec.private_key
+        assert Account.from_key(spec.private_key).address == spec.address
+        assert chain.w3.eth.get_balance(spec.address) > 0
+    assert len({s.address for s in specs}) == 6
+    assert "private_key" not in repr(specs[-1]) and specs[-1].private_key not in repr(specs[-1])

@@ -17,12 +17,13 @@ from typing import Any
 
 import click
 
-from bulkhead.chain import NodeError
+from bulkhead.chain import LOCAL_CHAIN_IDS, NodeError, Sender
 from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.cli import BATCH_SIZE, _rpc_url
 from bulkhead.keeper.fleet.partition import DEFAULT_SIZE
 from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL, web3_for
+from bulkhead.risk import WAD
 
 POLL_S = 1.0  # [s] between two looks at the processes
 
@@ -72,6 +73,12 @@ def _accounts(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
 )
 @click.option("--dry-run", is_flag=True, help="Every worker simulates its share; none sends.")
 @click.option(
+    "--fund-bhusd",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Local chains: first give every worker this much bhUSD (the faucet: a new position "
+    "of dev account 0 against fresh mock collateral).",
+)
+@click.option(
     "--batch-size", type=BATCH_SIZE, help="Most positions per liquidate_many transaction."
 )
 @click.option(
@@ -108,6 +115,7 @@ def fleet(
     accounts: list[int] | None,
     keys: str | None,
     dry_run: bool,
+    fund_bhusd: float | None,
     batch_size: int | None,
     partition_size: int,
     lease_ttl: float,
@@ -127,6 +135,8 @@ def fleet(
             Client.attach(w3, deployment, rpc_url)
         except UserError as exc:
             raise ConfigError(str(exc)) from None
+        if fund_bhusd is not None and deployment.chain_id not in LOCAL_CHAIN_IDS:
+            raise click.ClickException("--fund-bhusd works on local dev chains only")
         if keys:
             lines = [x.strip() for x in Path(keys).read_text().splitlines() if x.strip()]
             if len(lines) < workers:
@@ -134,6 +144,13 @@ def fleet(
             specs = key_workers(lines[:workers])
         else:
             specs = dev_workers(w3, workers, accounts)
+        client = Client.attach(w3, deployment, rpc_url)
+        for spec in specs:
+            if fund_bhusd is not None:
+                wad = int(Decimal(str(fund_bhusd)) * WAD)
+                client.faucet_bhusd(Sender(w3, w3.eth.accounts[0]), spec.address, wad)
+            held = client.stablecoin.functions.balanceOf(spec.address).call()
+            click.echo(f"fleet: {spec.name} {spec.address} holds {held / WAD:,.2f} bhUSD", err=True)
         env = {"BULKHEAD_PARTITION_SIZE": str(partition_size), "BULKHEAD_LEASE_TTL": str(lease_ttl)}
         if batch_size is not None:
             env["BULKHEAD_BATCH_SIZE"] = str(batch_size)

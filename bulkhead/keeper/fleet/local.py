@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from web3 import Web3
 
 from bulkhead.artifacts import ROOT
@@ -36,33 +37,66 @@ from bulkhead.keeper.tx import KEEPER_DEV_ACCOUNT
 FIRST_FLEET_ACCOUNT = KEEPER_DEV_ACCOUNT + 1
 # [s] a ceiling against a hang while processes start or stop, not an expectation
 PATIENCE = 300.0
+# the mnemonic Anvil derives its dev accounts from unless told another
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ETH = 10_000 * 10**18  # [wei] for a worker account past the node's own dev accounts
 
 
 @dataclass
 class WorkerSpec:
     name: str
     account: int | None = None  # a dev account index on a local chain
-    private_key: str | None = None  # or a key (never logged)
+    private_key: str | None = field(default=None, repr=False)  # or a key (never logged)
+    address: str = ""
 
 
 def dev_workers(w3: Web3, n: int, accounts: list[int] | None = None) -> list[WorkerSpec]:
-    """`n` workers on distinct dev accounts (default: 8, 9, ...), never 0-7."""
+    """`n` workers on distinct dev accounts (default: 8, 9, ...), never 0-7. Past the
+    accounts the node holds, an Anvil node that uses its default mnemonic gives the next
+    ones of that mnemonic (signed here, their ETH set with `anvil_setBalance`)."""
     if w3.eth.chain_id not in LOCAL_CHAIN_IDS:
         raise FleetError("not a local chain: give the workers' keys (--keys FILE)")
     indexes = accounts or list(range(FIRST_FLEET_ACCOUNT, FIRST_FLEET_ACCOUNT + n))
     if len(indexes) != n or len(set(indexes)) != n:
         raise FleetError(f"{n} workers need {n} distinct accounts, got {indexes}")
-    have = len(w3.eth.accounts)
-    if max(indexes) >= have:
+    if min(indexes) < FIRST_FLEET_ACCOUNT:
         raise FleetError(
-            f"{n} workers need dev accounts {indexes[0]}..{indexes[-1]}; the node has {have} "
-            f"(start it with more, e.g. `anvil --accounts {max(indexes) + 1}`)"
+            f"dev accounts 0-{FIRST_FLEET_ACCOUNT - 1} deploy, borrow in the demo and run the "
+            f"single keeper: give the fleet {FIRST_FLEET_ACCOUNT} or above"
         )
-    return [WorkerSpec(f"w{i + 1}", account=a) for i, a in enumerate(indexes)]
+    dev = w3.eth.accounts
+    specs = []
+    for i, index in enumerate(indexes):
+        if index < len(dev):
+            specs.append(WorkerSpec(f"w{i + 1}", account=index, address=dev[index]))
+            continue
+        key = _mnemonic_key(index)
+        if _mnemonic_key(0).address != Web3.to_checksum_address(dev[0]):
+            raise FleetError(
+                f"{n} workers need dev accounts {indexes[0]}..{indexes[-1]}; the node has "
+                f"{len(dev)} (start it with more, e.g. `anvil --accounts {max(indexes) + 1}`)"
+            )
+        answer = w3.provider.make_request("anvil_setBalance", [key.address, hex(DEV_ETH)])
+        if "error" in answer:
+            raise FleetError(f"cannot fund dev account {index}: {answer['error']}")
+        specs.append(WorkerSpec(f"w{i + 1}", private_key="0x" + key.key.hex(), address=key.address))
+    return specs
+
+
+def _mnemonic_key(index: int) -> Any:
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
 def key_workers(keys: list[str]) -> list[WorkerSpec]:
-    return [WorkerSpec(f"w{i + 1}", private_key=k) for i, k in enumerate(keys)]
+    out = []
+    for i, k in enumerate(keys):
+        try:
+            address = Account.from_key(k).address
+        except Exception:  # noqa: BLE001 - the parser's message may quote the key
+            raise FleetError(f"key {i + 1} of the file is not a private key") from None
+        out.append(WorkerSpec(f"w{i + 1}", private_key=k, address=address))
+    return out
 
 
 class LocalFleet:
