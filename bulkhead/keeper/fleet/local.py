@@ -11,6 +11,7 @@ worker's metrics and the fleet's together. Each process logs to `<log_dir>/<name
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,6 +130,9 @@ class LocalFleet:
 
     def start(self) -> LocalFleet:
         try:
+            # a fresh Redis: no lease, record or metrics of an earlier fleet in the same folder
+            shutil.rmtree(self.redis.dir, ignore_errors=True)
+            self.redis.dir.mkdir(parents=True, exist_ok=True)
             self.redis.start()
             self.board = Board(self.redis.url, self.fleet)
             for spec in self.specs:
