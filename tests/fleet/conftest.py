@@ -8,6 +8,7 @@ worker has stepped at the head, so counts of blocks never depend on how busy the
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import time
@@ -215,6 +216,25 @@ def liquidations(node: Node, from_block: int) -> dict[str, list[tuple[int, int, 
             (e.args.id, e.blockNumber, node.w3.eth.get_transaction(e.transactionHash)["from"])
             for e in logs
         ]
+    return out
+
+
+FAILURE_EVENTS = frozenset(
+    {"simulation_failed", "reverted", "cancelled", "dropped", "batch_skipped", "send_refused"}
+)
+
+
+def liquidation_failures(log_dir, workers: list[str]) -> list[dict]:
+    """Every failed, skipped-by-the-pool or refused liquidation in the workers' logs: a race
+    inside the fleet would show here (a lost race is `batch_skipped`, a reverted one
+    `reverted` or `simulation_failed`)."""
+    out = []
+    for name in workers:
+        for line in (log_dir / f"{name}.log").read_text().splitlines():
+            if line.startswith("{"):
+                e = json.loads(line)
+                if e["event"] in FAILURE_EVENTS and e.get("kind", "").startswith("liquidate"):
+                    out.append(e)
     return out
 
 

@@ -122,7 +122,7 @@ class Board:
         results = pipe.execute()
         clients, info, records_raw, last_raw = results[:4]
         holders = results[4] if parts else []
-        records = {w: json.loads(r) for w, r in records_raw.items()}
+        records = {str(w): json.loads(r) for w, r in records_raw.items()}
         prefix = f"{CLIENT_PREFIX}.{self.fleet}."
         connected = {c["name"][len(prefix) :] for c in clients if c["name"].startswith(prefix)}
         if float(info.get("uptime_in_seconds", 0)) < self.grace_s:
@@ -130,17 +130,17 @@ class Board:
             recent = {w for w, r in records.items() if now - r.get("ts", 0) < self.ttl_ms / 1000}
             connected |= recent
         leases = {p: h for p, h in zip(parts, holders) if h}
-        last = {Partition.from_key(k): w for k, w in last_raw.items()}
+        last = {Partition.from_key(str(k)): str(w) for k, w in last_raw.items()}
         return View(sorted(connected), leases, last, records)
 
     def metrics(self) -> dict[str, dict[str, Any]]:
         """Every worker's last published metrics summary."""
         raw = self.redis.hgetall(self.key("metrics"))
-        return {w: json.loads(v) for w, v in sorted(raw.items())}
+        return {str(w): json.loads(v) for w, v in sorted(raw.items())}
 
     def records(self) -> dict[str, dict[str, Any]]:
         raw = self.redis.hgetall(self.key("workers"))
-        return {w: json.loads(v) for w, v in sorted(raw.items())}
+        return {str(w): json.loads(v) for w, v in sorted(raw.items())}
 
     # ----------------------------------------------------------- writing
 
@@ -151,7 +151,7 @@ class Board:
             return set()
         parts = sorted(wanted)
         keys = [self.lease_key(p) for p in parts] + [self.key("holder")]
-        argv = [self.worker, self.ttl_ms, ""]
+        argv: list[str | int] = [str(self.worker), self.ttl_ms, ""]
         argv += [wanted[p] or "" for p in parts] + [p.key() for p in parts]
         got = self._claim(keys=keys, args=argv)
         return {p for p, ok in zip(parts, got) if ok}
@@ -169,7 +169,8 @@ class Board:
             return 0
         ordered = sorted(parts)
         keys = [self.lease_key(p) for p in ordered] + [self.key("holder")]
-        return int(self._release(keys=keys, args=[self.worker] + [p.key() for p in ordered]))
+        args = [str(self.worker)] + [p.key() for p in ordered]
+        return int(self._release(keys=keys, args=args))
 
     def publish(self, record: dict[str, Any], summary: dict[str, Any] | None = None) -> None:
         """Our record (address, block, partitions...) and our metrics summary."""

@@ -18,10 +18,10 @@ DEFAULT_SIZE = 250  # position ids per partition
 
 class Partition(NamedTuple):
     pool: str  # the pool's checksummed address
-    index: int  # ids index * size + 1 ... (index + 1) * size
+    k: int  # ids k * size + 1 ... (k + 1) * size
 
     def key(self) -> str:
-        return f"{self.pool}:{self.index}"
+        return f"{self.pool}:{self.k}"
 
     @classmethod
     def from_key(cls, key: str) -> Partition:

@@ -111,7 +111,7 @@ class FleetWorker:
                 check[p] = lease  # a dead holder's
             else:
                 self.counts["waits"] += 1  # a live holder releases it when its work is done
-        clear = self._clear({view.address(w) for w in check.values()} - {None})
+        clear = self._clear({a for a in map(view.address, check.values()) if a})
         for p, previous in check.items():
             if view.address(previous) in clear:
                 wanted[p] = view.leases.get(p)  # None (expired) or the dead holder
