@@ -307,8 +307,10 @@ def _analysis(runs: list[dict[str, Any]]) -> str:
         f"and estimates every batch on the node, "
         + ", ".join(f"{s:.1f} s with {w} worker{'s' if w > 1 else ''}" for w, s in firsts.items())
         + f" (the slowest worker), {runs[0]['block_time_s']} s blocks, before the first "
-        f"liquidation can be mined; more workers split that work, but on 2 cores shared by "
-        f"the node, Redis, the runner and the workers the gain drowns in noise. Batches that "
+        f"liquidation can be mined; more workers split that work (each simulates only its "
+        f"own batches), which can shorten the first pass but not the blocks that block gas "
+        f"sets, and on 2 cores shared by the node, Redis, the runner and the workers it is "
+        f"noisy. Batches that "
         f"wait for room in a block for 3 blocks are re-simulated and fee-bumped "
         f"({min(bumps)}-{max(bumps)} bumps per run). "
         + (
