@@ -530,6 +530,10 @@ class Keeper:
         for a in the_plan.transactions():
             if _approval_key(a) in waiting:
                 late.append(Skip(a.kind, a.pool, a.id, "approving"))
+            elif self.config.dry_run and self._unapproved(a, allowances):
+                # a dry run sends no approval, so this action cannot be simulated: report
+                # what would happen (an approval first, then the action)
+                self._would_send(a, gas=0, batch=1, approve_first=True)
             else:
                 ready.append(a)
         items = [self._request(a) for a in ready]
@@ -558,18 +562,7 @@ class Keeper:
             if self.config.dry_run:
                 members = action.actions if isinstance(action, Batch) else (action,)
                 for a in members:
-                    # a dry run that loops sees the same due action every pass: count it once
-                    if (a.kind, a.pool, a.id) not in self._simulated:
-                        self._simulated.add((a.kind, a.pool, a.id))
-                        self.metrics.simulated[a.kind] += 1
-                    self.log(
-                        "would_send",
-                        **self._fields(a),
-                        gas=gas,
-                        batch=len(members),
-                        bounty_usd=usd(a.bounty),
-                        gas_usd=usd(a.gas_cost),
-                    )
+                    self._would_send(a, gas=gas, batch=len(members))
                 continue
             to_send.append(TxRequest(item.to, item.data, gas, item.label, action))
         if to_send and self.config.fence is not None and not self.config.fence():
@@ -628,6 +621,27 @@ class Keeper:
                 )
         self._record(self.tx.poll(self._still_valid))  # mined at once on an automining node
         return pools - self.approved
+
+    def _would_send(self, a: Action, gas: int, batch: int, **extra: Any) -> None:
+        """A dry run's report of one action it would send."""
+        # a dry run that loops sees the same due action every pass: count it once
+        if (a.kind, a.pool, a.id) not in self._simulated:
+            self._simulated.add((a.kind, a.pool, a.id))
+            self.metrics.simulated[a.kind] += 1
+        self.log(
+            "would_send",
+            **self._fields(a),
+            gas=gas,
+            batch=batch,
+            **extra,
+            bounty_usd=usd(a.bounty),
+            gas_usd=usd(a.gas_cost),
+        )
+
+    def _unapproved(self, action: Action | Batch, allowances: dict[str, int]) -> bool:
+        """Whether the action needs an approval to the automation that we have not given."""
+        key = _approval_key(action)
+        return key is not None and key not in self.approved and allowances.get(key, 0) < 2**255
 
     def _approval_name(self, key: str) -> str:
         return BHUSD if key == BHUSD else self.info[key].name

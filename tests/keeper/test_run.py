@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
+from bulkhead import artifacts
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper import run
 from bulkhead.keeper.cli import keeper
@@ -328,3 +329,41 @@ def test_silverback_bot__no_blocks_at_all__exits_non_zero(chain, tmp_path):
     )  # fmt: skip
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert "no_blocks" in done.stdout + done.stderr
+
+
+def test_run__dry_run_with_a_due_protection__reports_it_with_the_approval_first(chain, tmp_path):
+    """Before: a dry run sends no bhUSD approval, so each due deleverage simulated as
+    "erc20: insufficient allowance" and counted as a failure."""
+    weth = chain.markets["WETH"]
+    owner = chain.accounts[BORROWER]
+    debt = 2_000 * WAD
+    (pid,) = weth.open_many(owner, [(weth.collateral_for(debt, 1.4), debt)])
+    auto = chain.automation.functions
+    chain.batch(
+        [
+            (owner, weth.pool.functions.set_operator(chain.automation.address, True)),
+            (owner, auto.set_protection(weth.address, pid, int(1.5 * WAD), int(1.8 * WAD), 100)),
+        ]
+    )
+    chain.give_bhusd(chain.accounts[KEEPER], 50_000 * WAD)
+    nonce = chain.w3.eth.get_transaction_count(chain.accounts[KEEPER])
+    log = io.StringIO()
+    summary = run(
+        rpc_url=chain.anvil.rpc_url,
+        manifest=chain.deployment,
+        account=KEEPER,
+        dry_run=True,
+        once=True,
+        log_stream=log,
+    )
+    assert summary["simulated"] == {"deleverage": 1}
+    assert sum(summary["failures"].values()) == 0
+    events = [json.loads(line) for line in log.getvalue().splitlines()]
+    (would,) = [e for e in events if e["event"] == "would_send"]
+    assert (would["kind"], would["id"], would["approve_first"]) == ("deleverage", pid, True)
+    assert chain.w3.eth.get_transaction_count(chain.accounts[KEEPER]) == nonce
+    stable = chain.w3.eth.contract(
+        address=chain.deployment.stablecoin, abi=artifacts.abi("Stablecoin")
+    )
+    allowance = stable.functions.allowance(chain.accounts[KEEPER], chain.automation.address)
+    assert allowance.call() == 0  # and it approved nothing
