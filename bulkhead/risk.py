@@ -216,7 +216,7 @@ def validate(p: RiskParams) -> None:
         raise ValueError("risk: penalty too high for threshold")
 
 
-PROTECTION_TOLERANCE = 10**16  # [wad] `MarginPool.PROTECTION_TOLERANCE`
+PROTECTION_TOLERANCE = 10**16  # [wad] `constants.RULE_TOLERANCE` (PositionAutomation checks it)
 PROTECTION_AIM = 5 * 10**15  # [wad] keepers aim this far inside the tolerance
 
 

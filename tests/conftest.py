@@ -128,6 +128,12 @@ def lens(project, deployment):
     return project.PoolLens.at(deployment.lens)
 
 
+@stateless(scope="session")
+def automation(project, deployment):
+    """`PositionAutomation`: every owner rule (protection, boost, top-up) of every pool."""
+    return project.PositionAutomation.at(deployment.automation)
+
+
 class Market:
     """One pool with its token and feed, and helpers that speak human units."""
 

@@ -24,13 +24,15 @@ version: public(uint256)
 # started at [seconds] (40..87) | updated at [seconds] (0..39)
 _latest: uint256
 _answer: int256
-# every round, for getRoundData: answer, and the packed word above without the flag
+# every round, for getRoundData: answer, and the packed word above with bit 248 set (so a
+# round of zeros still reads as written)
 _round_answer: HashMap[uint256, int256]
 _round_word: HashMap[uint256, uint256]
 
 _MASK40: constant(uint256) = 2**40 - 1
 _MASK48: constant(uint256) = 2**48 - 1
 _MASK80: constant(uint256) = 2**80 - 1
+_WRITTEN: constant(uint256) = 1 << 248
 
 # ----------------------------------------------------------------- events
 
@@ -152,7 +154,11 @@ def set_updated_at(_updated_at: uint256):
     @param _updated_at New update time [seconds], below 2**40.
     """
     assert _updated_at <= _MASK40, "mock: time too large"
-    self._latest = (self._latest >> 40) << 40 | _updated_at
+    latest: uint256 = (self._latest >> 40) << 40 | _updated_at
+    self._latest = latest
+    # the round's history reads the same as latestRoundData
+    round_id: uint256 = (latest >> 168) & _MASK80
+    self._round_word[round_id] = _WRITTEN | (latest & (2**248 - 1))
 
 
 @external
@@ -186,7 +192,7 @@ def _write(_round_id: uint80, _answer: int256, _started_at: uint256, _updated_at
     )
     self._latest = (self._latest >> 248) << 248 | word
     self._answer = _answer
-    self._round_word[convert(_round_id, uint256)] = word
+    self._round_word[convert(_round_id, uint256)] = _WRITTEN | word
     self._round_answer[convert(_round_id, uint256)] = _answer
 
 

@@ -25,6 +25,7 @@ OK = "ok"
 NOT_OWNER = "ownable: caller is not the owner"
 ONLY_FACTORY = "pool: only factory"
 NOT_AUTHORISED = "pool: not owner or operator"
+NOT_NEW_OWNER = "ownable_2step: caller is not the new owner"
 MAX_UINT = 2**256 - 1
 
 
@@ -99,16 +100,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("MarginPool", "set_operator"): Row(
         "pool", lambda s, c: (s.weth.pool.set_operator, (s.new_token, True)), _all(OK)
     ),
-    ("MarginPool", "set_protection"): Row(
+    # the owner's (or its operator's) own deleverage: repays 1 bhUSD from the caller's
+    # balance and takes no collateral, so health rises
+    ("MarginPool", "deleverage"): Row(
         "pool",
-        lambda s, c: (s.weth.pool.set_protection, (s.pid, 12 * WAD // 10, 15 * WAD // 10, 100)),
+        lambda s, c: (s.weth.pool.deleverage, (s.pid, WAD, 0)),
         _all(NOT_AUTHORISED, owner=OK, operator=OK),
-    ),
-    # permissionless, gated by the owner's rule: the scene's position has none
-    ("MarginPool", "auto_deleverage"): Row(
-        "pool",
-        lambda s, c: (s.weth.pool.auto_deleverage, (s.pid, WAD)),
-        _all("pool: no protection"),
     ),
     ("MarginPool", "mint_reserve"): Row(
         "pool", lambda s, c: (s.weth.pool.mint_reserve, (c, 0)), _all(ONLY_FACTORY, factory=OK)
@@ -143,7 +140,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         "factory",
         lambda s, c: (s.factory.accept_stablecoin_ownership, ()),
         # governance passes the owner check; bhUSD then refuses: the factory already owns it
-        _all(NOT_OWNER, governance="bhusd: caller is not the pending owner"),
+        _all(NOT_OWNER, governance=NOT_NEW_OWNER),
     ),
     ("PoolFactory", "create_pool"): Row(
         "factory",
@@ -202,7 +199,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PoolFactory", "accept_ownership"): Row(
         "factory",
         lambda s, c: (s.factory.accept_ownership, ()),
-        _all("ownable_2step: caller is not the new owner"),
+        _all(NOT_NEW_OWNER),
     ),
     # ------------------------------------------------------------ Stablecoin
     ("Stablecoin", "transfer"): Row(
@@ -245,7 +242,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("Stablecoin", "accept_ownership"): Row(
         "stablecoin",
         lambda s, c: (s.stablecoin.accept_ownership, ()),
-        _all("bhusd: caller is not the pending owner"),
+        _all(NOT_NEW_OWNER),
     ),
 }
 
@@ -294,7 +291,21 @@ MATRIX |= {
         ),
         _all("automation: not owner", owner=OK),
     ),
+    # the owner or the owner's operator on the pool
+    ("PositionAutomation", "set_protection"): Row(
+        "automation",
+        lambda s, c: (
+            s.automation.set_protection,
+            (s.weth.pool, s.pid, 12 * WAD // 10, 15 * WAD // 10, 100),
+        ),
+        _all("automation: not owner or operator", owner=OK, operator=OK),
+    ),
     # permissionless, gated by the owner's rule: the scene's position has none
+    ("PositionAutomation", "auto_deleverage"): Row(
+        "automation",
+        lambda s, c: (s.automation.auto_deleverage, (s.weth.pool, s.pid, WAD)),
+        _all("automation: no rule"),
+    ),
     ("PositionAutomation", "boost"): Row(
         "automation",
         lambda s, c: (s.automation.boost, (s.weth.pool, s.pid, WAD)),

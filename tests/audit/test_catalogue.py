@@ -729,6 +729,139 @@ def test_liquidate_many__hook_reenters_liquidate__is_refused(world: World) -> No
     assert pool.health(pid) > WAD
 
 
+def test_deleverage__hook_reenters_deleverage__is_refused(world: World) -> None:
+    """The collateral calls back into `deleverage` while the pool pays it out: the lock
+    refuses the inner call; the outer one repays and pays out once."""
+    token, market, pid = _hook_market(world)
+    pool = market.pool
+    with boa.env.prank(world.borrower):
+        pool.set_operator(token.address, True)
+    world.bhusd(token.address, 200 * WAD)
+    token.arm(pool.address, pool.deleverage.prepare_calldata(pid, 100 * WAD, WAD))
+    with boa.env.prank(token.address):
+        pool.deleverage(pid, 100 * WAD, WAD)
+    assert token.hook_called() and not token.hook_succeeded()
+    assert pool.collateral_of(pid) == 9 * WAD
+    assert world.stablecoin.balanceOf(token.address) == 100 * WAD
+
+
+# ------------------------------------------------------------------ deleverage
+
+
+def test_deleverage__zero_repay__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: zero amount", world.weth.pool.deleverage, pid, 0, WAD, sender=world.borrower
+    )
+
+
+def test_deleverage__unknown_id__reverts(world: World) -> None:
+    expect_revert(
+        "pool: unknown position", world.weth.pool.deleverage, 999, WAD, 0, sender=world.borrower
+    )
+
+
+def test_deleverage__other_owners_position__reverts(world: World) -> None:
+    """A stranger (or a keeper) with bhUSD cannot buy the owner's collateral at the ratio of
+    the position: only the owner and its operators choose when it shrinks."""
+    pid = _healthy(world)
+    world.bhusd(world.attacker, 5_000 * WAD)
+    expect_revert(
+        "pool: not owner or operator",
+        world.weth.pool.deleverage,
+        pid,
+        5_000 * WAD,
+        5 * WAD,
+        sender=world.attacker,
+    )
+
+
+def test_deleverage__more_collateral_than_held__reverts(world: World) -> None:
+    pid = _healthy(world)
+    expect_revert(
+        "pool: insufficient collateral",
+        world.weth.pool.deleverage,
+        pid,
+        MAX_UINT,
+        MAX_UINT,
+        sender=world.borrower,
+    )
+
+
+def test_deleverage__collateral_out_above_the_repaid_share__reverts(world: World) -> None:
+    pid = _healthy(world)  # 10 WETH against 10,000 bhUSD
+    expect_revert(
+        "pool: health would fall",
+        world.weth.pool.deleverage,
+        pid,
+        1_000 * WAD,
+        WAD + 1,
+        sender=world.borrower,
+    )
+
+
+def test_deleverage__max_uint256_repay__repays_exactly_the_debt(world: World) -> None:
+    pid = _healthy(world)
+    pool = world.weth.pool
+    boa.env.time_travel(seconds=ONE_DAY)
+    debt = pool.debt_of(pid)
+    world.bhusd(world.borrower, debt)
+    before = world.stablecoin.balanceOf(world.borrower)
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, MAX_UINT, 10 * WAD)
+    assert world.stablecoin.balanceOf(world.borrower) == before - debt
+    assert (pool.collateral_of(pid), pool.debt_of(pid)) == (0, 0)
+
+
+def test_deleverage__oracle_down_and_paused__still_works(world: World) -> None:
+    """Shrinking a position needs no price and no permission from governance."""
+    pid = _healthy(world)
+    pool = world.weth.pool
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+    world.weth.feed.set_reverting(True)
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, 5_000 * WAD, 5 * WAD)
+    assert pool.collateral_of(pid) == 5 * WAD
+
+
+def test_set_protection__other_owners_position__reverts(world: World) -> None:
+    pid = _healthy(world)
+    auto = world.system.automation
+    expect_revert(
+        "automation: not owner or operator",
+        auto.set_protection,
+        world.weth.pool.address,
+        pid,
+        12 * WAD // 10,
+        15 * WAD // 10,
+        100,
+        sender=world.attacker,
+    )
+
+
+def test_auto_deleverage__owner_never_approved_the_automation__reverts(world: World) -> None:
+    """A protection acts only while its owner keeps the automation as operator: revoking
+    the approval stops every keeper at once."""
+    pid = _healthy(world)
+    pool, auto = world.weth.pool, world.system.automation
+    health = pool.health(pid)
+    with boa.env.prank(world.borrower):
+        auto.set_protection(pool.address, pid, health + WAD // 20, health + WAD // 4, 100)
+    repay = world.system.lens.preview_auto_deleverage(pool.address, pid)[0]
+    assert repay > 0
+    with boa.env.prank(world.keeper):
+        world.stablecoin.approve(auto.address, MAX_UINT)
+    expect_revert(
+        "pool: not owner or operator",
+        auto.auto_deleverage,
+        pool.address,
+        pid,
+        repay,
+        sender=world.keeper,
+    )
+
+
 # ------------------------------------------------------------------------ permit
 
 
@@ -817,14 +950,13 @@ def test_set_risk_params__every_bound__reverts_with_its_reason(world: World) -> 
             _params(world.weth, **changes),
             sender=world.admin,
         )
-        # and the pool re-validates when the factory is bypassed
-        with boa.env.prank(world.factory.address):
-            expect_revert(
-                reason,
-                world.weth.pool.set_risk_params,
-                _params(world.weth, **changes),
-                sender=world.factory.address,
-            )
+        # the factory is the only gate: nobody else reaches the pool's setter
+        expect_revert(
+            "pool: only factory",
+            world.weth.pool.set_risk_params,
+            _params(world.weth, **changes),
+            sender=world.admin,
+        )
 
 
 def test_set_oracle_params__out_of_bounds__reverts(world: World) -> None:
@@ -983,7 +1115,7 @@ def test_factory_ownership__transfer_to_zero__cancels_pending(world: World) -> N
 
 def test_stablecoin_ownership__accept_by_stranger__reverts(world: World) -> None:
     expect_revert(
-        "bhusd: caller is not the pending owner",
+        "ownable_2step: caller is not the new owner",
         world.stablecoin.accept_ownership,
         sender=world.attacker,
     )

@@ -160,12 +160,15 @@ def test_r3_preview_auto_deleverage__target_within_0_005_of_trigger__finds_the_a
     pid = world.open(m, world.borrower, 10 * WAD, 12_000 * WAD)
     health = m.pool.health(pid)
     trigger, target = health + 10**15, health + 4 * 10**15
+    auto = world.system.automation
     with boa.env.prank(world.borrower):
-        m.pool.set_protection(pid, trigger, target, 100)
+        auto.set_protection(m.pool.address, pid, trigger, target, 100)
+        m.pool.set_operator(auto.address, True)
     repay, out, after = world.system.lens.preview_auto_deleverage(m.pool.address, pid)
     assert repay > 0 and out > 0 and health < after <= target
     with boa.env.prank(world.keeper):
-        m.pool.auto_deleverage(pid, repay)
+        world.stablecoin.approve(auto.address, repay)
+        auto.auto_deleverage(m.pool.address, pid, repay)
     assert health < m.pool.health(pid) <= target
 
 
@@ -371,7 +374,7 @@ def test_contradiction__boost_after_a_deleverage_protection__reverts(world: Worl
     m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
-        m.pool.set_protection(pid, int(1.3 * WAD), int(1.8 * WAD), 50)
+        auto.set_protection(m.pool.address, pid, int(1.3 * WAD), int(1.8 * WAD), 50)
     expect_revert(
         "automation: contradicts another rule",
         auto.set_boost,
@@ -384,14 +387,15 @@ def test_contradiction__boost_after_a_deleverage_protection__reverts(world: Worl
     )
 
 
-def test_contradiction__protection_after_a_boost__reverts_in_the_pool(world: World) -> None:
+def test_contradiction__protection_after_a_boost__reverts(world: World) -> None:
     m, auto = world.weth, world.system.automation
     pid = world.open(m, world.borrower, 10 * WAD, 5_000 * WAD)
     with boa.env.prank(world.borrower):
         auto.set_boost(m.pool.address, pid, 2 * WAD, int(1.6 * WAD), 50)
     expect_revert(
-        "pool: contradicts boost rule",
-        m.pool.set_protection,
+        "automation: contradicts another rule",
+        auto.set_protection,
+        m.pool.address,
         pid,
         int(1.3 * WAD),
         2 * WAD,
@@ -399,7 +403,7 @@ def test_contradiction__protection_after_a_boost__reverts_in_the_pool(world: Wor
         sender=world.borrower,
     )
     with boa.env.prank(world.borrower):
-        m.pool.set_protection(pid, int(1.3 * WAD), int(1.5 * WAD), 50)
+        auto.set_protection(m.pool.address, pid, int(1.3 * WAD), int(1.5 * WAD), 50)
 
 
 # ------------------------------------------------ overflow reverts without a reason
@@ -411,10 +415,10 @@ def test_overflow__lens_positions_near_2_256__returns_an_empty_page(world: World
 
 def test_overflow__automation_due_near_2_256__returns_empty_pages(world: World) -> None:
     auto = world.system.automation
-    assert auto.due(world.weth.pool.address, MAX_UINT - 5, 1_000) == ([], [])
+    assert auto.due(world.weth.pool.address, MAX_UINT - 5, 1_000) == []
 
 
-@pytest.mark.parametrize("action", ["boost", "top_up"])
+@pytest.mark.parametrize("action", ["boost", "top_up", "auto_deleverage"])
 def test_overflow__boost_or_top_up_with_a_huge_amount__reverts_with_reason(
     world: World, action: str
 ) -> None:

@@ -1,5 +1,6 @@
-"""Owner rules in the stateful fuzzer: `PositionAutomation`'s boost and top-up, the pool's
-deleverage protection, and governance lowering a pool's bonus under them.
+"""Owner rules in the stateful fuzzer: `PositionAutomation`'s protection (a deleverage through
+`pool.deleverage`, as the owner's operator), boost and top-up, owners granting and revoking
+the automation's operator approval, and governance lowering a pool's bonus under them.
 
 Rules are set by their owner (or refused, with the exact reason), armed so that they are due
 at once or made due by price moves, carried out by a keeper with the amount a keeper bot
@@ -24,6 +25,8 @@ from tests.fuzz import laws
 MAX_RULE_HEALTH = 10 * WAD  # [wad] highest trigger or target a rule takes
 TOLERANCE = laws.PROTECTION_TOLERANCE
 NO_DEBT_HEALTH = 2**256 - 1
+DUE_PROTECTION, DUE_BOOST, DUE_TOP_UP = 1, 2, 4  # `PositionAutomation.due` bits
+FUZZED = ("WETH", "WBTC", "VOL")
 
 
 def _ceil(a: int, b: int) -> int:
@@ -65,7 +68,16 @@ class AutomationRules:
         return tuple(self.sys.automation.top_up_rule(ctx.market.pool.address, pid)[:2])
 
     def _protection_bounds(self, ctx, pid: int) -> tuple[int, int]:
-        return tuple(ctx.market.pool.protection_of(pid)[:2])
+        return self._protection(ctx, pid)[:2]
+
+    def _protection(self, ctx, pid: int) -> tuple[int, int, int]:
+        """(trigger, target, max fee) of the position's protection."""
+        return tuple(self.sys.automation.protection_of(ctx.market.pool.address, pid))
+
+    def _acts_for(self, ctx, pid: int) -> bool:
+        """The automation is the position owner's operator on the pool."""
+        pool = ctx.market.pool
+        return pool.operators(pool.owner_of(pid), self.sys.automation.address)
 
     # ------------------------------------------------------- setting rules
 
@@ -244,6 +256,7 @@ class AutomationRules:
             return
         name, pid = keys[pick % len(keys)]
         ctx = self.pools[name]
+        self._check_due(ctx)
         borrow = self._boost_amount(ctx, pid, amount)
         self._boost(ctx, pid, borrow, self.keeper, "boost")
         if race:
@@ -297,6 +310,8 @@ class AutomationRules:
             coll_in = _ceil(borrow * (BPS - fee) // BPS * WAD, price * m.scale)
             if coll_in == 0:
                 expected = "pool: zero amount"
+            elif not self._acts_for(ctx, pid):
+                expected = "pool: not owner or operator"
             elif pool.paused():
                 expected = "pool: paused"
             else:
@@ -350,6 +365,7 @@ class AutomationRules:
             return
         name, pid = keys[pick % len(keys)]
         ctx = self.pools[name]
+        self._check_due(ctx)
         moved = self._top_up_amount(ctx, pid, amount)
         self._top_up(ctx, pid, moved, self.keeper, "top_up")
         if race:
@@ -432,12 +448,276 @@ class AutomationRules:
         if self._wallet(ctx, owner)[1] != wallet[1]:
             raise laws.LawViolation("owner_wallet_within_allowance: a top-up moved bhUSD")
 
-    # ----------------------------------------------------------- deleverage
+    # ------------------------------------------------------- the automation's approval
+
+    @rule(
+        who=st.integers(0, 2),
+        pool=st.sampled_from(FUZZED),
+        approved=st.sampled_from([True, True, False]),
+    )
+    def set_automation_operator(self, who: int, pool: str, approved: bool) -> None:
+        """An owner grants or revokes the automation's operator approval in one pool: while
+        revoked, the pool refuses the automation's protections and boosts on his positions
+        and `due` lists none of them (top-ups move only his tokens and go on)."""
+        ctx = self.pools[pool]
+        auto = self.sys.automation.address
+        with self._only(ctx):
+            got, _ = self._call(self.borrowers[who], ctx.market.pool.set_operator, auto, approved)
+        self._expect("set_automation_operator", None, got)
+        self._check_due(ctx)
+
+    # ------------------------------------------------------------------- due
+
+    def _check_due(self, ctx) -> None:
+        """`due` lists exactly the positions with a rule a keeper could carry out now, each
+        with the bits of its due rules: a protection or a top-up below its trigger, a boost
+        above it; protections and boosts only while the automation is the owner's operator,
+        top-ups only with an allowance left, owner tokens and a token allowance. Nothing
+        while the price is invalid."""
+        m = ctx.market
+        auto = self.sys.automation
+        listed = [(d[0], d[1]) for d in auto.due(m.pool.address, 1, 1_000)]
+        want = []
+        if self._price(ctx)[1] is None:
+            for pid in range(1, min(m.pool.position_count(), 1_000) + 1):
+                rules = self._due_rules(ctx, pid)
+                if rules:
+                    want.append((pid, rules))
+        if listed != want:
+            raise laws.LawViolation(f"due({ctx.name}) {listed} != {want}")
+
+    def _due_rules(self, ctx, pid: int) -> int:
+        m = ctx.market
+        auto = self.sys.automation
+        pool = m.pool.address
+        protection, boost, top_up = (
+            auto.protection_rule(pool, pid),
+            auto.boost_rule(pool, pid),
+            auto.top_up_rule(pool, pid),
+        )
+        if not (protection[0] or boost[0] or top_up[0]):
+            return 0
+        health = self._health_now(ctx, pid)[0]
+        rules = 0
+        if protection[0] and health < protection[0]:
+            rules |= DUE_PROTECTION
+        if boost[0] and health > boost[0]:
+            rules |= DUE_BOOST
+        if top_up[0] and health < top_up[0] and top_up[3] > 0:
+            rules |= DUE_TOP_UP
+        owner = m.pool.owner_of(pid)
+        if not self._acts_for(ctx, pid):
+            rules &= DUE_TOP_UP
+        funded = self._balance(m.token, owner) > 0 and m.token.allowance(owner, auto.address) > 0
+        if not funded:
+            rules &= ~DUE_TOP_UP
+        return rules
+
+    # ------------------------------------------------------------ protection
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        via=st.sampled_from([0, 0, 1, 2]),
+        trigger=st.sampled_from([1_200, 0, 1_400, 1_100, 2_000, 1_000, 1_050]),
+        gap=st.sampled_from([150, 300, 300, 0, 1_000, 10_000, 3]),
+        fee=st.sampled_from([50, 100, 500, 2_000]),
+    )
+    def set_protection(self, pick: int, via: int, trigger: int, gap: int, fee: int) -> None:
+        """The owner (or its operator, or a stranger) sets a deleverage protection: trigger
+        and target health in per mille, fee in bps."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        trigger_wad = trigger * WAD // 1_000
+        target_wad = (trigger + gap) * WAD // 1_000
+        expected = None
+        if not self._authorised(owner, who):
+            expected = "automation: not owner or operator"
+        elif trigger_wad > 0:
+            if trigger_wad <= WAD:
+                expected = "automation: trigger not above 1.0"
+            elif target_wad <= trigger_wad or target_wad > MAX_RULE_HEALTH:
+                expected = "automation: bad target health"
+            elif fee > self._params(ctx).liquidation_bonus:
+                expected = "automation: fee above pool cap"
+            elif not self._consistent(self._boost_bounds(ctx, pid), (trigger_wad, target_wad)):
+                expected = "automation: contradicts another rule"
+        auto = self.sys.automation
+        with self._only(None):
+            got, _ = self._call(
+                who, auto.set_protection, m.pool.address, pid, trigger_wad, target_wad, fee
+            )
+        self._expect("set_protection", expected, got)
+        if got is None and self._protection(ctx, pid) != (trigger_wad, target_wad, fee):
+            raise laws.LawViolation(f"protection_of {pid} != {(trigger_wad, target_wad, fee)}")
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
+        due=st.sampled_from([True, True, False]),
+        amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt", "search"]),
+        arm=st.sampled_from([None, "wide", "wide", "narrow"]),
+        race=st.booleans(),
+    )
+    def auto_deleverage(
+        self, pick: int, due: bool, amount: str, arm: str | None, race: bool
+    ) -> None:
+        """A keeper carries out a protection with the repay the bot would send (`aim`), one
+        found by bisection on the definition of health (`search`), or a wrong one; the mirror
+        predicts success or the exact reason; with `race` a second keeper sends the same
+        call. With `arm`, the owner of a position with debt first sets a protection that is
+        due at once: `wide` (trigger 0.05 above its health, target 0.2 above that) or
+        `narrow` (trigger 0.001 above, target 0.003 above that: the preview's edge)."""
+        if arm:
+            self._arm_protection(pick, arm)
+        protected = [
+            (c, i)
+            for c in self.pools.values()
+            for i in c.ids
+            if self._due(c, i) or (not due and self._protection(c, i)[0] > 0)
+        ]
+        if due and not protected:
+            self._count("auto_deleverage", "none due")
+            return
+        ctx, pid = protected[pick % len(protected)] if protected else self._pick(pick)
+        m = ctx.market
+        trigger, target, max_fee = self._protection(ctx, pid)
+        coll, norm = self._pos(ctx, pid)
+        price, _ = self._price(ctx)
+        p = self._params(ctx)
+        debt = risk.debt(norm, m.pool.rate())
+        fee = min(max_fee, p.liquidation_bonus)
+        threshold = p.liquidation_threshold
+        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
+        # the keeper's views: `due` lists exactly what a keeper could carry out, and the
+        # lens previews exactly what the mirror computes
+        self._check_due(ctx)
+        lens = self.sys.lens
+        mirror = (0, 0, 0)
+        if price and trigger and debt and before < trigger:
+            mirror = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)
+        preview_reason, preview = self._call(
+            self.keeper, lens.preview_auto_deleverage, m.pool.address, pid
+        )
+        if preview_reason is None and tuple(preview) != tuple(mirror):
+            raise laws.LawViolation(f"preview_auto_deleverage {pid} != mirror {mirror}")
+        aim = mirror[0] or debt // 10  # no amount lands on the target: a plausible wrong one
+        repay = {
+            "aim": aim,
+            "double": 2 * aim,
+            "half": aim // 2,
+            "zero": 0,
+            "debt": debt,
+            "search": self._search_repay(ctx, pid) or aim,
+        }[amount]
+        got = self._deleverage(ctx, pid, repay, self.keeper, "auto_deleverage")
+        if self._acts_for(ctx, pid):  # the preview cannot know the approval
+            laws.law_preview_never_reverts_where_action_succeeds(
+                "preview_auto_deleverage", preview_reason, got
+            )
+        if race:
+            self._deleverage(ctx, pid, repay, self.rival, "auto_deleverage.race")
+
+    def _deleverage(self, ctx, pid: int, repay: int, keeper: str, name: str) -> str | None:
+        """One `auto_deleverage` call, predicted; on success the automation laws."""
+        m = ctx.market
+        trigger, target, max_fee = self._protection(ctx, pid)
+        coll, norm = self._pos(ctx, pid)
+        price, oracle = self._price(ctx)
+        p = self._params(ctx)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        fee = min(max_fee, p.liquidation_bonus)
+        threshold = p.liquidation_threshold
+        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
+        expected = None
+        if repay == 0:
+            expected = "automation: zero amount"
+        elif trigger == 0:
+            expected = "automation: no rule"
+        elif oracle:
+            expected = oracle
+        elif before >= trigger:
+            expected = "automation: protection not due"
+        elif repay >= debt:
+            expected = "automation: repay above debt"
+        else:
+            # the keeper's bhUSD moves to the automation, which calls `pool.deleverage`
+            self._give(keeper, repay)
+            out = repay * (BPS + fee) // BPS * WAD // (price * m.scale)
+            authorised = self._acts_for(ctx, pid)
+            expected = self._deleverage_reason(ctx, authorised, coll, norm, rate, repay, out)
+            if expected is None:
+                new_debt = risk.debt(norm - repay * WAD // rate, rate)
+                after = risk.health(coll - out, new_debt, price, threshold, m.scale)
+                if not (after <= target and after + TOLERANCE >= target and after > before):
+                    expected = "automation: result off target"
+        seen = self._deleverage_seen(ctx, pid, repay, keeper)
+        with self._only(ctx):
+            got, _ = self._call(
+                keeper, self.sys.automation.auto_deleverage, m.pool.address, pid, repay
+            )
+        self._expect(name, expected, got)
+        if got is not None:
+            return got
+        self._debt_op(ctx)
+        self._stats()["canary/auto_deleverage"] += 1
+        self._deleverage_laws(ctx, pid, seen)
+        self._owner_deleverage_laws(ctx, pid, (coll, norm), price)
+        return None
+
+    def _arm_protection(self, pick: int, width: str | bool = "wide") -> None:
+        with_debt = [(c, i) for c in self.pools.values() for i in c.ids if self._pos(c, i)[1]]
+        if not with_debt:
+            return
+        ctx, pid = with_debt[pick % len(with_debt)]
+        price, oracle = self._price(ctx)
+        if oracle:
+            return
+        coll, norm = self._pos(ctx, pid)
+        debt = risk.debt(norm, ctx.market.pool.rate())
+        threshold = self._params(ctx).liquidation_threshold
+        health = risk.health(coll, debt, price, threshold, ctx.market.scale)
+        narrow = width == "narrow"  # (any other value, True included: wide)
+        above, gap = (WAD // 1_000, 3 * WAD // 1_000) if narrow else (WAD // 20, WAD // 5)
+        trigger = max(health + above, WAD + 1)
+        if trigger + gap > MAX_RULE_HEALTH:
+            return
+        owner = ctx.market.pool.owner_of(pid)
+        fee = min(100, self._params(ctx).liquidation_bonus)
+        consistent = self._consistent(self._boost_bounds(ctx, pid), (trigger, trigger + gap))
+        auto = self.sys.automation
+        with self._only(None):
+            got, _ = self._call(
+                owner,
+                auto.set_protection,
+                ctx.market.pool.address,
+                pid,
+                trigger,
+                trigger + gap,
+                fee,
+            )
+        self._expect(
+            "arm_protection", None if consistent else "automation: contradicts another rule", got
+        )
+
+    def _due(self, ctx, pid: int) -> bool:
+        """The position has a protection whose trigger is above its health now."""
+        trigger = self._protection(ctx, pid)[0]
+        price, oracle = self._price(ctx)
+        if trigger == 0 or oracle:
+            return False
+        coll, norm = self._pos(ctx, pid)
+        debt = risk.debt(norm, ctx.market.pool.rate())
+        threshold = self._params(ctx).liquidation_threshold
+        return debt > 0 and risk.health(coll, debt, price, threshold, ctx.market.scale) < trigger
 
     def _search_repay(self, ctx, pid: int) -> int:
         """A repay that lands a due deleverage in [target - 0.01, target], found by bisection
         on the definition of health (no mirror); 0 when none does."""
-        trigger, target, max_fee = ctx.market.pool.protection_of(pid)
+        trigger, target, max_fee = self._protection(ctx, pid)
         price, oracle = self._price(ctx)
         coll, norm = self._pos(ctx, pid)
         if oracle or not trigger or not norm:
@@ -482,10 +762,12 @@ class AutomationRules:
         laws.law_keeper_fee_within_cap("deleverage", earned, repay, max_fee, p.liquidation_bonus)
         owner = m.pool.owner_of(pid)
         laws.law_owner_wallet_untouched("deleverage", wallet, self._wallet(ctx, owner))
+        if self._wallet(ctx, self.sys.automation.address) != (0, 0):
+            raise laws.LawViolation("the automation kept collateral or bhUSD after a deleverage")
 
     def _deleverage_seen(self, ctx, pid: int, repay: int, keeper: str) -> tuple:
         m = ctx.market
-        trigger, target, max_fee = m.pool.protection_of(pid)
+        trigger, target, max_fee = self._protection(ctx, pid)
         price = self._price(ctx)[0]
         now = self._health_now(ctx, pid)
         before = now[0] if now else 0

@@ -268,3 +268,45 @@ def law_owner_wallet_untouched(kind: str, before: tuple, after: tuple) -> None:
     """A boost or a deleverage never touches the owner's wallet (collateral and bhUSD)."""
     if before != after:
         _fail("owner_wallet_untouched", f"{kind}: the owner's wallet went {before} -> {after}")
+
+
+# ---------------------------------------------------------- deleverage laws
+
+
+def law_deleverage_keeps_collateral_per_debt(
+    coll: int, norm: int, new_coll: int, new_norm: int
+) -> None:
+    """A deleverage never lowers a position's collateral per unit of debt: new collateral /
+    new normalised debt >= collateral / normalised debt (a position left without debt has
+    none to lower). Health is value x threshold / debt, so at any one price it cannot fall."""
+    if new_norm and new_coll * norm < coll * new_norm:
+        _fail(
+            "deleverage_keeps_collateral_per_debt",
+            f"collateral / normalised debt went {coll}/{norm} -> {new_coll}/{new_norm}",
+        )
+
+
+def law_deleverage_never_lowers_health(
+    coll: int,
+    debt: int,
+    new_coll: int,
+    new_debt: int,
+    price: int,
+    threshold: int,
+    scale: int,
+) -> None:
+    """At one price a deleverage leaves health at least where it was, but for rounding: a
+    debt rounds up by less than one wei and a value down by less than one, each a relative
+    error of 1 / amount, and health itself floors once. So after >= before - before / new
+    debt - before / new value - 1 (wei)."""
+    before = health_of(coll, debt, price, threshold, scale)
+    after = health_of(new_coll, new_debt, price, threshold, scale)
+    if before is None or after is None:
+        return
+    value = worth(new_coll, price, scale)
+    slack = -(-before // new_debt) + (-(-before // value) if value else before) + 1
+    if after + slack < before:
+        _fail(
+            "deleverage_never_lowers_health",
+            f"health {before} -> {after} (more than {slack} wei of rounding)",
+        )

@@ -1,9 +1,9 @@
 """The protocol's laws as a hypothesis `RuleBasedStateMachine` on titanoboa.
 
 Rules are what users, keepers, the oracle, time and governance's pause do to three
-isolated pools (18, 8 and 6 collateral decimals) and to the savings vault: positions,
-single and batched liquidations, protections and their auto-deleverages, vault deposits
-and redemptions, and fee sweeps. Every rule predicts its own outcome
+isolated pools (18, 8 and 6 collateral decimals) and to the savings vault: positions (the
+owner's own deleverage included), single and batched liquidations, the owner rules of
+`PositionAutomation` (`automation.py`), vault deposits and redemptions, and fee sweeps. Every rule predicts its own outcome
 (success, or the exact revert reason) with the integer mirror in `bulkhead.risk` and the
 pool's views, so a call that fails for the wrong reason, or succeeds when it should not,
 is a violation. The invariants below run after every step.
@@ -44,21 +44,23 @@ STATUS_REASON = {
 }
 # MarginPool storage slots (vyper -f layout); checked against the views in `_check_slots`
 SLOT_POSITION_COUNT = 2
-SLOT_RESERVE = 5
-SLOT_BAD_DEBT = 6
+SLOT_BAD_DEBT = 5
+SLOT_TOTAL_COLLATERAL = 6
 SLOT_POSITIONS = 7
-SLOT_TOTALS = 8
+SLOT_DEBT_TOTALS = 8  # reserve (bits 128..255) | total normalised debt (bits 0..127)
 SLOT_RATE = 9
 POOL_SLOTS = range(12)
-# snekmate erc20 (bhUSD, MockToken) and MockAggregator slots
-SLOT_BALANCES = 1
-SLOT_TOTAL_SUPPLY = 3
-SLOT_FEED_REVERTING = 5
-SLOT_FEED_ANSWER = 7
+# snekmate erc20 slots: bhUSD keeps ownable_2step's pending owner before them, MockToken not
+SLOT_BALANCES = {"Stablecoin": 2, "MockToken": 1}
+SLOT_TOTAL_SUPPLY = 4  # bhUSD
+# MockAggregator: the latest round's word (reverting flag in bits 248..255) and its answer
+SLOT_FEED_LATEST = 5
+SLOT_FEED_ANSWER = 6
 
 # Counters that survive hypothesis examples: `STATS[rule/outcome]` and the canaries.
 STATS: collections.Counter = collections.Counter()
 CANARIES = (
+    "owner_deleverage",
     "liquidation",
     "liquidation_partial",
     "liquidation_shortfall",
@@ -92,7 +94,8 @@ def _slot(base: int, key: int) -> int:
 
 def balance(token: object, holder: str) -> int:
     """An erc20 balance read from storage (a view call costs ~3 ms in py-evm)."""
-    return boa.env.get_storage(token.address, _slot(SLOT_BALANCES, int(str(holder), 16)))
+    base = SLOT_BALANCES[token.contract_name]
+    return boa.env.get_storage(token.address, _slot(base, int(str(holder), 16)))
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -160,7 +163,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             assert self._totals(market)[0] == pool.total_collateral()
             assert risk.debt(self._totals(market)[1], self._rate(market)) == pool.total_debt()
             assert self._rate(market) == pool.rate()
-            assert boa.env.get_storage(pool.address, SLOT_RESERVE) == pool.reserve()
+            assert self._reserve(market) == pool.reserve()
             assert boa.env.get_storage(pool.address, SLOT_BAD_DEBT) == pool.bad_debt()
             assert boa.env.get_storage(pool.address, SLOT_POSITION_COUNT) == pool.position_count()
             for pid in range(1, pool.position_count() + 1):
@@ -226,8 +229,22 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         return packed >> 128, packed & MASK128
 
     def _totals(self, market) -> tuple[int, int]:
-        packed = boa.env.get_storage(market.pool.address, SLOT_TOTALS)
-        return packed >> 128, packed & MASK128
+        """(total collateral, total normalised debt) from storage."""
+        pool = market.pool.address
+        total_norm = boa.env.get_storage(pool, SLOT_DEBT_TOTALS) & MASK128
+        return boa.env.get_storage(pool, SLOT_TOTAL_COLLATERAL), total_norm
+
+    def _reserve(self, market) -> int:
+        """The reserve as stored: as of the pool's last accrual."""
+        return boa.env.get_storage(market.pool.address, SLOT_DEBT_TOTALS) >> 128
+
+    def _reserve_now(self, market) -> int:
+        """The reserve an operation that accrues first starts from: the stored one plus the
+        interest since the last accrual (deposit and withdraw do not accrue), read in a
+        throw-away fork."""
+        with boa.env.anchor():
+            market.pool.accrue()
+            return self._reserve(market)
 
     def _params(self, ctx: Ctx) -> RiskParams:
         return self.params[ctx.name]
@@ -248,7 +265,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
     def _feed_price(self, ctx: Ctx) -> int:
         """The feed's raw answer in [wad], whatever the guard says; 0 when unusable."""
         feed = ctx.market.feed.address
-        if boa.env.get_storage(feed, SLOT_FEED_REVERTING):
+        if boa.env.get_storage(feed, SLOT_FEED_LATEST) >> 248:
             return 0
         answer = boa.env.get_storage(feed, SLOT_FEED_ANSWER)
         if answer >= 2**255:
@@ -539,6 +556,103 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
     @precondition(lambda self: self._has_positions())
     @rule(
         pick=st.integers(0, 2**16),
+        via=st.sampled_from([0, 0, 1, 2]),
+        frac=st.one_of(st.integers(0, 10_000), st.sampled_from([-1, -2, -3, -4])),
+        take=st.sampled_from(["most", "most", "over", "zero", "all", "half"]),
+    )
+    def deleverage(self, pick: int, via: int, frac: int, take: str) -> None:
+        """The owner (its operator, or a stranger) repays `frac` bps of the debt (-1: 1 wei,
+        -2: max uint256, -3: 1 wei under what leaves the min debt, -4: exactly that) and
+        takes collateral out in one step: the most that keeps collateral per debt (`most`),
+        one unit more, none, all, or half. No price, pause or max LTV is asked."""
+        ctx, pid = self._pick(pick)
+        m = ctx.market
+        owner = m.pool.owner_of(pid)
+        who = self._actor(owner, via)
+        coll, norm = self._pos(ctx, pid)
+        rate = m.pool.rate()
+        debt = risk.debt(norm, rate)
+        p = self._params(ctx)
+        left = max(debt - p.min_debt, 0)
+        repay = {-1: 1, -2: MAX_UINT, -3: left + 1, -4: left}.get(frac, debt * frac // BPS)
+        new_norm = 0 if repay >= debt else norm - repay * WAD // rate
+        most = coll - ceil_div(coll * new_norm, norm) if norm else coll
+        out = {"most": most, "over": most + 1, "zero": 0, "all": coll, "half": coll // 2}[take]
+        authorised = self._authorised(owner, who)
+        expected = self._deleverage_reason(ctx, authorised, coll, norm, rate, repay, out)
+        paid = min(repay, debt)
+        self._give(who, paid)
+        price, oracle = self._price(ctx)
+        supply = self.sys.stablecoin.totalSupply()
+        wallet = balance(self.sys.stablecoin, who), balance(m.token, who)
+        with self._only(ctx):
+            got, _ = self._call(who, m.pool.deleverage, pid, repay, out)
+        self._expect("deleverage", expected, got)
+        if got is None:
+            self._debt_op(ctx)
+            STATS["canary/owner_deleverage"] += 1
+            self._owner_deleverage_laws(ctx, pid, (coll, norm), price if not oracle else 0)
+            if self._pos(ctx, pid) != (coll - out, new_norm):
+                raise Violation(f"deleverage: {pid} is {self._pos(ctx, pid)}")
+            if self.sys.stablecoin.totalSupply() != supply - paid:
+                raise Violation("deleverage: supply did not fall by exactly the debt repaid")
+            if (balance(self.sys.stablecoin, who), balance(m.token, who)) != (
+                wallet[0] - paid,
+                wallet[1] + out,
+            ):
+                raise Violation(
+                    "deleverage: the caller did not pay the repay or get the collateral"
+                )
+
+    def _deleverage_reason(
+        self, ctx: Ctx, authorised: bool, coll: int, norm: int, rate: int, repay: int, out: int
+    ) -> str | None:
+        """`MarginPool.deleverage`'s refusal for these inputs, in its order of checks."""
+        if repay == 0:
+            return "pool: zero amount"
+        if not authorised:
+            return "pool: not owner or operator"
+        if norm == 0:
+            return "pool: no debt"
+        new_norm = 0
+        if repay < risk.debt(norm, rate):
+            removed = repay * WAD // rate
+            if removed == 0:
+                return "pool: repay too small"
+            new_norm = norm - removed
+            if risk.debt(new_norm, rate) < self._params(ctx).min_debt:
+                return "pool: debt below minimum"
+        if out > coll:
+            return "pool: insufficient collateral"
+        if (coll - out) * norm < coll * new_norm:
+            return "pool: health would fall"
+        return None
+
+    def _owner_deleverage_laws(
+        self, ctx: Ctx, pid: int, start: tuple[int, int], price: int
+    ) -> None:
+        """After a deleverage (the owner's or a protection's): collateral per debt did not
+        fall, nor did health at the price (beyond one wei of value and of debt rounding)."""
+        coll, norm = start
+        new_coll, new_norm = self._pos(ctx, pid)
+        law.law_deleverage_keeps_collateral_per_debt(coll, norm, new_coll, new_norm)
+        if price:
+            m = ctx.market
+            rate = m.pool.rate()
+            threshold = self._params(ctx).liquidation_threshold
+            law.law_deleverage_never_lowers_health(
+                coll,
+                risk.debt(norm, rate),
+                new_coll,
+                risk.debt(new_norm, rate),
+                price,
+                threshold,
+                m.scale,
+            )
+
+    @precondition(lambda self: self._has_positions())
+    @rule(
+        pick=st.integers(0, 2**16),
         unhealthy=st.sampled_from([True, True, False]),
         by=st.sampled_from([0, 1, 2]),
         cap=st.sampled_from(["max", "exact", "half", "max", "tiny", "exact", "zero"]),
@@ -619,7 +733,8 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
                     expected = "pool: collateral out below minimum"
             except LiquidationError as err:
                 expected = err.reason
-        reserve_before = m.pool.reserve()
+        # the liquidation accrues first: the reserve it starts from includes the interest
+        reserve_before = self._reserve_now(m)
         bad_before = m.pool.bad_debt()
         self._give(who, plan.paid if plan else 0)
         wealth_before = self._wealth(ctx, owner, price) if price else 0
@@ -952,7 +1067,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             expected = "pool: nothing to liquidate"
         who = self.keeper if by == 0 else self.borrowers[by]
         self._give(who, paid if expected is None else 0)
-        reserve = m.pool.reserve()
+        reserve = self._reserve_now(m)  # liquidate_many accrues first
         count = m.pool.position_count()
         start = {pid: self._pos(ctx, pid) for pid in ids if 0 < pid <= count}
         with self._only(ctx):
@@ -1014,201 +1129,6 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
                 bad_debt_after=e.bad_debt,
             )
             self._liquidation_laws(seen)
-
-    # ----------------------------------------------------------- protection
-
-    @precondition(lambda self: self._has_positions())
-    @rule(
-        pick=st.integers(0, 2**16),
-        via=st.sampled_from([0, 0, 1, 2]),
-        trigger=st.sampled_from([1_200, 0, 1_400, 1_100, 2_000, 1_000, 1_050]),
-        gap=st.sampled_from([150, 300, 300, 0, 1_000, 10_000, 3]),
-        fee=st.sampled_from([50, 100, 500, 2_000]),
-    )
-    def set_protection(self, pick: int, via: int, trigger: int, gap: int, fee: int) -> None:
-        """The owner (or its operator, or a stranger) sets a deleverage protection: trigger
-        and target health in per mille, fee in bps."""
-        ctx, pid = self._pick(pick)
-        m = ctx.market
-        owner = m.pool.owner_of(pid)
-        who = self._actor(owner, via)
-        trigger_wad = trigger * WAD // 1_000
-        target_wad = (trigger + gap) * WAD // 1_000
-        expected = None
-        if not self._authorised(owner, who):
-            expected = "pool: not owner or operator"
-        elif trigger_wad > 0:
-            if trigger_wad <= WAD:
-                expected = "pool: trigger not above 1.0"
-            elif target_wad <= trigger_wad or target_wad > 10 * WAD:
-                expected = "pool: bad target health"
-            elif fee > self._params(ctx).liquidation_bonus:
-                expected = "pool: fee above pool cap"
-            elif not self._consistent(self._boost_bounds(ctx, pid), (trigger_wad, target_wad)):
-                expected = "pool: contradicts boost rule"
-        with self._only(ctx):
-            got, _ = self._call(who, m.pool.set_protection, pid, trigger_wad, target_wad, fee)
-        self._expect("set_protection", expected, got)
-        if got is None:
-            want = (trigger_wad, target_wad, fee) if trigger_wad else (0, 0, 0)
-            if tuple(m.pool.protection_of(pid)) != want:
-                raise Violation(f"protection_of {pid} != {want}")
-
-    @precondition(lambda self: self._has_positions())
-    @rule(
-        pick=st.integers(0, 2**16),
-        due=st.sampled_from([True, True, False]),
-        amount=st.sampled_from(["aim", "aim", "double", "half", "zero", "debt", "search"]),
-        arm=st.sampled_from([None, "wide", "wide", "narrow"]),
-        race=st.booleans(),
-    )
-    def auto_deleverage(
-        self, pick: int, due: bool, amount: str, arm: str | None, race: bool
-    ) -> None:
-        """A keeper carries out a protection with the repay the bot would send (`aim`), one
-        found by bisection on the definition of health (`search`), or a wrong one; the mirror
-        predicts success or the exact reason; with `race` a second keeper sends the same
-        call. With `arm`, the owner of a position with debt first sets a protection that is
-        due at once: `wide` (trigger 0.05 above its health, target 0.2 above that) or
-        `narrow` (trigger 0.001 above, target 0.003 above that: the preview's edge)."""
-        if arm:
-            self._arm_protection(pick, arm)
-        protected = [
-            (c, i)
-            for c in self.pools.values()
-            for i in c.ids
-            if self._due(c, i) or (not due and c.market.pool.protection_of(i)[0] > 0)
-        ]
-        if due and not protected:
-            self._count("auto_deleverage", "none due")
-            return
-        ctx, pid = protected[pick % len(protected)] if protected else self._pick(pick)
-        m = ctx.market
-        trigger, target, max_fee = m.pool.protection_of(pid)
-        coll, norm = self._pos(ctx, pid)
-        price, oracle = self._price(ctx)
-        p = self._params(ctx)
-        rate = m.pool.rate()
-        debt = risk.debt(norm, rate)
-        fee = min(max_fee, p.liquidation_bonus)
-        threshold = p.liquidation_threshold
-        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
-        # the keeper's views: the lens lists exactly the due protections, and previews
-        # exactly what the mirror computes
-        lens = self.sys.lens
-        listed = list(lens.protections_due(m.pool.address, 1, 1_000))
-        want = [i for i in ctx.ids if i <= 1_000 and self._due(ctx, i)]
-        if listed != want:
-            raise Violation(f"protections_due {listed} != mirror {want}")
-        aim = 0
-        mirror = (0, 0, 0)
-        if price and trigger and debt and before < trigger:
-            mirror = risk.deleverage_amounts(coll, debt, price, threshold, fee, target, m.scale)
-            aim = mirror[0]
-        preview_reason, preview = self._call(
-            self.keeper, lens.preview_auto_deleverage, m.pool.address, pid
-        )
-        if preview_reason is None and tuple(preview) != tuple(mirror):
-            raise Violation(f"preview_auto_deleverage {pid} != mirror {mirror}")
-        aim = aim or debt // 10  # no amount lands on the target: a plausible wrong one
-        repay = {
-            "aim": aim,
-            "double": 2 * aim,
-            "half": aim // 2,
-            "zero": 0,
-            "debt": debt,
-            "search": self._search_repay(ctx, pid) or aim,
-        }[amount]
-        got = self._deleverage(ctx, pid, repay, self.keeper, "auto_deleverage")
-        law.law_preview_never_reverts_where_action_succeeds(
-            "preview_auto_deleverage", preview_reason, got
-        )
-        if race:
-            self._deleverage(ctx, pid, repay, self.rival, "auto_deleverage.race")
-
-    def _deleverage(self, ctx: Ctx, pid: int, repay: int, keeper: str, name: str) -> str | None:
-        """One `auto_deleverage` call, predicted; on success the automation laws."""
-        m = ctx.market
-        trigger, target, max_fee = m.pool.protection_of(pid)
-        coll, norm = self._pos(ctx, pid)
-        price, oracle = self._price(ctx)
-        p = self._params(ctx)
-        rate = m.pool.rate()
-        debt = risk.debt(norm, rate)
-        fee = min(max_fee, p.liquidation_bonus)
-        threshold = p.liquidation_threshold
-        before = risk.health(coll, debt, price, threshold, m.scale) if price else 0
-        expected = None
-        if repay == 0:
-            expected = "pool: zero amount"
-        elif trigger == 0:
-            expected = "pool: no protection"
-        elif oracle:
-            expected = oracle
-        elif before >= trigger:
-            expected = "pool: protection not due"
-        elif repay >= debt:
-            expected = "pool: repay above debt"
-        else:
-            out = repay * (BPS + fee) // BPS * WAD // (price * m.scale)
-            new_debt = risk.debt(norm - repay * WAD // rate, rate)
-            if out > coll:
-                expected = "pool: insufficient collateral"
-            elif new_debt < p.min_debt:
-                expected = "pool: debt below minimum"
-            else:
-                after = risk.health(coll - out, new_debt, price, threshold, m.scale)
-                tolerance = risk.PROTECTION_TOLERANCE
-                if not (after <= target and after + tolerance >= target and after > before):
-                    expected = "pool: result off target"
-        self._give(keeper, repay if expected is None else 0)
-        seen = self._deleverage_seen(ctx, pid, repay, keeper)
-        with self._only(ctx):
-            got, _ = self._call(keeper, m.pool.auto_deleverage, pid, repay)
-        self._expect(name, expected, got)
-        if got is not None:
-            return got
-        self._debt_op(ctx)
-        STATS["canary/auto_deleverage"] += 1
-        self._deleverage_laws(ctx, pid, seen)
-        return None
-
-    def _arm_protection(self, pick: int, width: str | bool = "wide") -> None:
-        with_debt = [(c, i) for c in self.pools.values() for i in c.ids if self._pos(c, i)[1]]
-        if not with_debt:
-            return
-        ctx, pid = with_debt[pick % len(with_debt)]
-        price, oracle = self._price(ctx)
-        if oracle:
-            return
-        coll, norm = self._pos(ctx, pid)
-        debt = risk.debt(norm, ctx.market.pool.rate())
-        threshold = self._params(ctx).liquidation_threshold
-        health = risk.health(coll, debt, price, threshold, ctx.market.scale)
-        narrow = width == "narrow"  # (any other value, True included: wide)
-        above, gap = (WAD // 1_000, 3 * WAD // 1_000) if narrow else (WAD // 20, WAD // 5)
-        trigger = max(health + above, WAD + 1)
-        if trigger + gap > 10 * WAD:
-            return
-        owner = ctx.market.pool.owner_of(pid)
-        fee = min(100, self._params(ctx).liquidation_bonus)
-        consistent = self._consistent(self._boost_bounds(ctx, pid), (trigger, trigger + gap))
-        with self._only(ctx):
-            got, _ = self._call(
-                owner, ctx.market.pool.set_protection, pid, trigger, trigger + gap, fee
-            )
-        self._expect("arm_protection", None if consistent else "pool: contradicts boost rule", got)
-
-    def _due(self, ctx: Ctx, pid: int) -> bool:
-        """The position has a protection whose trigger is above its health now."""
-        trigger = ctx.market.pool.protection_of(pid)[0]
-        price, oracle = self._price(ctx)
-        if trigger == 0 or oracle:
-            return False
-        coll, norm = self._pos(ctx, pid)
-        debt = risk.debt(norm, ctx.market.pool.rate())
-        threshold = self._params(ctx).liquidation_threshold
-        return debt > 0 and risk.health(coll, debt, price, threshold, ctx.market.scale) < trigger
 
     # -------------------------------------------------------- savings vault
 
@@ -1418,7 +1338,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             # the identity holds at the last accrual: interest not yet accrued is in neither side
             stored_rate = boa.env.get_storage(pool.address, SLOT_RATE) >> 64
             floor_debts += total_norm * stored_rate // WAD
-            reserve = boa.env.get_storage(pool.address, SLOT_RESERVE)
+            reserve = self._reserve(market)
             b = boa.env.get_storage(pool.address, SLOT_BAD_DEBT)
             reserves += reserve
             bad += b
@@ -1531,4 +1451,7 @@ def deploy() -> BoaSystem:
         for who in borrowers:  # every owner lets the automation act on his positions
             with boa.env.prank(who):
                 market.pool.set_operator(system.automation.address, True)
+    for who in (keeper, rival):  # a protection's deleverage pulls the keeper's bhUSD
+        with boa.env.prank(who):
+            system.stablecoin.approve(system.automation.address, MAX_UINT)
     return system

@@ -8,7 +8,7 @@ steps ran, at most `CI_CAMPAIGNS` campaigns.
 ran with each outcome. `BULKHEAD_FUZZ_SHARD=i/n` makes this process run its 1/n share of the
 steps and write its own counts (`python -m tests.fuzz.audit` runs the shards and adds them). Either way the canaries must have been reached: liquidations
 (partial, with a shortfall, batched, by the owner himself), bad debt, pauses, sweeps, and
-each owner rule carried out (deleverage, boost, top-up).
+each owner rule carried out (deleverage, boost, top-up) and an owner's own deleverage.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.fuzz.machine import CANARIES, STATS, BulkheadMachine
 PROFILE = os.environ.get("BULKHEAD_FUZZ_PROFILE", "ci")
 SHARD, SHARDS = (int(x) for x in os.environ.get("BULKHEAD_FUZZ_SHARD", "1/1").split("/"))
 STEPS = -(-int(os.environ.get("BULKHEAD_FUZZ_STEPS", "100000")) // SHARDS)  # this shard's part
-CI_CAMPAIGNS = 8  # at most, in the ci profile
+CI_CAMPAIGNS = 12  # at most, in the ci profile
 CI_MIN_STEPS = 1_000  # at least, in the ci profile
 REPORT = (
     Path(__file__).resolve().parents[2]

@@ -192,6 +192,7 @@ def _liquidation(system, pool: str, usd: int, ratio: float, by_owner: bool) -> L
     pool_ = market.pool
     wealth = _wealth(system, market, a.owner, price)
     spent = balance(system.stablecoin, who), balance(market.token, who)
+    pool_.accrue()  # the liquidation accrues first: its reserve starts from the accrued one
     reserve, bad = pool_.reserve(), pool_.bad_debt()
     got, _ = _call(who, pool_.liquidate, pid, MAX_UINT, 0)
     assert got is None, f"liquidating an unhealthy position reverted: {got}"
@@ -386,10 +387,10 @@ def _health(market, pid: int) -> int:
     return law.health_of(coll, debt, _price(market), p.liquidation_threshold, market.scale)
 
 
-def _deleverage_repay(market, pid: int) -> int:
+def _deleverage_repay(system, market, pid: int) -> int:
     """A repay that lands the protection in [target - 0.01, target], by bisection on the
     definition of health; 0 when none does."""
-    trigger, target, max_fee = market.pool.protection_of(pid)
+    trigger, target, max_fee = system.automation.protection_of(market.pool.address, pid)
     coll, debt = _position(market, pid)
     norm, rate = market.pool.normalised_debt_of(pid), market.pool.rate()
     p = _params(market)
@@ -442,15 +443,16 @@ def test_previews__due_protection_or_open_position__never_revert_where_the_actio
             health = _health(market, pid)
             assume(health is not None)
             trigger = max(health + above, WAD + 1)
+            auto = system.automation
             with boa.env.prank(a.owner):
-                market.pool.set_protection(
-                    pid, trigger, trigger + gap, min(100, p.liquidation_bonus)
+                auto.set_protection(
+                    market.pool.address, pid, trigger, trigger + gap, min(100, p.liquidation_bonus)
                 )
-            repay = _deleverage_repay(market, pid)
+            repay = _deleverage_repay(system, market, pid)
             assume(repay > 0)
             preview, _ = _call(a.keeper, lens.preview_auto_deleverage, market.pool.address, pid)
             _give(system, a.keeper, repay)
-            action, _ = _call(a.keeper, market.pool.auto_deleverage, pid, repay)
+            action, _ = _call(a.keeper, auto.auto_deleverage, market.pool.address, pid, repay)
         law.law_preview_never_reverts_where_action_succeeds(which, preview, action)
 
 
@@ -522,7 +524,7 @@ def _rule(system, kind: str, pool: str, ltv: int, usd: int, fee: int, lower_bonu
             auto.set_top_up(market.pool.address, pid, trigger, trigger + WAD // 5, fee, allowance)
         else:
             trigger = max(health + WAD // 20, WAD + 1)
-            market.pool.set_protection(pid, trigger, trigger + WAD // 5, fee)
+            auto.set_protection(market.pool.address, pid, trigger, trigger + WAD // 5, fee)
     if lower_bonus:
         low = RiskParams(**{**p.__dict__, "liquidation_bonus": 50})
         with boa.env.prank(system.admin):
@@ -536,7 +538,7 @@ def _amount(system, kind: str, market, pid: int) -> int:
     none does. The middle leaves room for a contract that takes a different fee, so that
     the fee law, not the target check, is what judges it."""
     if kind == "deleverage":
-        return _deleverage_repay(market, pid)
+        return _deleverage_repay(system, market, pid)
     auto = system.automation
     rule = (auto.boost_rule if kind == "boost" else auto.top_up_rule)(market.pool.address, pid)
     target = rule[1]
@@ -583,16 +585,13 @@ def _carry_out(system, kind: str, market, pid: int) -> Carried:
         rule = auto.top_up_rule(market.pool.address, pid)
         fn = auto.top_up
     else:
-        rule = (*market.pool.protection_of(pid), 0)
-        fn = None
+        rule = auto.protection_rule(market.pool.address, pid)
+        fn = auto.auto_deleverage
         _give(system, a.keeper, amount)
         _give(system, a.rival, amount)
     wallet = _wallet(system, market, a.owner)
     kept = _wallet(system, market, a.keeper)
-    if fn is None:
-        got, _ = _call(a.keeper, market.pool.auto_deleverage, pid, amount)
-    else:
-        got, _ = _call(a.keeper, fn, market.pool.address, pid, amount)
+    got, _ = _call(a.keeper, fn, market.pool.address, pid, amount)
     assert got is None, f"{kind} with a landing amount reverted: {got}"
     now = _wallet(system, market, a.keeper)
     if kind == "boost":
@@ -603,11 +602,9 @@ def _carry_out(system, kind: str, market, pid: int) -> Carried:
         earned = law.worth(now[0] - kept[0], price, market.scale) - (kept[1] - now[1])
     after = _health(market, pid)
     wallet_after = _wallet(system, market, a.owner)
-    if fn is None:
-        race, _ = _call(a.rival, market.pool.auto_deleverage, pid, amount)
-    else:
+    if kind != "deleverage":
         market.token.mint(a.rival, 10 * market.pool.collateral_of(pid) + 1)
-        race, _ = _call(a.rival, fn, market.pool.address, pid, amount)
+    race, _ = _call(a.rival, fn, market.pool.address, pid, amount)
     return Carried(
         kind,
         before,
@@ -641,12 +638,11 @@ def test_rules__carried_out__land_within_the_owners_target_and_a_racing_keeper_f
         not_due = {
             "boost": "automation: boost not due",
             "top_up": "automation: top-up not due",
-            "deleverage": "pool: protection not due",
+            "deleverage": "automation: protection not due",
         }[kind]
         assert done.race in (
             not_due,
             "automation: above allowance",
-            "pool: result off target",
             "automation: result off target",
         ), done.race
 

@@ -1,18 +1,12 @@
-"""Owner protections carried out by keepers: deleverage on the pool, boost and top-up
-through PositionAutomation. The keeper's amounts come from bulkhead.risk; the chain
-checks the result."""
+"""Owner rules carried out by keepers through PositionAutomation: a protection's deleverage
+(through `pool.deleverage`, as the owner's operator), a boost and a top-up. The keeper's
+amounts come from bulkhead.risk; the chain checks the result."""
 
 import ape
-import pytest
 
 from bulkhead import risk
 from bulkhead.risk import BPS, WAD
 from tests.conftest import at_head_time
-
-
-@pytest.fixture(scope="session")
-def automation(project, deployment):
-    return project.PositionAutomation.at(deployment.automation)
 
 
 def _state(m, pid):
@@ -21,9 +15,17 @@ def _state(m, pid):
     return m.pool.collateral_of(pid), m.pool.debt_of(pid), price, p
 
 
-def _fund_bhusd(m, account, amount, admin):
-    """Give `account` bhUSD by opening a side position of its own."""
+def _fund_bhusd(m, account, amount, automation, stablecoin):
+    """Give `account` bhUSD by opening a side position of its own; it approves the
+    automation, which pulls a deleverage's repay from it."""
     m.open(account, 100 * m.unit, amount)
+    stablecoin.approve(automation, 2**256 - 1, sender=account)
+
+
+def _protect(m, automation, owner, pid, trigger, target, fee):
+    """The owner sets a protection and lets the automation act as its operator."""
+    automation.set_protection(m.pool, pid, trigger, target, fee, sender=owner)
+    m.pool.set_operator(automation, True, sender=owner)
 
 
 def _open_at_max_ltv(m, account) -> int:
@@ -46,12 +48,12 @@ def _drop_below(m, pid, trigger, admin) -> None:
 
 
 def test_auto_deleverage__due__lands_at_target_and_pays_fee(
-    weth, borrower, keeper, admin, lens, chain
+    weth, borrower, keeper, admin, lens, chain, automation, stablecoin
 ):
     pid = _open_at_max_ltv(weth, borrower)
     trigger = _trigger(weth)
-    weth.pool.set_protection(pid, trigger, int(1.5 * WAD), 100, sender=borrower)
-    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
+    _protect(weth, automation, borrower, pid, trigger, int(1.5 * WAD), 100)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, automation, stablecoin)
     _drop_below(weth, pid, trigger, admin)
     coll, debt, price, p = _state(weth, pid)
     h0 = risk.health(coll, debt, price, p.liquidation_threshold, weth.scale)
@@ -62,53 +64,57 @@ def test_auto_deleverage__due__lands_at_target_and_pays_fee(
     assert (repay, out, after) == tuple(lens.preview_auto_deleverage(weth.pool, pid))
     before_balance = weth.token.balanceOf(keeper)
     at_head_time(chain)  # the deleverage sees the debt the views above saw
-    tx = weth.pool.auto_deleverage(pid, repay, sender=keeper)
+    tx = automation.auto_deleverage(weth.pool, pid, repay, sender=keeper)
     assert weth.token.balanceOf(keeper) - before_balance == out
     h1 = weth.pool.health(pid)
     assert 1.49 * WAD <= h1 <= 1.5 * WAD
-    event = tx.decode_logs(weth.pool.AutoDeleverage)[0]
+    event = tx.decode_logs(automation.AutoDeleverage)[0]
     assert event.repaid == repay and event.collateral_out == out
     assert event.health_before == h0 and event.health_after == h1
     # the keeper got collateral worth the repay plus exactly the fee, at the oracle price
     assert out == repay * 10_100 // 10_000 * WAD // (price * weth.scale)
 
 
-def test_auto_deleverage__not_due__reverts(weth, borrower, keeper, admin):
+def test_auto_deleverage__not_due__reverts(weth, borrower, keeper, automation, stablecoin):
     pid = weth.open(borrower, 10 * weth.unit, 10_000 * WAD)
-    weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=borrower)
-    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
-    with ape.reverts("pool: protection not due"):
-        weth.pool.auto_deleverage(pid, 1_000 * WAD, sender=keeper)
+    _protect(weth, automation, borrower, pid, int(1.2 * WAD), int(1.5 * WAD), 100)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, automation, stablecoin)
+    with ape.reverts("automation: protection not due"):
+        automation.auto_deleverage(weth.pool, pid, 1_000 * WAD, sender=keeper)
 
 
-def test_auto_deleverage__overshoot__reverts(weth, borrower, keeper, admin):
+def test_auto_deleverage__overshoot__reverts(weth, borrower, keeper, admin, automation, stablecoin):
     pid = _open_at_max_ltv(weth, borrower)
     trigger = _trigger(weth)
-    weth.pool.set_protection(pid, trigger, int(1.5 * WAD), 100, sender=borrower)
-    _fund_bhusd(weth, keeper, 50_000 * WAD, admin)
+    _protect(weth, automation, borrower, pid, trigger, int(1.5 * WAD), 100)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, automation, stablecoin)
     _drop_below(weth, pid, trigger, admin)
     coll, debt, price, p = _state(weth, pid)
     repay, _, _ = risk.deleverage_amounts(
         coll, debt, price, p.liquidation_threshold, 100, int(1.5 * WAD), weth.scale
     )
-    with ape.reverts("pool: result off target"):
-        weth.pool.auto_deleverage(pid, repay * 3 // 2, sender=keeper)  # far above the target
-    with ape.reverts("pool: result off target"):
-        weth.pool.auto_deleverage(pid, repay // 100, sender=keeper)  # far below it
+    with ape.reverts("automation: result off target"):  # far above the target
+        automation.auto_deleverage(weth.pool, pid, repay * 3 // 2, sender=keeper)
+    with ape.reverts("automation: result off target"):  # far below it
+        automation.auto_deleverage(weth.pool, pid, repay // 100, sender=keeper)
 
 
-def test_set_protection__bad_inputs__revert(weth, borrower, attacker):
-    pid = weth.open(borrower, 10 * weth.unit, 10_000 * WAD)
-    with ape.reverts("pool: trigger not above 1.0"):
-        weth.pool.set_protection(pid, WAD, int(1.5 * WAD), 100, sender=borrower)
-    with ape.reverts("pool: bad target health"):
-        weth.pool.set_protection(pid, int(1.3 * WAD), int(1.2 * WAD), 100, sender=borrower)
-    with ape.reverts("pool: fee above pool cap"):
-        weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 501, sender=borrower)
-    with ape.reverts("pool: not owner or operator"):
-        weth.pool.set_protection(pid, int(1.2 * WAD), int(1.5 * WAD), 100, sender=attacker)
-    with ape.reverts("pool: no protection"):
-        weth.pool.auto_deleverage(pid, WAD, sender=attacker)
+def test_protection__keeper_bot_flow__due_lists_it_then_not(
+    weth, borrower, keeper, admin, lens, chain, automation, stablecoin
+):
+    """What a keeper bot does: `due` lists the position with its protection bit, the lens
+    previews the repay, the deleverage lands, and `due` no longer lists it."""
+    pid = _open_at_max_ltv(weth, borrower)
+    trigger = _trigger(weth)
+    _protect(weth, automation, borrower, pid, trigger, int(1.5 * WAD), 100)
+    _fund_bhusd(weth, keeper, 50_000 * WAD, automation, stablecoin)
+    _drop_below(weth, pid, trigger, admin)
+    due = [(d.id, d.rules) for d in automation.due(weth.pool, 1, 1_000)]
+    assert due == [(pid, automation.DUE_PROTECTION())]
+    repay, _, _ = lens.preview_auto_deleverage(weth.pool, pid)
+    at_head_time(chain)
+    automation.auto_deleverage(weth.pool, pid, repay, sender=keeper)
+    assert list(automation.due(weth.pool, 1, 1_000)) == []
 
 
 def test_boost__due__brings_health_down_to_target(
@@ -117,7 +123,8 @@ def test_boost__due__brings_health_down_to_target(
     pid = weth.open(borrower, 10 * weth.unit, 5_000 * WAD)  # health far above 2.5
     weth.pool.set_operator(automation, True, sender=borrower)
     automation.set_boost(weth.pool, pid, int(2.5 * WAD), int(1.6 * WAD), 50, sender=borrower)
-    assert list(automation.due(weth.pool, 1, 100)[0]) == [pid]
+    due = [(d.id, d.rules) for d in automation.due(weth.pool, 1, 100)]
+    assert due == [(pid, automation.DUE_BOOST())]
     coll, debt, price, p = _state(weth, pid)
     borrow, coll_in = risk.boost_amounts(
         coll, debt, price, p.liquidation_threshold, 50, int(1.6 * WAD), weth.scale
@@ -142,7 +149,8 @@ def test_top_up__due__moves_owner_collateral_within_allowance(
         weth.pool, pid, trigger, int(1.4 * WAD), 50, 5 * weth.unit, sender=borrower
     )
     _drop_below(weth, pid, trigger, admin)
-    assert list(automation.due(weth.pool, 1, 100)[1]) == [pid]
+    due = [(d.id, d.rules) for d in automation.due(weth.pool, 1, 100)]
+    assert due == [(pid, automation.DUE_TOP_UP())]
     coll, debt, price, p = _state(weth, pid)
     amount = risk.top_up_amount(
         coll, debt, price, p.liquidation_threshold, 50, int(1.4 * WAD), weth.scale

@@ -68,17 +68,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-withdraw-all",
         POOL,
-        'assert _amount <= coll, "pool: insufficient collateral"',
-        'assert _amount < coll, "pool: insufficient collateral"',
-        "withdrawing all of a position's collateral is refused",
+        'assert _amount <= _coll, "pool: insufficient collateral"',
+        'assert _amount < _coll, "pool: insufficient collateral"',
+        "withdrawing (or deleveraging) all of a position's collateral is refused",
         "off-by-one bound",
         (LAWS_POOL + "::test_withdraw__all_collateral_of_a_debt_free_position__pays_it_all_out",),
     ),
     Mutant(
         "pool-borrow-anyone",
         POOL,
-        'owner: address = self._authorised_owner(_id)\n    assert not self._paused(), "pool: paused"',
-        'owner: address = self._existing_owner(_id)\n    assert not self._paused(), "pool: paused"',
+        "owner: address = self._authorised_owner(_id)\n    self._not_paused()",
+        "owner: address = self._existing_owner(_id)\n    self._not_paused()",
         "anyone may borrow against any position (owner check removed)",
         "swapped role",
         (CATALOGUE + "::test_borrow__other_owners_position__reverts",),
@@ -86,8 +86,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-borrow-round-floor",
         POOL,
-        "new_norm: uint256 = _norm + (_amount * WAD + _rate - 1) // _rate",
-        "new_norm: uint256 = _norm + _amount * WAD // _rate",
+        "new_norm: uint256 = _norm + (_amount * constants.WAD + _rate - 1) // _rate",
+        "new_norm: uint256 = _norm + _amount * constants.WAD // _rate",
         "borrow rounds the normalised debt added down: a borrower may owe less than minted",
         "rounding direction",
         (LAWS_POOL + "::test_borrow__after_interest__debt_rises_by_at_least_what_was_minted",),
@@ -95,8 +95,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-ltv-edge",
         POOL,
-        'assert _debt * BPS <= self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"',
-        'assert _debt * BPS < self._value(_coll, _price) * self._max_ltv(), "pool: exceeds max ltv"',
+        "assert _debt * constants.BPS <= self._value(_coll, _price) * risk._max_ltv(",
+        "assert _debt * constants.BPS < self._value(_coll, _price) * risk._max_ltv(",
         "a debt exactly at max LTV is refused",
         "flipped comparison",
         (LAWS_POOL + "::test_borrow__debt_exactly_at_max_ltv__is_accepted",),
@@ -104,8 +104,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-repay-exact-debt",
         POOL,
-        "if _amount >= debt:\n        paid = debt",
-        "if _amount > debt:\n        paid = debt",
+        "if _amount >= debt:\n        return debt, 0",
+        "if _amount > debt:\n        return debt, 0",
         "repaying exactly the debt takes the partial path",
         "flipped comparison",
         (LAWS_POOL + "::test_repay__exactly_the_debt__clears_it",),
@@ -113,8 +113,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-repay-round-up",
         POOL,
-        "removed: uint256 = _amount * WAD // rate",
-        "removed: uint256 = (_amount * WAD + rate - 1) // rate",
+        "removed: uint256 = _amount * constants.WAD // _rate",
+        "removed: uint256 = (_amount * constants.WAD + _rate - 1) // _rate",
         "a partial repay clears more normalised debt than it pays for",
         "rounding direction",
         (LAWS_POOL + "::test_repay__partial_after_interest__lowers_debt_by_at_most_what_was_paid",),
@@ -131,12 +131,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-close-anyone",
         POOL,
-        "owner: address = self._authorised_owner(_id)\n    rate: uint256 = self._accrue()\n"
-        "    coll: uint256 = 0\n    norm: uint256 = 0\n    coll, norm = self._position(_id)\n"
-        "    assert coll > 0 or norm > 0",
-        "owner: address = self._existing_owner(_id)\n    rate: uint256 = self._accrue()\n"
-        "    coll: uint256 = 0\n    norm: uint256 = 0\n    coll, norm = self._position(_id)\n"
-        "    assert coll > 0 or norm > 0",
+        "owner: address = self._authorised_owner(_id)\n    coll: uint256 = 0\n",
+        "owner: address = self._existing_owner(_id)\n    coll: uint256 = 0\n",
         "anyone may close any position and take its collateral",
         "swapped role",
         (CATALOGUE + "::test_close__other_owners_position__reverts",),
@@ -174,8 +170,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-liquidate-at-health-one",
         POOL,
-        "if value * _p.liquidation_threshold * WAD // BPS >= debt * WAD:\n        return False, 0, 0",
-        "if value * _p.liquidation_threshold * WAD // BPS > debt * WAD:\n        return False, 0, 0",
+        "if value * _p.liquidation_threshold * constants.WAD // constants.BPS >= debt * constants.WAD:",
+        "if value * _p.liquidation_threshold * constants.WAD // constants.BPS > debt * constants.WAD:",
         "a position at health exactly 1.0 is liquidated",
         "flipped comparison",
         (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
@@ -183,8 +179,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-scan-at-health-one",
         POOL,
-        "if self._value(packed >> 128, price) * threshold * WAD // BPS < self._debt(norm, rate) * WAD:",
-        "if self._value(packed >> 128, price) * threshold * WAD // BPS <= self._debt(norm, rate) * WAD:",
+        "if self._value(packed >> 128, price) * threshold * constants.WAD // constants.BPS"
+        " < self._debt(norm, rate) * constants.WAD:",
+        "if self._value(packed >> 128, price) * threshold * constants.WAD // constants.BPS"
+        " <= self._debt(norm, rate) * constants.WAD:",
         "positions_to_liquidate lists a position at health exactly 1.0",
         "flipped comparison",
         (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
@@ -208,48 +206,9 @@ MUTANTS: tuple[Mutant, ...] = (
         (CATALOGUE + "::test_liquidate__deep_underwater__reserve_then_bad_debt_absorb_shortfall",),
     ),
     Mutant(
-        "pool-protection-trigger-one",
-        POOL,
-        'assert _trigger_health > WAD, "pool: trigger not above 1.0"',
-        'assert _trigger_health >= WAD, "pool: trigger not above 1.0"',
-        "a protection may trigger at health 1.0, where liquidation already starts",
-        "off-by-one bound",
-        (LAWS_POOL + "::test_set_protection__trigger_exactly_one__reverts",),
-    ),
-    Mutant(
-        "pool-deleverage-before-trigger",
-        POOL,
-        'assert before < trigger, "pool: protection not due"',
-        'assert before <= trigger, "pool: protection not due"',
-        "a deleverage is carried out at the trigger, before it is due",
-        "flipped comparison",
-        (LAWS_POOL + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
-    ),
-    Mutant(
-        "pool-deleverage-fee-uncapped",
-        POOL,
-        "fee: uint256 = min(prot & _MASK64, self._bonus())",
-        "fee: uint256 = prot & _MASK64",
-        "a protection's fee is no longer capped by the pool's current bonus",
-        "removed assert",
-        (
-            LAWS_POOL
-            + "::test_auto_deleverage__bonus_lowered_after_the_rule__keeper_gets_at_most_the_new_bonus",
-        ),
-    ),
-    Mutant(
-        "pool-deleverage-overshoot",
-        POOL,
-        "assert after <= target and after + PROTECTION_TOLERANCE >= target and after > before",
-        "assert after + PROTECTION_TOLERANCE >= target and after > before",
-        "a deleverage may overshoot the owner's target",
-        "removed assert",
-        (LAWS_POOL + "::test_auto_deleverage__past_the_target__reverts",),
-    ),
-    Mutant(
         "pool-accrue-reserve",
         POOL,
-        "if interest > 0:\n            self.reserve += interest",
+        "if interest > 0:\n            self._set_reserve((totals >> 128) + interest)",
         "if interest > 0:\n            pass",
         "accrued interest is not credited to the reserve",
         "dropped state write",
@@ -258,8 +217,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-debt-round-down",
         POOL,
-        "return (_norm * _rate + WAD - 1) // WAD",
-        "return _norm * _rate // WAD",
+        "return (_norm * _rate + constants.WAD - 1) // constants.WAD",
+        "return _norm * _rate // constants.WAD",
         "a position's debt rounds down: it owes less than its share",
         "rounding direction",
         (FUZZ,),
@@ -286,13 +245,78 @@ MUTANTS: tuple[Mutant, ...] = (
         (REVIEW + "::test_r2_total_collateral__would_pass_2_128__reverts_with_reason",),
     ),
     Mutant(
-        "pool-protection-ignores-boost",
+        "pool-deleverage-health-flip",
         POOL,
-        "assert b_trigger == 0 or (b_trigger > _target_health and b_target >= _trigger_health),",
-        "assert True,",
-        "a protection may undo the position's boost rule (keepers loop it for fees)",
+        'assert new_coll * norm >= coll * new_norm, "pool: health would fall"',
+        'assert new_coll * norm <= coll * new_norm, "pool: health would fall"',
+        "a deleverage is allowed only when it lowers collateral per debt (health)",
+        "flipped comparison",
+        (
+            LAWS_POOL
+            + "::test_deleverage__exactly_in_proportion__accepted_and_one_unit_more_refused",
+        ),
+    ),
+    Mutant(
+        "pool-deleverage-health-edge",
+        POOL,
+        'assert new_coll * norm >= coll * new_norm, "pool: health would fall"',
+        'assert new_coll * norm > coll * new_norm, "pool: health would fall"',
+        "a deleverage that keeps collateral per debt exactly is refused",
+        "off-by-one bound",
+        (LAWS_POOL + "::test_deleverage__half_the_debt_for_half_the_collateral__accepted",),
+    ),
+    Mutant(
+        "pool-deleverage-no-health-check",
+        POOL,
+        'assert new_coll * norm >= coll * new_norm, "pool: health would fall"',
+        "pass",
+        "a deleverage may take any collateral for any repay (health may fall)",
         "removed assert",
-        (REVIEW + "::test_contradiction__protection_after_a_boost__reverts_in_the_pool",),
+        (
+            LAWS_POOL
+            + "::test_deleverage__exactly_in_proportion__accepted_and_one_unit_more_refused",
+        ),
+    ),
+    Mutant(
+        "pool-deleverage-anyone",
+        POOL,
+        "self._nonzero(_repay)\n    owner: address = self._authorised_owner(_id)",
+        "self._nonzero(_repay)\n    owner: address = self._existing_owner(_id)",
+        "anyone may deleverage any position and take its collateral against a repay",
+        "swapped role",
+        (LAWS_POOL + "::test_deleverage__stranger_or_keeper__refused",),
+    ),
+    Mutant(
+        "pool-deleverage-burns-the-ask",
+        POOL,
+        "self._burn(paid)\n    if _collateral_out > 0:",
+        "self._burn(_repay)\n    if _collateral_out > 0:",
+        "a deleverage above the debt burns all that was asked, not the debt it repaid",
+        "arithmetic",
+        (LAWS_POOL + "::test_deleverage__more_than_the_debt__burns_exactly_the_debt",),
+    ),
+    Mutant(
+        "pool-deleverage-no-accrue",
+        POOL,
+        "rate: uint256 = self._accrue()\n    coll: uint256 = 0\n    norm: uint256 = 0\n"
+        "    coll, norm = self._position_with_debt(_id)\n    paid: uint256 = 0\n"
+        "    new_norm: uint256 = 0\n    paid, new_norm = self._repaid(norm, _repay, rate)",
+        "rate: uint256 = self._current_rate()\n    coll: uint256 = 0\n    norm: uint256 = 0\n"
+        "    coll, norm = self._position_with_debt(_id)\n    paid: uint256 = 0\n"
+        "    new_norm: uint256 = 0\n    paid, new_norm = self._repaid(norm, _repay, rate)",
+        "a deleverage changes the total normalised debt without accruing first: the reserve "
+        "loses the interest on the debt it removes",
+        "dropped state write",
+        (LAWS_POOL + "::test_deleverage__after_a_year__supply_and_reserve_still_match_the_debt",),
+    ),
+    Mutant(
+        "pool-deleverage-unchecked-collateral",
+        POOL,
+        "new_coll: uint256 = self._less_collateral(coll, _collateral_out)",
+        "new_coll: uint256 = coll - _collateral_out",
+        "a deleverage of more collateral than the position holds reverts without a reason",
+        "removed assert",
+        (LAWS_POOL + "::test_deleverage__more_collateral_than_held__refused_with_reason",),
     ),
     # -------------------------------------------------------------- modules/risk.vy
     Mutant(
@@ -328,8 +352,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "risk-penalty-edge",
         RISK,
-        "* _p.liquidation_threshold < BPS * WAD,",
-        "* _p.liquidation_threshold <= BPS * WAD,",
+        "* _p.liquidation_threshold < constants.BPS * constants.WAD,",
+        "* _p.liquidation_threshold <= constants.BPS * constants.WAD,",
         "a penalty that leaves health exactly unchanged by a liquidation is accepted",
         "off-by-one bound",
         (LAWS_GOVERNANCE + "::test_set_risk_params__penalty_leaving_health_unchanged__reverts",),
@@ -337,8 +361,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "risk-unpack-fee",
         RISK,
-        "liquidation_fee=(_risk >> 192) & _MASK16,",
-        "liquidation_fee=(_risk >> 208) & _MASK16,",
+        "liquidation_fee=(_terms >> 208) & _MASK16,",
+        "liquidation_fee=(_terms >> 224) & _MASK16,",
         "the liquidation fee is read from the bonus's bits",
         "arithmetic",
         (
@@ -349,8 +373,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "risk-partial-paid-floor",
         RISK,
-        "paid: uint256 = (repaid * fee_plus + BPS - 1) // BPS\n    out: uint256",
-        "paid: uint256 = repaid * fee_plus // BPS\n    out: uint256",
+        "paid: uint256 = (repaid * fee_plus + constants.BPS - 1) // constants.BPS\n    out: uint256",
+        "paid: uint256 = repaid * fee_plus // constants.BPS\n    out: uint256",
         "a partial liquidation's payment (debt plus fee) rounds down, against the pool",
         "rounding direction",
         (CATALOGUE + "::test_lens__previews_match_what_the_pool_does", FUZZ),
@@ -367,11 +391,12 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "risk-band-draws-reserve",
         RISK,
-        "        paid: uint256 = (_debt * fee_plus + BPS - 1) // BPS\n"
+        "        paid: uint256 = (_debt * fee_plus + constants.BPS - 1) // constants.BPS\n"
         "        shortfall: uint256 = 0\n"
         "        if _value < paid:",
-        "        paid: uint256 = (_value * WAD // k * fee_plus + BPS - 1) // BPS\n"
-        "        shortfall: uint256 = _debt - _value * WAD // k\n"
+        "        paid: uint256 = (_value * constants.WAD // k * fee_plus + constants.BPS - 1)"
+        " // constants.BPS\n"
+        "        shortfall: uint256 = _debt - _value * constants.WAD // k\n"
         "        if False:",
         "the design before finding 1: a position worth less than K x debt is liquidated as if "
         "under water, and the reserve pays the keeper's bonus and tip even with equity left",
@@ -384,9 +409,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "risk-under-water-bonus",
         RISK,
-        "            shortfall = _debt - _value * BPS // fee_plus",
-        "            paid = _value * WAD // k * fee_plus // BPS\n"
-        "            shortfall = _debt - _value * WAD // k",
+        "            shortfall = _debt - _value * constants.BPS // fee_plus",
+        "            paid = _value * constants.WAD // k * fee_plus // constants.BPS\n"
+        "            shortfall = _debt - _value * constants.WAD // k",
         "under water the keeper pays less than the collateral's worth: the reserve funds its "
         "bonus, which an owner collects by liquidating himself (finding 1)",
         "arithmetic",
@@ -394,6 +419,25 @@ MUTANTS: tuple[Mutant, ...] = (
             REVIEW + "::test_r1_under_water__self_liquidation__gains_nothing",
             REVIEW + "::test_r1_under_water__reserve__covers_only_what_the_collateral_cannot",
         ),
+    ),
+    Mutant(
+        "risk-pack-paused-bit",
+        RISK,
+        "| paused << 232",
+        "| paused << 231",
+        "the pause flag is packed into the stability fee's top bit: a pause does not stop "
+        "borrowing and raises the fee",
+        "arithmetic",
+        (CATALOGUE + "::test_borrow__paused_pool__reverts_while_withdraw_and_liquidate_work",),
+    ),
+    Mutant(
+        "risk-unpack-ceiling-narrow",
+        RISK,
+        "debt_ceiling=(_limits >> 80) & _MASK112,",
+        "debt_ceiling=(_limits >> 80) & _MASK80,",
+        "the debt ceiling is read through the min debt's 80-bit mask: large ceilings wrap",
+        "arithmetic",
+        (LAWS_GOVERNANCE + "::test_set_risk_params__largest_of_every_field__read_back_exactly",),
     ),
     # ------------------------------------------------------- modules/oracle_guard.vy
     Mutant(
@@ -411,8 +455,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "oracle-jump-edge",
         ORACLE,
-        "if moved * BPS > anchor_price * allowed:",
-        "if moved * BPS >= anchor_price * allowed:",
+        "if moved * constants.BPS > anchor_price * allowed:",
+        "if moved * constants.BPS >= anchor_price * allowed:",
         "a move of exactly the jump bound is refused",
         "off-by-one bound",
         (
@@ -524,27 +568,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "lens-preview-at-health-one",
         LENS,
-        'assert value * p.liquidation_threshold * WAD // BPS < debt * WAD, "pool: position is healthy"',
-        'assert value * p.liquidation_threshold * WAD // BPS <= debt * WAD, "pool: position is healthy"',
+        "assert value * p.liquidation_threshold * constants.WAD // constants.BPS < debt * constants.WAD,",
+        "assert value * p.liquidation_threshold * constants.WAD // constants.BPS <= debt * constants.WAD,",
         "preview_liquidate previews a liquidation at health exactly 1.0",
         "flipped comparison",
         (LAWS_POOL + "::test_liquidate__health_exactly_one__is_refused_everywhere",),
     ),
     Mutant(
-        "lens-protections-due-at-trigger",
-        LENS,
-        "if coll * scale * price // WAD * threshold * WAD // BPS // debt < trigger:",
-        "if coll * scale * price // WAD * threshold * WAD // BPS // debt <= trigger:",
-        "protections_due lists a position at its trigger, before it is due",
-        "flipped comparison",
-        (LAWS_POOL + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
-    ),
-    Mutant(
         "lens-page-limit",
         LENS,
-        'assert _limit <= MAX_PAGE, "lens: limit above 1000"\n    pool: IPool = IPool(_pool)\n'
-        "    price: uint256 = 0",
-        "pool: IPool = IPool(_pool)\n    price: uint256 = 0",
+        '    assert _limit <= constants.MAX_PAGE, "lens: limit above 1000"\n',
+        "",
         "positions accepts a page above 1,000 ids and reverts without a reason",
         "removed assert",
         (LAWS_GOVERNANCE + "::test_lens_positions__page_above_1000__reverts",),
@@ -598,7 +632,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-not-owner",
         AUTOMATION,
-        'assert staticcall IPool(_pool).owner_of(_id) == msg.sender, "automation: not owner"',
+        'assert self._owner(_pool, _id) == msg.sender, "automation: not owner"',
         "pass",
         "anyone may set a rule on someone else's position",
         "swapped role",
@@ -616,8 +650,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-boost-round-down",
         AUTOMATION,
-        "coll_in: uint256 = (_borrow * (BPS - fee) // BPS * WAD + den - 1) // den",
-        "coll_in: uint256 = _borrow * (BPS - fee) // BPS * WAD // den",
+        "coll_in: uint256 = (_borrow * (constants.BPS - fee) // constants.BPS * constants.WAD"
+        " + den - 1) // den",
+        "coll_in: uint256 = _borrow * (constants.BPS - fee) // constants.BPS * constants.WAD"
+        " // den",
         "a boost's collateral in rounds down: the keeper supplies less than the fee allows",
         "rounding direction",
         (LAWS_AUTOMATION + "::test_boost__keeper_supplies_at_least_the_borrow_less_the_fee",),
@@ -625,8 +661,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-boost-below-target",
         AUTOMATION,
-        "assert after >= rule.target_health and after <= rule.target_health + TOLERANCE",
-        "assert after <= rule.target_health + TOLERANCE",
+        "assert after >= rule.target_health and after <= rule.target_health + constants.RULE_TOLERANCE",
+        "assert after <= rule.target_health + constants.RULE_TOLERANCE",
         "a boost may take health below the owner's target",
         "removed assert",
         (LAWS_AUTOMATION + "::test_boost__past_the_target__reverts",),
@@ -634,7 +670,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-amount-unbounded",
         AUTOMATION,
-        '    assert _borrow <= MAX_AMOUNT, "automation: amount too large"\n',
+        '    assert _borrow <= constants.MAX_DEBT_CEILING, "automation: amount too large"\n',
         "",
         "a huge boost overflows without a reason instead of the bound's",
         "removed assert",
@@ -645,9 +681,11 @@ MUTANTS: tuple[Mutant, ...] = (
         AUTOMATION,
         "return min(_rule_fee, (staticcall _pool.risk_params()).liquidation_bonus)",
         "return _rule_fee",
-        "a boost or top-up pays the rule's fee, no longer capped by the pool's current bonus",
+        "a rule pays its own fee, no longer capped by the pool's current bonus",
         "removed assert",
         (
+            LAWS_AUTOMATION
+            + "::test_auto_deleverage__bonus_lowered_after_the_rule__keeper_gets_at_most_the_new_bonus",
             REVIEW
             + "::test_fee_cap_boost__bonus_lowered_after_the_rule__keeper_paid_at_most_the_bonus",
             REVIEW
@@ -662,6 +700,129 @@ MUTANTS: tuple[Mutant, ...] = (
         "a boost may start exactly where a top-up or deleverage stops (keepers loop it)",
         "flipped comparison",
         (REVIEW + "::test_contradiction__boost_trigger_at_a_top_up_target__reverts",),
+    ),
+    Mutant(
+        "automation-protection-trigger-one",
+        AUTOMATION,
+        'assert _trigger > constants.WAD, "automation: trigger not above 1.0"',
+        'assert _trigger >= constants.WAD, "automation: trigger not above 1.0"',
+        "a protection may trigger at health 1.0, where liquidation already starts",
+        "off-by-one bound",
+        (LAWS_AUTOMATION + "::test_set_protection__trigger_exactly_one__reverts",),
+    ),
+    Mutant(
+        "automation-protection-anyone",
+        AUTOMATION,
+        "assert msg.sender == owner or staticcall IMarginPool(_pool).operators(owner, msg.sender),",
+        "assert True,",
+        "anyone may set or clear a protection on someone else's position",
+        "swapped role",
+        (LAWS_AUTOMATION + "::test_set_protection__stranger__reverts",),
+    ),
+    Mutant(
+        "automation-protection-ignores-boost",
+        AUTOMATION,
+        "self._consistent(b.trigger_health, b.target_health, _trigger_health, _target_health)\n"
+        "    self.protection_rule",
+        "pass\n    self.protection_rule",
+        "a protection may undo the position's boost rule (keepers loop it for fees)",
+        "removed assert",
+        (REVIEW + "::test_contradiction__protection_after_a_boost__reverts",),
+    ),
+    Mutant(
+        "automation-deleverage-before-trigger",
+        AUTOMATION,
+        'assert before < rule.trigger_health, "automation: protection not due"',
+        'assert before <= rule.trigger_health, "automation: protection not due"',
+        "a deleverage is carried out at the trigger, before it is due",
+        "flipped comparison",
+        (LAWS_AUTOMATION + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "automation-deleverage-whole-debt",
+        AUTOMATION,
+        'assert _repay < staticcall pool.debt_of(_id), "automation: repay above debt"',
+        'assert _repay <= staticcall pool.debt_of(_id), "automation: repay above debt"',
+        "a keeper may offer to repay exactly the whole debt (and take the collateral for it)",
+        "off-by-one bound",
+        (LAWS_AUTOMATION + "::test_auto_deleverage__repay_of_exactly_the_debt__reverts",),
+    ),
+    Mutant(
+        "automation-deleverage-overshoot",
+        AUTOMATION,
+        "assert after <= rule.target_health and after + constants.RULE_TOLERANCE >= "
+        "rule.target_health and after > before",
+        "assert after + constants.RULE_TOLERANCE >= rule.target_health and after > before",
+        "a deleverage may overshoot the owner's target",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_auto_deleverage__past_the_target__reverts",),
+    ),
+    Mutant(
+        "automation-deleverage-keeps-collateral",
+        AUTOMATION,
+        "    extcall pool.deleverage(_id, _repay, out)\n    if out > 0:",
+        "    extcall pool.deleverage(_id, _repay, out)\n    if False:",
+        "the automation keeps the deleverage's collateral instead of paying the keeper",
+        "dropped state write",
+        (
+            LAWS_AUTOMATION
+            + "::test_auto_deleverage__keeper_pays_the_repay_and_gets_repay_plus_fee",
+        ),
+    ),
+    Mutant(
+        "automation-due-protection-at-trigger",
+        AUTOMATION,
+        "if d.trigger_health > 0 and h < d.trigger_health:",
+        "if d.trigger_health > 0 and h <= d.trigger_health:",
+        "due() lists a protection at its trigger, before it is due",
+        "flipped comparison",
+        (LAWS_AUTOMATION + "::test_auto_deleverage__health_exactly_at_trigger__is_not_due",),
+    ),
+    Mutant(
+        "automation-due-ignores-operator",
+        AUTOMATION,
+        "            rules &= DUE_TOP_UP\n",
+        "            pass\n",
+        "due() lists protections and boosts the pool would refuse (the automation is not "
+        "the owner's operator): keepers waste gas on them",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_due__operator_revoked__protection_not_listed",),
+    ),
+    Mutant(
+        "automation-due-unfunded-top-up",
+        AUTOMATION,
+        "            rules &= ~DUE_TOP_UP\n",
+        "            pass\n",
+        "due() lists top-ups the owner's wallet cannot fund",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_due__top_up_owner_wallet_empty__not_listed",),
+    ),
+    Mutant(
+        "automation-due-spent-allowance",
+        AUTOMATION,
+        "if t.trigger_health > 0 and h < t.trigger_health and t.allowance > 0:",
+        "if t.trigger_health > 0 and h < t.trigger_health:",
+        "due() lists a top-up whose allowance is spent",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_due__top_up_allowance_spent__not_listed",),
+    ),
+    Mutant(
+        "automation-due-wrong-bit",
+        AUTOMATION,
+        "            rules |= DUE_BOOST\n",
+        "            rules |= DUE_PROTECTION\n",
+        "due() reports a due boost as a protection",
+        "arithmetic",
+        (LAWS_AUTOMATION + "::test_due__boost_above_trigger__listed_with_its_bit",),
+    ),
+    Mutant(
+        "automation-due-page-limit",
+        AUTOMATION,
+        '    assert _limit <= constants.MAX_PAGE, "automation: limit above 1000"\n',
+        "",
+        "due() accepts a page above 1,000 ids",
+        "removed assert",
+        (LAWS_AUTOMATION + "::test_due__page_above_1000__reverts",),
     ),
     # ------------------------------------------------------------------ SavingsVault
     Mutant(
@@ -791,22 +952,22 @@ MUTANTS: tuple[Mutant, ...] = (
         (CATALOGUE + "::test_stablecoin__mint_and_pool_burn_by_non_minter__revert",),
     ),
     Mutant(
-        "coin-accept-anyone",
+        "coin-one-step-transfer",
         COIN,
-        'assert msg.sender == self.pending_owner, "bhusd: caller is not the pending owner"',
-        "pass",
-        "anyone may accept bhUSD's ownership",
+        "    ownable_2step.transfer_ownership,\n",
+        "    ownable.transfer_ownership,\n",
+        "bhUSD's ownership moves in one step, to any address, without the new owner accepting",
         "swapped role",
-        (CATALOGUE + "::test_stablecoin_ownership__accept_by_stranger__reverts",),
+        (LAWS_GOVERNANCE + "::test_stablecoin_transfer_ownership__only_proposes",),
     ),
     Mutant(
-        "coin-transfer-anyone",
+        "coin-renounce-exported",
         COIN,
-        "ownable._check_owner()\n    self.pending_owner = _new_owner",
-        "self.pending_owner = _new_owner",
-        "anyone may start a transfer of bhUSD's ownership",
+        "    ownable_2step.accept_ownership,\n",
+        "    ownable_2step.accept_ownership,\n    ownable_2step.renounce_ownership,\n",
+        "bhUSD's owner may renounce ownership: no one could add or remove a minter again",
         "swapped role",
-        (LAWS_GOVERNANCE + "::test_stablecoin_transfer_ownership__by_a_stranger__reverts",),
+        (LAWS_GOVERNANCE + "::test_stablecoin__renounce_ownership__is_not_exported",),
     ),
     Mutant(
         "coin-deployer-minter",

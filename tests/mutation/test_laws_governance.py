@@ -68,6 +68,22 @@ def test_set_risk_params__smallest_allowed_bonus__is_accepted_and_read_back(
     assert tuple(pool.risk_params()) == params
 
 
+def test_set_risk_params__largest_of_every_field__read_back_exactly(world: World) -> None:
+    """Each packed field holds its largest allowed value without spilling into another:
+    what governance set is what the pool reads back."""
+    pool = world.weth.pool
+    params = _params(
+        world,
+        debt_ceiling=10**33,
+        min_debt=10**24,
+        stability_fee=21_979_553_151,
+        liquidation_tip=1_000 * WAD,
+    )
+    with boa.env.prank(world.admin):
+        world.factory.set_risk_params(pool.address, params)
+    assert tuple(pool.risk_params()) == params
+
+
 def test_set_oracle_params__shortest_allowed_heartbeat__is_accepted(world: World) -> None:
     pool = world.weth.pool
     with boa.env.prank(world.admin):
@@ -167,6 +183,24 @@ def test_stablecoin_transfer_ownership__by_a_stranger__reverts(world: World) -> 
     expect_revert(NOT_OWNER, coin.transfer_ownership, world.attacker, sender=world.attacker)
     assert coin.pending_owner() == "0x" + "00" * 20
     assert coin.owner() == world.factory.address
+
+
+def test_stablecoin_transfer_ownership__only_proposes(world: World) -> None:
+    """bhUSD's ownership moves in two steps: the proposed owner holds nothing until it
+    accepts, so a typo cannot hand the minter list to an address no one controls."""
+    coin = world.stablecoin
+    with boa.env.prank(world.factory.address):
+        coin.transfer_ownership(world.attacker)
+    assert coin.owner() == world.factory.address
+    assert coin.pending_owner() == world.attacker
+    with boa.env.prank(world.attacker):
+        coin.accept_ownership()
+    assert coin.owner() == world.attacker
+
+
+def test_stablecoin__renounce_ownership__is_not_exported(world: World) -> None:
+    """Without an owner no pool could ever be added or removed as a minter."""
+    assert not hasattr(world.stablecoin, "renounce_ownership")
 
 
 def test_stablecoin__deployer__is_not_a_minter(world: World) -> None:

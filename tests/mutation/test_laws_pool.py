@@ -107,48 +107,6 @@ def test_liquidate__health_exactly_one__is_refused_everywhere(world: World) -> N
     assert list(pool.positions_to_liquidate(pid, 1)) == [pid]
 
 
-def _protected(world: World, trigger_above: int, fee: int) -> tuple[int, int]:
-    """A WETH position at LTV 50 % (health 1.4) whose protection triggers `trigger_above`
-    [wad] above its health, with a target 0.2 above the trigger."""
-    pool = world.weth.pool
-    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
-    health = pool.health(pid)
-    trigger = health + trigger_above
-    with boa.env.prank(world.borrower):
-        pool.set_protection(pid, trigger, trigger + WAD // 5, fee)
-    return pid, health
-
-
-def test_auto_deleverage__health_exactly_at_trigger__is_not_due(world: World) -> None:
-    """A protection is due below its trigger, not at it: the pool refuses and the lens
-    does not list it."""
-    pid, _ = _protected(world, 0, 100)
-    pool, lens = world.weth.pool, world.system.lens
-    assert list(lens.protections_due(pool.address, pid, 1)) == []
-    expect_revert(
-        "pool: protection not due", pool.auto_deleverage, pid, 1_000 * WAD, sender=world.keeper
-    )
-
-
-def test_auto_deleverage__bonus_lowered_after_the_rule__keeper_gets_at_most_the_new_bonus(
-    world: World,
-) -> None:
-    """The owner's fee is capped by the pool's bonus when the deleverage happens: after
-    governance lowers the bonus, the keeper's collateral is worth at most the repaid debt
-    times (1 + the new bonus)."""
-    market, pool = world.weth, world.weth.pool
-    pid, _ = _protected(world, WAD // 20, market.params.liquidation_bonus)
-    params = market.params.__dict__ | {"liquidation_bonus": 100}
-    with boa.env.prank(world.admin):
-        world.factory.set_risk_params(pool.address, tuple(params.values()))
-    repay, _, _ = world.system.lens.preview_auto_deleverage(pool.address, pid)
-    assert repay > 0
-    price = pool.price()
-    with boa.env.prank(world.keeper):
-        out = pool.auto_deleverage(pid, repay)
-    assert out * market.scale * price // WAD <= repay * (BPS + 100) // BPS
-
-
 def test_liquidate_many__budget_for_one__burns_at_most_the_budget(world: World) -> None:
     """A keeper's `_max_repay` bounds what the whole batch burns, not each liquidation."""
     market, pool = world.weth, world.weth.pool
@@ -175,33 +133,6 @@ def test_repay__exactly_the_debt__clears_it(world: World) -> None:
     assert pool.debt_of(pid) == 0
 
 
-def test_set_protection__trigger_exactly_one__reverts(world: World) -> None:
-    """A protection must fire before liquidation can: a trigger of health 1.0 never would."""
-    pool = world.weth.pool
-    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
-    expect_revert(
-        "pool: trigger not above 1.0",
-        pool.set_protection,
-        pid,
-        WAD,
-        2 * WAD,
-        100,
-        sender=world.borrower,
-    )
-
-
-def test_auto_deleverage__past_the_target__reverts(world: World) -> None:
-    """A deleverage never takes health above the owner's target: the keeper may not sell
-    more of the owner's collateral than the rule asks."""
-    pool = world.weth.pool
-    pid, _ = _protected(world, WAD // 20, 100)
-    repay, _, _ = world.system.lens.preview_auto_deleverage(pool.address, pid)
-    assert repay > 0
-    expect_revert(
-        "pool: result off target", pool.auto_deleverage, pid, 2 * repay, sender=world.keeper
-    )
-
-
 def test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust(world: World) -> None:
     """A debt is 0 or at least the minimum: a keeper's cap may not stop a liquidation where
     the rest would be dust. 0.1 WETH with 150 bhUSD at 2,000 (health 0.93) is liquidated
@@ -219,3 +150,157 @@ def test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust(world: W
         assert revert_reason(err) == "pool: max repay too low"
     debt = pool.debt_of(pid)
     assert debt == 0 or debt >= min_debt, f"left {debt} of debt, below the minimum"
+
+
+# ------------------------------------------------------------------ deleverage
+
+
+def _most_out(coll: int, norm: int, new_norm: int) -> int:
+    """The most collateral a deleverage may free: (coll - out) x norm >= coll x new_norm,
+    collateral per normalised debt must not fall (so neither may health, at any price)."""
+    return coll - -(-coll * new_norm // norm)
+
+
+def test_deleverage__exactly_in_proportion__accepted_and_one_unit_more_refused(
+    world: World,
+) -> None:
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    coll, norm = pool.collateral_of(pid), pool.normalised_debt_of(pid)
+    repay = 5_000 * WAD
+    new_norm = norm - repay * WAD // pool.rate()
+    out = _most_out(coll, norm, new_norm)
+    expect_revert(
+        "pool: health would fall", pool.deleverage, pid, repay, out + 1, sender=world.borrower
+    )
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, repay, out)
+    assert (pool.collateral_of(pid), pool.normalised_debt_of(pid)) == (coll - out, new_norm)
+    assert (coll - out) * norm >= coll * new_norm
+
+
+def test_deleverage__half_the_debt_for_half_the_collateral__accepted(world: World) -> None:
+    """Collateral per debt exactly kept (not raised) is allowed: health does not fall."""
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    coll, norm, rate = pool.collateral_of(pid), pool.normalised_debt_of(pid), pool.rate()
+    half = norm // 2
+    repay = -(-half * rate // WAD)  # the least repay that removes half the normalised debt
+    while repay * WAD // rate < half:
+        repay += 1
+    assert repay * WAD // rate == half and norm % 2 == 0 and coll % 2 == 0
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, repay, coll // 2)
+    # exactly in proportion: (coll / 2) x norm == coll x (norm / 2)
+    assert (pool.collateral_of(pid), pool.normalised_debt_of(pid)) == (coll // 2, norm - half)
+
+
+def test_deleverage__more_collateral_than_held__refused_with_reason(world: World) -> None:
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    for repay in (1_000 * WAD, MAX_UINT):
+        expect_revert(
+            "pool: insufficient collateral",
+            pool.deleverage,
+            pid,
+            repay,
+            10 * WAD + 1,
+            sender=world.borrower,
+        )
+
+
+def test_deleverage__after_a_year__supply_and_reserve_still_match_the_debt(world: World) -> None:
+    """bhUSD supply + reserves = debts + bad debt (within rounding) across a deleverage a
+    year after the last accrual: the reserve must get the interest on the debt removed."""
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    markets = world.system.markets.values()
+
+    def gap() -> int:
+        for m in markets:
+            m.pool.accrue()
+        supply = world.stablecoin.totalSupply()
+        owed = sum(m.pool.total_debt() + m.pool.bad_debt() - m.pool.reserve() for m in markets)
+        return owed - supply
+
+    before = gap()
+    boa.env.time_travel(seconds=YEAR)
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, pool.debt_of(pid) // 2, 0)
+    after = gap()
+    assert abs(after - before) <= 10, f"supply + reserves drifted from debts by {after - before}"
+
+
+def test_deleverage__stranger_or_keeper__refused(world: World) -> None:
+    """Only the owner (or its operator) may take a position's collateral, even against a
+    repay: nobody else chooses when the owner's position shrinks."""
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    world.bhusd(world.attacker, 1_000 * WAD)
+    for who in (world.attacker, world.keeper):
+        expect_revert(
+            "pool: not owner or operator", pool.deleverage, pid, 1_000 * WAD, 0, sender=who
+        )
+
+
+def test_deleverage__more_than_the_debt__burns_exactly_the_debt(world: World) -> None:
+    """A repay above the debt repays the debt and not one wei more; the position is empty
+    and its owner holds what it held minus exactly the debt."""
+    boa.env.time_travel(seconds=YEAR + 777)
+    _fresh_price(world)
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 5_000 * WAD)
+    world.bhusd(world.borrower, 1_000 * WAD)
+    debt = pool.debt_of(pid)
+    before = world.stablecoin.balanceOf(world.borrower)
+    tokens = world.weth.token.balanceOf(world.borrower)
+    supply = world.stablecoin.totalSupply()
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, debt + 10**20, 10 * WAD)
+    assert world.stablecoin.balanceOf(world.borrower) == before - debt
+    assert world.stablecoin.totalSupply() == supply - debt
+    assert (pool.collateral_of(pid), pool.normalised_debt_of(pid)) == (0, 0)
+    assert world.weth.token.balanceOf(world.borrower) == tokens + 10 * WAD
+
+
+def test_deleverage__partial_repay__removes_at_most_what_was_paid(world: World) -> None:
+    """A partial repay after interest lowers the debt by at most what was paid (the
+    normalised debt removed rounds down), and the collateral out stays in proportion."""
+    boa.env.time_travel(seconds=YEAR + 777)
+    _fresh_price(world)
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 15_000 * WAD)
+    boa.env.time_travel(seconds=YEAR)
+    debt = pool.debt_of(pid)
+    with boa.env.prank(world.borrower):
+        pool.deleverage(pid, 3_333 * WAD + 7, 0)
+    assert pool.debt_of(pid) >= debt - (3_333 * WAD + 7)
+
+
+def test_deleverage__partial_repay_leaving_dust__refused(world: World) -> None:
+    pool = world.weth.pool
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 5_000 * WAD)
+    dust = pool.debt_of(pid) - world.weth.params.min_debt + 1
+    expect_revert("pool: debt below minimum", pool.deleverage, pid, dust, 0, sender=world.borrower)
+
+
+# --------------------------------------------------------------- packed reserve
+
+SLOT_DEBT_TOTALS = 8  # MarginPool `_debt_totals`: reserve (bits 128..255) | total norm (0..127)
+
+
+def test_accrue__reserve_at_its_field_limit__refused_not_wrapped(world: World) -> None:
+    """The reserve shares a word with the total normalised debt: a reserve that would reach
+    2**128 must be refused, never carried into (or wrapped around) the debt field. Only a
+    storage write gets there: no debt ceiling produces that much interest."""
+    pool = world.weth.pool
+    world.open(world.weth, world.borrower, 10 * WAD, 10_000 * WAD)
+    word = boa.env.get_storage(pool.address, SLOT_DEBT_TOTALS)
+    total_norm = word & (2**128 - 1)
+    assert total_norm > 0
+    full = (2**128 - 1) << 128 | total_norm
+    boa.env.set_storage(pool.address, SLOT_DEBT_TOTALS, full)
+    assert pool.reserve() == 2**128 - 1
+    boa.env.time_travel(seconds=YEAR)
+    expect_revert("pool: reserve too large", pool.accrue, sender=world.keeper)
+    assert boa.env.get_storage(pool.address, SLOT_DEBT_TOTALS) == full

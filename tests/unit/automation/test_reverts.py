@@ -1,16 +1,10 @@
-"""PositionAutomation's refusals, and the pool's `repay above debt` for auto_deleverage.
-Amounts come from the pool's own parameters."""
+"""PositionAutomation's refusals for boosts and top-ups (protections: test_set_protection.py,
+test_auto_deleverage.py). Amounts come from the pool's own parameters."""
 
 import ape
-import pytest
 
 from bulkhead import risk
 from bulkhead.risk import WAD
-
-
-@pytest.fixture(scope="module")
-def automation(project, deployment):
-    return project.PositionAutomation.at(deployment.automation)
 
 
 def _at_max_ltv(m, owner) -> int:
@@ -75,12 +69,32 @@ def test_top_up__above_allowance_or_off_target__reverts(weth, borrower, keeper, 
         automation.top_up(weth.pool, pid, 5 * weth.unit, sender=keeper)
 
 
-def test_auto_deleverage__repay_above_debt__reverts(weth, borrower, keeper):
+def test_set_boost_and_top_up__unknown_position__revert(weth, borrower, automation):
+    with ape.reverts("automation: unknown position"):
+        automation.set_boost(weth.pool, 10**9, 3 * WAD, 2 * WAD, 50, sender=borrower)
+    with ape.reverts("automation: unknown position"):
+        automation.set_top_up(
+            weth.pool, 10**9, 12 * WAD // 10, 14 * WAD // 10, 50, 1, sender=borrower
+        )
+
+
+def test_set_boost_and_top_up__operator__not_owner(weth, borrower, operator, automation):
+    # unlike a protection, a boost or a top-up is the owner's alone
     pid = _at_max_ltv(weth, borrower)
-    health = weth.pool.health(pid)
-    weth.pool.set_protection(pid, health + WAD // 100, health + WAD // 2, 100, sender=borrower)
-    with ape.reverts("pool: repay above debt"):
-        weth.pool.auto_deleverage(pid, weth.pool.debt_of(pid) + WAD, sender=keeper)
+    weth.pool.set_operator(operator, True, sender=borrower)
+    with ape.reverts("automation: not owner"):
+        automation.set_boost(weth.pool, pid, 3 * WAD, 2 * WAD, 50, sender=operator)
+    with ape.reverts("automation: not owner"):
+        automation.set_top_up(
+            weth.pool, pid, 12 * WAD // 10, 14 * WAD // 10, 50, 1, sender=operator
+        )
+
+
+def test_set_top_up__contradicts_a_boost__reverts(weth, borrower, automation):
+    pid = _at_max_ltv(weth, borrower)
+    automation.set_boost(weth.pool, pid, 2 * WAD, 16 * WAD // 10, 50, sender=borrower)
+    with ape.reverts("automation: contradicts another rule"):
+        automation.set_top_up(weth.pool, pid, 12 * WAD // 10, 2 * WAD, 50, 1, sender=borrower)
 
 
 def test_top_up__token_returns_false__transfer_failed(quirky, borrower, keeper, automation):

@@ -60,3 +60,43 @@ def test_accrue__valid_price__moves_the_anchor_to_now(weth, admin, chain):
         weth.set_price_wad(up, admin)
         statuses["with"] = weth.pool.price_status()[1]
     assert statuses == {"without": 0, "with": 6}
+
+
+def test_accrue__deposit_and_withdraw__do_not_accrue(weth, borrower, chain):
+    """The total normalised debt does not change, so neither does the reserve's interest:
+    deposit and withdraw read the current rate without writing it."""
+    pid = weth.open_at_ltv(borrower, 100_000 * WAD, 3_000)
+    reserve = weth.pool.reserve()
+    chain.pending_timestamp += 86_400
+    weth.refresh(borrower)
+    weth.fund(borrower, weth.unit)
+    deposit = weth.pool.deposit(pid, weth.unit, sender=borrower)
+    withdraw = weth.pool.withdraw(pid, weth.unit, sender=borrower)
+    for tx in (deposit, withdraw):
+        assert tx.decode_logs(weth.pool.Accrue) == []
+    assert weth.pool.reserve() == reserve
+    # the debt still grew with time: the view reads the current rate
+    (updated,) = withdraw.decode_logs(weth.pool.PositionUpdated)
+    assert updated.debt == weth.pool.debt_of(pid, block_id=withdraw.block_number)
+
+
+def test_accrue__open_and_close_without_debt__do_not_accrue(weth, borrower, chain):
+    weth.open_at_ltv(borrower, 100_000 * WAD, 3_000)
+    reserve = weth.pool.reserve()
+    chain.pending_timestamp += 86_400
+    weth.fund(borrower, weth.unit)
+    opened = weth.pool.open(weth.unit, 0, sender=borrower)
+    closed = weth.pool.close(opened.return_value, sender=borrower)
+    for tx in (opened, closed):
+        assert tx.decode_logs(weth.pool.Accrue) == []
+    assert weth.pool.reserve() == reserve
+
+
+def test_accrue__borrow_and_repay__accrue_first(weth, borrower, chain):
+    pid = weth.open_at_ltv(borrower, 100_000 * WAD, 3_000)
+    for action in (weth.pool.borrow, weth.pool.repay):
+        chain.pending_timestamp += 86_400
+        weth.refresh(borrower)
+        tx = action(pid, 100 * WAD, sender=borrower)
+        (event,) = tx.decode_logs(weth.pool.Accrue)
+        assert event.interest > 0

@@ -3,6 +3,7 @@ from dataclasses import replace
 import ape
 
 from bulkhead import risk
+from tests.conftest import WAD, YEAR
 
 
 def test_set_risk_params__stranger__reverts(weth, attacker):
@@ -21,7 +22,22 @@ def test_set_risk_params__from_factory__replaces_and_logs(weth, as_factory):
     assert (event.max_ltv, event.stability_fee) == (max_ltv, new.stability_fee)
 
 
-def test_set_risk_params__from_factory__validates_again(weth, as_factory):
-    # the pool does not trust its factory: the bounds are checked in the pool too
+def test_set_risk_params__out_of_bounds__refused_by_the_factory(weth, factory, admin):
+    # the factory is the one gate: the pool takes parameters from it alone, as they come
     with ape.reverts("risk: max ltv not below threshold"):
-        weth.pool.set_risk_params(replace(weth.params, max_ltv=9_000).as_tuple(), sender=as_factory)
+        factory.set_risk_params(
+            weth.pool, replace(weth.params, max_ltv=9_000).as_tuple(), sender=admin
+        )
+
+
+def test_set_risk_params__from_factory__accrues_at_the_old_fee_first(
+    weth, borrower, as_factory, chain
+):
+    weth.open_at_ltv(borrower, 10_000 * WAD, 4_000)
+    reserve = weth.pool.reserve()
+    chain.pending_timestamp += YEAR // 12
+    new = replace(weth.params, stability_fee=0)
+    tx = weth.pool.set_risk_params(new.as_tuple(), sender=as_factory)
+    (accrual,) = tx.decode_logs(weth.pool.Accrue)
+    assert accrual.interest > 0
+    assert weth.pool.reserve() == reserve + accrual.interest

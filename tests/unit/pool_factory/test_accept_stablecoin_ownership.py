@@ -17,7 +17,7 @@ def test_accept_stablecoin_ownership__after_handover__factory_owns_bhusd(
 
 
 def test_accept_stablecoin_ownership__not_pending__reverts(factory, admin):
-    with ape.reverts("bhusd: caller is not the pending owner"):
+    with ape.reverts("ownable_2step: caller is not the new owner"):
         factory.accept_stablecoin_ownership(sender=admin)
 
 

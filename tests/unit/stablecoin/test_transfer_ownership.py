@@ -15,7 +15,7 @@ def test_transfer_ownership__zero_address__cancels(stablecoin, keeper, as_factor
     stablecoin.transfer_ownership(keeper, sender=as_factory)
     stablecoin.transfer_ownership(ZERO_ADDRESS, sender=as_factory)
     assert stablecoin.pending_owner() == ZERO_ADDRESS
-    with ape.reverts("bhusd: caller is not the pending owner"):
+    with ape.reverts("ownable_2step: caller is not the new owner"):
         stablecoin.accept_ownership(sender=keeper)
 
 
