@@ -44,6 +44,7 @@ test: compile chromium
 	  grep -q "$${d%/}" Makefile || { echo "make test: $$d is in no pytest group"; exit 1; }; done
 	$(PY) -m ruff format --check --quiet .
 	$(PY) -m ruff check --quiet bulkhead tests scripts bench bots
+	$(PY) -m mypy
 	pytest -p no:cacheprovider -q tests/unit tests/integration
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
 	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate tests/monitor tests/fleet

@@ -6,7 +6,7 @@ local key (signed here; the key is never printed or logged).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from web3 import HTTPProvider, Web3
@@ -72,7 +72,7 @@ class Sender:
             try:
                 # the margin covers a first write (22.1k) that the estimate did not see,
                 # e.g. an accrual that first fills the reserve one block later
-                tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 50_000
+                tx["gas"] = int(self.w3.eth.estimate_gas(cast(Any, tx)) * 1.2) + 50_000
             except ContractLogicError as exc:
                 raise TxError(revert_reason(exc)) from None
             except (ValueError, Web3RPCError) as exc:
@@ -89,7 +89,7 @@ class Sender:
 
     def _submit(self, tx: dict[str, Any]) -> Any:
         if self._account is None:
-            tx_hash = self.w3.eth.send_transaction(tx)
+            tx_hash = self.w3.eth.send_transaction(cast(Any, tx))
         else:
             tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
             tx.setdefault("chainId", self.w3.eth.chain_id)

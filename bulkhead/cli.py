@@ -213,7 +213,7 @@ class AmountOr(DecimalType):
         self.word = word
         self.name = f"number|{word}"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal | str:
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal | str:  # type: ignore[override]
         if isinstance(value, str) and value.strip().lower() == self.word:
             return self.word
         return super().convert(value, param, ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -124,7 +124,7 @@ def connect(rpc_url: str) -> Web3:
     """`bulkhead.chain.connect`, remembering the chain id: web3 asks for it before every
     call otherwise, which triples the requests of a command."""
     w3 = _connect(rpc_url)
-    w3.provider.cacheable_requests = {"eth_chainId"}
+    w3.provider.cacheable_requests = {cast(Any, "eth_chainId")}
     w3.provider.cache_allowed_requests = True
     return w3
 

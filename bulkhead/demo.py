@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
 from web3.logs import DISCARD
@@ -93,6 +93,12 @@ class DemoContext:
     notes: list[str] = field(default_factory=list)
     keeper: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # what later steps report
+
+    @property
+    def deployed(self) -> Deployment:
+        if self.deployment is None:
+            raise DemoError("no deployment yet: the deploy step must run first")
+        return self.deployment
 
     @property
     def c(self) -> Client:
@@ -164,7 +170,7 @@ def step_deploy(ctx: DemoContext) -> None:
 
 def plan_positions(ctx: DemoContext) -> list[PlannedPosition]:
     """Which borrower opens what: POSITIONS_PER_POOL per pool, varied size and leverage."""
-    planned = []
+    planned: list[PlannedPosition] = []
     for pool in ctx.c.pools():
         p = ctx.c.params(pool)
         price = ctx.prices_before[pool.name]
@@ -229,14 +235,14 @@ def step_open_positions(ctx: DemoContext) -> None:
             ctx.c.pool(pos.pool).contract.events.Open().process_receipt(receipt, errors=DISCARD)
         )
         pos.id = int(events[0]["args"]["id"])
-    per_pool = {}
+    per_pool: dict[str, int] = {}
     for pos in ctx.positions:
         per_pool[pos.pool] = per_pool.get(pos.pool, 0) + 1
     ctx.log("  opened " + ", ".join(f"{n} in {name}" for name, n in per_pool.items()))
 
 
 def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
-    response = ctx.w3.provider.make_request(method, params)
+    response = ctx.w3.provider.make_request(cast(Any, method), params)
     if "error" in response:
         raise DemoError(f"the node does not support {method}: {response['error']}")
     return response.get("result")
@@ -270,7 +276,7 @@ SAVERS = 3  # borrowers who deposit half of their bhUSD into the savings vault
 
 def _vault(ctx: DemoContext) -> Any:
     return ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployment.vault),
+        address=Web3.to_checksum_address(ctx.deployed.vault),
         abi=artifacts.load("SavingsVault").abi,
     )
 
@@ -304,7 +310,7 @@ def step_sweep_fees(ctx: DemoContext) -> None:
     """Sweep each pool's reserve above its target into the vault; let a stream period pass."""
     vault = _vault(ctx)
     factory = ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployment.factory),
+        address=Web3.to_checksum_address(ctx.deployed.factory),
         abi=artifacts.load("PoolFactory").abi,
     )
     before = vault.functions.tracked_assets().call()
@@ -328,7 +334,7 @@ def step_protect(ctx: DemoContext) -> None:
     """Every third position gets a deleverage protection; a few get a top-up or a boost."""
     c = ctx.c
     automation = ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployment.automation),
+        address=Web3.to_checksum_address(ctx.deployed.automation),
         abi=artifacts.load("PositionAutomation").abi,
     )
     pools = {p.name: p for p in c.pools()}
@@ -441,7 +447,7 @@ def step_keeper(ctx: DemoContext) -> None:
         ],
     )
     ctx.keeper = Keeper(
-        ctx.w3, ctx.deployment, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
+        ctx.w3, ctx.deployed, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
     )
     ctx.log(
         f"  keeper {keeper_address} (dev account {KEEPER_ACCOUNT}, the default of "
@@ -527,7 +533,7 @@ def accounting(ctx: DemoContext) -> dict:
         if events:
             rate = int(events[-1]["args"]["rate"])
         else:  # accrued earlier in this same second: the latest Accrue event holds the rate
-            logs = c.events.Accrue().get_logs(from_block=ctx.deployment.deploy_block)
+            logs = c.events.Accrue().get_logs(from_block=ctx.deployed.deploy_block)
             rate = int(logs[-1]["args"]["rate"]) if logs else WAD
         count = c.functions.position_count().call()
         norm = sum(c.functions.normalised_debt_of(i).call() for i in range(1, count + 1))

@@ -29,7 +29,17 @@ from web3 import Web3
 from bulkhead import artifacts
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper import decide
-from bulkhead.keeper.decide import KINDS, Action, Batch, Costs, Due, PoolState, Position, Skip
+from bulkhead.keeper.decide import (
+    KINDS,
+    Action,
+    Batch,
+    Costs,
+    Due,
+    Kind,
+    PoolState,
+    Position,
+    Skip,
+)
 from bulkhead.keeper.index import EventCodec, EventIndex, LogSource
 from bulkhead.keeper.metrics import EventLog, Metrics, usd
 from bulkhead.keeper.rpc import Call, Rpc, RpcError, to_int
@@ -41,7 +51,7 @@ LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
 LIQUIDATION_RESULTS = 1_000  # MarginPool.MAX_RESULTS
 RULE_PAGE = 1_000  # PositionAutomation MAX_PAGE
 # `PositionAutomation.due` reports each position's due rules as bits
-DUE_BITS = (("deleverage", 1), ("boost", 2), ("top_up", 4))
+DUE_BITS: tuple[tuple[Kind, int], ...] = (("deleverage", 1), ("boost", 2), ("top_up", 4))
 BHUSD = "bhUSD"  # the approvals' key for our bhUSD (protections), beside each pool's collateral
 APPROVE_GAS = 80_000
 BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
@@ -319,9 +329,11 @@ class Keeper:
 
         def add(call: Call, key: str) -> None:
             requests.append(call.request())
-            decoders.append(
-                lambda result, call=call, key=key: raw.__setitem__(key, call.decode(result))
-            )
+
+            def decode(result: Any, call: Call = call, key: str = key) -> None:
+                raw[key] = call.decode(result)
+
+            decoders.append(decode)
 
         add(self._bhusd_balance, "bhusd")
         if BHUSD not in self.approved and "deleverage" in self.config.kinds:
@@ -480,7 +492,7 @@ class Keeper:
     def _native_price(self) -> int:
         if self.config.native_price is not None:
             return self.config.native_price
-        return self.prices.get(self.native_pool, 0)
+        return self.prices.get(self.native_pool, 0) if self.native_pool else 0
 
     # ========================================================== execution
 
@@ -528,7 +540,9 @@ class Keeper:
         waiting = self._approve(the_plan.actions, allowances, fees)
         ready: list[Action | Batch] = []
         for a in the_plan.transactions():
-            if _approval_key(a) in waiting:
+            if isinstance(a, Batch):  # liquidations: no approval needed
+                ready.append(a)
+            elif _approval_key(a) in waiting:
                 late.append(Skip(a.kind, a.pool, a.id, "approving"))
             elif self.config.dry_run and self._unapproved(a, allowances):
                 # a dry run sends no approval, so this action cannot be simulated: report
@@ -696,6 +710,7 @@ class Keeper:
             }
             if o.status == "mined":
                 receipt = o.receipt
+                assert receipt is not None  # dev: a mined outcome carries its receipt
                 self.gas[action.kind] = max(receipt.gas_used, self.gas[action.kind] * 7 // 8)
                 bounty = self._bounty(action, receipt.logs)
                 extra = self._count_done(action, bounty, receipt.block)
@@ -757,6 +772,7 @@ class Keeper:
             self.log(o.status, **fields, reason=reason, bucket=bucket, gas_wei=o.gas_cost)
             return
         receipt = o.receipt
+        assert receipt is not None  # dev: a mined outcome carries its receipt
         events = self._liquidations(batch.pool, receipt.logs)
         done = [a for a in batch.actions if a.id in events]
         if len(done) >= 2:  # learn the gas per position (the fixed part stays the table's)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
@@ -33,7 +33,7 @@ class EventCodec:
         self.by_topic: dict[bytes, dict] = {}
         for item in abi:
             if item.get("type") == "event" and item["name"] in names:
-                self.by_topic[bytes(event_abi_to_log_topic(item))] = item
+                self.by_topic[bytes(event_abi_to_log_topic(cast(Any, item)))] = item
         missing = set(names) - {e["name"] for e in self.by_topic.values()}
         if missing:
             raise ValueError(f"ABI lacks events {sorted(missing)}")
@@ -209,7 +209,7 @@ class LogSource:
             )
             for a, b in ranges
         ]
-        requests.append(("eth_getBlockByNumber", [hex(head), False]))
+        requests.append(("eth_getBlockByNumber", cast(Any, [hex(head), False])))
         *chunks, block = self.rpc.batch(requests)
         applied = 0
         for logs in chunks:

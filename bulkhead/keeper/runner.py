@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import ROUND_UP, Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from requests.exceptions import RequestException
 from web3 import HTTPProvider, Web3
@@ -361,7 +361,7 @@ class Heartbeat:
         if w3.eth.chain_id not in LOCAL_CHAIN_IDS:
             return False
         for method in ("anvil_getAutomine", "hardhat_getAutomine"):
-            answer = w3.provider.make_request(method, [])
+            answer = w3.provider.make_request(cast(Any, method), [])
             if "result" in answer:
                 return bool(answer["result"])
         return False
@@ -382,7 +382,7 @@ class Heartbeat:
                 if number != head:
                     head, since = number, time.monotonic()
                 elif time.monotonic() - since >= self.every:
-                    self.w3.provider.make_request("evm_mine", [])
+                    self.w3.provider.make_request(cast(Any, "evm_mine"), [])
                     self.mined += 1
             except Exception:  # noqa: BLE001 - a node away for a moment: try again next tick
                 continue

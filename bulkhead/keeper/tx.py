@@ -314,6 +314,7 @@ class TxManager:
         todo = list(range(len(items)))
         for attempt in (0, 1):
             first = self.next_nonce
+            assert first is not None  # dev: synced above
             txs = {i: self._tx(items[i], first + k, fees) for k, i in enumerate(todo)}
             responses = self.rpc.batch([self.signer.request(txs[i]) for i in todo])
             # blocks count toward `stuck_blocks` from here: an automining node mines while

@@ -153,8 +153,8 @@ def risk_report(
 ) -> list[PoolReport]:
     """The model run for each of `pools`; `vols` by pool name (lower case) or `*` for all."""
     vols = {k.lower(): v for k, v in (vols or {}).items()}
-    for vol in [*vols.values(), 0.0]:  # before any chain call
-        risk_model.check_inputs(vol, horizon, paths, steps, dist, df)
+    for given_vol in [*vols.values(), 0.0]:  # before any chain call
+        risk_model.check_inputs(given_vol, horizon, paths, steps, dist, df)
     now = client.w3.eth.get_block("latest")["timestamp"]
     reports = []
     for pool in pools:

@@ -233,7 +233,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     n = book.size
     p_liq = np.zeros(n)
-    result = dict(p_any=0.0, liq=0.0, bad=np.zeros(paths))
+    p_any, liq, bad = 0.0, 0.0, np.zeros(paths)
     if n:
         running = step_minima(paths, steps, vol, years, rng, dist, df)
         lowest = np.sort(running[:, -1])
@@ -243,9 +243,9 @@ def simulate(
         # min < barrier: the count of sorted minima strictly below it
         p_liq = np.searchsorted(lowest, barrier, side="left") / paths
         p_liq = np.where(book.liquidatable_now, 1.0, p_liq)
-        result["p_any"] = float(np.searchsorted(lowest, barrier.max(), side="left") / paths)
-        result["liq"], result["bad"] = _liquidations(book, running, barrier)
-    loss = np.maximum(result["bad"] - book.reserve, 0.0)
+        p_any = float(np.searchsorted(lowest, barrier.max(), side="left") / paths)
+        liq, bad = _liquidations(book, running, barrier)
+    loss = np.maximum(bad - book.reserve, 0.0)
     var, es = tail(loss)
     return PoolRisk(
         pool=book.pool,
@@ -255,10 +255,10 @@ def simulate(
         steps=steps,
         dist=dist,
         df=df if dist == "t" else None,
-        p_any=result["p_any"],
-        expected_liquidations=float(result["liq"]),
+        p_any=p_any,
+        expected_liquidations=float(liq),
         expected_positions_liquidated=float(p_liq.sum()),
-        expected_bad_debt=float(np.mean(result["bad"])),
+        expected_bad_debt=float(np.mean(bad)),
         var=var,
         es=es,
         reserve=book.reserve,

@@ -174,7 +174,11 @@ class ActivityLog:
                     from_block=self.next_block, to_block=head, argument_filters=filters
                 )
                 for log in logs:
-                    if contract is None or by_pool or log["args"].get("pool") == pool.address:
+                    if (
+                        contract is None
+                        or by_pool
+                        or log["args"].get("pool") == pool.contract.address
+                    ):
                         self.actions[pool.name].append(
                             self._action(pool, name, log, prices.get(pool.name))
                         )

@@ -87,7 +87,7 @@ def steps(
             height - pad - (height - 2 * pad) * y / top,
         )
 
-    path = []
+    path: list[str] = []
     last_y = 0.0
     for x, y in points:
         px, py_last = at(x, last_y)

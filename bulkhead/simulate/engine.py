@@ -402,6 +402,7 @@ class Simulation:
             )
             self.ids.append(int(log["topics"][1], 16))
         # a protection lives in the automation, which deleverages as the owner's operator
+        assert self.deployment is not None  # dev: deployed in `prepare`
         automation = self.deployment.automation
         auto_abi = abi("PositionAutomation")
         protect = []
@@ -558,7 +559,9 @@ class Simulation:
             DEFAULT_NATIVE_PRICE,
         )
         recorder.load_positions(self.deployment.deploy_block, head)
-        start_positions = {t.name: {k: tuple(v) for k, v in t.positions.items()} for t in tracked}
+        start_positions = {
+            t.name: {k: (v[0], v[1]) for k, v in t.positions.items()} for t in tracked
+        }
         handles = keepers_mod.make_keepers(
             self.s.keeper_kind,
             self.rpc_url,
@@ -853,8 +856,9 @@ class Simulation:
                 for j, fn in enumerate(("reserve", "bad_debt", "rate"))
             )
             for entry in receipt["logs"]:
-                if entry["topics"][0] == accrue_topic:
-                    rate = int(pool_abi.event(entry)[1]["rate"])
+                decoded = pool_abi.event(entry) if entry["topics"][0] == accrue_topic else None
+                if decoded is not None:
+                    rate = int(decoded[1]["rate"])
             norm = sum(v[1] for v in positions[p.address.lower()].values())
             debts += norm * rate // WAD
             reserves += reserve

@@ -216,8 +216,8 @@ class StandInKeeper:
                         for i in due
                     ]
                 )
-                for pid, raw in zip(due, previews, strict=True):
-                    repay, _out, _after = self.lens_abi.result("preview_auto_deleverage", raw)
+                for pid, preview in zip(due, previews, strict=True):
+                    repay, _out, _after = self.lens_abi.result("preview_auto_deleverage", preview)
                     if repay:
                         txs.append(
                             Tx(

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, NullFormatter
 
-STEPS = {"drawstyle": "steps-post"}
+STEPS: dict[str, Any] = {"drawstyle": "steps-post"}
 HEALTH_TICKS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 COLORS = {"price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1"}

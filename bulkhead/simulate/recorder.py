@@ -199,9 +199,9 @@ class Recorder:
             self.block_receipts = False  # for the block's keeper transactions one by one
             return self.record(block, market, executed_at, step)
         logs, receipts, header = results[0], results[1] or [], results[2]
-        if not self.block_receipts:
+        if not self.block_receipts:  # results[1] is the block, with its transactions
             mine = [
-                t["hash"] for t in receipts["transactions"] if t["from"].lower() in self.keepers
+                t["hash"] for t in results[1]["transactions"] if t["from"].lower() in self.keepers
             ]
             receipts = self.driver.receipts(mine)
         timestamp = to_int(header["timestamp"])
@@ -273,13 +273,13 @@ class Recorder:
             if (r.get("from") or "").lower() not in self.keepers:
                 continue
             cost = to_int(r["gasUsed"]) * to_int(r.get("effectiveGasPrice") or "0x0")
-            pool = self._pool_of(r)
-            if pool is None:
+            paid_for = self._pool_of(r)
+            if paid_for is None:
                 gas_other += cost
                 continue
-            counters[pool.name]["gas"] += cost
+            counters[paid_for.name]["gas"] += cost
             if to_int(r["status"]) != 1:
-                counters[pool.name]["reverted"] += 1
+                counters[paid_for.name]["reverted"] += 1
 
         rows = {}
         for k, pool in enumerate(pools):

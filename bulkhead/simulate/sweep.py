@@ -146,8 +146,8 @@ def _cell_settings(
 
 def analytic_bound(sim: Simulation, pools: Sequence[str]) -> float | None:
     """Smallest 1 - K x debt / value over the positions of `pools` (no reserve counted)."""
-    bounds = [b.safe_drop() for b in analysis.books(sim, tuple(pools)).values()]
-    bounds = [b for b in bounds if b is not None]
+    drops = [b.safe_drop() for b in analysis.books(sim, tuple(pools)).values()]
+    bounds = [d for d in drops if d is not None]
     return min(bounds) if bounds else None
 
 
