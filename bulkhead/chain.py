@@ -31,7 +31,7 @@ def connect(rpc_url: str, timeout: float = 30) -> Web3:
     """A Web3 for `rpc_url`, checked to answer; NodeError otherwise."""
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
-        w3.eth.chain_id
+        _ = w3.eth.chain_id  # the first request: does the node answer?
     except Exception:
         raise NodeError(f"node not reachable at {rpc_url}") from None
     return w3

@@ -9,6 +9,7 @@ whatever still fails on chain comes back as `TxError` with the contract's reason
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -177,10 +178,8 @@ class Client:
         if deployment.deploy_block_hash:
             block_hash = None  # Anvil refuses a block beyond its head; others return null
             if deployment.deploy_block <= w3.eth.block_number:
-                try:
+                with contextlib.suppress(BlockNotFound):
                     block_hash = Web3.to_hex(w3.eth.get_block(deployment.deploy_block)["hash"])
-                except BlockNotFound:
-                    pass
             if block_hash != deployment.deploy_block_hash.lower():
                 why = "no such block" if block_hash is None else "its hash differs"
                 raise UserError(
@@ -736,12 +735,12 @@ class Client:
             )
         address = pool.contract.address
         auto = self.automation
-        if kind in ("deleverage", "boost"):
-            if (
-                trigger
-                and not pool.contract.functions.operators(sender.address, auto.address).call()
-            ):
-                sender.transact(pool.contract.functions.set_operator(auto.address, True))
+        if (
+            kind in ("deleverage", "boost")
+            and trigger
+            and not pool.contract.functions.operators(sender.address, auto.address).call()
+        ):
+            sender.transact(pool.contract.functions.set_operator(auto.address, True))
         if kind == "deleverage":
             fn = auto.functions.set_protection(address, position_id, trigger, target, max_fee)
         elif kind == "boost":

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from web3 import Web3
 
@@ -54,7 +55,7 @@ class PoolConfig:
     reserve_target: int | None = None  # [wad] None: the vault table's, else the factory's
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "PoolConfig":
+    def from_dict(cls, raw: dict) -> PoolConfig:
         try:
             params = RiskParams(
                 max_ltv=int(raw["max_ltv_bps"]),
@@ -110,7 +111,7 @@ class VaultConfig:
     reserve_target: int = DEFAULT_RESERVE_TARGET  # [wad] for every pool without its own
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "VaultConfig":
+    def from_dict(cls, raw: Any) -> VaultConfig:
         if not isinstance(raw, dict):
             raise ConfigError("config [vault] is not a table")
         try:
@@ -133,7 +134,7 @@ class Config:
     vault: VaultConfig = VaultConfig()
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Config":
+    def load(cls, path: str | Path | None = None) -> Config:
         path = Path(path) if path else DEFAULT_CONFIG
         try:
             text = path.read_text()
@@ -221,7 +222,7 @@ class Deployment:
         tmp.replace(path)
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "Deployment":
+    def from_dict(cls, raw: Any) -> Deployment:
         if not isinstance(raw, dict):
             raise ConfigError("manifest is not a JSON object")
         try:
@@ -270,7 +271,7 @@ class Deployment:
         return deployment
 
     @classmethod
-    def load(cls, path: str | Path) -> "Deployment":
+    def load(cls, path: str | Path) -> Deployment:
         path = Path(path)
         try:
             raw = json.loads(path.read_text())

@@ -7,6 +7,7 @@ whole process group on `stop()` (also on interpreter exit).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -98,7 +99,7 @@ class Anvil:
     def rpc_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = START_TIMEOUT) -> "Anvil":
+    def start(self, timeout: float = START_TIMEOUT) -> Anvil:
         out = subprocess.DEVNULL if self.quiet else None
         atexit.register(self.stop)
         attempt = 1
@@ -126,13 +127,11 @@ class Anvil:
             os.killpg(proc.pid, signal.SIGTERM)  # SIGTERM lets anvil write --state
             proc.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start()
 
     def __exit__(self, *exc) -> None:

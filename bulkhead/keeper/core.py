@@ -336,9 +336,12 @@ class Keeper:
             decoders.append(decode)
 
         add(self._bhusd_balance, "bhusd")
-        if BHUSD not in self.approved and "deleverage" in self.config.kinds:
-            if any(p.rule_ids("deleverage") for p in self.index.pools.values()):
-                add(self._bhusd_allowance, f"{BHUSD}:allowance")
+        if (
+            BHUSD not in self.approved
+            and "deleverage" in self.config.kinds
+            and any(p.rule_ids("deleverage") for p in self.index.pools.values())
+        ):
+            add(self._bhusd_allowance, f"{BHUSD}:allowance")
         kinds = [k for k, _bit in DUE_BITS if k in self.config.kinds]
         scanned = 0
         for address, pool_index in self.index.pools.items():

@@ -179,9 +179,9 @@ class Lockstep:
             self.round()
             records = self.fleet.board.records()
             held = [p for w in self.fleet.alive() for p in records[w]["partitions"]]
-            if len(held) == len(set(held)) and set(held) == set(self.partitions()):
-                if all(records[w]["partitions"] for w in self.fleet.alive()):
-                    return
+            settled = len(held) == len(set(held)) and set(held) == set(self.partitions())
+            if settled and all(records[w]["partitions"] for w in self.fleet.alive()):
+                return
         raise AssertionError(f"partitions never settled: {self.fleet.board.records()}")
 
     def partitions(self) -> list[str]:

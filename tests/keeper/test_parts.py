@@ -220,7 +220,7 @@ def test_rpc_error_reason__from_revert_data_or_message():
 class _NoNode:
     """A stand-in for web3 that fails if the account choice needed the node."""
 
-    class eth:
+    class eth:  # noqa: N801 (web3's attribute name: `w3.eth.chain_id`)
         chain_id = 1
 
         @property

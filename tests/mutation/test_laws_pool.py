@@ -141,7 +141,7 @@ def test_liquidate__capped_short_of_a_dust_remainder__never_leaves_dust(world: W
     pid = world.open(market, world.borrower, WAD // 10, 150 * WAD)
     market.set_price_wad(2_000 * WAD)
     min_debt = market.params.min_debt
-    assert 150 * WAD - 100 * WAD < min_debt
+    assert min_debt > 150 * WAD - 100 * WAD
     cap = 100 * WAD * (BPS + market.params.liquidation_fee) // BPS
     try:
         with boa.env.prank(world.keeper):

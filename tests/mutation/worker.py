@@ -10,6 +10,7 @@ longer than the timeout is killed (exit code null).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -40,10 +41,9 @@ def _preload() -> None:
     """Import what every run imports, so a forked child starts at once."""
     for ep in entry_points(group="pytest11"):
         if ep.name != "ape_test":
-            try:
+            # a plugin that cannot load here will not load in the child
+            with contextlib.suppress(Exception):
                 ep.load()
-            except Exception:  # a plugin that cannot load here will not load in the child
-                pass
     for name in ("pytest", "hypothesis", "hypothesis.stateful", "eth_account", "boa.test"):
         importlib.import_module(name)
 

@@ -10,6 +10,7 @@ worker's metrics and the fleet's together. Each process logs to `<log_dir>/<name
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -298,10 +299,8 @@ def fleet_totals(per_worker: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _signal(proc: subprocess.Popen | None, sig: int) -> None:
     if proc is not None and proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def _end(proc: subprocess.Popen | None, sig: int, timeout: float = 60.0) -> None:
