@@ -1,5 +1,6 @@
 """The keeper against a market crash on Anvil: 200 positions over three pools, protections
-of every kind, a 30 % fall of every price. Speed is measured in bench/keeper_scan.py."""
+of every kind, a 30 % fall of every price. Speed is measured in bench/scan.py and
+bench/reaction.py."""
 
 from __future__ import annotations
 
