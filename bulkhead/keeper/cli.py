@@ -13,18 +13,17 @@ from typing import Any
 
 import click
 
-from bulkhead.chain import NodeError, resolve_rpc_url
+from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper.decide import MAX_BATCH
 from bulkhead.keeper.metrics import LOG_FORMATS
 from bulkhead.keeper.runner import (
-    DEFAULT_MANIFEST,
-    DEFAULT_RPC_URL,
     check_batch_size,
     unfunded_message,
 )
 from bulkhead.keeper.runner import run as run_keeper
 from bulkhead.keeper.tx import SignerError
+from bulkhead.options import node_options
 
 
 class _Amount(click.ParamType):
@@ -67,32 +66,8 @@ def keeper() -> None:
     """The keeper bot: liquidations and automated position adjustments."""
 
 
-def _rpc_url(_ctx: Any, _param: Any, value: str) -> str:
-    try:
-        return resolve_rpc_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @keeper.command("run")
-@click.option(
-    "--rpc-url",
-    "--network",
-    "rpc_url",
-    envvar="BULKHEAD_RPC_URL",
-    default=DEFAULT_RPC_URL,
-    show_default=True,
-    callback=_rpc_url,
-    help="The node: a JSON-RPC URL, or local, anvil or hardhat (port 8545) (env BULKHEAD_RPC_URL).",
-)
-@click.option(
-    "--manifest",
-    envvar="BULKHEAD_MANIFEST",
-    default=DEFAULT_MANIFEST,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Deployment manifest (env BULKHEAD_MANIFEST).",
-)
+@node_options
 @click.option(
     "--account",
     type=click.IntRange(min=0),

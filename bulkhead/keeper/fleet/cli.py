@@ -20,9 +20,10 @@ import click
 from bulkhead.chain import LOCAL_CHAIN_IDS, NodeError, Sender
 from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
-from bulkhead.keeper.cli import BATCH_SIZE, _rpc_url
+from bulkhead.keeper.cli import BATCH_SIZE
 from bulkhead.keeper.fleet.partition import DEFAULT_SIZE
-from bulkhead.keeper.runner import DEFAULT_MANIFEST, DEFAULT_RPC_URL, web3_for
+from bulkhead.keeper.runner import web3_for
+from bulkhead.options import node_options
 from bulkhead.risk import WAD
 
 POLL_S = 1.0  # [s] between two looks at the processes
@@ -38,24 +39,7 @@ def _accounts(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
 
 
 @click.command("fleet")
-@click.option(
-    "--rpc-url",
-    "--network",
-    "rpc_url",
-    envvar="BULKHEAD_RPC_URL",
-    default=DEFAULT_RPC_URL,
-    show_default=True,
-    callback=_rpc_url,
-    help="The node (env BULKHEAD_RPC_URL).",
-)
-@click.option(
-    "--manifest",
-    envvar="BULKHEAD_MANIFEST",
-    default=DEFAULT_MANIFEST,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Deployment manifest (env BULKHEAD_MANIFEST).",
-)
+@node_options
 @click.option(
     "--workers", "-w", type=click.IntRange(1, 32), default=2, show_default=True,
     help="Worker processes, each with its own account.",
