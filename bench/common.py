@@ -22,7 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -34,7 +34,13 @@ from web3 import Web3
 from bulkhead import artifacts
 from bulkhead.chain import Sender, connect
 from bulkhead.deploy import Config, Deployment, PoolInfo, deploy
-from bulkhead.node import Anvil, NodeStartError, anvil_binary
+from bulkhead.node import (
+    PRUNED_RETRIES,
+    Anvil,
+    NodeStartError,
+    anvil_binary,
+    is_pruned_race,
+)
 
 ROOT = artifacts.ROOT
 RESULTS = ROOT / "bench" / "results"
@@ -251,35 +257,10 @@ class RpcError(RuntimeError):
     pass
 
 
-PRUNED_RETRIES = 20
 # reads that are safe to ask again (never a transaction)
 RETRIED_READS = frozenset(
     {"eth_call", "eth_getStorageAt", "eth_getLogs", "eth_getTransactionReceipt", "eth_blockNumber"}
 )
-
-
-def is_pruned_race(message: str) -> bool:
-    """Races of Anvil 1.7 (`--prune-history`) while blocks are being mined; asking again works.
-
-    - a `latest` query answered with BlockOutOfRangeError (a block was mined between
-      resolving `latest` and running the call);
-    - an eth_call that reverts with no data: it ran against a newer state than its block's
-      timestamp, and a pool view underflowed on `block.timestamp - last` (seen about once
-      in 17,000 calls of `rate()` under interval mining with transactions; a real revert of
-      the views used here carries a reason string).
-    """
-    return "BlockOutOfRange" in message or message.rstrip() == "execution reverted"
-
-
-def retry_pruned(fn: Callable[[], Any]) -> Any:
-    """Call `fn`, again while it fails with the pruned-history race (see `is_pruned_race`)."""
-    for _attempt in range(PRUNED_RETRIES - 1):
-        try:
-            return fn()
-        except Exception as exc:  # web3 wraps the node's error in several exception types
-            if not is_pruned_race(str(exc)):
-                raise
-    return fn()
 
 
 class Rpc:

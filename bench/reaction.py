@@ -44,13 +44,13 @@ from bench.common import (
     ROOT,
     Market,
     Node,
-    retry_pruned,
     summarize,
     wait_until,
     write_result,
 )
 from bench.scan import scan_paginated
 from bulkhead import risk
+from bulkhead.node import retry_pruned
 from bulkhead.risk import WAD
 
 KEEPER_MODULE = "bulkhead.keeper"

@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bulkhead.artifacts import ROOT
 
@@ -23,6 +25,7 @@ NPM_BIN = ROOT / "node_modules" / ".bin"
 # answers in well under a second on a quiet machine, several on a loaded one)
 START_TIMEOUT = 120.0
 PORT_ATTEMPTS = 3  # fresh ports tried when another process takes the free port we picked
+PRUNED_RETRIES = 20  # attempts of a read that keeps meeting the pruned-history race
 
 
 class NodeStartError(RuntimeError):
@@ -136,3 +139,28 @@ class Anvil:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def is_pruned_race(message: str) -> bool:
+    """Races of Anvil 1.7 (`--prune-history`, which `Anvil` passes) while blocks are being mined;
+    asking again works.
+
+    - a `latest` query answered with BlockOutOfRangeError (a block was mined between
+      resolving `latest` and running the call);
+    - an eth_call that reverts with no data: it ran against a newer state than its block's
+      timestamp, and a pool view underflowed on `block.timestamp - last` (seen about once
+      in 17,000 calls of `rate()` under interval mining with transactions; a real revert of
+      the views used here carries a reason string).
+    """
+    return "BlockOutOfRange" in message or message.rstrip() == "execution reverted"
+
+
+def retry_pruned(fn: Callable[[], Any]) -> Any:
+    """Call `fn`, again while it fails with the pruned-history race (see `is_pruned_race`)."""
+    for _attempt in range(PRUNED_RETRIES - 1):
+        try:
+            return fn()
+        except Exception as exc:  # web3 wraps the node's error in several exception types
+            if not is_pruned_race(str(exc)):
+                raise
+    return fn()

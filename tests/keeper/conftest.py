@@ -18,7 +18,7 @@ from bulkhead.deploy import Config, Deployment, deploy
 from bulkhead.keeper import EventLog, Keeper, KeeperConfig, NodeSigner
 from bulkhead.keeper.rpc import Rpc, RpcError
 from bulkhead.keeper.runner import web3_for
-from bulkhead.node import Anvil
+from bulkhead.node import Anvil, retry_pruned
 from bulkhead.risk import WAD, RiskParams
 
 FEED_DECIMALS = 8
@@ -215,8 +215,14 @@ class Market:
         return self.pool.functions.health(pid).call()
 
     def liquidatable(self) -> list[int]:
-        count = self.pool.functions.position_count().call()
-        return list(self.pool.functions.positions_to_liquidate(1, max(count, 1)).call())
+        """Ids below health 1.0; asked again when a block a keeper mines meanwhile prunes the
+        state the read started on (`retry_pruned`)."""
+
+        def read() -> list[int]:
+            count = self.pool.functions.position_count().call()
+            return list(self.pool.functions.positions_to_liquidate(1, max(count, 1)).call())
+
+        return retry_pruned(read)
 
     def collateral_for(self, debt: int, health: float, price: int | None = None) -> int:
         """Collateral [units] that gives `debt` [wad] the `health` at `price` (default: now)."""
