@@ -22,7 +22,16 @@ from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.chain import connect as _connect
 from bulkhead.deploy import Deployment, PoolInfo
-from bulkhead.risk import BPS, MAX_UINT256, WAD, RiskParams
+from bulkhead.risk import (
+    BPS,
+    MAX_GRACE_PERIOD,
+    MAX_HAIRCUT,
+    MAX_UINT256,
+    STEWARD_COOLDOWN_BOUNDS,
+    WAD,
+    Controls,
+    RiskParams,
+)
 
 PAGE = 500  # ids per PoolLens.positions call: well under the 30M gas cap of eth_call
 # [s] the interest a shown max borrow leaves room for, so that `borrow` of the amount `show`
@@ -44,7 +53,10 @@ PRICE_STATUS = {
 POSITION_EVENTS = (
     "Open", "Deposit", "Withdraw", "Borrow", "Repay", "Close", "Liquidate", "Deleverage",
 )  # fmt: skip
-RULE_EVENTS = ("AutoDeleverage", "Boost", "TopUp", "ProtectionSet", "BoostSet", "TopUpSet")
+RULE_EVENTS = (
+    "AutoDeleverage", "Boost", "TopUp", "StopLoss",
+    "ProtectionSet", "BoostSet", "TopUpSet", "StopLossSet",
+)  # fmt: skip
 ACTORS = ("owner", "payer", "receiver", "caller", "liquidator", "keeper")
 
 
@@ -97,6 +109,7 @@ class Position:
     # prints and `borrow max` takes, so that it still passes when mined later
     borrowable: int | None = None
     params: RiskParams | None = None  # the pool's, as read with the position
+    controls: Controls | None = None  # the pool's, as read with the position
 
     @property
     def liquidatable(self) -> bool:
@@ -217,6 +230,15 @@ class Client:
     def params(self, pool: Pool) -> RiskParams:
         return RiskParams(*pool.contract.functions.risk_params().call())
 
+    def controls(self, pool: Pool) -> Controls:
+        """The pool's risk controls: position debt cap, haircut, grace period and end."""
+        return Controls(*pool.contract.functions.controls().call())
+
+    def borrow_ltv(self, pool: Pool, p: RiskParams | None = None) -> int:
+        """The pool's borrow limit [bps]: max LTV less the haircut."""
+        p = p or self.params(pool)
+        return risk.borrow_ltv(p.max_ltv, self.controls(pool).haircut)
+
     def price_status(self, pool: Pool) -> tuple[int | None, str]:
         """The pool's price [wad] (None when invalid) and the oracle's status in words."""
         price, status = pool.contract.functions.price_status().call()
@@ -253,16 +275,20 @@ class Client:
         price: int | None | bool = False,
         params: RiskParams | None = None,
         total_debt: int | None = None,
+        controls: Controls | None = None,
     ) -> Position:
         if price is False:
             price, _ = self.price_status(pool)
         params = params or self.params(pool)
+        controls = controls or self.controls(pool)
         h = mb = ltv = borrowable = None
         if price is not None:
             h = risk.health(coll, debt, price, params.liquidation_threshold, pool.scale)
             if total_debt is None:
                 total_debt = pool.contract.functions.total_debt().call()
-            mb = risk.max_borrow(coll, debt, price, params, pool.scale, total_debt)
+            mb = risk.max_borrow(
+                coll, debt, price, params, pool.scale, total_debt, controls=controls
+            )
             # what borrowing may add once an hour of interest has accrued on every debt
             soon = risk.grow(WAD, BORROW_HEADROOM, params.stability_fee)
             borrowable = risk.max_borrow(
@@ -272,6 +298,7 @@ class Client:
                 params,
                 pool.scale,
                 risk.ceil_div(total_debt * soon, WAD),
+                controls=controls,
             )
             worth = risk.value(coll, price, pool.scale)
             ltv = risk.ceil_div(debt * BPS, worth) if debt and worth else None
@@ -291,6 +318,7 @@ class Client:
             ltv=ltv,
             params=params,
             borrowable=borrowable,
+            controls=controls,
         )
 
     def positions(self, pool: Pool, owner: str | None = None) -> list[Position]:
@@ -298,6 +326,7 @@ class Client:
         count = pool.contract.functions.position_count().call()
         price, _ = self.price_status(pool)
         params = self.params(pool)
+        controls = self.controls(pool)
         total_debt = pool.contract.functions.total_debt().call()
         found: list[Position] = []
         for start in range(1, count + 1, PAGE):
@@ -306,7 +335,9 @@ class Client:
                 if owner is not None and holder.lower() != owner.lower():
                     continue
                 found.append(
-                    self._position(pool, position_id, holder, coll, debt, price, params, total_debt)
+                    self._position(
+                        pool, position_id, holder, coll, debt, price, params, total_debt, controls
+                    )
                 )
         return found
 
@@ -341,6 +372,8 @@ class Client:
             "price_age": None if updated is None else max(now - updated, 0),
             "oracle": status,
             "paused": c.paused().call(),
+            "controls": self.controls(pool),
+            "now": now,
             "total_collateral": c.total_collateral().call(),
             "total_debt": total_debt,
             "debt_ceiling": params.debt_ceiling,
@@ -435,12 +468,20 @@ class Client:
                 f"{what} leaves a debt of {fmt.usd(new_debt)} bhUSD, below pool {pool.name}'s "
                 f"minimum debt of {fmt.usd(p.min_debt)} bhUSD"
             )
-        total = c.total_debt().call()
-        if not risk.within_max_ltv(coll, new_debt, price, p.max_ltv, pool.scale):
-            limit = risk.max_debt(coll, price, p.max_ltv, pool.scale)
-            room = risk.max_borrow(coll, debt, price, p, pool.scale, total)
+        controls = self.controls(pool)
+        if new_debt > controls.position_debt_cap:
             raise UserError(
-                f"{what} would exceed the max LTV of {fmt.bps(p.max_ltv)} by "
+                f"{what} would take the position's debt to {fmt.usd(new_debt)} bhUSD, above "
+                f"pool {pool.name}'s position debt cap of {fmt.usd(controls.position_debt_cap)} "
+                "bhUSD"
+            )
+        total = c.total_debt().call()
+        ltv = risk.borrow_ltv(p.max_ltv, controls.haircut)
+        if not risk.within_max_ltv(coll, new_debt, price, ltv, pool.scale):
+            limit = risk.max_debt(coll, price, ltv, pool.scale)
+            room = risk.max_borrow(coll, debt, price, p, pool.scale, total, controls=controls)
+            raise UserError(
+                f"{what} would exceed {_limit_text(p.max_ltv, controls)} by "
                 f"{fmt.usd(new_debt - limit)} bhUSD (at most {fmt.usd(room, down=True)} bhUSD at "
                 f"{fmt.price(price)} USD per {pool.name})"
             )
@@ -504,14 +545,14 @@ class Client:
         if pos.debt:
             price = self.valid_price(pool, "withdraw from a position with debt")
             p = self.params(pool)
-            if not risk.within_max_ltv(
-                pos.collateral - amount, pos.debt, price, p.max_ltv, pool.scale
-            ):
-                need = _min_collateral(pos.debt, price, p.max_ltv, pool.scale)
+            controls = self.controls(pool)
+            ltv = risk.borrow_ltv(p.max_ltv, controls.haircut)
+            if not risk.within_max_ltv(pos.collateral - amount, pos.debt, price, ltv, pool.scale):
+                need = _min_collateral(pos.debt, price, ltv, pool.scale)
                 most = max(pos.collateral - need, 0)
                 raise UserError(
-                    f"withdrawing {pool.coll(amount)} would exceed the max LTV of "
-                    f"{fmt.bps(p.max_ltv)} by {pool.coll(amount - most)} (at most "
+                    f"withdrawing {pool.coll(amount)} would exceed "
+                    f"{_limit_text(p.max_ltv, controls)} by {pool.coll(amount - most)} (at most "
                     f"{fmt.amount(most, pool.decimals, down=True)} {pool.name} at "
                     f"{fmt.price(price)} USD per {pool.name})"
                 )
@@ -622,6 +663,18 @@ class Client:
         event = pool.contract.events.Close().process_receipt(receipt, errors=DISCARD)[0]
         return int(event["args"]["debt_repaid"]), int(event["args"]["collateral_returned"])
 
+    def liquidations_open(self, pool: Pool) -> None:
+        """UserError while the pool is paused or in its grace window after an unpause."""
+        if pool.contract.functions.paused().call():
+            raise UserError(f"cannot liquidate: pool {pool.name} is paused")
+        controls = self.controls(pool)
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        if controls.in_grace(now):
+            raise UserError(
+                f"cannot liquidate: pool {pool.name} is in its grace window after an unpause "
+                f"for {controls.grace_end - now} s more (until {fmt.timestamp(controls.grace_end)})"
+            )
+
     def liquidate(self, sender: Sender, pool: Pool, position_id: int) -> dict[str, int]:
         """Liquidate an unhealthy position with `sender`'s bhUSD, as the pool sizes it (a
         partial back to the target health, or the whole debt); returns the Liquidate event's
@@ -635,6 +688,7 @@ class Client:
                 f"position {position_id} in pool {pool.name} is healthy (health "
                 f"{fmt.health(pos.health)}, liquidatable below 1)"
             )
+        self.liquidations_open(pool)
         params = self.params(pool)
         plan = risk.liquidation_amounts(pos.collateral, pos.debt, price, params, pool.scale)
         self._has(sender, None, plan.paid, "liquidating it")
@@ -702,7 +756,9 @@ class Client:
         trigger, target, fee = auto.protection_of(address, position_id).call()
         b = auto.boost_rule(address, position_id).call()
         t = auto.top_up_rule(address, position_id).call()
+        stop_price, stop_fee = auto.stop_loss_rule(address, position_id).call()
         return {
+            "stop-loss": {"price": stop_price, "max_fee": stop_fee},
             "deleverage": {"trigger_health": trigger, "target_health": target, "max_fee": fee},
             "boost": {"trigger_health": b[0], "target_health": b[1], "max_fee": b[2]},
             "top-up": {
@@ -756,6 +812,25 @@ class Client:
         else:
             raise UserError(f"unknown rule {kind!r} (deleverage, boost or top-up)")
         sender.transact(fn)
+
+    def set_stop_loss(
+        self, sender: Sender, pool: Pool, position_id: int, price: int, max_fee: int
+    ) -> None:
+        """Set (or, with price 0, turn off) a stop-loss: at or below `price` [wad] any keeper
+        may repay all the debt and close the position for at most `max_fee` [bps]. Makes the
+        automation the owner's operator on the pool first."""
+        pos = self.position(pool, position_id)
+        if pos.owner.lower() != sender.address.lower():
+            raise UserError(
+                f"position {position_id} in pool {pool.name} belongs to {pos.owner}; only its "
+                f"owner sets its rules, not {sender.address}"
+            )
+        auto = self.automation
+        if price and not pool.contract.functions.operators(sender.address, auto.address).call():
+            sender.transact(pool.contract.functions.set_operator(auto.address, True))
+        sender.transact(
+            auto.functions.set_stop_loss(pool.contract.address, position_id, price, max_fee)
+        )
 
     def vault_deposit(self, sender: Sender, assets: int) -> int:
         """Deposit `assets` [wad] bhUSD into the savings vault; returns the shares minted."""
@@ -903,12 +978,102 @@ class Client:
         )
         return self.params(pool)
 
+    def set_controls(self, sender: Sender, pool: Pool, changes: dict[str, int]) -> Controls:
+        """Governance changes some of a pool's risk controls: `position_debt_cap` [wad],
+        `haircut` [bps], `grace_period` [seconds]; the factory bounds them. Returns the
+        controls in force afterwards."""
+        self._governance(sender, "change risk controls")
+        if not changes:
+            raise UserError("name at least one control to change (see --help)")
+        f = self.factory.functions
+        address = pool.contract.address
+        cap = changes.get("position_debt_cap")
+        if cap is not None:
+            ceiling = self.params(pool).debt_ceiling
+            if cap > ceiling:
+                raise UserError(
+                    f"a position debt cap of {fmt.usd(cap)} bhUSD is above pool {pool.name}'s "
+                    f"debt ceiling of {fmt.usd(ceiling)} bhUSD"
+                )
+            sender.transact(f.set_position_debt_cap(address, cap))
+        if changes.get("haircut") is not None:
+            self._check_haircut_bound(changes["haircut"])
+            sender.transact(f.set_haircut(address, changes["haircut"]))
+        period = changes.get("grace_period")
+        if period is not None:
+            if period > MAX_GRACE_PERIOD:
+                raise UserError(f"a grace period is at most {MAX_GRACE_PERIOD} s (4 hours)")
+            sender.transact(f.set_grace_period(address, period))
+        return self.controls(pool)
+
+    def _check_haircut_bound(self, haircut: int) -> None:
+        if haircut > MAX_HAIRCUT:
+            raise UserError(f"a haircut is at most {fmt.bps(MAX_HAIRCUT)}")
+
+    def steward(self) -> str | None:
+        """The risk steward's address, None when governance named none."""
+        address = self.factory.functions.steward().call()
+        return None if int(address, 16) == 0 else address
+
+    def steward_rules(self, pool: Pool) -> dict[str, int]:
+        """What the steward may do to a pool's haircut: max_haircut [bps], max_step [bps]
+        (0: no steward for the pool), cooldown [seconds], last_change [seconds]."""
+        keys = ("max_haircut", "max_step", "cooldown", "last_change")
+        values = self.factory.functions.steward_rules(pool.contract.address).call()
+        return dict(zip(keys, values, strict=True))
+
+    def set_steward(self, sender: Sender, steward: str) -> None:
+        """Governance names the risk steward (the zero address removes the role)."""
+        self._governance(sender, "name the risk steward")
+        sender.transact(self.factory.functions.set_steward(Web3.to_checksum_address(steward)))
+
+    def set_steward_rules(
+        self, sender: Sender, pool: Pool, max_haircut: int, max_step: int, cooldown: int
+    ) -> None:
+        """Governance fixes the steward's ceiling, step and cooldown for a pool's haircut."""
+        self._governance(sender, "set the steward's rules")
+        self._check_haircut_bound(max_haircut)
+        if not 0 < max_step <= max_haircut:
+            raise UserError("the steward's step must be above 0 and at most its max haircut")
+        low, high = STEWARD_COOLDOWN_BOUNDS
+        if not low <= cooldown <= high:
+            raise UserError(f"the steward's cooldown must be between {low} s and {high} s")
+        sender.transact(
+            self.factory.functions.set_steward_rules(
+                pool.contract.address, max_haircut, max_step, cooldown
+            )
+        )
+
+    def steward_set_haircut(self, sender: Sender, pool: Pool, haircut: int) -> None:
+        """The steward moves a pool's haircut; checked here against its rules first, so that
+        a refusal is one line and costs no gas (the factory checks them again)."""
+        if (self.steward() or "").lower() != sender.address.lower():
+            raise UserError(
+                f"{sender.address} is not the risk steward ({self.steward() or 'none named'})"
+            )
+        rules = self.steward_rules(pool)
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        current = self.controls(pool).haircut
+        problem = risk.steward_refusal(rules, current, haircut, now)
+        if problem:
+            raise UserError(f"pool {pool.name}: {problem}")
+        sender.transact(self.factory.functions.set_haircut(pool.contract.address, haircut))
+
     def sweep(self, sender: Sender, pool: Pool) -> int:
         """Anyone: move a pool's reserve above its target into the savings vault; returns
         the bhUSD moved."""
         before = self.stablecoin.functions.balanceOf(self.deployment.vault).call()
         sender.transact(self.factory.functions.sweep(pool.contract.address))
         return self.stablecoin.functions.balanceOf(self.deployment.vault).call() - before
+
+
+def _limit_text(max_ltv: int, controls: Controls) -> str:
+    """`the max LTV of 60%`, or under a haircut `the borrow limit of 54% (max LTV 60% less a
+    10% haircut)`."""
+    if not controls.haircut:
+        return f"the max LTV of {fmt.bps(max_ltv)}"
+    ltv = fmt.bps(risk.borrow_ltv(max_ltv, controls.haircut))
+    return f"the borrow limit of {ltv} (max LTV {fmt.bps(max_ltv)} less a {fmt.bps(controls.haircut)} haircut)"
 
 
 def _min_collateral(debt: int, price: int, max_ltv: int, scale: int) -> int:

@@ -6,6 +6,7 @@ decimals. Parsing is exact (`Decimal`), never through floats.
 
 from __future__ import annotations
 
+import datetime as _dt
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from bulkhead.risk import MAX_UINT256, WAD
@@ -170,3 +171,9 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def timestamp(seconds: int) -> str:
+    """A chain timestamp [seconds] as UTC: `2026-12-03 19:30:05 UTC`."""
+    moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

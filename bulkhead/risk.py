@@ -13,6 +13,11 @@ WAD = 10**18
 BPS = 10_000
 MAX_UINT256 = 2**256 - 1
 SECONDS_PER_YEAR = 365 * 86400
+# the pool-level controls' bounds (`modules/risk.vy`) and the steward's cooldown bounds
+# (`PoolFactory.vy`)
+MAX_HAIRCUT = 5_000  # [bps]
+MAX_GRACE_PERIOD = 4 * 3_600  # [seconds]
+STEWARD_COOLDOWN_BOUNDS = (60, 30 * 86_400)  # [seconds]
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,39 @@ class RiskParams:
 
     def as_tuple(self) -> tuple[int, ...]:
         return astuple(self)
+
+
+@dataclass(frozen=True)
+class Controls:
+    """A pool's risk controls, in the order of `risk.Controls` in Vyper (`pool.controls()`)."""
+
+    position_debt_cap: int  # [wad] most debt one position may borrow up to
+    haircut: int  # [bps] taken off max LTV for borrowing and withdrawing
+    grace_period: int  # [seconds] liquidations wait this long after an unpause
+    grace_end: int  # [seconds] timestamp before which liquidations wait
+
+    def in_grace(self, now: int) -> bool:
+        return now < self.grace_end
+
+
+def borrow_ltv(max_ltv: int, haircut: int) -> int:
+    """`MarginPool._check_ltv`'s limit [bps]: max LTV less the haircut, rounded down."""
+    return max_ltv * (BPS - haircut) // BPS
+
+
+def steward_refusal(rules: dict[str, int], current: int, haircut: int, now: int) -> str | None:
+    """Why `PoolFactory.set_haircut` refuses the steward's `haircut` [bps] (None: it does
+    not), given the pool's steward rules, its haircut now and the time [seconds]."""
+    if rules["max_step"] == 0:
+        return "no steward rules for this pool"
+    if haircut > rules["max_haircut"] and haircut >= current:
+        return f"a haircut of {haircut} bps is above the steward's limit of {rules['max_haircut']}"
+    if abs(haircut - current) > rules["max_step"]:
+        return f"a step of {abs(haircut - current)} bps is above the steward's {rules['max_step']}"
+    ready = rules["last_change"] + rules["cooldown"]
+    if now < ready:
+        return f"the steward's cooldown runs {ready - now} s more"
+    return None
 
 
 class LiquidationError(ValueError):
@@ -114,11 +152,19 @@ def max_borrow(
     scale: int,
     total_debt: int,
     rate: int | None = None,
+    controls: Controls | None = None,
 ) -> int:
     """`PoolLens.max_borrow` [wad]. Borrowing `a` adds ceil(a / rate) normalised units, so
     the debt may rise by a + ceil(rate) wei: the slack is ceil(rate) wei (2 when `rate`
-    [wad] is not given, right for any rate up to 2.0)."""
-    limit = max_debt(coll, price, p.max_ltv, scale)
+    [wad] is not given, right for any rate up to 2.0). With `controls`, the haircut lowers
+    the LTV limit and the position debt cap bounds the debt."""
+    if controls is None:
+        limit = max_debt(coll, price, p.max_ltv, scale)
+    else:
+        limit = min(
+            max_debt(coll, price, borrow_ltv(p.max_ltv, controls.haircut), scale),
+            controls.position_debt_cap,
+        )
     if debt_ >= limit or total_debt >= p.debt_ceiling:
         return 0
     slack = 2 if rate is None else ceil_div(rate, WAD)

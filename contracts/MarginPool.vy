@@ -1,5 +1,6 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
+# pragma optimize codesize
 """
 @title Bulkhead margin pool
 @license MIT
@@ -68,6 +69,7 @@ _debt_totals: uint256
 _rate: uint256
 _limits: uint256  # max LTV, pause, stability fee, debt ceiling, min debt: modules/risk.vy
 _terms: uint256  # threshold, bonus, fee, tip, target health: modules/risk.vy
+_controls: uint256  # position debt cap, haircut, grace period and end: modules/risk.vy
 
 # ----------------------------------------------------------------- events
 
@@ -137,6 +139,12 @@ event RiskParamsSet:
     debt_ceiling: uint256
     stability_fee: uint256
 
+event ControlsSet:
+    position_debt_cap: uint256  # [wad]
+    haircut: uint256  # [bps]
+    grace_period: uint256  # [seconds]
+    grace_end: uint256  # [seconds] liquidations wait until this timestamp
+
 event Paused:
     paused: bool
 
@@ -188,6 +196,8 @@ def initialize(_params: risk.RiskParams, _heartbeat: uint256, _max_jump_bps: uin
     oracle_guard._set_params(_heartbeat, _max_jump_bps)
     oracle_guard._try_anchor()
     self._set_params(_params, False)
+    # no controls yet: the debt ceiling is the position cap, no haircut, no grace period
+    self._controls = _params.debt_ceiling
 
 
 # ------------------------------------------------------ position actions
@@ -358,6 +368,7 @@ def liquidate(_id: uint256, _max_repay: uint256, _min_collateral_out: uint256) -
     """
     self._nonzero(_max_repay)
     owner: address = self._existing_owner(_id)
+    self._liquidations_open()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     norm: uint256 = 0
@@ -390,6 +401,7 @@ def liquidate_many(
     @return Collateral sent to the caller [collateral units].
     """
     self._nonzero(_max_repay)
+    self._liquidations_open()
     rate: uint256 = self._accrue()
     price: uint256 = oracle_guard._price()
     p: risk.RiskParams = self._params()
@@ -522,12 +534,38 @@ def reset_price_anchor():
 @external
 def set_paused(_paused: bool):
     """
-    @notice Pause or unpause new debt; factory only.
-    @param _paused True stops open and borrow.
+    @notice Pause or unpause new debt and liquidations; factory only. An unpause starts
+            the grace window: liquidations wait `grace_period` more seconds, so that
+            owners can repay, deposit or deleverage what became unsafe meanwhile.
+    @param _paused True stops open, borrow, liquidate and liquidate_many.
     """
     self._only_factory()
+    if self._paused() and not _paused:
+        c: risk.Controls = risk._unpack_controls(self._controls)
+        c.grace_end = block.timestamp + c.grace_period
+        self._set_controls(c)
     self._set_params(self._params(), _paused)
     log Paused(paused=_paused)
+
+
+@external
+def set_controls(_position_debt_cap: uint256, _haircut: uint256, _grace_period: uint256):
+    """
+    @notice Replace the pool's risk controls; factory only (it checks the bounds). A grace
+            window already running keeps its end.
+    @param _position_debt_cap Most debt a position may borrow up to [wad].
+    @param _haircut Taken off max LTV for borrowing and withdrawing [bps].
+    @param _grace_period How long liquidations wait after an unpause [seconds].
+    """
+    self._only_factory()
+    self._set_controls(
+        risk.Controls(
+            position_debt_cap=_position_debt_cap,
+            haircut=_haircut,
+            grace_period=_grace_period,
+            grace_end=risk._grace_end(self._controls),
+        )
+    )
 
 
 @external
@@ -712,10 +750,22 @@ def risk_params() -> risk.RiskParams:
 @view
 def paused() -> bool:
     """
-    @notice Whether new debt is paused.
+    @notice Whether new debt and liquidations are paused.
     @return True while paused.
     """
     return self._paused()
+
+
+@external
+@view
+def controls() -> risk.Controls:
+    """
+    @notice The pool-level risk controls. Liquidations wait while paused and until
+            `grace_end`; the borrow limit is max LTV x (1 - haircut).
+    @return Position debt cap [wad], haircut [bps], grace period [seconds], grace end
+            [seconds, a timestamp].
+    """
+    return risk._unpack_controls(self._controls)
 
 
 @external
@@ -889,6 +939,21 @@ def _set_reserve(_reserve: uint256):
 
 
 @internal
+def _set_controls(_c: risk.Controls):
+    self._controls = risk._pack_controls(_c)
+    log ControlsSet(
+        position_debt_cap=_c.position_debt_cap, haircut=_c.haircut, grace_period=_c.grace_period, grace_end=_c.grace_end
+    )
+
+
+@internal
+@view
+def _liquidations_open():
+    self._not_paused()
+    assert block.timestamp >= risk._grace_end(self._controls), "pool: grace window"
+
+
+@internal
 def _set_params(_p: risk.RiskParams, _paused: bool):
     self._limits = risk._pack_limits(_p, _paused)
     self._terms = risk._pack_terms(_p)
@@ -1004,6 +1069,8 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
     new_norm: uint256 = _norm + (_amount * constants.WAD + _rate - 1) // _rate
     new_debt: uint256 = self._debt(new_norm, _rate)
     self._check_min_debt(new_debt)
+    # a position above a lowered cap keeps working, but cannot borrow more
+    assert new_debt <= risk._position_debt_cap(self._controls), "pool: position debt cap"
     total_norm: uint256 = (self._debt_totals & _MASK128) + new_norm - _norm
     assert self._debt(total_norm, _rate) <= ceiling, "pool: debt ceiling"
     self._check_ltv(_coll, new_debt, oracle_guard._price())
@@ -1013,7 +1080,10 @@ def _checked_borrow(_coll: uint256, _norm: uint256, _amount: uint256, _rate: uin
 @internal
 @view
 def _check_ltv(_coll: uint256, _debt: uint256, _price: uint256):
-    assert _debt * constants.BPS <= self._value(_coll, _price) * risk._max_ltv(self._limits), "pool: exceeds max ltv"
+    # the borrow limit: max LTV less the haircut, rounded down (the liquidation threshold
+    # does not move, so a haircut never makes a position liquidatable)
+    ltv: uint256 = risk._max_ltv(self._limits) * (constants.BPS - risk._haircut(self._controls)) // constants.BPS
+    assert _debt * constants.BPS <= self._value(_coll, _price) * ltv, "pool: exceeds max ltv"
 
 
 @internal

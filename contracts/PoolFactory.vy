@@ -6,10 +6,14 @@
 @notice Creates one margin pool per collateral from the `MarginPool` blueprint, registers
         each as a bhUSD minter, and is the only account that can change a pool's
         parameters, pause it, or reset its price anchor. Ownership moves in two steps.
-@dev Every parameter is validated here (modules/risk.vy) and again in the pool.
-@custom:kill `set_paused(pool, True)` for every pool stops new debt; `set_risk_params`
-             with a debt ceiling of 0 caps it for good. Repay, deposit, close and liquidate
-             stay open.
+        A risk steward, named by governance, may move a pool's volatility haircut within
+        rules governance fixed for that pool: a ceiling, a largest step and a cooldown
+        (the pattern of Aave's risk stewards). Governance can always overrule it.
+@dev Every parameter is validated here (modules/risk.vy); a pool takes parameters from
+     its factory alone.
+@custom:kill `set_paused(pool, True)` for every pool stops new debt and liquidations;
+             `set_risk_params` with a debt ceiling of 0 caps debt for good. Repay, deposit,
+             close and deleverage stay open; liquidations resume after the grace period.
 """
 
 from interfaces import IStablecoin
@@ -46,6 +50,9 @@ DEFAULT_RESERVE_TARGET: public(constant(uint256)) = 10_000 * 10**18  # [wad]
 # and at most one cover per cooldown
 MAX_COVER_BPS: public(constant(uint256)) = 1_000  # [bps]
 COVER_COOLDOWN: public(constant(uint256)) = 86_400  # [seconds]
+# the risk steward's cooldown between two haircut changes of a pool
+MIN_STEWARD_COOLDOWN: public(constant(uint256)) = 60  # [seconds]
+MAX_STEWARD_COOLDOWN: public(constant(uint256)) = 30 * 86_400  # [seconds]
 
 # ------------------------------------------------------------- immutables
 
@@ -61,6 +68,8 @@ vault: public(address)  # the savings vault; set once
 automation: public(address)  # the `PositionAutomation` that serves its pools; set once
 last_cover: public(uint256)  # [seconds] time of the last bad-debt cover from the vault
 _reserve_target: HashMap[address, uint256]  # pool => [wad]; 0 means the default
+steward: public(address)  # the risk steward; empty: none
+steward_rules: public(HashMap[address, IPoolFactory.StewardRules])  # pool => rules
 
 # ----------------------------------------------------------------- events
 
@@ -79,6 +88,21 @@ event AutomationSet:
 event ReserveTargetSet:
     pool: indexed(address)
     target: uint256  # [wad]
+
+event StewardSet:
+    steward: indexed(address)
+
+event StewardRulesSet:
+    pool: indexed(address)
+    max_haircut: uint256  # [bps]
+    max_step: uint256  # [bps]
+    cooldown: uint256  # [seconds]
+
+event HaircutSet:
+    pool: indexed(address)
+    caller: indexed(address)
+    haircut: uint256  # [bps]
+    previous: uint256  # [bps]
 
 event Sweep:
     pool: indexed(address)
@@ -193,6 +217,93 @@ def set_paused(_pool: address, _paused: bool):
     """
     self._check_pool(_pool)
     extcall IMarginPool(_pool).set_paused(_paused)
+
+
+@external
+def set_position_debt_cap(_pool: address, _cap: uint256):
+    """
+    @notice Set the most debt one position of a pool may borrow up to. Positions above a
+            lowered cap keep working; they cannot borrow more.
+    @param _pool The pool.
+    @param _cap [wad], at most the pool's debt ceiling.
+    """
+    self._check_pool(_pool)
+    c: risk.Controls = staticcall IMarginPool(_pool).controls()
+    c.position_debt_cap = _cap
+    self._set_controls(_pool, c)
+
+
+@external
+def set_grace_period(_pool: address, _period: uint256):
+    """
+    @notice Set how long a pool's liquidations wait after an unpause.
+    @param _pool The pool.
+    @param _period [seconds], at most 4 hours.
+    """
+    self._check_pool(_pool)
+    c: risk.Controls = staticcall IMarginPool(_pool).controls()
+    c.grace_period = _period
+    self._set_controls(_pool, c)
+
+
+@external
+def set_haircut(_pool: address, _haircut: uint256):
+    """
+    @notice Set a pool's volatility haircut: its borrow limit becomes max LTV x (1 -
+            haircut), for borrowing and withdrawing only. Governance, up to the bound of
+            `modules/risk.vy`, at any time; the steward within the pool's steward rules:
+            at most the rules' ceiling (or lower than now), at most one step from now, and
+            not before the cooldown since the last change (by either) has passed.
+    @param _pool The pool.
+    @param _haircut [bps].
+    """
+    assert self.is_pool[_pool], "factory: unknown pool"
+    c: risk.Controls = staticcall IMarginPool(_pool).controls()
+    previous: uint256 = c.haircut
+    r: IPoolFactory.StewardRules = self.steward_rules[_pool]
+    if msg.sender != ownable.owner:
+        assert msg.sender == self.steward and msg.sender != empty(address), "factory: not owner or steward"
+        assert r.max_step > 0, "factory: no steward rules"
+        assert _haircut <= r.max_haircut or _haircut < previous, "factory: above steward limit"
+        assert max(_haircut, previous) - min(_haircut, previous) <= r.max_step, "factory: haircut step too large"
+        assert block.timestamp >= r.last_change + r.cooldown, "factory: steward cooldown"
+    c.haircut = _haircut
+    self._set_controls(_pool, c)
+    self.steward_rules[_pool].last_change = block.timestamp
+    log HaircutSet(pool=_pool, caller=msg.sender, haircut=_haircut, previous=previous)
+
+
+@external
+def set_steward(_steward: address):
+    """
+    @notice Name the risk steward, who may move haircuts within each pool's steward rules;
+            the empty address removes the role.
+    @param _steward The steward (a bot's account).
+    """
+    ownable._check_owner()
+    self.steward = _steward
+    log StewardSet(steward=_steward)
+
+
+@external
+def set_steward_rules(_pool: address, _max_haircut: uint256, _max_step: uint256, _cooldown: uint256):
+    """
+    @notice Fix what the steward may do to a pool's haircut.
+    @param _pool The pool.
+    @param _max_haircut The steward's ceiling [bps], at most the haircut bound.
+    @param _max_step The largest change per call [bps], above 0 and at most the ceiling.
+    @param _cooldown Time between two changes [seconds], within the cooldown bounds.
+    """
+    self._check_pool(_pool)
+    assert _max_haircut <= risk.MAX_HAIRCUT, "factory: steward haircut out of bounds"
+    assert _max_step > 0 and _max_step <= _max_haircut, "factory: steward step out of bounds"
+    assert _cooldown >= MIN_STEWARD_COOLDOWN and _cooldown <= MAX_STEWARD_COOLDOWN, "factory: steward cooldown out of bounds"
+    r: IPoolFactory.StewardRules = self.steward_rules[_pool]
+    r.max_haircut = _max_haircut
+    r.max_step = _max_step
+    r.cooldown = _cooldown
+    self.steward_rules[_pool] = r
+    log StewardRulesSet(pool=_pool, max_haircut=_max_haircut, max_step=_max_step, cooldown=_cooldown)
 
 
 @external
@@ -321,6 +432,12 @@ def _target(_pool: address) -> uint256:
     if target == 0:
         return DEFAULT_RESERVE_TARGET
     return target
+
+
+@internal
+def _set_controls(_pool: address, _c: risk.Controls):
+    risk._validate_controls(_c, (staticcall IMarginPool(_pool).risk_params()).debt_ceiling)
+    extcall IMarginPool(_pool).set_controls(_c.position_debt_cap, _c.haircut, _c.grace_period)
 
 
 @internal

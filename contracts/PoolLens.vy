@@ -76,8 +76,9 @@ def positions(_pool: address, _start: uint256, _limit: uint256) -> DynArray[Posi
 @view
 def max_borrow(_pool: address, _id: uint256) -> uint256:
     """
-    @notice Most bhUSD the position can borrow now within max LTV and the debt ceiling
-            (the minimum debt is not applied); 0 while the price is invalid.
+    @notice Most bhUSD the position can borrow now within the borrow limit (max LTV less
+            the haircut), the position debt cap and the debt ceiling (the minimum debt is
+            not applied); 0 while the price is invalid.
     @param _pool The pool.
     @param _id Position id.
     @return Amount [wad].
@@ -90,7 +91,9 @@ def max_borrow(_pool: address, _id: uint256) -> uint256:
         return 0
     p: risk.RiskParams = staticcall pool.risk_params()
     value: uint256 = (staticcall pool.collateral_of(_id)) * (staticcall pool.COLLATERAL_SCALE()) * price // constants.WAD
-    limit: uint256 = value * p.max_ltv // constants.BPS
+    c: risk.Controls = staticcall pool.controls()
+    # as the pool checks it: max LTV less the haircut, rounded down, and the cap
+    limit: uint256 = min(value * (p.max_ltv * (constants.BPS - c.haircut) // constants.BPS) // constants.BPS, c.position_debt_cap)
     debt: uint256 = staticcall pool.debt_of(_id)
     total: uint256 = staticcall pool.total_debt()
     if debt >= limit or total >= p.debt_ceiling:
@@ -115,6 +118,9 @@ def preview_liquidate(_pool: address, _id: uint256, _max_repay: uint256) -> (uin
     assert _max_repay > 0, "pool: zero amount"
     pool: IMarginPool = IMarginPool(_pool)
     assert staticcall pool.owner_of(_id) != empty(address), "pool: unknown position"
+    # in the pool's order: liquidations open (not paused, no grace window), then a debt
+    assert not staticcall pool.paused(), "pool: paused"
+    assert block.timestamp >= (staticcall pool.controls()).grace_end, "pool: grace window"
     debt: uint256 = staticcall pool.debt_of(_id)
     assert debt > 0, "pool: no debt"
     price: uint256 = 0

@@ -13,17 +13,22 @@
           down to the target (never below it, always within max LTV and the debt ceiling);
         - top-up: when health falls below a trigger, the keeper moves collateral from the
           owner's wallet into the position, within an allowance the owner set here, and
-          keeps the fee out of it; health rises to the target (never above it).
+          keeps the fee out of it; health rises to the target (never above it);
+        - stop-loss: when the oracle price is at or below the owner's price, the keeper
+          repays the whole debt and closes the position: it receives collateral worth the
+          debt x (1 + fee) at the oracle price, and the rest goes back to the owner.
         Keepers find every due rule through one view, `due(pool, start, limit)`.
 @dev The contract acts through the pool's public functions as the owner's operator: it
-     needs `pool.set_operator(this, True)` for protections and boosts (`deleverage`,
-     `deposit` and `borrow`) and an ERC-20 allowance on the collateral for top-ups.
+     needs `pool.set_operator(this, True)` for protections, boosts and stop-losses
+     (`deleverage`, `deposit`, `borrow` and `close`) and an ERC-20 allowance on the
+     collateral for top-ups.
      Positions cannot change owner, so a rule stays with the owner who set it. The
      contract checks the result on chain, not the keeper, and holds no funds between
      calls. No two rules of one position may undo each other (a boost must not start
      where a protection or a top-up stops), so keepers cannot loop a position for fees.
 @custom:kill Owners revoke the operator approval or the token allowance, or clear a rule
-             with a zero trigger. The contract has no admin and nothing to pause.
+             with a zero trigger (a zero price for a stop-loss). The contract has no admin
+             and nothing to pause.
 """
 
 from ethereum.ercs import IERC20
@@ -42,6 +47,7 @@ implements: IPositionAutomation
 DUE_PROTECTION: public(constant(uint256)) = 1
 DUE_BOOST: public(constant(uint256)) = 2
 DUE_TOP_UP: public(constant(uint256)) = 4
+DUE_STOP_LOSS: public(constant(uint256)) = 8
 
 # ------------------------------------------------------------- immutables
 
@@ -53,6 +59,7 @@ STABLECOIN: public(immutable(IERC20))
 protection_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
 boost_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
 top_up_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.Rule]])  # pool => id => rule
+stop_loss_rule: public(HashMap[address, HashMap[uint256, IPositionAutomation.StopLoss]])  # pool => id => rule
 
 # ----------------------------------------------------------------- events
 
@@ -80,6 +87,22 @@ event TopUpSet:
     target_health: uint256  # [wad]
     max_fee: uint256  # [bps]
     allowance: uint256  # [collateral units]
+
+event StopLossSet:
+    pool: indexed(address)
+    id: indexed(uint256)
+    owner: indexed(address)
+    price: uint256  # [wad] close at or below this oracle price; 0 = off
+    max_fee: uint256  # [bps]
+
+event StopLoss:
+    pool: indexed(address)
+    id: indexed(uint256)
+    keeper: indexed(address)
+    price: uint256  # [wad] the oracle price it ran at
+    debt_repaid: uint256  # [wad] bhUSD from the keeper, burned against the whole debt
+    keeper_collateral: uint256  # [collateral units] to the keeper
+    owner_collateral: uint256  # [collateral units] back to the owner's wallet
 
 event AutoDeleverage:
     pool: indexed(address)
@@ -226,6 +249,70 @@ def set_top_up(
 
 
 @external
+def set_stop_loss(_pool: address, _id: uint256, _price: uint256, _max_fee_bps: uint256):
+    """
+    @notice Let any keeper close the position when the oracle price is at or below
+            `_price`: the keeper repays the whole debt and receives collateral worth the
+            debt x (1 + fee); the rest of the collateral goes back to the owner. The owner
+            or the owner's operator on the pool; keepers act only while this contract is
+            the owner's operator (`pool.set_operator(this, True)`).
+    @param _pool The pool.
+    @param _id Position id.
+    @param _price USD per collateral unit [wad] at or below which the close is due; 0 turns
+           the rule off.
+    @param _max_fee_bps Keeper's fee on the debt [bps], at most the pool's liquidation bonus.
+    """
+    owner: address = self._owner(_pool, _id)
+    assert msg.sender == owner or staticcall IMarginPool(_pool).operators(owner, msg.sender), "automation: not owner or operator"
+    if _price > 0:
+        # no oracle quotes above this (`oracle_guard`): a higher price is a typo
+        assert _price <= 10**30, "automation: price out of bounds"
+        assert _max_fee_bps <= (staticcall IMarginPool(_pool).risk_params()).liquidation_bonus, "automation: fee above pool cap"
+    self.stop_loss_rule[_pool][_id] = IPositionAutomation.StopLoss(price=_price, max_fee=_max_fee_bps)
+    log StopLossSet(pool=_pool, id=_id, owner=owner, price=_price, max_fee=_max_fee_bps)
+
+
+@external
+def stop_loss(_pool: address, _id: uint256) -> uint256:
+    """
+    @notice Carry out a due stop-loss: the caller pays the whole debt in bhUSD (this
+            contract needs the caller's bhUSD allowance), the position is closed through
+            `pool.close`, the caller receives collateral worth the debt x (1 + fee) at the
+            oracle price (all of it if it is worth less) and the owner the rest. The rule
+            is spent. Works while the pool is paused or in its grace window.
+    @param _pool The pool.
+    @param _id Position id.
+    @return Collateral sent to the caller [collateral units].
+    """
+    rule: IPositionAutomation.StopLoss = self.stop_loss_rule[_pool][_id]
+    assert rule.price > 0, "automation: no rule"
+    pool: IMarginPool = IMarginPool(_pool)
+    price: uint256 = staticcall pool.price()
+    assert price <= rule.price, "automation: stop-loss not due"
+    debt: uint256 = staticcall pool.debt_of(_id)
+    assert debt > 0, "automation: no debt"
+    coll: uint256 = staticcall pool.collateral_of(_id)
+    owner: address = staticcall pool.owner_of(_id)
+    fee: uint256 = self._fee(pool, rule.max_fee)
+    # worth the debt x (1 + fee) at the oracle price, rounded down: never above the fee
+    out: uint256 = min(debt * (constants.BPS + fee) // constants.BPS * constants.WAD // (price * (staticcall pool.COLLATERAL_SCALE())), coll)
+    self.stop_loss_rule[_pool][_id] = empty(IPositionAutomation.StopLoss)
+    assert extcall STABLECOIN.transferFrom(msg.sender, self, debt), "automation: transfer failed"
+    # the pool accrues to this block, as `debt_of` did: it burns exactly `debt` from this
+    # contract and sends it all the collateral
+    extcall pool.close(_id)
+    collateral: IERC20 = IERC20(staticcall pool.COLLATERAL())
+    if out > 0:
+        assert extcall collateral.transfer(msg.sender, out, default_return_value=True), "automation: transfer failed"
+    if coll > out:
+        assert extcall collateral.transfer(owner, coll - out, default_return_value=True), "automation: transfer failed"
+    log StopLoss(
+        pool=_pool, id=_id, keeper=msg.sender, price=price, debt_repaid=debt, keeper_collateral=out, owner_collateral=coll - out
+    )
+    return out
+
+
+@external
 def auto_deleverage(_pool: address, _id: uint256, _repay: uint256) -> uint256:
     """
     @notice Carry out a due protection: the caller pays `_repay` bhUSD (this contract
@@ -337,10 +424,11 @@ def top_up(_pool: address, _id: uint256, _amount: uint256) -> uint256:
 def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionAutomation.Due, constants.MAX_PAGE]:
     """
     @notice Positions among ids [_start, _start + _limit) with a rule due now, each with
-            the set of its due rules (`DUE_PROTECTION`, `DUE_BOOST`, `DUE_TOP_UP` bits).
-            A rule counts only when a keeper could carry it out: protections and boosts
-            need this contract as the owner's operator, top-ups a wallet balance and a
-            token allowance. Empty while the pool's price is invalid.
+            the set of its due rules (`DUE_PROTECTION`, `DUE_BOOST`, `DUE_TOP_UP`,
+            `DUE_STOP_LOSS` bits). A rule counts only when a keeper could carry it out:
+            protections, boosts and stop-losses need this contract as the owner's
+            operator, top-ups a wallet balance and a token allowance, stop-losses a debt.
+            Empty while the pool's price is invalid.
     @param _pool The pool.
     @param _start First id.
     @param _limit Ids to look at, at most 1,000.
@@ -370,7 +458,8 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionA
         d: IPositionAutomation.Rule = self.protection_rule[_pool][position_id]
         b: IPositionAutomation.Rule = self.boost_rule[_pool][position_id]
         t: IPositionAutomation.Rule = self.top_up_rule[_pool][position_id]
-        if d.trigger_health == 0 and b.trigger_health == 0 and t.trigger_health == 0:
+        stop_price: uint256 = self.stop_loss_rule[_pool][position_id].price
+        if d.trigger_health == 0 and b.trigger_health == 0 and t.trigger_health == 0 and stop_price == 0:
             continue
         h: uint256 = max_value(uint256)
         debt: uint256 = staticcall pool.debt_of(position_id)
@@ -383,10 +472,12 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionA
             rules |= DUE_BOOST
         if t.trigger_health > 0 and h < t.trigger_health and t.allowance > 0:
             rules |= DUE_TOP_UP
+        if stop_price > 0 and price <= stop_price and debt > 0:
+            rules |= DUE_STOP_LOSS
         if rules == 0:
             continue
         owner: address = staticcall pool.owner_of(position_id)
-        if rules & (DUE_PROTECTION | DUE_BOOST) != 0 and not staticcall pool.operators(owner, self):
+        if rules & (DUE_PROTECTION | DUE_BOOST | DUE_STOP_LOSS) != 0 and not staticcall pool.operators(owner, self):
             rules &= DUE_TOP_UP
         if rules & DUE_TOP_UP != 0 and not self._can_fund(pool, owner):
             rules &= ~DUE_TOP_UP

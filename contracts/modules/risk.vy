@@ -15,6 +15,10 @@
      terms word:  liquidation threshold [bps] (240..255) | liquidation bonus [bps] (224..239) |
                   liquidation fee [bps] (208..223) | liquidation tip [wad] (112..207) |
                   target health [wad] (0..111)
+     controls word: grace end [seconds, a timestamp] (160..223) |
+                  grace period [seconds] (128..159) | haircut [bps] (112..127) |
+                  position debt cap [wad] (0..111)
+                  (the pool-level risk controls: `Controls`, below)
      Each field is wider than its bound below, so no valid parameter can spill into another.
 """
 
@@ -36,7 +40,13 @@ MAX_MIN_DEBT: constant(uint256) = 10**24  # [wad] < 2**80
 # ln(2) per year: a 100 % yearly fee when compounded continuously
 MAX_STABILITY_FEE: constant(uint256) = 21_979_553_151  # [wad per second] < 2**40
 
+# the pool-level risk controls (`Controls`)
+MAX_HAIRCUT: constant(uint256) = 5_000  # [bps] the borrow limit never falls below half max LTV
+MAX_GRACE_PERIOD: constant(uint256) = 4 * 3_600  # [seconds] as Aave v3.1's grace period
+
 _MASK16: constant(uint256) = 2**16 - 1
+_MASK32: constant(uint256) = 2**32 - 1
+_MASK64: constant(uint256) = 2**64 - 1
 _MASK40: constant(uint256) = 2**40 - 1
 _MASK80: constant(uint256) = 2**80 - 1
 _MASK96: constant(uint256) = 2**96 - 1
@@ -55,6 +65,13 @@ struct RiskParams:
     min_debt: uint256  # [wad] a debt is 0 or at least this
     debt_ceiling: uint256  # [wad] cap on the pool's total debt
     stability_fee: uint256  # [wad per second] continuous fee rate
+
+
+struct Controls:
+    position_debt_cap: uint256  # [wad] most debt one position may borrow up to
+    haircut: uint256  # [bps] taken off max LTV for borrowing and withdrawing, never for liquidation
+    grace_period: uint256  # [seconds] liquidations wait this long after an unpause
+    grace_end: uint256  # [seconds] timestamp before which liquidations wait (0: none yet)
 
 
 @internal
@@ -84,6 +101,33 @@ def _validate(_p: RiskParams):
     # (1 + fee) x (1 + bonus) + tip / min debt, times the threshold, stays below 1, so
     # every liquidation of a position that still has equity raises its health
     assert self._penalty_factor(_p, _p.min_debt) * _p.liquidation_threshold < constants.BPS * constants.WAD, "risk: penalty too high for threshold"
+
+
+@internal
+@pure
+def _validate_controls(_c: Controls, _debt_ceiling: uint256):
+    assert _c.position_debt_cap <= _debt_ceiling, "risk: position cap above debt ceiling"
+    assert _c.haircut <= MAX_HAIRCUT, "risk: haircut out of bounds"
+    assert _c.grace_period <= MAX_GRACE_PERIOD, "risk: grace period out of bounds"
+
+
+@internal
+@pure
+def _pack_controls(_c: Controls) -> uint256:
+    # dev: the grace end is a timestamp (< 2**64 for billions of years); the other fields
+    # are bounded by `_validate_controls` (the cap by the debt ceiling, <= 1e33 < 2**112)
+    return _c.grace_end << 160 | _c.grace_period << 128 | _c.haircut << 112 | _c.position_debt_cap
+
+
+@internal
+@pure
+def _unpack_controls(_controls: uint256) -> Controls:
+    return Controls(
+        position_debt_cap=_controls & _MASK112,
+        haircut=(_controls >> 112) & _MASK16,
+        grace_period=(_controls >> 128) & _MASK32,
+        grace_end=(_controls >> 160) & _MASK64,
+    )
 
 
 @internal
@@ -160,6 +204,24 @@ def _debt_ceiling(_limits: uint256) -> uint256:
 @pure
 def _min_debt(_limits: uint256) -> uint256:
     return _limits & _MASK80
+
+
+@internal
+@pure
+def _position_debt_cap(_controls: uint256) -> uint256:
+    return _controls & _MASK112
+
+
+@internal
+@pure
+def _haircut(_controls: uint256) -> uint256:
+    return (_controls >> 112) & _MASK16
+
+
+@internal
+@pure
+def _grace_end(_controls: uint256) -> uint256:
+    return (_controls >> 160) & _MASK64
 
 
 @internal
