@@ -22,7 +22,15 @@ from web3 import Web3
 
 from bulkhead import artifacts
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
-from bulkhead.risk import WAD, RiskParams, fee_per_second, validate
+from bulkhead.risk import (
+    MAX_GRACE_PERIOD,
+    MAX_HAIRCUT,
+    STEWARD_COOLDOWN_BOUNDS,
+    WAD,
+    RiskParams,
+    fee_per_second,
+    validate,
+)
 from bulkhead.vault import (
     DEFAULT_RESERVE_TARGET,
     validate_reserve_target,
@@ -53,6 +61,11 @@ class PoolConfig:
     feed_decimals: int = 8  # of a mock feed
     price: Decimal = Decimal(0)  # [USD] first answer of a mock feed
     reserve_target: int | None = None  # [wad] None: the vault table's, else the factory's
+    position_debt_cap: int | None = None  # [wad] None: the debt ceiling
+    grace_period: int = 0  # [seconds] liquidations wait this long after an unpause
+    # what the risk steward may do to the haircut: ceiling [bps], step [bps], cooldown
+    # [seconds]; None: no steward rules for this pool
+    steward_rules: tuple[int, int, int] | None = None
 
     @classmethod
     def from_dict(cls, raw: dict) -> PoolConfig:
@@ -79,6 +92,17 @@ class PoolConfig:
                 feed_decimals=int(raw.get("feed_decimals", 8)),
                 price=Decimal(str(raw.get("price", 0))),
                 reserve_target=_wad(raw["reserve_target"]) if "reserve_target" in raw else None,
+                position_debt_cap=_wad(raw["position_debt_cap"])
+                if "position_debt_cap" in raw
+                else None,
+                grace_period=int(raw.get("grace_period", 0)),
+                steward_rules=(
+                    int(raw["steward_max_haircut_bps"]),
+                    int(raw["steward_max_step_bps"]),
+                    int(raw["steward_cooldown"]),
+                )
+                if "steward_max_haircut_bps" in raw
+                else None,
             )
         except KeyError as missing:
             raise ConfigError(f"pool {raw.get('name', '?')!r}: missing key {missing}") from None
@@ -99,7 +123,28 @@ class PoolConfig:
                 validate_reserve_target(pool.reserve_target)
             except ValueError as exc:
                 raise ConfigError(f"pool {pool.name!r}: {exc}") from None
+        problem = _controls_problem(pool)
+        if problem:
+            raise ConfigError(f"pool {pool.name!r}: {problem}")
         return pool
+
+
+def _controls_problem(pool: PoolConfig) -> str | None:
+    """What the factory would refuse of a pool's controls and steward rules, in words."""
+    if pool.position_debt_cap is not None and pool.position_debt_cap > pool.params.debt_ceiling:
+        return "position_debt_cap is above debt_ceiling"
+    if not 0 <= pool.grace_period <= MAX_GRACE_PERIOD:
+        return f"grace_period must be between 0 and {MAX_GRACE_PERIOD} seconds"
+    if pool.steward_rules is not None:
+        ceiling, step, cooldown = pool.steward_rules
+        low, high = STEWARD_COOLDOWN_BOUNDS
+        if not 0 <= ceiling <= MAX_HAIRCUT:
+            return f"steward_max_haircut_bps must be between 0 and {MAX_HAIRCUT}"
+        if not 0 < step <= ceiling:
+            return "steward_max_step_bps must be above 0 and at most steward_max_haircut_bps"
+        if not low <= cooldown <= high:
+            return f"steward_cooldown must be between {low} and {high} seconds"
+    return None
 
 
 DEFAULT_STREAM_PERIOD = 86_400  # [seconds]
@@ -358,9 +403,28 @@ def deploy(
             progress(f"{pool_cfg.name}: reserve target {target / WAD:,.0f} bhUSD")
             sender.transact(factory.functions.set_reserve_target(info.address, target))
         info.reserve_target = factory.functions.reserve_target(info.address).call()
+        _set_controls(sender, factory, info.address, pool_cfg, progress)
         deployment.pools.append(info)
     deployment.deploy_block_hash = Web3.to_hex(w3.eth.get_block(deploy_block)["hash"])
     return deployment
+
+
+def _set_controls(sender: Sender, factory, pool: str, cfg: PoolConfig, progress) -> None:
+    """The pool's controls and steward rules from its config (a new pool has none)."""
+    f = factory.functions
+    if cfg.position_debt_cap is not None:
+        progress(f"{cfg.name}: position debt cap {cfg.position_debt_cap / WAD:,.0f} bhUSD")
+        sender.transact(f.set_position_debt_cap(pool, cfg.position_debt_cap))
+    if cfg.grace_period:
+        progress(f"{cfg.name}: grace period {cfg.grace_period} s after an unpause")
+        sender.transact(f.set_grace_period(pool, cfg.grace_period))
+    if cfg.steward_rules is not None:
+        ceiling, step, cooldown = cfg.steward_rules
+        progress(
+            f"{cfg.name}: steward may set the haircut up to {ceiling} bps, "
+            f"{step} bps a step, every {cooldown} s"
+        )
+        sender.transact(f.set_steward_rules(pool, ceiling, step, cooldown))
 
 
 def _create_pool(w3: Web3, sender: Sender, factory, cfg: PoolConfig, progress) -> PoolInfo:
