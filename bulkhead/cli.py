@@ -35,7 +35,7 @@ from bulkhead.deploy import Config, ConfigError, Deployment
 from bulkhead.deploy import deploy as deploy_system
 from bulkhead.fmt import AmountError
 from bulkhead.node import Anvil, NodeStartError
-from bulkhead.risk import WAD
+from bulkhead.risk import WAD, Controls
 from bulkhead.simulate.cli import simulate
 from bulkhead.vault import vault_stats
 
@@ -281,7 +281,7 @@ def _wad(value: Decimal) -> int:
     return fmt.to_units(value, 18, "bhUSD")
 
 
-def _position_text(pos: Position, pool: Pool) -> str:
+def _position_text(pos: Position, pool: Pool, stop_loss: dict[str, int] | None = None) -> str:
     rows = [
         ["position", f"{pool.name} #{pos.id}"],
         ["owner", pos.owner],
@@ -301,8 +301,35 @@ def _position_text(pos: Position, pool: Pool) -> str:
             else "? (no price)",
         ],
     ]
+    if pos.controls is not None and pos.params is not None:
+        c = pos.controls
+        rows.append(["borrow limit", _borrow_limit_text(pos.params.max_ltv, c.haircut)])
+        rows.append(["position debt cap", f"{fmt.usd(c.position_debt_cap)} bhUSD"])
+    if stop_loss is not None:
+        rows.append(["stop-loss", _stop_loss_text(stop_loss)])
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _borrow_limit_text(max_ltv: int, haircut: int) -> str:
+    if not haircut:
+        return f"{fmt.bps(max_ltv)} LTV (no haircut)"
+    ltv = risk.borrow_ltv(max_ltv, haircut)
+    return f"{fmt.bps(ltv)} LTV (max {fmt.bps(max_ltv)} less a {fmt.bps(haircut)} haircut)"
+
+
+def _stop_loss_text(rule: dict[str, int]) -> str:
+    if not rule["price"]:
+        return "off"
+    return f"close at or below {fmt.price(rule['price'])} USD, keeper fee at most {fmt.bps(rule['max_fee'])}"
+
+
+def _liquidations_text(paused: bool, controls: Controls, now: int) -> str:
+    if paused:
+        return "paused"
+    if controls.in_grace(now):
+        return f"grace, open in {controls.grace_end - now} s ({fmt.timestamp(controls.grace_end)})"
+    return "open"
 
 
 def _health_text(pos: Position) -> str:
@@ -598,6 +625,24 @@ def _status(client: Client, pool_name: str | None, lowest: int, as_json: bool) -
         f"savings vault {saving.address}: {fmt.usd(saving.total_assets)} bhUSD, share price "
         f"{saving.share_price / WAD:.6f}, {fmt.usd(saving.locked)} still streaming, APY (1 day) {apy}"
     )
+    control_rows = [
+        [
+            pool.name,
+            _liquidations_text(s["paused"], s["controls"], s["now"]),
+            _borrow_limit_text(s["params"].max_ltv, s["controls"].haircut),
+            fmt.usd(s["controls"].position_debt_cap),
+            f"{s['controls'].grace_period} s",
+        ]
+        for pool, s in states
+    ]
+    parts.append(
+        "\nrisk controls\n"
+        + fmt.table(
+            ["pool", "liquidations", "borrow limit", "position cap [bhUSD]", "grace period"],
+            control_rows,
+            right={3, 4},
+        )
+    )
     for pool, s in states:
         if lowest and s["lowest"]:
             parts.append(f"\n{pool.name}: lowest health")
@@ -628,6 +673,16 @@ def _state_json(pool: Pool, s: dict) -> dict:
         "positions_with_debt": s["positions_with_debt"],
         "liquidatable": s["liquidatable"],
         "lowest_health": [p.as_json() for p in s["lowest"]],
+        "controls": {
+            "position_debt_cap": fmt.exact(s["controls"].position_debt_cap, 18),
+            "haircut_bps": s["controls"].haircut,
+            "borrow_ltv_bps": risk.borrow_ltv(s["params"].max_ltv, s["controls"].haircut),
+            "grace_period": s["controls"].grace_period,
+            "grace_end": s["controls"].grace_end,
+            "liquidations": "paused"
+            if s["paused"]
+            else ("grace" if s["controls"].in_grace(s["now"]) else "open"),
+        },
     }
 
 
@@ -797,7 +852,16 @@ def position_show(rpc_url, manifest, as_json, pool_name, position_id) -> None:
     client = _client(rpc_url, manifest)
     pool = client.pool(pool_name)
     pos = client.position(pool, position_id)
-    _emit(as_json, pos.as_json(), _position_text(pos, pool))
+    stop_loss = client.rules(pool, position_id)["stop-loss"]
+    data = {
+        **pos.as_json(),
+        "stop_loss": {
+            "on": bool(stop_loss["price"]),
+            "price": fmt.exact(stop_loss["price"], 18),
+            "max_fee_bps": stop_loss["max_fee"],
+        },
+    }
+    _emit(as_json, data, _position_text(pos, pool, stop_loss))
 
 
 @position.command(name="history")
@@ -863,14 +927,20 @@ def position_history(rpc_url, manifest, as_json, pool_name, position_id) -> None
     click.echo(f"history of position {position_id} in pool {pool.name}\n{table}")
 
 
-RULES = ("deleverage", "boost", "top-up")
+RULES = ("deleverage", "boost", "top-up", "stop-loss")
 
 
 @position.command(name="protect")
 @_common
 @_pool_option
 @_id_option
-@click.argument("kind", type=click.Choice(RULES))
+@click.argument("kind", type=click.Choice(RULES), required=False)
+@click.option(
+    "--stop-loss",
+    "stop_price",
+    type=NUMBER,
+    help="Close the position when the price is at or below this [USD per unit].",
+)
 @click.option("--trigger", type=NUMBER, help="Health that makes the rule due, e.g. 1.15.")
 @click.option("--target", type=NUMBER, help="Health the keeper restores, e.g. 1.4.")
 @click.option(
@@ -886,15 +956,39 @@ RULES = ("deleverage", "boost", "top-up")
 @click.option("--off", is_flag=True, help="Turn the rule off.")
 @_account_options
 def position_protect(
-    rpc_url, manifest, as_json, pool_name, position_id, kind, trigger, target, max_fee,
-    allowance, off, account, keystore,
+    rpc_url, manifest, as_json, pool_name, position_id, kind, stop_price, trigger, target,
+    max_fee, allowance, off, account, keystore,
 ) -> None:  # fmt: skip
     """Set an owner rule that keepers carry out: KIND is deleverage (health below the trigger:
     repay debt with collateral up to the target), boost (above the trigger: borrow more
-    down to the target) or top-up (below: move collateral in from your wallet)."""
+    down to the target), top-up (below: move collateral in from your wallet) or stop-loss
+    (`--stop-loss PRICE`: at or below PRICE a keeper repays all the debt and closes the
+    position, keeps collateral worth the debt plus its fee, and the rest comes back to you)."""
+    if stop_price is not None:
+        if kind not in (None, "stop-loss"):
+            raise UserError(f"--stop-loss sets a stop-loss rule, not a {kind} rule")
+        kind = "stop-loss"
+    if kind is None:
+        raise UserError("name the rule: deleverage, boost, top-up, or --stop-loss PRICE")
     client = _client(rpc_url, manifest)
     pool = client.pool(pool_name)
     sender = _sender(client.w3, account, keystore)
+    if kind == "stop-loss":
+        if trigger is not None or target is not None or allowance is not None:
+            raise UserError("a stop-loss takes --stop-loss PRICE and --max-fee, no health")
+        if off == (stop_price is not None):
+            raise UserError("a stop-loss needs --stop-loss PRICE, or --off")
+        price = 0 if off else _wad(stop_price)
+        if not off and price == 0:
+            raise UserError("--stop-loss PRICE must be above 0")
+        fee = (
+            _bps(max_fee, "max_fee")
+            if max_fee is not None
+            else client.params(pool).liquidation_bonus
+        )
+        client.set_stop_loss(sender, pool, position_id, price, 0 if off else fee)
+        _show_rules(client, pool, position_id, as_json, f"stop-loss {'off' if off else 'set'}")
+        return
     if off:
         if trigger is not None or target is not None or allowance is not None:
             raise UserError("--off takes no --trigger, --target or --allowance")
@@ -919,14 +1013,15 @@ def position_protect(
 @_pool_option
 @_id_option
 def position_rules(rpc_url, manifest, as_json, pool_name, position_id) -> None:
-    """The owner rules of one position (deleverage, boost, top-up)."""
+    """The owner rules of one position (deleverage, boost, top-up, stop-loss)."""
     client = _client(rpc_url, manifest)
     _show_rules(client, client.pool(pool_name), position_id, as_json, "")
 
 
 def _show_rules(client: Client, pool: Pool, position_id: int, as_json: bool, note: str) -> None:
     rules = client.rules(pool, position_id)
-    data = {
+    stop = rules.pop("stop-loss")
+    data: dict[str, Any] = {
         kind: {
             "on": bool(r["trigger_health"]),
             "trigger_health": fmt.exact(r["trigger_health"], 18),
@@ -952,11 +1047,16 @@ def _show_rules(client: Client, pool: Pool, position_id: int, as_json: bool, not
             ]
         )
     table = fmt.table(["rule", "due when health is", "to", "max fee", "allowance left"], rows)
+    data["stop-loss"] = {
+        "on": bool(stop["price"]),
+        "price": fmt.exact(stop["price"], 18),
+        "max_fee_bps": stop["max_fee"],
+    }
     head = f"{note}\n" if note else ""
     _emit(
         as_json,
         {"pool": pool.name, "id": position_id, **data},
-        f"{head}rules of {pool.name} #{position_id}\n{table}",
+        f"{head}rules of {pool.name} #{position_id}\n{table}\nstop-loss: {_stop_loss_text(stop)}",
     )
 
 
@@ -1311,13 +1411,14 @@ def _governance_command(name: str) -> Callable:
 
 @_governance_command("pause")
 def pool_pause(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
-    """Pause POOL: no new debt; repay, deposit, close and liquidate stay open (governance)."""
+    """Pause POOL: no new debt and no liquidations; repay, deposit, deleverage, close and owner
+    rules stay open (governance). The unpause starts the pool's grace window."""
     _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, True)
 
 
 @_governance_command("unpause")
 def pool_unpause(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
-    """Lift POOL's pause (governance)."""
+    """Lift POOL's pause (governance); liquidations wait for the pool's grace period."""
     _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, False)
 
 
@@ -1326,7 +1427,17 @@ def _set_paused(rpc_url, manifest, as_json, pool_name, account, keystore, paused
     pool = client.pool(pool_name)
     client.set_paused(_sender(client.w3, account, keystore), pool, paused)
     state = "paused" if paused else "unpaused"
-    _emit(as_json, {"pool": pool.name, "paused": paused}, f"pool {pool.name} {state}")
+    controls = client.controls(pool)
+    text = f"pool {pool.name} {state}"
+    if not paused and controls.grace_end:
+        now = client.w3.eth.get_block("latest")["timestamp"]
+        if controls.in_grace(now):
+            text += (
+                f"; liquidations wait {controls.grace_end - now} s (grace window until "
+                f"{fmt.timestamp(controls.grace_end)})"
+            )
+    data = {"pool": pool.name, "paused": paused, "grace_end": controls.grace_end}
+    _emit(as_json, data, text)
 
 
 @_governance_command("sweep")
@@ -1369,6 +1480,46 @@ def pool_set_params(rpc_url, manifest, as_json, pool_name, account, keystore, **
     params = client.set_params(_sender(client.w3, account, keystore), pool, changes)
     data = {"pool": pool.name, **{k: getattr(params, k) for k in changes}}
     text = f"pool {pool.name}: " + ", ".join(f"{k} {getattr(params, k)}" for k in changes)
+    _emit(as_json, data, text)
+
+
+@_governance_command("set-controls")
+@click.option("--position-debt-cap", type=NUMBER, help="Most debt of one position [bhUSD].")
+@click.option("--haircut", type=PERCENT, help="Taken off max LTV for borrowing, e.g. 10%.")
+@click.option(
+    "--grace-period",
+    type=click.IntRange(min=0),
+    help="Seconds liquidations wait after an unpause (at most 14400).",
+)
+def pool_set_controls(
+    rpc_url, manifest, as_json, pool_name, account, keystore, position_debt_cap, haircut,
+    grace_period,
+) -> None:  # fmt: skip
+    """Change some of POOL's risk controls; the others stay (governance). The haircut lowers
+    the borrow limit for new debt and withdrawals only: it never makes a position
+    liquidatable. Governance overrules the risk steward at any time."""
+    changes: dict[str, int] = {}
+    if position_debt_cap is not None:
+        changes["position_debt_cap"] = _wad(position_debt_cap)
+    if haircut is not None:
+        changes["haircut"] = _bps(haircut, "haircut")
+    if grace_period is not None:
+        changes["grace_period"] = grace_period
+    client = _client(rpc_url, manifest)
+    pool = client.pool(pool_name)
+    params = client.params(pool)
+    c = client.set_controls(_sender(client.w3, account, keystore), pool, changes)
+    data = {
+        "pool": pool.name,
+        "position_debt_cap": fmt.exact(c.position_debt_cap, 18),
+        "haircut_bps": c.haircut,
+        "borrow_ltv_bps": risk.borrow_ltv(params.max_ltv, c.haircut),
+        "grace_period": c.grace_period,
+    }
+    text = (
+        f"pool {pool.name}: position debt cap {fmt.usd(c.position_debt_cap)} bhUSD, borrow "
+        f"limit {_borrow_limit_text(params.max_ltv, c.haircut)}, grace period {c.grace_period} s"
+    )
     _emit(as_json, data, text)
 
 
