@@ -228,6 +228,7 @@ def set_position_debt_cap(_pool: address, _cap: uint256):
     @param _cap [wad], at most the pool's debt ceiling.
     """
     self._check_pool(_pool)
+    assert _cap <= (staticcall IMarginPool(_pool).risk_params()).debt_ceiling, "risk: position cap above debt ceiling"
     c: risk.Controls = staticcall IMarginPool(_pool).controls()
     c.position_debt_cap = _cap
     self._set_controls(_pool, c)
@@ -436,7 +437,7 @@ def _target(_pool: address) -> uint256:
 
 @internal
 def _set_controls(_pool: address, _c: risk.Controls):
-    risk._validate_controls(_c, (staticcall IMarginPool(_pool).risk_params()).debt_ceiling)
+    risk._validate_controls(_c)
     extcall IMarginPool(_pool).set_controls(_c.position_debt_cap, _c.haircut, _c.grace_period)
 
 

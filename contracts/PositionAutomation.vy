@@ -427,7 +427,10 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionA
             the set of its due rules (`DUE_PROTECTION`, `DUE_BOOST`, `DUE_TOP_UP`,
             `DUE_STOP_LOSS` bits). A rule counts only when a keeper could carry it out:
             protections, boosts and stop-losses need this contract as the owner's
-            operator, top-ups a wallet balance and a token allowance, stop-losses a debt.
+            operator, top-ups a wallet balance and a token allowance, stop-losses a debt,
+            boosts an unpaused pool and a target within the borrow limit (max LTV less
+            the haircut). A boost above the position debt cap is listed and refused by
+            the pool ("pool: position debt cap"): its size is the keeper's to choose.
             Empty while the pool's price is invalid.
     @param _pool The pool.
     @param _start First id.
@@ -450,7 +453,12 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionA
         return result
     # health as the pool computes it: value x threshold / debt
     factor: uint256 = price * (staticcall pool.COLLATERAL_SCALE())
-    threshold: uint256 = (staticcall pool.risk_params()).liquidation_threshold
+    p: risk.RiskParams = staticcall pool.risk_params()
+    threshold: uint256 = p.liquidation_threshold
+    # a boost borrows: not while paused, and only to a target within the borrow limit (max
+    # LTV less the haircut), whose health is threshold / limit
+    can_borrow: bool = not staticcall pool.paused()
+    borrow_ltv: uint256 = p.max_ltv * (constants.BPS - (staticcall pool.controls()).haircut) // constants.BPS
     end: uint256 = staticcall pool.position_count() + 1
     start: uint256 = min(_start, end)  # so that `start + _limit` cannot overflow
     last: uint256 = min(start + _limit, end)
@@ -468,7 +476,7 @@ def due(_pool: address, _start: uint256, _limit: uint256) -> DynArray[IPositionA
         rules: uint256 = 0
         if d.trigger_health > 0 and h < d.trigger_health:
             rules |= DUE_PROTECTION
-        if b.trigger_health > 0 and h > b.trigger_health:
+        if b.trigger_health > 0 and h > b.trigger_health and can_borrow and b.target_health * borrow_ltv >= threshold * constants.WAD:
             rules |= DUE_BOOST
         if t.trigger_health > 0 and h < t.trigger_health and t.allowance > 0:
             rules |= DUE_TOP_UP

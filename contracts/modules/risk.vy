@@ -105,8 +105,10 @@ def _validate(_p: RiskParams):
 
 @internal
 @pure
-def _validate_controls(_c: Controls, _debt_ceiling: uint256):
-    assert _c.position_debt_cap <= _debt_ceiling, "risk: position cap above debt ceiling"
+def _validate_controls(_c: Controls):
+    # dev: the position cap is checked against the debt ceiling where it is set
+    # (`PoolFactory.set_position_debt_cap`), so that lowering the ceiling later never
+    # blocks a change of another control
     assert _c.haircut <= MAX_HAIRCUT, "risk: haircut out of bounds"
     assert _c.grace_period <= MAX_GRACE_PERIOD, "risk: grace period out of bounds"
 
