@@ -469,12 +469,6 @@ class Client:
                 f"minimum debt of {fmt.usd(p.min_debt)} bhUSD"
             )
         controls = self.controls(pool)
-        if new_debt > controls.position_debt_cap:
-            raise UserError(
-                f"{what} would take the position's debt to {fmt.usd(new_debt)} bhUSD, above "
-                f"pool {pool.name}'s position debt cap of {fmt.usd(controls.position_debt_cap)} "
-                "bhUSD"
-            )
         total = c.total_debt().call()
         ltv = risk.borrow_ltv(p.max_ltv, controls.haircut)
         if not risk.within_max_ltv(coll, new_debt, price, ltv, pool.scale):
@@ -489,6 +483,13 @@ class Client:
             raise UserError(
                 f"{what} would pass pool {pool.name}'s debt ceiling: room for "
                 f"{fmt.usd(max(p.debt_ceiling - total, 0), down=True)} bhUSD"
+            )
+        # after the ceiling: a new pool's cap is its ceiling, and the ceiling says more
+        if new_debt > controls.position_debt_cap:
+            raise UserError(
+                f"{what} would take the position's debt to {fmt.usd(new_debt)} bhUSD, above "
+                f"pool {pool.name}'s position debt cap of {fmt.usd(controls.position_debt_cap)} "
+                "bhUSD"
             )
 
     # ------------------------------------------------------------------ writes
