@@ -3,7 +3,8 @@
 For each pool with 18- and 8-decimals collateral (WETH and WBTC in the default config), one
 scripted life of positions: open, deposit, borrow, repay (partial and full), withdraw (with
 and without debt), close (with and without debt), set_protection and auto_deleverage (on
-PositionAutomation), the owner's deleverage, and
+PositionAutomation), the owner's deleverage, set_stop_loss and stop_loss (on
+PositionAutomation), and
 liquidate (partial, full, with bad debt) after two price drops.
 
 Every operation runs twice with the same account on a comparable position:
@@ -325,6 +326,39 @@ class GasRun:
             self.measure("owner", f.deleverage(third, d // 10, c // 11), "deleverage", variant)
             assert self.pool.functions.health(third).call() >= before
 
+    def stop_loss(self) -> None:
+        """set_stop_loss (first: a new rule; repeat: changing it) and stop_loss by a keeper
+        after a 10 % fall (it repays the whole debt and closes the position; first: the
+        keeper's first time), then the price comes back."""
+        f = self.pool.functions
+        auto = self.automation.functions
+        pool = self.pool.address
+        coll = self.collateral_worth(30_000)
+        self.fund("owner", 2 * coll)
+        self.fresh_feed()
+        debt = self.debt_at(coll, 3_000)
+        ids = [self.opened_id(self.unmeasured("owner", f.open(coll, debt))) for _ in range(2)]
+        self.unmeasured("owner", f.set_operator(self.automation.address, True))
+        stop = self.price() * 95 // 100
+        fee = min(100, self.params.liquidation_bonus)
+        self.measure(
+            "owner", auto.set_stop_loss(pool, ids[0], stop + 1, fee), "set_stop_loss", "first"
+        )
+        self.measure(
+            "owner", auto.set_stop_loss(pool, ids[0], stop, fee), "set_stop_loss", "repeat"
+        )
+        self.unmeasured("owner", auto.set_stop_loss(pool, ids[1], stop, fee))
+        self.bank("keeper", 3 * debt)
+        self.unmeasured(
+            "keeper", self.stablecoin.functions.approve(self.automation.address, 2**256 - 1)
+        )
+        self.set_price(0.9)
+        for variant, position_id in zip(("first", "repeat"), ids):
+            self.fresh_feed()
+            self.measure("keeper", auto.stop_loss(pool, position_id), "stop_loss", variant)
+            assert self.position(position_id) == (0, 0), "gas: the stop-loss left a position"
+        self.set_price(1 / 0.9)
+
     def liquidations(self) -> None:
         """Partial, full and bad-debt liquidations (first: the liquidator's token balance
         was zero) after a 10 % and then a further 22 % price drop."""
@@ -387,7 +421,7 @@ class GasRun:
             liquidate(position_id, "bad debt", variant)
 
 
-PARTS = ("life", "protection", "liquidations")
+PARTS = ("life", "protection", "stop-loss", "liquidations")
 
 
 def run(
@@ -410,6 +444,8 @@ def run(
                 gas_run.position_life()
             if "protection" in parts:
                 gas_run.protection()
+            if "stop-loss" in parts:
+                gas_run.stop_loss()
             if "liquidations" in parts:
                 gas_run.liquidations()
             records += gas_run.records
