@@ -13,10 +13,17 @@ order over one `DemoContext`, and returns the summary (a dict; `render` prints i
     move_prices     a moderate drop: WETH -12 %, WBTC -10 %, VOL -22 %
     protect         some owners set protections (deleverage), top-ups and boosts on the
                     automation (PositionAutomation), as its operator on the pool
+    stop loss       a borrower opens one more WETH position with a stop-loss at 2,300 USD
     keeper          a keeper (dev account 7) gets bhUSD and starts: the same `Keeper` as
                     `bulkhead keeper run`; it clears what the drop made liquidatable
-    crash           three more drops of 8 % per pool; the keeper runs after each
-    verify          nothing may be left liquidatable (else the demo exits non-zero)
+    pause           governance pauses VOL before the crash (liquidations wait, rules go on)
+    crash           three more drops of 8 % per pool; the keeper runs after each (and
+                    closes the stop-loss position when WETH gets to its price)
+    grace window    governance unpauses VOL: liquidations wait its grace period; the demo
+                    moves the node's clock past it and the keeper liquidates
+    verify          nothing may be left liquidatable (else the demo exits non-zero); the
+                    stop-loss and the grace window are read back from the chain
+    (the stop-loss, pause and grace window steps live in `bulkhead.demo_controls`)
 
 Later steps (a keeper run, protections, the savings vault) are functions of the same shape,
 `step(ctx)`, appended to `STEPS`; they add lines to `ctx.notes` and the summary shows
@@ -446,8 +453,14 @@ def step_keeper(ctx: DemoContext) -> None:
             ),
         ],
     )
+    from bulkhead import demo_controls
+
     ctx.keeper = Keeper(
-        ctx.w3, ctx.deployed, NodeSigner(keeper_address), KeeperConfig(), log=lambda *a, **k: None
+        ctx.w3,
+        ctx.deployed,
+        NodeSigner(keeper_address),
+        KeeperConfig(),
+        log=demo_controls.keeper_log(ctx),
     )
     ctx.log(
         f"  keeper {keeper_address} (dev account {KEEPER_ACCOUNT}, the default of "
@@ -489,6 +502,7 @@ def step_verify(ctx: DemoContext) -> None:
         "deleverages": summary["deleverages"],
         "top_ups": summary["top_ups"],
         "boosts": summary["boosts"],
+        "stop_losses": summary["stop_losses"],
         "bounty_usd": summary["bounty_usd"],
         "gas_spent_usd": summary["gas_spent_usd"],
         "failures": summary["failures"],
@@ -497,6 +511,30 @@ def step_verify(ctx: DemoContext) -> None:
     }
     if left:
         raise DemoError(f"positions left liquidatable: {left}")
+    from bulkhead import demo_controls
+
+    demo_controls.check(ctx)
+
+
+def step_stop_loss(ctx: DemoContext) -> None:
+    """A borrower opens one more WETH position with a stop-loss (`bulkhead.demo_controls`)."""
+    from bulkhead import demo_controls
+
+    demo_controls.step_stop_loss(ctx)
+
+
+def step_pause(ctx: DemoContext) -> None:
+    """Governance pauses VOL before the crash (`bulkhead.demo_controls`)."""
+    from bulkhead import demo_controls
+
+    demo_controls.step_pause(ctx)
+
+
+def step_grace_window(ctx: DemoContext) -> None:
+    """Governance unpauses VOL; the keeper waits out its grace window (`demo_controls`)."""
+    from bulkhead import demo_controls
+
+    demo_controls.step_grace_window(ctx)
 
 
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
@@ -508,8 +546,11 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("sweep fees", step_sweep_fees),
     ("move prices", step_move_prices),
     ("protect", step_protect),
+    ("stop loss", step_stop_loss),
     ("keeper", step_keeper),
+    ("pause", step_pause),
     ("crash", step_crash),
+    ("grace window", step_grace_window),
     ("verify", step_verify),
 ]
 
@@ -646,7 +687,9 @@ def render(summary: dict) -> str:
                 [
                     p["name"],
                     str(done.get("liquidate", 0)),
-                    str(done.get("deleverage", 0) + done.get("top_up", 0) + done.get("boost", 0)),
+                    str(
+                        sum(done.get(k, 0) for k in ("deleverage", "top_up", "boost", "stop_loss"))
+                    ),
                     f"{Decimal(str(done.get('bounty_usd', 0))):,.2f}",
                     fmt.usd(int(Decimal(p["bad_debt"]) * WAD)),
                     f"{Decimal(p['lowest_health']):.3f}" if p["lowest_health"] else "-",
@@ -660,11 +703,13 @@ def render(summary: dict) -> str:
             "bad debt",
             "lowest health",
         ]
+        stops = k.get("stop_losses", 0)
         lines.append("keeper, after the crash:")
         lines.append(fmt.table(headers, rows, right={1, 2, 3, 4, 5}))
         lines.append(
             f"keeper: {k['liquidations']} liquidations, {k['deleverages']} deleverages, "
-            f"{k['top_ups']} top-ups, {k['boosts']} boosts; bounty "
+            f"{k['top_ups']} top-ups, {k['boosts']} boosts, "
+            f"{stops} stop-loss{'' if stops == 1 else 'es'}; bounty "
             f"{Decimal(str(k['bounty_usd']['total'])):,.2f} USD for "
             f"{Decimal(str(k['gas_spent_usd'])):,.2f} USD of gas; left liquidatable: "
             f"{sum(len(v) for v in k['left_liquidatable'].values())}"
@@ -677,6 +722,9 @@ def render(summary: dict) -> str:
             f"{Decimal(vault['share_price']):.6f} bhUSD after {fmt.usd(int(Decimal(vault['swept']) * WAD))} "
             f"bhUSD of fees ({'rose' if rose else 'DID NOT RISE'})"
         )
+    from bulkhead import demo_controls
+
+    lines += demo_controls.render(summary)
     lines += summary.get("notes", [])
     for step in summary.get("steps", []):
         if step.get("error"):

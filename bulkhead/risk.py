@@ -327,3 +327,14 @@ def top_up_amount(
         return 0
     deposit = ceil_div((needed_value - have) * WAD, price * scale)
     return ceil_div(deposit * BPS, BPS - fee)
+
+
+def stop_loss_amounts(coll: int, debt_: int, price: int, fee: int, scale: int) -> tuple[int, int]:
+    """`PositionAutomation.stop_loss`: (collateral to the keeper, collateral back to the owner).
+
+    The keeper repays the whole `debt_` [wad] and receives collateral worth debt x (1 + fee)
+    at `price` [wad], rounded down, and never more than the position holds; the owner gets
+    the rest. `fee` [bps] is the rule's, already capped at the pool's liquidation bonus.
+    """
+    out = min(debt_ * (BPS + fee) // BPS * WAD // (price * scale), coll)
+    return out, coll - out

@@ -1,4 +1,4 @@
-"""The keeper bot: liquidations and owners' automated adjustments (deleverage, top-up, boost).
+"""The keeper bot: liquidations and owners' rules (deleverage, top-up, boost, stop-loss).
 
 Public API:
 - `run(...)`: the whole bot (connect, pick the account, step every poll, back off when the

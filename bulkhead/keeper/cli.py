@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from bulkhead import fmt
 from bulkhead.chain import NodeError
 from bulkhead.deploy import ConfigError
 from bulkhead.keeper.decide import MAX_BATCH
@@ -157,7 +158,9 @@ def run(
     as_json: bool,
     metrics_port: int | None = None,
 ) -> None:
-    """Liquidate unhealthy positions and carry out due protections."""
+    """Liquidate unhealthy positions and carry out owners' due rules (protections, top-ups,
+    boosts, stop-losses). No liquidation while a pool is paused or in its grace window
+    after an unpause (logged once per window); the rules go on."""
     try:
         summary = run_keeper(
             rpc_url=rpc_url,
@@ -201,6 +204,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         ("deleverages", summary["deleverages"]),
         ("top-ups", summary["top_ups"]),
         ("boosts", summary["boosts"]),
+        ("stop-losses", summary.get("stop_losses", 0)),
         ("bounty [USD]", summary["bounty_usd"]["total"]),
         ("gas spent [USD]", summary["gas_spent_usd"]),
         (
@@ -216,8 +220,26 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     if summary["simulated"]:
         rows.append(("dry run: would send", _pairs(summary["simulated"])))
+    closed = _closed_pools(summary.get("pools", {}))
+    if closed:
+        rows.append(("liquidations held", closed))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _closed_pools(pools: dict[str, dict[str, Any]]) -> str:
+    """The pools whose liquidations were closed at the last pass: `VOL paused`, `WETH grace
+    window until 2026-12-03 19:30:05 UTC (1200 s)`; empty when all were open."""
+    parts = []
+    for name, p in pools.items():
+        if p.get("liquidations") == "paused":
+            parts.append(f"{name} paused")
+        elif p.get("liquidations") == "grace_window":
+            parts.append(
+                f"{name} grace window until {fmt.timestamp(p['grace_end'])} "
+                f"({p['grace_seconds_left']} s)"
+            )
+    return ", ".join(parts)
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -6,7 +6,10 @@ A step
 3. reads each pool's price, rate and parameters and asks the paginated views what is due,
    all in one JSON-RPC batch: `positions_to_liquidate` (5,000 ids per call),
    `PositionAutomation.due` (1,000 ids per call, only over ids that carry a rule: one view
-   for protections, boosts and top-ups);
+   for protections, boosts, top-ups and stop-losses), and whether each pool is paused or in
+   its grace window after an unpause (`paused()`, `controls()`): a closed pool gets no
+   liquidation (logged once per window, `pool_paused` / `grace_window`, then
+   `liquidations_open`), while owners' rules go on;
 4. plans with `decide.plan` (pure): a pool's whole liquidations go out together as
    `liquidate_many` transactions of at most `batch_size` positions (and few enough for
    the block gas limit), everything else one transaction per action; simulates every
@@ -26,7 +29,7 @@ from typing import Any
 
 from web3 import Web3
 
-from bulkhead import artifacts
+from bulkhead import artifacts, fmt
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper import decide
 from bulkhead.keeper.decide import (
@@ -41,21 +44,29 @@ from bulkhead.keeper.decide import (
     Skip,
 )
 from bulkhead.keeper.index import EventCodec, EventIndex, LogSource
-from bulkhead.keeper.metrics import EventLog, Metrics, usd
+from bulkhead.keeper.metrics import EventLog, Metrics, PoolWindow, usd
 from bulkhead.keeper.rpc import Call, Rpc, RpcError, to_int
 from bulkhead.keeper.tx import Outcome, Pending, SendError, Signer, TxManager, TxRequest
-from bulkhead.risk import WAD, RiskParams
+from bulkhead.risk import WAD, Controls, RiskParams
 
 MAX_UINT256 = 2**256 - 1
 LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
 LIQUIDATION_RESULTS = 1_000  # MarginPool.MAX_RESULTS
 RULE_PAGE = 1_000  # PositionAutomation MAX_PAGE
 # `PositionAutomation.due` reports each position's due rules as bits
-DUE_BITS: tuple[tuple[Kind, int], ...] = (("deleverage", 1), ("boost", 2), ("top_up", 4))
-BHUSD = "bhUSD"  # the approvals' key for our bhUSD (protections), beside each pool's collateral
+DUE_BITS: tuple[tuple[Kind, int], ...] = (
+    ("deleverage", 1),
+    ("boost", 2),
+    ("top_up", 4),
+    ("stop_loss", 8),
+)
+# the approvals' key for our bhUSD (protections and stop-losses), beside each pool's collateral
+BHUSD = "bhUSD"
+BHUSD_KINDS = ("deleverage", "stop_loss")  # the rules the keeper pays in bhUSD
 APPROVE_GAS = 80_000
 BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
 NATIVE_POOLS = ("WETH", "ETH")
+POOL_WIDE_SKIPS = (decide.PAUSED, decide.GRACE_WINDOW)  # logged per pool, not per position
 
 
 @dataclass
@@ -102,6 +113,8 @@ class _PoolCalls:
     price_status: Call
     risk_params: Call
     rate: Call
+    paused: Call
+    controls: Call
     keeper_collateral: Call
     automation_allowance: Call
 
@@ -157,6 +170,8 @@ class Keeper:
                 Call.of(pool.functions.price_status()),
                 Call.of(pool.functions.risk_params()),
                 Call.of(pool.functions.rate()),
+                Call.of(pool.functions.paused()),
+                Call.of(pool.functions.controls()),
                 Call.of(token.functions.balanceOf(self.address)),
                 Call.of(token.functions.allowance(self.address, self.automation.address)),
             )
@@ -164,7 +179,9 @@ class Keeper:
         self.logs = LogSource(self.rpc, pool_abi, automation_abi, self.config.log_chunk)
         self._results = {
             "pool": EventCodec(pool_abi, ("Liquidate",)),
-            "automation": EventCodec(automation_abi, ("AutoDeleverage", "Boost", "TopUp")),
+            "automation": EventCodec(
+                automation_abi, ("AutoDeleverage", "Boost", "TopUp", "StopLoss")
+            ),
         }
         self.tx = TxManager(
             self.rpc,
@@ -184,8 +201,12 @@ class Keeper:
         self.gas: dict[str, int] = dict(decide.DEFAULT_GAS)
         self.first_unsafe: dict[tuple[str, int], int] = {}  # position -> block first seen unsafe
         self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
+        self.controls: dict[str, Controls] = {}  # pool -> its risk controls at the last pass
+        # pool -> why its liquidations were closed at the last pass (None: open) and the
+        # grace window's end then: a change is logged once
+        self.windows: dict[str, tuple[str | None, int]] = {}
         # what the automation may pull from us: pools (their collateral, for boosts) and
-        # BHUSD (our bhUSD, for protections)
+        # BHUSD (our bhUSD, for protections and stop-losses)
         self.approved: set[str] = set()
         self._last_skips: set[tuple[str, str, int, str]] = set()
         # the last pass's due actions skipped for want of bhUSD (the summary's `unfunded`)
@@ -217,7 +238,8 @@ class Keeper:
         scan_seconds = time.perf_counter() - scan_started
         m.scan_seconds += scan_seconds
         m.positions_scanned += scanned
-        self._track_unsafe(due, wallet["block"])
+        self._watch_windows(states)
+        self._track_unsafe(due, states, wallet["block"])
 
         skips: list[Skip] = [
             Skip(
@@ -262,6 +284,7 @@ class Keeper:
         self._record(outcomes)
         self._sync_counters()
         m.cycles += 1
+        closed = {s.name: s.closed for s in states.values() if s.closed}
         report = StepReport(
             block=head,
             scanned=scanned,
@@ -286,6 +309,8 @@ class Keeper:
             in_flight=len(self.tx.in_flight),
             outcomes=report.outcomes,
             skips=skip_counts,
+            # pools whose liquidations wait (paused, grace_window), only while any does
+            **({"closed": closed} if closed else {}),
         )
         return report
 
@@ -336,10 +361,11 @@ class Keeper:
             decoders.append(decode)
 
         add(self._bhusd_balance, "bhusd")
+        bhusd_kinds = [k for k in BHUSD_KINDS if k in self.config.kinds]
         if (
             BHUSD not in self.approved
-            and "deleverage" in self.config.kinds
-            and any(p.rule_ids("deleverage") for p in self.index.pools.values())
+            and bhusd_kinds
+            and any(p.rule_ids(*bhusd_kinds) for p in self.index.pools.values())
         ):
             add(self._bhusd_allowance, f"{BHUSD}:allowance")
         kinds = [k for k, _bit in DUE_BITS if k in self.config.kinds]
@@ -349,6 +375,8 @@ class Keeper:
             add(calls.price_status, f"{address}:price_status")
             add(calls.risk_params, f"{address}:risk_params")
             add(calls.rate, f"{address}:rate")
+            add(calls.paused, f"{address}:paused")
+            add(calls.controls, f"{address}:controls")
             if pool_index.boosts and "boost" in self.config.kinds:
                 add(calls.keeper_collateral, f"{address}:collateral")
                 if address not in self.approved:
@@ -376,8 +404,14 @@ class Keeper:
                     )
         for i, (_kind, _address, _start, call) in enumerate(views):
             add(call, f"view:{i}")
-        requests.append(("eth_blockNumber", []))  # the views saw this block or an earlier one
-        decoders.append(lambda result: raw.__setitem__("block", to_int(_ok(result))))
+        # the views saw this block or an earlier one; its time judges the grace windows
+        requests.append(("eth_getBlockByNumber", ["latest", False]))
+
+        def decode_block(result: Any) -> None:
+            block = _ok(result)
+            raw["block"], raw["time"] = to_int(block["number"]), to_int(block["timestamp"])
+
+        decoders.append(decode_block)
         results = self.rpc.batch(requests)
         self.metrics.view_calls += len(views)
         for decode, result in zip(decoders, results):
@@ -388,6 +422,8 @@ class Keeper:
             price, status = raw[f"{address}:price_status"]
             if status == 0:
                 self.prices[address] = price
+            controls = Controls(*raw[f"{address}:controls"])
+            self.controls[address] = controls
             states[address] = PoolState(
                 address=address,
                 name=info.name,
@@ -396,6 +432,9 @@ class Keeper:
                 price=price if status == 0 else 0,
                 status=status,
                 rate=raw[f"{address}:rate"],
+                paused=raw[f"{address}:paused"],
+                grace_end=controls.grace_end,
+                now=raw["time"],
             )
         due: list[Due] = []
         for i, (kind, address, _start, _call) in enumerate(views):
@@ -456,8 +495,49 @@ class Keeper:
                 self.log("index_miss", pool=self.info[d.pool].name, id=d.id)
         return out
 
-    def _track_unsafe(self, due: list[Due], head: int) -> None:
-        unsafe = {(d.pool, d.id) for d in due if d.kind == "liquidate"}
+    def _watch_windows(self, states: dict[str, PoolState]) -> None:
+        """Log once when a pool's liquidations close (paused, or a grace window with its end)
+        and when they open again; keep each pool's window in the metrics."""
+        for address, s in states.items():
+            closed = s.closed
+            window = (closed, s.grace_end if closed == decide.GRACE_WINDOW else 0)
+            self.metrics.windows[s.name] = PoolWindow(
+                closed or "open",
+                s.grace_end if closed == decide.GRACE_WINDOW else 0,
+                s.grace_left,
+            )
+            before = self.windows.get(address)
+            if window == before:
+                continue
+            self.windows[address] = window
+            if closed == decide.PAUSED:
+                self.log(
+                    "pool_paused",
+                    pool=s.name,
+                    detail="no liquidations or boosts until the pool is unpaused and its grace "
+                    "window has passed; stop-losses, protections and top-ups go on",
+                    grace_period_s=self.controls[address].grace_period,
+                )
+            elif closed == decide.GRACE_WINDOW:
+                self.log(
+                    "grace_window",
+                    pool=s.name,
+                    grace_end=s.grace_end,
+                    ends_at=fmt.timestamp(s.grace_end),
+                    seconds_left=s.grace_left,
+                    detail="no liquidations until it ends; owners' rules go on",
+                )
+            elif before is not None:
+                self.log("liquidations_open", pool=s.name, after=before[0])
+
+    def _track_unsafe(self, due: list[Due], states: dict[str, PoolState], head: int) -> None:
+        """When each unsafe position was first seen unsafe while its pool let it be
+        liquidated (a pause or a grace window is not the keeper's delay)."""
+        unsafe = {
+            (d.pool, d.id)
+            for d in due
+            if d.kind == "liquidate" and d.pool in states and states[d.pool].closed is None
+        }
         for key in unsafe:
             self.first_unsafe.setdefault(key, head)
         busy = self._busy()
@@ -510,6 +590,8 @@ class Keeper:
             )
         elif action.kind == "deleverage":
             fn = self.automation.functions.auto_deleverage(action.pool, action.id, action.amount)
+        elif action.kind == "stop_loss":
+            fn = self.automation.functions.stop_loss(action.pool, action.id)
         elif action.kind == "boost":
             fn = self.automation.functions.boost(action.pool, action.id, action.amount)
         else:
@@ -715,7 +797,7 @@ class Keeper:
                 receipt = o.receipt
                 assert receipt is not None  # dev: a mined outcome carries its receipt
                 self.gas[action.kind] = max(receipt.gas_used, self.gas[action.kind] * 7 // 8)
-                bounty = self._bounty(action, receipt.logs)
+                bounty, result = self._earned(action, receipt.logs)
                 extra = self._count_done(action, bounty, receipt.block)
                 self.log(
                     "done",
@@ -725,6 +807,7 @@ class Keeper:
                     gas_used=receipt.gas_used,
                     bumps=p.bumps,
                     **extra,
+                    **result,
                 )
             elif o.status == "reverted":
                 reason = self._why(p)
@@ -829,8 +912,10 @@ class Keeper:
         reason = self._still_valid(p)
         return reason if reason is not None else "reverted in its block (passes now)"
 
-    def _bounty(self, action: Action, logs: list[dict]) -> int:
-        """[wad] USD earned by a mined action, from its event, at the pool's oracle price."""
+    def _earned(self, action: Action, logs: list[dict]) -> tuple[int, dict[str, Any]]:
+        """[wad] USD earned by a mined action, from its event, at the pool's oracle price (a
+        stop-loss at the price it ran at); and for a stop-loss, what its event says went
+        where (for the log line)."""
         price = self.prices.get(action.pool, 0)
         scale = 10 ** (18 - self.info[action.pool].collateral_decimals)
 
@@ -845,19 +930,29 @@ class Keeper:
                 continue
             name, args = decoded
             if name == "Liquidate":
-                return value(args["collateral_out"]) - args["paid"]
+                return value(args["collateral_out"]) - args["paid"], {}
             if name == "AutoDeleverage":
-                return value(args["collateral_out"]) - args["repaid"]
+                return value(args["collateral_out"]) - args["repaid"], {}
             if name == "Boost":
-                return args["borrowed"] - value(args["collateral_in"])
+                return args["borrowed"] - value(args["collateral_in"]), {}
             if name == "TopUp":
-                return value(args["fee"])
-        return 0
+                return value(args["fee"]), {}
+            if name == "StopLoss":
+                got = args["keeper_collateral"] * scale * args["price"] // WAD
+                return got - args["debt_repaid"], {
+                    "price": args["price"],
+                    "debt_repaid": args["debt_repaid"],
+                    "keeper_collateral": args["keeper_collateral"],
+                    "owner_collateral": args["owner_collateral"],
+                }
+        return 0, {}
 
     # ============================================================ reports
 
     def _report_skips(self, skips: list[Skip]) -> dict[str, int]:
-        """Count each skip once per episode (not once per block) and log it when it starts."""
+        """Count each skip once per episode (not once per block) and log it when it starts;
+        a pool's closed window (paused, grace) is logged once for the pool instead, by
+        `_watch_windows`, not once per position it holds back."""
         current: set[tuple[str, str, int, str]] = set()
         counts: dict[str, int] = {}
         for s in skips:
@@ -866,6 +961,8 @@ class Keeper:
             counts[s.reason] = counts.get(s.reason, 0) + 1
             if key not in self._last_skips:
                 self.metrics.skips[s.reason] += 1
+                if s.reason in POOL_WIDE_SKIPS:
+                    continue
                 self.log(
                     "skip",
                     kind=s.kind,
@@ -911,10 +1008,10 @@ def _ok(value: Any) -> Any:
 
 def _approval_key(action: Action | Batch) -> str | None:
     """What an action needs the automation to pull from us: a boost our collateral (its
-    pool's key), a protection our bhUSD (BHUSD); None for the rest."""
+    pool's key), a protection or a stop-loss our bhUSD (BHUSD); None for the rest."""
     if action.kind == "boost":
         return action.pool
-    if action.kind == "deleverage":
+    if action.kind in BHUSD_KINDS:
         return BHUSD
     return None
 

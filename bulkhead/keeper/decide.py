@@ -20,9 +20,9 @@ from typing import ClassVar, Literal
 from bulkhead import risk
 from bulkhead.risk import BPS, MAX_UINT256, WAD, LiquidationError, RiskParams
 
-Kind = Literal["liquidate", "deleverage", "boost", "top_up"]
-KINDS: tuple[Kind, ...] = ("liquidate", "deleverage", "top_up", "boost")
-ADJUSTMENTS: tuple[Kind, ...] = ("deleverage", "top_up", "boost")
+Kind = Literal["liquidate", "stop_loss", "deleverage", "boost", "top_up"]
+KINDS: tuple[Kind, ...] = ("liquidate", "stop_loss", "deleverage", "top_up", "boost")
+ADJUSTMENTS: tuple[Kind, ...] = ("stop_loss", "deleverage", "top_up", "boost")
 
 # gas units an action costs when the keeper has not measured it yet (execution + intrinsic).
 # A `liquidate_many` transaction costs its fixed part ("liquidate_many": intrinsic gas, one
@@ -37,6 +37,7 @@ DEFAULT_GAS: Mapping[str, int] = {
     "deleverage": 130_000,
     "top_up": 170_000,
     "boost": 260_000,
+    "stop_loss": 175_000,  # 174.6k mined on Anvil (WBTC, the keeper's first WBTC)
     "approve": 50_000,
 }
 
@@ -52,11 +53,16 @@ INSUFFICIENT_COLLATERAL = "insufficient_collateral"
 ORACLE_INVALID = "oracle_invalid"
 IN_FLIGHT = "in_flight"  # already handled: a transaction of ours for it is pending
 LIQUIDATING = "liquidating"  # a protection is due but the position is liquidated first
+CLOSING = "closing"  # a rule is due but a stop-loss closes the position first
 NOT_DUE = "not_due"  # the index says healthy or not due (the view was a block behind)
 NO_RULE = "no_rule"
 ALLOWANCE = "allowance_too_small"
 NO_AMOUNT = "no_amount"  # the rule cannot be met (target unreachable, debt below minimum)
 UNKNOWN_POSITION = "unknown_position"
+# the pool is paused: no liquidation and no boost (borrowing stops); other rules still run
+PAUSED = "paused"
+# the pool is in its grace window after an unpause: no liquidation until it ends
+GRACE_WINDOW = "grace_window"
 
 # why a simulated or sent action failed
 LOST_RACE = "lost_race"
@@ -70,7 +76,9 @@ RACE_REASONS = frozenset(
         "automation: protection not due",
         "automation: boost not due",
         "automation: top-up not due",
-        "automation: no rule",
+        "automation: stop-loss not due",  # the price moved back above the owner's
+        "automation: no debt",  # the owner repaid it all first
+        "automation: no rule",  # another keeper carried it out (a rule is spent) or cleared
         "automation: above allowance",
         "pool: nothing to liquidate",  # liquidate_many: every position in it was taken
     }
@@ -87,11 +95,18 @@ ORACLE_STATUS = {
 }
 
 
+# reverts of a pool whose liquidations (or, paused, borrowing) are closed
+CLOSED_REASONS = {"pool: paused": PAUSED, "pool: grace window": GRACE_WINDOW}
+
+
 def classify_revert(reason: str) -> str:
-    """The failure bucket of a revert reason: lost_race, oracle_invalid or reverted."""
+    """The failure bucket of a revert reason: lost_race, oracle_invalid, paused, grace_window
+    or reverted."""
     reason = reason.strip()
     if reason in RACE_REASONS:
         return LOST_RACE
+    if reason in CLOSED_REASONS:
+        return CLOSED_REASONS[reason]
     if reason.startswith("oracle:"):
         return ORACLE_INVALID
     return REVERTED
@@ -111,10 +126,31 @@ class PoolState:
     price: int  # [wad] 0 while the oracle is invalid
     status: int  # oracle status, 0 = ok (see ORACLE_STATUS)
     rate: int  # [wad] rate accumulator now
+    paused: bool = False  # no liquidations and no borrowing (so no boosts)
+    grace_end: int = 0  # [seconds] timestamp before which liquidations wait (`controls()`)
+    now: int = 0  # [seconds] the timestamp of the block the keeper saw
 
     @property
     def price_ok(self) -> bool:
         return self.status == 0 and self.price > 0
+
+    @property
+    def in_grace(self) -> bool:
+        """In the grace window after an unpause (judged at the block seen: the pool lets
+        liquidations through from the first block whose timestamp is `grace_end`)."""
+        return not self.paused and self.now < self.grace_end
+
+    @property
+    def closed(self) -> str | None:
+        """Why liquidations are closed now (PAUSED or GRACE_WINDOW), None while open."""
+        if self.paused:
+            return PAUSED
+        return GRACE_WINDOW if self.in_grace else None
+
+    @property
+    def grace_left(self) -> int:
+        """[seconds] until the grace window ends (0 outside it)."""
+        return self.grace_end - self.now if self.in_grace else 0
 
     def value(self, collateral: int) -> int:
         """[wad] USD value of `collateral` at the oracle price."""
@@ -135,10 +171,11 @@ class Position:
 
 @dataclass(frozen=True)
 class Rule:
-    """A protection (deleverage, on the pool) or an automation rule (boost, top-up)."""
+    """An owner rule in `PositionAutomation`: a protection (deleverage), a boost, a top-up
+    (health trigger and target), or a stop-loss (`trigger` is its price, no target)."""
 
-    trigger: int  # [wad] 0 = off
-    target: int  # [wad]
+    trigger: int  # [wad] health; a stop-loss: USD per collateral unit; 0 = off
+    target: int  # [wad] health; 0 for a stop-loss
     fee: int  # [bps]
     allowance: int = 0  # [collateral units] top-up only
 
@@ -181,11 +218,13 @@ class Action:
     pool: str
     id: int
     amount: int  # liquidate: max repay [wad]; deleverage: repay [wad]; boost: borrow [wad];
-    #              top_up: collateral taken from the owner [collateral units]
+    #              top_up: collateral taken from the owner [collateral units];
+    #              stop_loss: the whole debt repaid [wad]
     min_out: int  # liquidate: least collateral out; 0 otherwise
     bhusd_in: int  # [wad] bhUSD the keeper spends at most
     collateral_in: int  # [collateral units] collateral the keeper supplies (boost)
-    expected_out: int  # collateral units (liquidate, deleverage, top_up) or bhUSD [wad] (boost)
+    # collateral units (liquidate, deleverage, top_up, stop_loss) or bhUSD [wad] (boost)
+    expected_out: int
     bounty: int  # [wad] USD the keeper expects to earn, before gas
     gas_cost: int  # [wad] USD
     health: int  # [wad] the position's health when decided
@@ -493,6 +532,53 @@ def top_up(pool: PoolState, pos: Position, rule: Rule | None, costs: Costs) -> D
     )
 
 
+def stop_loss(
+    pool: PoolState,
+    pos: Position,
+    rule: Rule | None,
+    bhusd: int,
+    costs: Costs,
+    slack_bps: int = 10,
+) -> Decision:
+    """Carry out the owner's stop-loss (`PositionAutomation.stop_loss`): the keeper repays the
+    whole debt and receives collateral worth debt x (1 + fee) at the oracle price; the rest
+    goes back to the owner. Due at or below the rule's price; works while the pool is paused
+    or in its grace window. `slack_bps` above the debt covers the stability fee accrued until
+    the transaction lands (the automation pulls the debt of that block)."""
+    skip = _skipper("stop_loss", pos)
+    if rule is None or not rule.active:
+        return skip(NO_RULE)
+    if not pool.price_ok:
+        return skip(ORACLE_INVALID, ORACLE_STATUS.get(pool.status, str(pool.status)))
+    debt = pos.debt(pool.rate)
+    if debt == 0:
+        return skip(NOT_DUE, "no debt")
+    if pool.price > rule.trigger:
+        return skip(NOT_DUE, f"price {pool.price} above the stop {rule.trigger}")
+    if bhusd < debt:
+        return skip(INSUFFICIENT_BHUSD, f"needs {debt} has {bhusd}", debt)
+    out, _owner = risk.stop_loss_amounts(
+        pos.collateral, debt, pool.price, _fee(pool, rule), pool.scale
+    )
+    bounty = pool.value(out) - debt
+    gas = costs.of("stop_loss")
+    if bounty - gas < costs.min_profit:
+        return skip(UNPROFITABLE, f"bounty {bounty} gas {gas}")
+    return Action(
+        kind="stop_loss",
+        pool=pos.pool,
+        id=pos.id,
+        amount=debt,
+        min_out=0,
+        bhusd_in=min(debt + debt * slack_bps // BPS + 1, bhusd),
+        collateral_in=0,
+        expected_out=out,
+        bounty=bounty,
+        gas_cost=gas,
+        health=_health(pool, pos, debt),
+    )
+
+
 def _skipper(kind: str, pos: Position):
     def skip(reason: str, detail: str = "", need: int = 0) -> Skip:
         return Skip(kind, pos.pool, pos.id, reason, detail, need)
@@ -608,10 +694,15 @@ def plan(
 ) -> Plan:
     """Every action for this block, in the order to send them, with the keeper's balances spent.
 
-    Liquidations come first (solvency before convenience), then deleverages, top-ups and
-    boosts; within a kind the most profitable first, so that a short balance goes where
-    it earns most. One action per position per block; positions with a transaction of
-    ours still pending are skipped as already handled.
+    Liquidations come first (solvency before convenience), then stop-losses, deleverages,
+    top-ups and boosts; within a kind the most profitable first, so that a short balance
+    goes where it earns most. One action per position per block; positions with a
+    transaction of ours still pending are skipped as already handled.
+
+    A pool closed to liquidations (paused, or in its grace window after an unpause: see
+    `PoolState.closed`) gets none: each due liquidation is skipped with that reason, and
+    owners' rules go on (stop-losses, deleverages, top-ups; no boost while paused, since
+    a boost borrows).
 
     With `batch_size` above 1, whole liquidations in one pool go out in `Batch`es of at
     most that many positions (`chunk_liquidations`), each position judged at its share
@@ -641,13 +732,16 @@ def plan(
             pool = pools.get(d.pool)
             pos = positions.get(key)
             if key in busy:
-                reason = (
-                    LIQUIDATING if kind != "liquidate" and _liquidating(out, key) else IN_FLIGHT
-                )
+                first = _planned(out, key) or ""
+                reason = {"liquidate": LIQUIDATING, "stop_loss": CLOSING}.get(first, IN_FLIGHT)
                 out.skips.append(Skip(kind, d.pool, d.id, reason))
                 continue
             if pool is None or pos is None:
                 out.skips.append(Skip(kind, d.pool, d.id, UNKNOWN_POSITION))
+                continue
+            closed = _closed_to(kind, pool)
+            if closed is not None:
+                out.skips.append(Skip(kind, d.pool, d.id, *closed))
                 continue
             rule = rules.get((kind, d.pool, d.id))
             # decide against unlimited balances first, then spend them in profit order
@@ -655,6 +749,8 @@ def plan(
                 drafts.append(
                     liquidation(pool, pos, MAX_UINT256, costs, slippage_bps, gas_kind=each_gas)
                 )
+            elif kind == "stop_loss":
+                drafts.append(stop_loss(pool, pos, rule, MAX_UINT256, costs))
             elif kind == "deleverage":
                 drafts.append(deleverage(pool, pos, rule, MAX_UINT256, costs))
             elif kind == "boost":
@@ -671,6 +767,8 @@ def plan(
                 final = liquidation(pool, pos, bhusd, costs, slippage_bps, gas_kind=each_gas)
                 if batching and isinstance(final, Action) and final.partial:
                     final = liquidation(pool, pos, bhusd, costs, slippage_bps)  # alone
+            elif a.kind == "stop_loss":
+                final = stop_loss(pool, pos, rules.get((a.kind, a.pool, a.id)), bhusd, costs)
             elif a.kind == "deleverage":
                 final = deleverage(pool, pos, rules.get((a.kind, a.pool, a.id)), bhusd, costs)
             elif a.kind == "boost":
@@ -723,8 +821,19 @@ def _batch_liquidations(out: Plan, size: int, costs: Costs, busy: set[tuple[str,
     return returned
 
 
-def _liquidating(p: Plan, key: tuple[str, int]) -> bool:
-    return any(a.key == key and a.kind == "liquidate" for a in p.actions)
+def _closed_to(kind: Kind, pool: PoolState) -> tuple[str, str] | None:
+    """(reason, detail) when `pool` refuses an action of `kind` now: a liquidation while
+    paused or in the grace window, a boost (it borrows) while paused; None otherwise."""
+    if kind == "liquidate" and pool.closed == GRACE_WINDOW:
+        return GRACE_WINDOW, f"liquidations open at {pool.grace_end} ({pool.grace_left} s)"
+    if kind in ("liquidate", "boost") and pool.paused:
+        return PAUSED, "liquidations and borrowing are paused"
+    return None
+
+
+def _planned(p: Plan, key: tuple[str, int]) -> str | None:
+    """The kind of the action planned for a position in this plan so far (None: none)."""
+    return next((a.kind for a in p.actions if a.key == key), None)
 
 
 # ------------------------------------------------------------------- fees

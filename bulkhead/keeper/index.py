@@ -1,8 +1,9 @@
 """The keeper's own index of positions and rules, rebuilt from event logs alone.
 
 Every change to a position emits `PositionUpdated` with its full new state; every rule
-change emits `ProtectionSet`, `BoostSet` or `TopUpSet` (all from the automation); a top-up
-spends its allowance (`TopUp`). The index applies them in log order and so knows, per
+change emits `ProtectionSet`, `BoostSet`, `TopUpSet` or `StopLossSet` (all from the
+automation); a top-up spends its allowance (`TopUp`), a stop-loss carried out is spent
+(`StopLoss`). The index applies them in log order and so knows, per
 pool, the position count, each position's collateral and normalised debt, and which ids
 carry which rule, without one call per position.
 
@@ -23,7 +24,7 @@ from bulkhead.keeper.decide import Position, Rule
 from bulkhead.keeper.rpc import Rpc, RpcError, to_int
 
 POOL_EVENTS = ("PositionUpdated",)
-AUTOMATION_EVENTS = ("ProtectionSet", "BoostSet", "TopUpSet", "TopUp")
+AUTOMATION_EVENTS = ("ProtectionSet", "BoostSet", "TopUpSet", "TopUp", "StopLossSet", "StopLoss")
 
 
 class EventCodec:
@@ -65,13 +66,21 @@ class PoolIndex:
     protections: dict[int, Rule] = field(default_factory=dict)  # deleverage, active only
     boosts: dict[int, Rule] = field(default_factory=dict)
     top_ups: dict[int, Rule] = field(default_factory=dict)
+    stop_losses: dict[int, Rule] = field(default_factory=dict)  # trigger = the price [wad]
+
+    def by_kind(self) -> dict[str, dict[int, Rule]]:
+        return {
+            "deleverage": self.protections,
+            "boost": self.boosts,
+            "top_up": self.top_ups,
+            "stop_loss": self.stop_losses,
+        }
 
     def rule_ids(self, *kinds: str) -> list[int]:
         ids: set[int] = set()
+        rules = self.by_kind()
         for kind in kinds:
-            ids |= set(
-                {"deleverage": self.protections, "boost": self.boosts, "top_up": self.top_ups}[kind]
-            )
+            ids |= set(rules[kind])
         return sorted(ids)
 
 
@@ -129,6 +138,10 @@ class EventIndex:
                     args["allowance"],
                 )
                 _set_rule(pool.top_ups, pid, rule)
+            elif name == "StopLossSet":
+                _set_rule(pool.stop_losses, pid, Rule(args["price"], 0, args["max_fee"]))
+            elif name == "StopLoss":
+                pool.stop_losses.pop(pid, None)  # carried out: the contract deleted it
             elif name == "TopUp" and pid in pool.top_ups:
                 rule = pool.top_ups[pid]
                 spent = args["collateral_in"] + args["fee"]
@@ -158,11 +171,7 @@ class EventIndex:
     def rules(self) -> dict[tuple[str, str, int], Rule]:
         out: dict[tuple[str, str, int], Rule] = {}
         for address, p in self.pools.items():
-            for kind, rules in (
-                ("deleverage", p.protections),
-                ("boost", p.boosts),
-                ("top_up", p.top_ups),
-            ):
+            for kind, rules in p.by_kind().items():
                 for pid, rule in rules.items():
                     out[(kind, address, pid)] = rule
         return out

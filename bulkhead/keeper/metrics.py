@@ -17,7 +17,17 @@ from bulkhead.risk import WAD
 LOG_FORMATS = ("json", "text")
 # [wad] bhUSD amounts by field name; `amount` is bhUSD except a top-up's (collateral units)
 _BHUSD_FIELDS = frozenset({"paid", "repaid", "bhusd_in", "borrowed", "debt_repaid"})
-_COLLATERAL_FIELDS = frozenset({"min_out", "collateral_out", "collateral_in", "expected_out"})
+_COLLATERAL_FIELDS = frozenset(
+    {
+        "min_out",
+        "collateral_out",
+        "collateral_in",
+        "expected_out",
+        "keeper_collateral",
+        "owner_collateral",
+    }
+)
+_PRICE_FIELDS = frozenset({"price"})  # [wad] USD per collateral unit
 
 
 class EventLog:
@@ -74,6 +84,8 @@ class EventLog:
                 )
                 if collateral and decimals is not None:
                     value = f"{_decimal(value, decimals)}{fields.get('pool')}"
+                elif key in _PRICE_FIELDS:
+                    value = f"{_decimal(value, 18)}USD"
                 elif key in _BHUSD_FIELDS or (key == "amount" and not collateral):
                     value = f"{_decimal(value, 18)}bhUSD"
             parts.append(f"{key}={value}")
@@ -98,6 +110,26 @@ def _decimal(units: int, decimals: int) -> str:
 def usd(amount_wad: int) -> float:
     """[wad] to a float of USD, for reports only."""
     return round(amount_wad / WAD, 6)
+
+
+# the kinds of action, in the order reports list them
+KIND_ORDER = ("liquidate", "stop_loss", "deleverage", "top_up", "boost")
+
+
+@dataclass(frozen=True)
+class PoolWindow:
+    """Whether a pool let liquidations through at the keeper's last pass."""
+
+    liquidations: str  # "open", "paused" or "grace_window"
+    grace_end: int  # [seconds] timestamp the grace window ends; 0 outside one
+    seconds_left: int  # [seconds] until then, at the chain time of that pass
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "liquidations": self.liquidations,
+            "grace_end": self.grace_end or None,
+            "grace_seconds_left": self.seconds_left,
+        }
 
 
 @dataclass
@@ -126,6 +158,7 @@ class Metrics:
     reconnects: int = 0
     index_resets: int = 0
     simulated: Counter = field(default_factory=Counter)  # dry run: kind -> would send
+    windows: dict[str, PoolWindow] = field(default_factory=dict)  # pool name -> at last pass
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -135,7 +168,8 @@ class Metrics:
 
     @property
     def adjustments(self) -> int:
-        return self.done["deleverage"] + self.done["boost"] + self.done["top_up"]
+        """Owners' rules carried out (every kind but liquidations)."""
+        return sum(self.done[k] for k in KIND_ORDER if k != "liquidate")
 
     def summary(self) -> dict[str, Any]:
         blocks = self.blocks_to_liquidation
@@ -153,6 +187,7 @@ class Metrics:
             "deleverages": self.done["deleverage"],
             "top_ups": self.done["top_up"],
             "boosts": self.done["boost"],
+            "stop_losses": self.done["stop_loss"],
             "bounty_usd": {k: usd(v) for k, v in sorted(self.bounty.items())}
             | {"total": usd(sum(self.bounty.values()))},
             "gas_spent_wei": self.gas_spent,
@@ -177,13 +212,18 @@ class Metrics:
         }
 
     def pools(self) -> dict[str, dict[str, Any]]:
-        """Per pool: actions done by kind and bounty earned [USD]."""
-        names = sorted({name for name, _ in self.pool_done} | set(self.pool_bounty))
-        return {
-            name: {
-                kind: self.pool_done[(name, kind)]
-                for kind in ("liquidate", "deleverage", "top_up", "boost")
-            }
-            | {"bounty_usd": usd(self.pool_bounty[name])}
-            for name in names
-        }
+        """Per pool: actions done by kind, bounty earned [USD] and, once the keeper has
+        looked, whether liquidations are open (else paused or in a grace window, with its
+        end and the seconds left at the last pass)."""
+        names = sorted(
+            {name for name, _ in self.pool_done} | set(self.pool_bounty) | set(self.windows)
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for name in names:
+            row: dict[str, Any] = {kind: self.pool_done[(name, kind)] for kind in KIND_ORDER}
+            row["bounty_usd"] = usd(self.pool_bounty[name])
+            window = self.windows.get(name)
+            if window is not None:
+                row.update(window.as_dict())
+            out[name] = row
+        return out

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bulkhead.keeper.metrics import Metrics
+from bulkhead.keeper.metrics import KIND_ORDER, Metrics
 from bulkhead.risk import WAD
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -41,7 +41,7 @@ def _family(
 def render(metrics: Metrics) -> str:
     """Every counter of `metrics` in the Prometheus text format."""
     m = metrics
-    kinds = ("liquidate", "deleverage", "top_up", "boost")
+    kinds = KIND_ORDER
     pools = sorted({name for name, _ in m.pool_done} | set(m.pool_bounty))
     lines: list[str] = []
     lines += _family("up", "gauge", "1 while the keeper runs.", [({}, 1)])
@@ -84,6 +84,27 @@ def render(metrics: Metrics) -> str:
         "Skipped actions by reason.",
         [({"reason": r}, n) for r, n in sorted(m.skips.items())],
     )
+    windows = sorted(m.windows.items())
+    if windows:
+        lines += _family(
+            "liquidations_open",
+            "gauge",
+            "1 while the pool lets liquidations through; 0 while paused or in its grace window.",
+            [({"pool": p}, int(w.liquidations == "open")) for p, w in windows],
+        )
+        lines += _family(
+            "pool_paused",
+            "gauge",
+            "1 while the pool is paused.",
+            [({"pool": p}, int(w.liquidations == "paused")) for p, w in windows],
+        )
+        lines += _family(
+            "grace_seconds_left",
+            "gauge",
+            "Seconds of chain time until the grace window after an unpause ends and "
+            "liquidations open (0 outside one), at the last pass.",
+            [({"pool": p}, w.seconds_left) for p, w in windows],
+        )
     lines += _family("fee_bumps_total", "counter", "Fee bumps.", [({}, m.fee_bumps)])
     lines += _family("reconnects_total", "counter", "Node reconnects.", [({}, m.reconnects)])
     lines += _family("rpc_requests_total", "counter", "JSON-RPC requests.", [({}, m.rpc_requests)])

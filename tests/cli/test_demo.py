@@ -9,11 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
-from bulkhead import demo
+from bulkhead import artifacts, demo
 from bulkhead.artifacts import ROOT
 from bulkhead.chain import NodeError, connect
 from bulkhead.deploy import Deployment
+from bulkhead.risk import BPS, WAD
 from tests.cli.conftest import Cli, free_port
 
 D = Decimal
@@ -50,6 +52,53 @@ def test_demo__given_node__summary_per_pool(summary):
     assert D(data["vault"]["share_price"]) > D(data["vault"]["share_price_before"])
     assert [s["name"] for s in data["steps"]] == [name for name, _ in demo.STEPS]
     assert data["accounting"]["ok"] and abs(data["accounting"]["gap_wei"]) <= 1_000
+
+
+def test_demo__stop_loss__keeper_got_at_most_debt_plus_fee_owner_the_rest(summary, w3):
+    """Read back from the chain: the borrower's stop-loss was carried out once, after the
+    price reached it; the keeper's collateral is worth at most debt x (1 + fee) at the price
+    it ran at, and the rest of the position's collateral went to the owner."""
+    cli, data = summary
+    s = data["stop_loss"]
+    assert data["keeper"]["stop_losses"] == 1
+    deployment = Deployment.load(cli.manifest)
+    pool = next(p for p in deployment.pools if p.name == s["pool"])
+    automation = w3.eth.contract(
+        address=Web3.to_checksum_address(deployment.automation),
+        abi=artifacts.abi("PositionAutomation"),
+    )
+    [event] = automation.events.StopLoss().get_logs(from_block=deployment.deploy_block)
+    a = event["args"]
+    address = Web3.to_checksum_address(pool.address)
+    assert (a["pool"], a["id"], a["keeper"]) == (address, s["id"], w3.eth.accounts[7])
+    assert a["price"] <= D(s["stop_price"]) * WAD
+    unit = 10**pool.collateral_decimals
+    scale = 10 ** (18 - pool.collateral_decimals)
+    assert a["keeper_collateral"] * scale * a["price"] <= (
+        a["debt_repaid"] * (BPS + s["max_fee_bps"]) // BPS * WAD
+    )
+    assert a["keeper_collateral"] + a["owner_collateral"] == D(s["collateral"]) * unit
+    assert a["owner_collateral"] > 0 and a["debt_repaid"] >= D(s["debt"]) * WAD
+    pool_contract = w3.eth.contract(address=address, abi=artifacts.abi("MarginPool"))
+    assert pool_contract.functions.debt_of(s["id"]).call() == 0
+
+
+def test_demo__grace_window__no_liquidation_of_the_paused_pool_before_it_ended(summary, w3):
+    cli, data = summary
+    g = data["grace"]
+    deployment = Deployment.load(cli.manifest)
+    pool = next(p for p in deployment.pools if p.name == g["pool"])
+    contract = w3.eth.contract(
+        address=Web3.to_checksum_address(pool.address), abi=artifacts.abi("MarginPool")
+    )
+    _cap, _haircut, period, grace_end = contract.functions.controls().call()
+    assert (period, grace_end) == (1800, g["grace_end"])
+    assert g["grace_end"] - g["unpaused_at"] == 1800
+    assert g["held"] > 0  # the crash made positions liquidatable while paused
+    events = contract.events.Liquidate().get_logs(from_block=g["paused_block"])
+    times = [w3.eth.get_block(e["blockNumber"])["timestamp"] for e in events]
+    assert len(times) == g["liquidated_after"] >= g["held"]
+    assert min(times) >= grace_end  # none in the pause or the window, all after it
 
 
 def test_demo__given_node__varied_leverage(summary):
@@ -114,6 +163,8 @@ def test_demo__python_module__runs_embedded_node_to_the_end_and_stops_it():
     assert "accounting: bhUSD supply" in text and ": holds (gap" in text
     assert "left liquidatable: 0" in text
     assert "savings vault: share price 1.000000 ->" in text and "(rose)" in text
+    assert "stop-loss: WETH #21 (stop 2,300.00 USD) closed at 2,234.50 USD" in text
+    assert "grace window: VOL paused through the crash" in text and "none before" in text
     assert "demo finished in" in text
     # the moderate drop, then three crash steps of 8 %
     for pool, move in (("WETH", "-31.5%"), ("WBTC", "-29.9%"), ("VOL", "-39.3%")):

@@ -174,7 +174,15 @@ def _run(local: Any, duration: float | None) -> dict[str, Any]:
 
 def format_fleet(summary: dict[str, Any]) -> str:
     """One row per worker and one for the fleet."""
-    columns = ("liquidations", "deleverages", "top_ups", "boosts", "txs_sent", "cycles")
+    columns = (
+        "liquidations",
+        "stop_losses",
+        "deleverages",
+        "top_ups",
+        "boosts",
+        "txs_sent",
+        "cycles",
+    )
     header = ("worker", *columns, "bounty [USD]", "failures", "would send")
     rows = []
     per = summary.get("workers", {})

@@ -269,7 +269,8 @@ _RUNNER = "bulkhead.keeper.fleet.runner:FleetRunner"
 
 _SUMMED = (
     "cycles", "positions_scanned", "view_calls", "rpc_requests", "rpc_round_trips",
-    "liquidations", "adjustments", "deleverages", "top_ups", "boosts", "gas_spent_wei",
+    "liquidations", "adjustments", "deleverages", "top_ups", "boosts", "stop_losses",
+    "gas_spent_wei",
     "gas_spent_usd", "txs_sent", "fee_bumps", "fee_capped", "cancels", "nonce_resyncs",
     "reconnects", "index_resets",
 )  # fmt: skip
