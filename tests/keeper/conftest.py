@@ -152,11 +152,15 @@ class Node:
         return self.stablecoin.functions.balanceOf(account).call()
 
     def give_bhusd(self, account: str, amount: int) -> int:
-        """bhUSD for `account`, borrowed against a WETH position of its own (healthy through a
-        50 % crash); returns that position's id."""
+        """bhUSD for `account`, borrowed against WETH positions of its own (healthy through a
+        50 % crash), each at most half the pool's position debt cap (a borrow of exactly the
+        cap can land a wei above it: the pool rounds the new debt up); returns the first
+        one's id."""
         weth = self.markets["WETH"]
-        collateral = amount * 4 // (3000 * WAD) * weth.unit + weth.unit
-        return weth.open_many(account, [(collateral, amount)])[0]
+        most = weth.pool.functions.controls().call()[0] // 2
+        parts = [most] * (amount // most) + ([amount % most] if amount % most else [])
+        specs = [(part * 4 // (3000 * WAD) * weth.unit + weth.unit, part) for part in parts]
+        return weth.open_many(account, specs)[0]
 
 
 class Market:
