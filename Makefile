@@ -47,7 +47,7 @@ test: compile chromium
 	$(PY) -m mypy
 	pytest -p no:cacheprovider -q tests/unit tests/integration
 	pytest -p no:cacheprovider -q tests/audit tests/fuzz tests/bench tests/mutation
-	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/simulate tests/monitor tests/fleet
+	pytest -p no:cacheprovider -q tests/cli tests/keeper tests/steward tests/simulate tests/monitor tests/fleet
 
 # The dashboard's browser test drives Debian's chromium through Playwright (never a downloaded
 # browser): installed here when missing (CI runs as root), else the line that installs it.

@@ -2,7 +2,7 @@
 
 One Anvil (a block every `--block-time` seconds, 30M gas per block) holds 5,000 positions
 over the three default pools (50 / 30 / 20 %), each with a health that a 35 % fall of every
-price takes below 1.0, and funded worker accounts (dev accounts 8-11). From one
+price takes below 1.0, and funded worker accounts (dev accounts 9-12). From one
 `evm_snapshot` of that state, for each fleet size: `LocalFleet` starts Redis, the workers
 and the runner; once every partition is held, every price falls 35 % in one block; the
 clock runs until the views report no liquidatable position. Measured per fleet size:
@@ -39,7 +39,7 @@ from tests.keeper.conftest import Node
 
 CRASH = 0.65
 SHARES = {"WETH": 0.5, "WBTC": 0.3, "VOL": 0.2}
-ACCOUNTS = (8, 9, 10, 11)
+ACCOUNTS = (9, 10, 11, 12)
 BORROWER = 1
 PARTITION_SIZE = 250
 PATIENCE = 600.0  # [s] a ceiling against a hang, not an expectation

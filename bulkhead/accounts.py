@@ -20,6 +20,12 @@ from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 KEY_ENV = "BULKHEAD_PRIVATE_KEY"
 PASSWORD_ENV = "BULKHEAD_KEYSTORE_PASSWORD"
 
+# Dev accounts by role on a local chain: 0 deploys (governance) and moves prices, 1-6 borrow
+# in the demo, 7 runs the keeper (`keeper.tx.KEEPER_DEV_ACCOUNT`), 8 is the risk steward
+# that `bulkhead deploy` and the demo name (never governance, whose haircut changes bypass
+# the steward's rules), and a keeper fleet's workers take 9 and up.
+STEWARD_DEV_ACCOUNT = 8
+
 
 class AccountError(ValueError):
     """No usable account; the message is one line and never holds a key."""
@@ -73,6 +79,18 @@ def dev_account(w3: Web3, index: int) -> Sender:
     if index < 0 or index >= len(dev):
         raise AccountError(f"no dev account {index}: the node has {len(dev)} (0 to {len(dev) - 1})")
     return Sender(w3, dev[index])
+
+
+def dev_steward(w3: Web3, deployer: str) -> str | None:
+    """The steward a local deployment names: dev account STEWARD_DEV_ACCOUNT, when the node
+    is a local chain that holds it and it is not the deployer; None otherwise."""
+    if w3.eth.chain_id not in LOCAL_CHAIN_IDS:
+        return None
+    dev = w3.eth.accounts
+    if len(dev) <= STEWARD_DEV_ACCOUNT:
+        return None
+    steward = Web3.to_checksum_address(dev[STEWARD_DEV_ACCOUNT])
+    return None if steward.lower() == deployer.lower() else steward
 
 
 def resolve(

@@ -499,7 +499,8 @@ def deploy_cmd(
             header = ""
         _progress(line)
 
-    deployment = deploy_system(w3, sender, cfg, progress=progress)
+    steward = accounts_mod.dev_steward(w3, sender.address)  # a local chain: dev account 8
+    deployment = deploy_system(w3, sender, cfg, progress=progress, steward=steward)
     kept = _keep_previous(Path(manifest))
     deployment.save(manifest)
     click.echo(
@@ -1584,3 +1585,8 @@ from bulkhead.monitor.cli import risk as _risk_group  # noqa: E402
 
 cli.add_command(_risk_group)
 cli.add_command(_dashboard)
+
+# `bulkhead steward ...`: the risk steward's bot and commands live with the steward package
+from bulkhead.steward.cli import steward as _steward_group  # noqa: E402
+
+cli.add_command(_steward_group)

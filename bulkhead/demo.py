@@ -49,6 +49,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from bulkhead import artifacts, fmt, risk
+from bulkhead.accounts import STEWARD_DEV_ACCOUNT, dev_steward
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
@@ -156,7 +157,8 @@ def send_all(ctx: DemoContext, calls: list[tuple[str, Any, int, str]]) -> list[A
 
 def step_deploy(ctx: DemoContext) -> None:
     """Deploy the default local configuration (three mock pools)."""
-    deployment = deploy(ctx.w3, ctx.admin, Config.load())
+    steward = dev_steward(ctx.w3, ctx.admin.address)  # dev account 8, not governance
+    deployment = deploy(ctx.w3, ctx.admin, Config.load(), steward=steward)
     ctx.deployment = deployment
     ctx.client = Client.attach(ctx.w3, deployment)
     for pool in ctx.c.pools():
@@ -756,7 +758,7 @@ def run(
     summary: dict = {}
     try:
         if rpc_url is None:
-            anvil = Anvil(accounts=KEEPER_ACCOUNT + 1).start()
+            anvil = Anvil(accounts=STEWARD_DEV_ACCOUNT + 1).start()  # up to the steward's
             rpc_url = anvil.rpc_url
             log(f"embedded Anvil on {rpc_url}")
         w3 = connect(rpc_url)

@@ -348,9 +348,21 @@ def deploy(
     sender: Sender,
     config: Config | None = None,
     progress: Callable[[str], None] = lambda _line: None,
+    steward: str | None = None,
 ) -> Deployment:
-    """Deploy the whole system with `sender` paying; return the manifest."""
+    """Deploy the whole system with `sender` paying; return the manifest.
+
+    `steward`: the risk steward to name (`factory.set_steward`), never the deployer
+    (governance's haircut changes bypass the steward's rules); None names none."""
     config = config or Config.load()
+    if steward is not None:
+        if not Web3.is_address(steward):
+            raise ConfigError(f"the steward {steward!r} is not an address")
+        if steward.lower() == sender.address.lower():
+            raise ConfigError(
+                "the steward must not be the deployer: governance's haircut changes bypass "
+                "the steward's rules"
+            )
     chain_id = w3.eth.chain_id
     if config.uses_mocks and chain_id not in LOCAL_CHAIN_IDS:
         raise ConfigError(
@@ -405,6 +417,9 @@ def deploy(
         info.reserve_target = factory.functions.reserve_target(info.address).call()
         _set_controls(sender, factory, info.address, pool_cfg, progress)
         deployment.pools.append(info)
+    if steward is not None:
+        progress(f"naming {steward} the risk steward")
+        sender.transact(factory.functions.set_steward(Web3.to_checksum_address(steward)))
     deployment.deploy_block_hash = Web3.to_hex(w3.eth.get_block(deploy_block)["hash"])
     return deployment
 

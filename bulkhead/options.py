@@ -40,3 +40,23 @@ def node_options(f: Callable) -> Callable:
         callback=_rpc_url,
         help="The node: a JSON-RPC URL, or local, anvil or hardhat (env BULKHEAD_RPC_URL).",
     )(f)
+
+
+def account_options(default: str = "env BULKHEAD_PRIVATE_KEY, else 0") -> Callable:
+    """`--account` (a dev account index) and `--keystore` (an encrypted key file), as
+    `bulkhead.accounts.resolve` reads them; `default` says which account sends without
+    them."""
+
+    def decorate(f: Callable) -> Callable:
+        f = click.option(
+            "--keystore",
+            type=click.Path(dir_okay=False),
+            help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD or a prompt).",
+        )(f)
+        return click.option(
+            "--account",
+            type=click.IntRange(min=0),
+            help=f"Dev account index on a local chain [default: {default}].",
+        )(f)
+
+    return decorate

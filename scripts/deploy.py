@@ -37,7 +37,8 @@ def cli(provider, config, manifest, account, keystore):
         )
         click.echo(f"deploying to chain id {w3.eth.chain_id} from {sender.address}")
         progress = lambda line: click.echo(f"  {line}")  # noqa: E731
-        deployment = deploy(w3, sender, Config.load(config), progress=progress)
+        steward = accounts.dev_steward(w3, sender.address)  # a local chain: dev account 8
+        deployment = deploy(w3, sender, Config.load(config), progress=progress, steward=steward)
     except (AccountError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except TxError as exc:

@@ -32,7 +32,7 @@ COUNTS = {"WETH": 1000, "WBTC": 600, "VOL": 400}
 PROTECTED_EVERY = 25  # every 25th position carries a deleverage protection
 DELEVERAGE = (int(1.5 * WAD), int(1.8 * WAD), 100)  # trigger, target [wad], max fee [bps]
 BORROWER = 1
-WORKER_ACCOUNTS = (8, 9, 10, 11)  # dev accounts of the fleet (never the demo's 0-7)
+WORKER_ACCOUNTS = (9, 10, 11, 12)  # dev accounts of the fleet (never the demo's 0-8)
 PARTITION_SIZE = 250  # position ids per partition: 4 + 3 + 2 (+1 for the workers' own)
 
 
@@ -91,7 +91,7 @@ def _open_book(node: Node, rng: random.Random) -> Book:
 
 @pytest.fixture(scope="session")
 def node():
-    anvil = Anvil(accounts=12).start()
+    anvil = Anvil(accounts=13).start()
     try:
         yield Node(anvil)
     finally:
@@ -127,7 +127,7 @@ def manifest(node, tmp_path_factory):
 
 
 def start_fleet(node: Node, manifest, n: int, tmp_path, **kwargs) -> LocalFleet:
-    """A fleet of `n` workers on dev accounts 8.. with lock-step blocks (automine off)."""
+    """A fleet of `n` workers on dev accounts 9.. with lock-step blocks (automine off)."""
     node.automine(False)
     specs = dev_workers(node.w3, n, list(WORKER_ACCOUNTS[:n]))
     env = {

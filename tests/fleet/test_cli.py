@@ -61,18 +61,18 @@ def test_fleet_command__crash_on_automine_node__clears_it_and_prints_each_worker
 def test_fleet_command__account_of_the_demo__one_line_error(chain, manifest):
     result = CliRunner().invoke(
         bulkhead_cli,
-        ["keeper", "fleet", "--accounts", "7,8", "--network", chain.anvil.rpc_url],
+        ["keeper", "fleet", "--accounts", "8,9", "--network", chain.anvil.rpc_url],
         env={"BULKHEAD_MANIFEST": str(manifest)},
     )
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: dev accounts 0-7 deploy")
+    assert len(lines) == 1 and lines[0].startswith("error: dev accounts 0-8 deploy")
 
 
 def test_dev_workers__past_the_node_accounts__next_keys_of_the_anvil_mnemonic_funded(chain):
-    specs = dev_workers(chain.w3, 6)  # dev accounts 8-13; the node holds 12
-    assert [s.account for s in specs[:4]] == [8, 9, 10, 11]
-    assert [s.address for s in specs[:4]] == chain.accounts[8:12]
+    specs = dev_workers(chain.w3, 6)  # dev accounts 9-14; the node holds 13
+    assert [s.account for s in specs[:4]] == [9, 10, 11, 12]
+    assert [s.address for s in specs[:4]] == chain.accounts[9:13]
     for spec in specs[4:]:
         assert spec.account is None and spec.private_key
         assert Account.from_key(spec.private_key).address == spec.address

@@ -1,7 +1,7 @@
 """`bulkhead keeper fleet`: a keeper fleet started and stopped on this machine.
 
 It starts redis-server on a free port, N `silverback worker` processes (each with its own
-account: dev accounts 8, 9, ... on a local chain, or one private key per line of `--keys`),
+account: dev accounts 9, 10, ... on a local chain, or one private key per line of `--keys`),
 and the `silverback run` runner; it runs until Ctrl-C, SIGTERM or `--duration`, then stops
 everything and prints each worker's metrics and the fleet's (a table, or JSON).
 """
@@ -35,7 +35,7 @@ def _accounts(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
     try:
         return [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a list of account indexes like 8,9") from None
+        raise click.BadParameter(f"{value!r} is not a list of account indexes like 9,10") from None
 
 
 @click.command("fleet")
@@ -47,8 +47,8 @@ def _accounts(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
 @click.option(
     "--accounts",
     callback=_accounts,
-    help="Dev account indexes of the workers on a local chain, e.g. 8,9 (default: 8, 9, ...: "
-    "never the deployer's, the demo borrowers' or the single keeper's 0-7).",
+    help="Dev account indexes of the workers on a local chain, e.g. 9,10 (default: 9, 10, ...: "
+    "never the deployer's, the demo borrowers', the single keeper's or the steward's 0-8).",
 )
 @click.option(
     "--keys",

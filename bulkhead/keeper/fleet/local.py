@@ -27,6 +27,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from bulkhead.accounts import STEWARD_DEV_ACCOUNT
 from bulkhead.artifacts import ROOT
 from bulkhead.chain import LOCAL_CHAIN_IDS
 from bulkhead.keeper.fleet.board import Board
@@ -35,9 +36,10 @@ from bulkhead.keeper.fleet.silverback import queue_name
 from bulkhead.keeper.runner import Heartbeat, web3_for
 from bulkhead.keeper.tx import KEEPER_DEV_ACCOUNT
 
-# the fleet's dev accounts on a local chain: after the demo's borrowers (1-6) and the single
-# keeper's account (7), so a fleet never shares a nonce sequence with them
-FIRST_FLEET_ACCOUNT = KEEPER_DEV_ACCOUNT + 1
+# the fleet's dev accounts on a local chain: after the demo's borrowers (1-6), the single
+# keeper's account (7) and the risk steward's (8), so a fleet never shares a nonce sequence
+# with them
+FIRST_FLEET_ACCOUNT = max(KEEPER_DEV_ACCOUNT, STEWARD_DEV_ACCOUNT) + 1
 # [s] a ceiling against a hang while processes start or stop, not an expectation
 PATIENCE = 300.0
 # the mnemonic Anvil derives its dev accounts from unless told another
@@ -54,7 +56,7 @@ class WorkerSpec:
 
 
 def dev_workers(w3: Web3, n: int, accounts: list[int] | None = None) -> list[WorkerSpec]:
-    """`n` workers on distinct dev accounts (default: 8, 9, ...), never 0-7. Past the
+    """`n` workers on distinct dev accounts (default: 9, 10, ...), never 0-8. Past the
     accounts the node holds, an Anvil node that uses its default mnemonic gives the next
     ones of that mnemonic (signed here, their ETH set with `anvil_setBalance`)."""
     if w3.eth.chain_id not in LOCAL_CHAIN_IDS:
@@ -64,8 +66,8 @@ def dev_workers(w3: Web3, n: int, accounts: list[int] | None = None) -> list[Wor
         raise FleetError(f"{n} workers need {n} distinct accounts, got {indexes}")
     if min(indexes) < FIRST_FLEET_ACCOUNT:
         raise FleetError(
-            f"dev accounts 0-{FIRST_FLEET_ACCOUNT - 1} deploy, borrow in the demo and run the "
-            f"single keeper: give the fleet {FIRST_FLEET_ACCOUNT} or above"
+            f"dev accounts 0-{FIRST_FLEET_ACCOUNT - 1} deploy, borrow in the demo, run the "
+            f"single keeper and the risk steward: give the fleet {FIRST_FLEET_ACCOUNT} or above"
         )
     dev = w3.eth.accounts
     specs = []
