@@ -92,10 +92,29 @@ def _shared(f: Callable) -> Callable:
     return f
 
 
-def _population(positions: int) -> Any:
+def _population(positions: int, stop_loss: float = 0.0) -> Any:
     from bulkhead.simulate.population import Population
 
-    return Population(positions=positions)
+    return Population(positions=positions, stop_loss=stop_loss)
+
+
+def _haircuts(text: str | None) -> dict[str, int]:
+    """`--haircut 10` or `WETH=10,VOL=20` [%] as whole bps per pool (`*`: every pool)."""
+    from bulkhead.risk import MAX_HAIRCUT
+    from bulkhead.simulate.scenario import parse_per_pool
+
+    if text is None:
+        return {}
+    out = {}
+    for pool, share in parse_per_pool(text, "--haircut").items():
+        bps = round(share * 10_000)
+        if abs(share * 10_000 - bps) > 1e-6 or not 0 <= bps <= MAX_HAIRCUT:
+            raise UserError(
+                f"--haircut {share * 100:g}% for {pool}: whole basis points from 0 to "
+                f"{MAX_HAIRCUT / 100:g}%"
+            )
+        out[pool] = bps
+    return out
 
 
 def _log(as_json: bool) -> Callable[[str], None]:
@@ -143,6 +162,49 @@ def _log(as_json: bool) -> Callable[[str], None]:
 )
 @click.option("--drift", default=0.0, show_default=True, type=float, help="GBM drift [% a year].")
 @click.option(
+    "--regime",
+    is_flag=True,
+    help="GBM in a volatility regime: calm (--calm-vol, --calm-blocks), then volatility "
+    "rising to --vol (--rise-blocks), then a crash of --drop (--crash-blocks).",
+)
+@click.option(
+    "--calm-vol",
+    default="30",
+    show_default=True,
+    help="The regime's calm volatility [% a year].",
+)
+@click.option("--calm-blocks", default=36, show_default=True, type=click.IntRange(1))
+@click.option("--rise-blocks", default=24, show_default=True, type=click.IntRange(1))
+@click.option("--crash-blocks", default=4, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--steward",
+    "steward",
+    is_flag=True,
+    help="The risk steward moves haircuts during the scenario (`bulkhead steward run`'s "
+    "rule, within each pool's steward rules).",
+)
+@click.option(
+    "--steward-window",
+    default=86_400,
+    show_default=True,
+    type=click.IntRange(60, 30 * 86_400),
+    help="Seconds of feed history per volatility estimate.",
+)
+@click.option(
+    "--haircut",
+    default=None,
+    help="Haircut [%] governance sets before the positions open: `10`, or per pool "
+    "`WETH=10,VOL=20`.",
+)
+@click.option(
+    "--stop-loss",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="Share of positions [%] whose owners set a stop-loss 10% above their liquidation "
+    "price (PositionAutomation.set_stop_loss; keepers execute them).",
+)
+@click.option(
     "--out",
     default="simulation",
     show_default=True,
@@ -185,6 +247,15 @@ def _run(
     step_every: int,
     vol: str,
     drift: float,
+    regime: bool,
+    calm_vol: str,
+    calm_blocks: int,
+    rise_blocks: int,
+    crash_blocks: int,
+    steward: bool,
+    steward_window: int,
+    haircut: str | None,
+    stop_loss: float,
     out: str,
     rpc_url: str | None,
     config: str | None,
@@ -202,6 +273,7 @@ def _run(
     from bulkhead.simulate import engine, report
     from bulkhead.simulate.keepers import KeeperUnavailable
     from bulkhead.simulate.scenario import (
+        Regime,
         Scenario,
         ScenarioError,
         load_replay,
@@ -221,8 +293,21 @@ def _run(
         elif file_:
             raise UserError("--file is for --scenario replay")
         block_time = block_time or 12
+        shape = None
+        if regime:
+            if kind != "gbm":
+                raise UserError("--regime is for --scenario gbm")
+            calm = parse_per_pool(calm_vol, "--calm-vol")
+            if set(calm) != {"*"}:
+                raise UserError("--calm-vol is one volatility for every pool")
+            shape = Regime(calm["*"], calm_blocks, rise_blocks, crash_blocks)
         if blocks is None:
-            blocks = replay_blocks(replay, block_time, start) if replay else 100
+            if replay:
+                blocks = replay_blocks(replay, block_time, start)
+            elif shape is not None:
+                blocks = start + shape.blocks + 12  # and 12 blocks after the crash
+            else:
+                blocks = 100
         moving = tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None
         if replay is not None and moving is None and "price" not in replay.columns:
             moving = tuple(replay.columns)  # the pools the file names
@@ -237,13 +322,18 @@ def _run(
             drift=drift / 100,
             moving=moving,
             file=file_,
+            regime=shape,
         )
         scenario.validate()
-        _check_pool_names(config, moving, scenario.drop, scenario.vol)
+        haircuts = _haircuts(haircut)
+        _check_pool_names(config, moving, scenario.drop, scenario.vol, haircuts)
         _check_out(out)
         settings = engine.Settings(
             scenario=scenario,
-            population=_population(positions),
+            population=_population(positions, stop_loss / 100),
+            haircuts=haircuts,
+            steward=steward,
+            steward_window=steward_window,
             keepers=keepers,
             keeper_kind=keeper_kind,
             block_time=block_time,
@@ -309,8 +399,9 @@ def _check_out(out: str) -> None:
     "x_axis",
     default="threshold=80,85,90",
     show_default=True,
-    help="First parameter and values: threshold, max_ltv, bonus, fee (in %), keepers, "
-    "block_time (s) or drop (%).",
+    help="First parameter and values: threshold, max_ltv, bonus, fee, haircut (in %), "
+    "keepers, block_time (s) or drop (%). `--y haircut=0,20`: the frontier without and with "
+    "a 20% haircut.",
 )
 @click.option(
     "--y",

@@ -220,7 +220,14 @@ class Driver:
         return nonce
 
     def send(self, txs: Iterable[Tx], tip: int = 0, chunk: int = 500) -> list[str]:
-        """Send `txs` in order (nonce-managed batches); returns their hashes."""
+        """Send `txs` (nonce-managed batches); returns their hashes, in the order given.
+
+        A JSON-RPC batch holds at most one transaction per sender: Anvil takes a batch's
+        requests concurrently, so two of one sender could reach its pool out of nonce order,
+        and under FIFO ordering it then drops the later nonce as "nonce too high" and every
+        transaction of that sender after it stays pending forever (seen with 1,000
+        positions: 40 owners each sending 30 transactions). Each sender's k-th transaction
+        goes in wave k; waves are sent one after another, each in the order given."""
         txs = list(txs)
         senders = {t.sender for t in txs if t.sender not in self.nonces}
         if senders:
@@ -229,27 +236,37 @@ class Driver:
             )
             for s, c in zip(sorted(senders), counts, strict=True):
                 self.nonces[s] = to_int(c)
-        hashes: list[str] = []
-        for start in range(0, len(txs), chunk):
-            part = txs[start : start + chunk]
-            requests_ = []
-            for t in part:
-                body = {
-                    "from": t.sender,
-                    "to": t.to,
-                    "data": t.data,
-                    "gas": hex(t.gas),
-                    "nonce": hex(self._nonce(t.sender)),
-                    "maxFeePerGas": hex(self.max_fee),
-                    "maxPriorityFeePerGas": hex(tip),
-                }
-                requests_.append(("eth_sendTransaction", [body]))
-            results = self.batch(requests_, strict=False)
-            for t, r in zip(part, results, strict=True):
-                if isinstance(r, DriverError):
-                    self.nonces.clear()  # a refused nonce: ask the node again next time
-                    raise DriverError(f"{t.label or 'transaction'} refused: {r}")
-                hashes.append(r)
+        waves: list[list[int]] = []
+        seen: dict[str, int] = {}
+        for i, t in enumerate(txs):
+            k = seen.get(t.sender, 0)
+            seen[t.sender] = k + 1
+            if k == len(waves):
+                waves.append([])
+            waves[k].append(i)
+        hashes: list[str] = [""] * len(txs)
+        for wave in waves:
+            for start in range(0, len(wave), chunk):
+                part = wave[start : start + chunk]
+                requests_ = []
+                for i in part:
+                    t = txs[i]
+                    body = {
+                        "from": t.sender,
+                        "to": t.to,
+                        "data": t.data,
+                        "gas": hex(t.gas),
+                        "nonce": hex(self._nonce(t.sender)),
+                        "maxFeePerGas": hex(self.max_fee),
+                        "maxPriorityFeePerGas": hex(tip),
+                    }
+                    requests_.append(("eth_sendTransaction", [body]))
+                results = self.batch(requests_, strict=False)
+                for i, r in zip(part, results, strict=True):
+                    if isinstance(r, DriverError):
+                        self.nonces.clear()  # a refused nonce: ask the node again next time
+                        raise DriverError(f"{txs[i].label or 'transaction'} refused: {r}")
+                    hashes[i] = r
         return hashes
 
     def receipts(self, hashes: Sequence[str]) -> list[dict]:

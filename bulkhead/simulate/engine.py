@@ -9,11 +9,14 @@ block by block.
     deploy     `bulkhead.deploy.deploy` with the chosen config plus a side pool `FUND`
                (a $1 mock collateral no scenario moves) that keepers borrow their working
                bhUSD from, so that keeper capital never sits in a pool under test
-    prepare    governance parameter changes (`factory.set_risk_params`), the population
-               (mint, approve, open and protect, sent without waiting for receipts), the
-               keepers' capital, and `warmup_days` of stability fees into each reserve
-    run        per block: keepers step (in an order drawn from the seed), governance acts
-               on a refused price, the feeds move, one block is mined at
+    prepare    governance parameter changes (`factory.set_risk_params`) and haircuts
+               (`factory.set_haircut`), the population (mint, approve, open, protect and
+               stop-loss rules, sent without waiting for receipts; positions open under the
+               haircut and the position debt cap), the keepers' capital, and `warmup_days`
+               of stability fees into each reserve
+    run        per block: keepers step (in an order drawn from the seed), the risk steward
+               moves haircuts (with `steward` on: `bulkhead.simulate.steward`), governance
+               acts on a refused price, the feeds move, one block is mined at
                `start + block x block_time`, the recorder reads it
 
 The oracle guard is modelled, not bypassed: a move beyond a pool's `max_jump_bps` is
@@ -39,12 +42,14 @@ from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.client import UserError
 from bulkhead.deploy import Config, ConfigError, Deployment, PoolConfig, deploy
 from bulkhead.node import Anvil
-from bulkhead.risk import WAD, RiskParams, validate
+from bulkhead.risk import MAX_HAIRCUT, WAD, RiskParams, validate
 from bulkhead.simulate import keepers as keepers_mod
 from bulkhead.simulate.driver import Driver, DriverError, Tx, abi, checksum, to_int
 from bulkhead.simulate.population import Planned, PoolSpec, Population, plan
 from bulkhead.simulate.recorder import Recorder, Tracked
 from bulkhead.simulate.scenario import Replay, Scenario, load_replay, paths
+from bulkhead.simulate.steward import SimSteward
+from bulkhead.steward.core import StewardConfig
 
 FUND = "FUND"
 FUND_POOL = {
@@ -105,6 +110,9 @@ class Settings:
     owners: int = 40  # dev accounts that own positions
     pools: tuple[str, ...] | None = None  # pools the population opens in; None = all
     stop_when_settled: bool = False  # end early once nothing moves and nothing is left
+    haircuts: dict[str, int] = field(default_factory=dict)  # pool|* -> [bps] set by governance
+    steward: bool = False  # the risk steward moves haircuts during the scenario
+    steward_window: int = 86_400  # [seconds] of feed history per volatility estimate
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -125,6 +133,8 @@ class PoolHandle:
     heartbeat: int
     max_jump_bps: int
     params: RiskParams
+    haircut: int = 0  # [bps]
+    position_debt_cap: int | None = None  # [wad]
 
     @property
     def scale(self) -> int:
@@ -150,6 +160,7 @@ class Simulation:
         self.deployment: Deployment | None = None
         self.pools: dict[str, PoolHandle] = {}
         self.admin = ""
+        self.steward_account = ""  # the factory's risk steward (a dev account of its own)
         self.owners: list[str] = []
         self.keeper_accounts: list[str] = []
         self.planned: list[Planned] = []
@@ -179,7 +190,7 @@ class Simulation:
         started = time.monotonic()
         keepers = keepers or self.s.keepers
         if self.s.rpc_url is None:
-            accounts = max(50, 1 + self.s.owners + keepers)
+            accounts = max(50, 2 + self.s.owners + keepers)
             self.anvil = Anvil(accounts=accounts, extra_args=["--order", "fifo"]).start()
             rpc_url = self.anvil.rpc_url
             self._fifo = True
@@ -200,14 +211,15 @@ class Simulation:
 
         self.w3 = connect(rpc_url)
         dev = [checksum(a) for a in self.driver.call("eth_accounts")]
-        if len(dev) < 2 + keepers:
+        if len(dev) < 3 + keepers:
             raise SimulationError(
                 f"the node has {len(dev)} dev accounts; the simulator needs at least "
-                f"{2 + keepers} (admin, owners, {keepers} keeper(s))"
+                f"{3 + keepers} (admin, owners, the steward, {keepers} keeper(s))"
             )
         self.admin = dev[0]
         self.keeper_accounts = dev[len(dev) - keepers :]
-        owners = min(self.s.owners, len(dev) - 1 - keepers)
+        self.steward_account = dev[len(dev) - keepers - 1]
+        owners = min(self.s.owners, len(dev) - 2 - keepers)
         self.owners = dev[1 : 1 + owners]
         self.timings["node"] = time.monotonic() - started
 
@@ -221,17 +233,21 @@ class Simulation:
             raise SimulationError(f"the config already has a pool named {FUND} (reserved)")
         config = replace(config, pools=config.pools + (PoolConfig.from_dict(FUND_POOL),))
         self.driver.set_automine(True)
-        self.deployment = deploy(self.w3, Sender(self.w3, self.admin), config)
+        self.deployment = deploy(
+            self.w3, Sender(self.w3, self.admin), config, steward=self.steward_account
+        )
         self.driver.set_automine(False)
         pool_abi = abi("MarginPool")
         feed_abi = abi("MockAggregator")
         for info in self.deployment.pools:
-            params_raw, dec_raw = self.driver.calls(
+            params_raw, dec_raw, controls_raw = self.driver.calls(
                 [
                     (info.address, pool_abi.data("risk_params")),
                     (info.feed, feed_abi.data("decimals")),
+                    (info.address, pool_abi.data("controls")),
                 ]
             )
+            controls = pool_abi.result("controls", controls_raw)
             self.pools[info.name] = PoolHandle(
                 name=info.name,
                 address=checksum(info.address),
@@ -242,6 +258,8 @@ class Simulation:
                 heartbeat=int(info.oracle["heartbeat"]),
                 max_jump_bps=int(info.oracle["max_jump_bps"]),
                 params=RiskParams(*pool_abi.result("risk_params", params_raw)),
+                haircut=int(controls[1]),
+                position_debt_cap=int(controls[0]),
             )
         self.timings["deploy"] = time.monotonic() - started
         names = ", ".join(n for n in self.pools if n != FUND)
@@ -269,16 +287,18 @@ class Simulation:
     def checkpoint(self) -> None:
         """Remember the chain and the pools' parameters, for `rewind`."""
         assert self.driver is not None
-        self._checkpoint = (self.driver.snapshot(), {n: p.params for n, p in self.pools.items()})
+        kept = {n: (p.params, p.haircut) for n, p in self.pools.items()}
+        self._checkpoint = (self.driver.snapshot(), kept)
 
     def rewind(self) -> None:
         """Back to the last `checkpoint` (which stays usable for another rewind)."""
         assert self.driver is not None
-        snapshot, params = self._checkpoint
+        snapshot, kept = self._checkpoint
         self.driver.revert(snapshot)
-        for name, p in params.items():
-            self.pools[name].params = p
-        self._checkpoint = (self.driver.snapshot(), params)
+        for name, (params, haircut) in kept.items():
+            self.pools[name].params = params
+            self.pools[name].haircut = haircut
+        self._checkpoint = (self.driver.snapshot(), kept)
 
     # ------------------------------------------------------------------ prepare
 
@@ -314,11 +334,40 @@ class Simulation:
         if txs:
             self.driver.settle(txs)
 
+    def set_haircuts(self, haircuts: Mapping[str, int]) -> None:
+        """Governance: `factory.set_haircut` [bps] for every pool `haircuts` names (`*`: all)."""
+        assert self.driver is not None and self.deployment is not None
+        factory = abi("PoolFactory")
+        txs = []
+        for pool in self.sim_pools:
+            found = [v for k, v in haircuts.items() if k.lower() == pool.name.lower()]
+            bps = found[0] if found else haircuts.get("*")
+            if bps is None or bps == pool.haircut:
+                continue
+            if not 0 <= bps <= MAX_HAIRCUT:
+                raise SimulationError(
+                    f"pool {pool.name}: a haircut of {bps} bps is outside 0..{MAX_HAIRCUT}"
+                )
+            pool.haircut = bps
+            txs.append(
+                Tx(
+                    self.admin,
+                    self.deployment.factory,
+                    factory.data("set_haircut", pool.address, bps),
+                    GAS["call"],
+                    f"set_haircut {pool.name}",
+                )
+            )
+        if txs:
+            self.driver.settle(txs)
+
     def prepare(self) -> None:
         """Parameters, population, keeper capital and warm-up: the state a scenario starts in."""
         started = time.monotonic()
         if self.s.overrides:
             self.set_params(self.s.overrides)
+        if self.s.haircuts:
+            self.set_haircuts(self.s.haircuts)
         self.open_population()
         self.fund_keepers()
         self.warmup()
@@ -348,6 +397,8 @@ class Simulation:
                 p.decimals,
                 p.params,
                 int(pool_abi.result("total_debt", t)),
+                haircut=p.haircut,
+                position_debt_cap=p.position_debt_cap,
             )
             for p, t in zip(chosen, totals, strict=True)
         ]
@@ -408,7 +459,7 @@ class Simulation:
         protect = []
         operators = set()
         for x, pid in zip(self.planned, self.ids, strict=True):
-            if x.protection is None:
+            if x.protection is None and x.stop_loss is None:
                 continue
             if (x.owner, x.pool) not in operators:
                 operators.add((x.owner, x.pool))
@@ -421,22 +472,40 @@ class Simulation:
                         f"set_operator in {x.pool}",
                     )
                 )
-            protect.append(
-                Tx(
-                    x.owner,
-                    automation,
-                    auto_abi.data("set_protection", self.pools[x.pool].address, pid, *x.protection),
-                    GAS["protect"],
-                    f"set_protection in {x.pool}",
+            if x.protection is not None:
+                protect.append(
+                    Tx(
+                        x.owner,
+                        automation,
+                        auto_abi.data(
+                            "set_protection", self.pools[x.pool].address, pid, *x.protection
+                        ),
+                        GAS["protect"],
+                        f"set_protection in {x.pool}",
+                    )
                 )
-            )
+            if x.stop_loss is not None:
+                protect.append(
+                    Tx(
+                        x.owner,
+                        automation,
+                        auto_abi.data(
+                            "set_stop_loss", self.pools[x.pool].address, pid, *x.stop_loss
+                        ),
+                        GAS["protect"],
+                        f"set_stop_loss in {x.pool}",
+                    )
+                )
         if protect:
             self.driver.settle(protect)
         protected = sum(1 for x in self.planned if x.protection)
+        stops = sum(1 for x in self.planned if x.stop_loss)
         debt = sum(x.debt for x in self.planned)
         self.log(
             f"opened {len(self.planned)} positions of {len({x.owner for x in self.planned})} owners "
-            f"({protected} protected), debt {debt / WAD:,.0f} bhUSD"
+            f"({protected} protected"
+            + (f", {stops} with a stop-loss" if stops else "")
+            + f"), debt {debt / WAD:,.0f} bhUSD"
         )
 
     def fund_keepers(self) -> None:
@@ -570,6 +639,7 @@ class Simulation:
             log_dir,
             native_price=None if native_pool else DEFAULT_NATIVE_PRICE,
         )
+        steward = self._steward([p.name for p in sim], log_dir) if self.s.steward else None
         market = {p.name: p.wad(base[p.name]) for p in sim}
         recorder.record(head, market, market)
         self._recorded = head
@@ -603,7 +673,8 @@ class Simulation:
                 for handle in order:
                     handle.step()
                 keeper_seconds += time.monotonic() - k_started
-                txs = []
+                # the steward sees the rounds up to the last block; it acts in this one
+                txs = [] if steward is None else steward.step(b, t0 + b * block_time)
                 for name in scheduled.pop(b, []):
                     txs.append(
                         Tx(
@@ -720,7 +791,8 @@ class Simulation:
             "settings": {**self.s.as_json(), "keepers": n_keepers, "block_time": block_time},
             "scenario": {
                 k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(scenario).items()
-            },
+            }
+            | {"phases": scenario.phases()},
             "chain": {
                 "rpc_url": self.rpc_url,
                 "embedded": self.anvil is not None,
@@ -746,6 +818,7 @@ class Simulation:
             ],
             "oracle_events": oracle_events,
             "events": recorder.events,
+            "steward": None if steward is None else steward.report(),
             "isolation": isolation,
             "savings_vault": vault,
             "accounting": accounting,
@@ -758,6 +831,12 @@ class Simulation:
         }
         report["ok"] = accounting["ok"]
         return report
+
+    def _steward(self, pools: Sequence[str], log_dir: Path | None) -> SimSteward:
+        assert self.w3 is not None and self.deployment is not None
+        config = StewardConfig(window=self.s.steward_window)
+        path = log_dir / "steward.jsonl" if log_dir is not None else None
+        return SimSteward(self.w3, self.deployment, self.steward_account, pools, config, path)
 
     # ------------------------------------------------------------------ checks
 

@@ -28,6 +28,8 @@ from bulkhead.simulate.driver import Driver, DriverError, Tx, abi, checksum, to_
 
 KEEPER_KINDS = ("auto", "real", "stand-in")
 REAL = "bulkhead.keeper.Keeper"
+DUE_DELEVERAGE = 1  # `PositionAutomation.due` bits: a protection (deleverage) is due
+DUE_STOP_LOSS = 8  # a stop-loss is due
 STAND_IN = "stand-in (bulkhead.simulate.keepers.StandInKeeper)"
 
 
@@ -118,9 +120,10 @@ class _RealKeeper:
 
 class StandInKeeper:
     """A minimal keeper for when `bulkhead.keeper` is missing: each step it asks every
-    pool's `positions_to_liquidate` and `PositionAutomation.due` (protections only), sizes
-    each action with `bulkhead.risk` (liquidations) or `PoolLens.preview_auto_deleverage`,
-    and sends them without waiting. No profitability check, no fee bumps, no event index."""
+    pool's `positions_to_liquidate` and `PositionAutomation.due` (protections and
+    stop-losses), sizes each liquidation with `bulkhead.risk` and each deleverage with
+    `PoolLens.preview_auto_deleverage`, and sends them without waiting. No profitability
+    check, no fee bumps, no event index."""
 
     implementation = STAND_IN
 
@@ -178,8 +181,9 @@ class StandInKeeper:
             rate = f.result("rate", rate_raw)
             scale = 10 ** (18 - info.collateral_decimals)
             liquidatable = [i for i in f.result("positions_to_liquidate", liq_raw)]
-            # bit 1 of each position's due rules: its protection (deleverage)
-            due = [i for i, rules in self.automation_abi.result("due", due_raw) if rules & 1]
+            rules_due = self.automation_abi.result("due", due_raw)
+            due = [i for i, rules in rules_due if rules & DUE_DELEVERAGE]
+            stops = [i for i, rules in rules_due if rules & DUE_STOP_LOSS]
             ids = [i for i in liquidatable if (address, i) not in busy]
             if ids:
                 raw = self.driver.calls(
@@ -208,6 +212,20 @@ class StandInKeeper:
                     )
                     targets.append((address, pid))
                     busy.add((address, pid))
+            for pid in stops:  # the whole position: before any deleverage of it
+                if (address, pid) in busy or pid in liquidatable:
+                    continue
+                txs.append(
+                    Tx(
+                        self.address,
+                        self.automation,
+                        self.automation_abi.data("stop_loss", address, pid),
+                        500_000,
+                        "stop_loss",
+                    )
+                )
+                targets.append((address, pid))
+                busy.add((address, pid))
             due = [i for i in due if (address, i) not in busy and i not in liquidatable]
             if due:
                 previews = self.driver.calls(
@@ -232,7 +250,7 @@ class StandInKeeper:
                         busy.add((address, pid))
         if not txs:
             return
-        if not self.approved and any(t.label == "deleverage" for t in txs):
+        if not self.approved and any(t.label in ("deleverage", "stop_loss") for t in txs):
             approve = abi("Stablecoin").data("approve", self.automation, 2**256 - 1)
             txs.insert(0, Tx(self.address, self.stablecoin, approve, 100_000, "approve"))
             targets.insert(0, (self.stablecoin, 0))

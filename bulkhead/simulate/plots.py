@@ -16,7 +16,10 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, N
 STEPS: dict[str, Any] = {"drawstyle": "steps-post"}
 HEALTH_TICKS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
-COLORS = {"price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1"}
+COLORS = {
+    "price": "#1f4e79", "liq": "#c0392b", "prot": "#27ae60", "refused": "#f5b7b1",
+    "haircut": "#8e44ad", "vol": "#7f8c8d", "crash": "#fadbd8", "rise": "#fdebd0",
+}  # fmt: skip
 
 
 def _pools(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -266,13 +269,52 @@ def _cumsum(values: list[float]) -> list[float]:
     return out
 
 
+def haircut(report: dict[str, Any], path: Path) -> Path:
+    """With the steward on: each pool's haircut, the steward's target (its volatility
+    estimate through the curve, before the ceiling) and the price per block, the regime's
+    rising and crash phases shaded."""
+    pools = _pools(report)
+    steward = report["steward"]
+    phases = report["scenario"].get("phases") or {}
+    fig, axes = _grid(len(pools), "Haircut set by the risk steward, its target, and the price")
+    for ax, pool in zip(axes, pools, strict=True):
+        s = pool["series"]
+        for name in ("rise", "crash"):
+            if name in phases:
+                first, last = phases[name]
+                ax.axvspan(first - 0.5, last + 0.5, color=COLORS[name], lw=0, label=name)
+        est = steward["series"].get(pool["name"], {})
+        target = [
+            (b, t / 100)
+            for b, t in zip(est.get("block", []), est.get("target", []))
+            if t is not None
+        ]
+        if target:
+            ax.plot([b for b, _ in target], [t for _, t in target], color=COLORS["vol"], lw=1.0,
+                    ls="--", drawstyle="steps-post", label="target (from the volatility)")  # fmt: skip
+        ax.plot(s["block"], [h / 100 for h in s["haircut"]], color=COLORS["haircut"], lw=1.8,
+                drawstyle="steps-post", label="haircut")  # fmt: skip
+        ax.set_ylabel(f"{pool['name']} haircut\n[%]")
+        ax.grid(alpha=0.3)
+        twin = ax.twinx()
+        twin.plot(s["block"], s["price"], color=COLORS["price"], lw=1.0, label="price [USD]")
+        twin.set_ylabel("price [USD]")
+    axes[-1].set_xlabel("block of the scenario [block]")
+    twins = [a for a in fig.axes if a not in axes]
+    _legend(fig, [axes[0], twins[0]])
+    return _save(fig, path)
+
+
 def run_plots(report: dict[str, Any], out: Path, prefix: str = "") -> list[Path]:
-    return [
+    written = [
         price_liquidations(report, out / f"{prefix}price_liquidations.png"),
         health(report, out / f"{prefix}health.png"),
         reserve_bad_debt(report, out / f"{prefix}reserve_bad_debt.png"),
         keeper_profit(report, out / f"{prefix}keeper_profit.png"),
     ]
+    if report.get("steward"):
+        written.append(haircut(report, out / f"{prefix}haircut.png"))
+    return written
 
 
 def frontier_line(sweep: dict[str, Any], path: Path) -> Path:

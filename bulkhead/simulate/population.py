@@ -14,7 +14,13 @@ docs/SIMULATION.md:
 - positions go to pools in turn, owners are drawn at random from the dev accounts;
 - a share `protected` of positions whose health at opening is above `trigger` + 0.02
   carry a protection (trigger `trigger`, target `target`, fee `fee_bps`, capped at the
-  pool's liquidation bonus).
+  pool's liquidation bonus);
+- a share `stop_loss` of positions carry a stop-loss rule at `stop_loss_margin` above their
+  liquidation price at opening (fee `stop_loss_fee_bps`, capped at the pool's bonus), drawn
+  from a stream of its own, so that turning stop-losses on changes no other draw.
+
+Leverage is a fraction of the pool's borrow limit: max LTV less the haircut in force when
+the population opens; no debt exceeds the pool's position debt cap.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bulkhead import risk
 from bulkhead.risk import WAD, RiskParams
@@ -49,6 +55,9 @@ class Population:
     trigger: float = 1.15  # [health]
     target: float = 1.35  # [health]
     fee_bps: int = 50  # [bps] keeper's fee for a deleverage
+    stop_loss: float = 0.0  # share of positions with a stop-loss rule
+    stop_loss_margin: float = 0.10  # stop price = liquidation price x (1 + margin)
+    stop_loss_fee_bps: int = 100  # [bps] keeper's fee for a stop-loss
 
     def validate(self) -> None:
         if self.positions < 1:
@@ -63,6 +72,10 @@ class Population:
             raise PopulationError("the protected share is a fraction in [0, 1]")
         if not 1 < self.trigger < self.target <= 10:
             raise PopulationError("protections need 1 < trigger < target <= 10")
+        if not 0 <= self.stop_loss <= 1:
+            raise PopulationError("the stop-loss share is a fraction in [0, 1]")
+        if not 0 <= self.stop_loss_margin <= 10 or self.stop_loss_fee_bps < 0:
+            raise PopulationError("stop-losses need a margin in [0, 10] and a fee of 0 or more")
 
 
 @dataclass(frozen=True)
@@ -74,10 +87,17 @@ class PoolSpec:
     decimals: int
     params: RiskParams
     total_debt: int = 0  # [wad] already borrowed
+    haircut: int = 0  # [bps] taken off max LTV for new borrowing
+    position_debt_cap: int | None = None  # [wad] most debt per position; None: no cap
 
     @property
     def scale(self) -> int:
         return 10 ** (18 - self.decimals)
+
+    @property
+    def borrow_ltv(self) -> int:
+        """[bps] the limit positions open under: max LTV less the haircut."""
+        return risk.borrow_ltv(self.params.max_ltv, self.haircut)
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,7 @@ class Planned:
     debt: int  # [wad]
     leverage: float  # [fraction of max LTV] drawn
     protection: tuple[int, int, int] | None  # (trigger [wad], target [wad], fee [bps])
+    stop_loss: tuple[int, int] | None = None  # (price [wad], fee [bps])
 
     def health(self, spec: PoolSpec) -> int:
         return risk.health(
@@ -105,12 +126,24 @@ def plan(
     if not owners:
         raise PopulationError("no owner accounts")
     rng = random.Random(f"bulkhead-population:{seed}")
+    stops = random.Random(f"bulkhead-stop-loss:{seed}")
     planned = []
     for i in range(population.positions):
         spec = pools[i % len(pools)]
-        planned.append(_one(population, spec, rng.choice(list(owners)), rng))
+        x = _one(population, spec, rng.choice(list(owners)), rng)
+        if stops.random() < population.stop_loss:
+            x = replace(x, stop_loss=_stop_loss(population, spec, x))
+        planned.append(x)
     _check_ceilings(planned, pools)
     return planned
+
+
+def _stop_loss(pop: Population, spec: PoolSpec, x: Planned) -> tuple[int, int]:
+    """The rule's price [wad]: `stop_loss_margin` above the liquidation price at opening."""
+    p = spec.params
+    liquidation = risk.liquidation_price(x.collateral, x.debt, p.liquidation_threshold, spec.scale)
+    price = liquidation * int((1 + pop.stop_loss_margin) * 10_000) // 10_000
+    return max(price, 1), min(pop.stop_loss_fee_bps, p.liquidation_bonus)
 
 
 def _one(pop: Population, spec: PoolSpec, owner: str, rng: random.Random) -> Planned:
@@ -119,11 +152,14 @@ def _one(pop: Population, spec: PoolSpec, owner: str, rng: random.Random) -> Pla
     usd = min(max(usd, pop.size_min), pop.size_max)
     frac = min(max(rng.betavariate(pop.ltv_alpha, pop.ltv_beta), pop.ltv_min), pop.ltv_max)
     protect_draw = rng.random()
+    limit = spec.borrow_ltv
     # the least size that carries the minimum debt at this leverage (1 % above it)
-    floor = p.min_debt / WAD / (p.max_ltv / 10_000 * frac) * 1.01
+    floor = p.min_debt / WAD / (limit / 10_000 * frac) * 1.01
     usd = max(usd, floor)
     coll = _units(usd, spec)
-    debt = risk.max_debt(coll, spec.price, p.max_ltv, spec.scale) * int(frac * 10**6) // 10**6
+    debt = risk.max_debt(coll, spec.price, limit, spec.scale) * int(frac * 10**6) // 10**6
+    if spec.position_debt_cap is not None:
+        debt = min(debt, spec.position_debt_cap)
     debt -= debt % CENT
     debt = max(debt, p.min_debt)
     protection = None

@@ -2,7 +2,7 @@
 
 Per block it makes one JSON-RPC batch: the block's logs (pools and automation), the block's
 receipts (the keepers' gas, won and lost races), and each pool's oracle status, rate,
-reserve, bad debt, total debt and total collateral. Positions are kept current from
+reserve, bad debt, total debt, total collateral and controls (the haircut). Positions are kept current from
 `PositionUpdated` events (the pool emits a position's full state after every change), so
 the health of every position at the scenario's market price costs no call at all.
 
@@ -34,7 +34,11 @@ ORACLE_STATUS = {
 }
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75)
 HEALTH_CAP = 100.0  # health above this is plotted and stored as this
-VIEWS = ("price_status", "rate", "reserve", "bad_debt", "total_debt", "total_collateral")
+VIEWS = (
+    "price_status", "rate", "reserve", "bad_debt", "total_debt", "total_collateral", "controls",
+)  # fmt: skip
+# the automation's events about a position that a keeper carried out
+KEEPER_RULE_EVENTS = ("AutoDeleverage", "StopLoss")
 SERIES = (
     "block",
     "chain_block",
@@ -48,6 +52,7 @@ SERIES = (
     "liquidations",
     "closed",
     "protections",
+    "stop_losses",
     "bounty",
     "keeper_gas_usd",
     "keeper_gas_wei",
@@ -58,6 +63,7 @@ SERIES = (
     "latent_shortfall",
     "lowest_health",
     "health_quantiles",
+    "haircut",
 )
 
 
@@ -125,7 +131,10 @@ class Recorder:
         """Liquidations and deleverages in a range of blocks (not recorded per block)."""
         if to_block < from_block:
             return 0
-        topics = [[self.pool_abi.topics["Liquidate"], self.automation_abi.topics["AutoDeleverage"]]]
+        topics = [
+            [self.pool_abi.topics["Liquidate"]]
+            + [self.automation_abi.topics[name] for name in KEEPER_RULE_EVENTS]
+        ]
         addresses = [*self.pools_addresses(), checksum(self.automation)]
         return len(self.driver.logs(addresses, from_block, to_block, topics))
 
@@ -134,9 +143,9 @@ class Recorder:
 
     def _apply(self, log: dict, collect: bool = True) -> tuple[str, dict, Tracked] | None:
         emitter = log["address"].lower()
-        if emitter == self.automation:  # a protection carried out: AutoDeleverage
+        if emitter == self.automation:  # a rule carried out: AutoDeleverage, StopLoss
             decoded = self.automation_abi.event(log)
-            if decoded is None or decoded[0] != "AutoDeleverage":
+            if decoded is None or decoded[0] not in KEEPER_RULE_EVENTS:
                 return None
             pool = self.pools.get(str(decoded[1]["pool"]).lower())
             return None if pool is None else (decoded[0], decoded[1], pool)
@@ -214,6 +223,7 @@ class Recorder:
                 "liquidations": 0,
                 "closed": 0,
                 "protections": 0,
+                "stop_losses": 0,
                 "bounty": 0,
                 "gas": 0,
                 "reverted": 0,
@@ -263,6 +273,26 @@ class Recorder:
                         "health_after": round(int(args["health_after"]) / WAD, 4),
                     }
                 )
+            elif name == "StopLoss":
+                c["stop_losses"] += 1
+                paid = int(args["debt_repaid"])
+                c["bounty"] += pool.usd(int(args["keeper_collateral"]), price) - paid
+                self.events.append(
+                    {
+                        "block": step,
+                        "chain_block": block,
+                        "pool": pool.name,
+                        "kind": "stop_loss",
+                        "id": int(args["id"]),
+                        "keeper": checksum(args["keeper"]),
+                        "price": round(int(args["price"]) / WAD, 8),
+                        "debt_repaid": _f(paid),
+                        "keeper_collateral_usd": _f(
+                            pool.usd(int(args["keeper_collateral"]), price)
+                        ),
+                        "owner_collateral_usd": _f(pool.usd(int(args["owner_collateral"]), price)),
+                    }
+                )
         for pool_name, ids in liquidated_ids.items():
             pool = self.by_name[pool_name]
             counters[pool_name]["closed"] = sum(1 for i in ids if pool.positions[i][1] == 0)
@@ -285,7 +315,7 @@ class Recorder:
         for k, pool in enumerate(pools):
             raw = views[k * len(VIEWS) : (k + 1) * len(VIEWS)]
             price_status = self.pool_abi.result("price_status", raw[0])
-            rate, reserve, bad_debt, total_debt, total_coll = (
+            rate, reserve, bad_debt, total_debt, total_coll, controls = (
                 self.pool_abi.result(v, r) for v, r in zip(VIEWS[1:], raw[1:], strict=True)
             )
             pool.last = {
@@ -312,6 +342,7 @@ class Recorder:
                 "liquidations": c["liquidations"],
                 "closed": c["closed"],
                 "protections": c["protections"],
+                "stop_losses": c["stop_losses"],
                 "bounty": _f(c["bounty"]),
                 "keeper_gas_usd": _f(gas_usd, 4),
                 "keeper_gas_wei": c["gas"],
@@ -322,6 +353,7 @@ class Recorder:
                 "latent_shortfall": _f(health["shortfall"]),
                 "lowest_health": health["lowest"],
                 "health_quantiles": health["quantiles"],
+                "haircut": int(controls[1]),  # [bps]
             }
             for key in SERIES:
                 pool.series[key].append(row[key])

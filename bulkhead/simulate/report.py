@@ -31,6 +31,10 @@ def pool_summary(pool: dict[str, Any]) -> dict[str, Any]:
         "liquidations": sum(s["liquidations"]),
         "closed": sum(s["closed"]),
         "protections": sum(s["protections"]),
+        "stop_losses": sum(s.get("stop_losses", [])),
+        "haircut_start": s["haircut"][0] if s.get("haircut") else 0,
+        "haircut_end": s["haircut"][-1] if s.get("haircut") else 0,
+        "haircut_max": max(s["haircut"]) if s.get("haircut") else 0,
         "bounty": round(bounty, 2),
         "keeper_gas_usd": round(gas, 2),
         "keeper_profit": round(bounty - gas, 2),
@@ -142,6 +146,7 @@ def render(report: dict[str, Any]) -> str:
             f"{settings['gas_price_gwei']:g} gwei"
         ),
     ]
+    lines += _controls_lines(report, sums)
     for x in sums:
         if x["latent_shortfall_end"] > 0:
             lines.append(
@@ -188,6 +193,42 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _controls_lines(report: dict[str, Any], sums: Sequence[dict[str, Any]]) -> list[str]:
+    """The regime's phases, the haircuts (and the steward's moves), the stop-losses."""
+    lines = []
+    scenario = report["scenario"]
+    phases = scenario.get("phases")
+    if phases:
+        regime = scenario["regime"]
+        calm, rise, crash = phases["calm"], phases["rise"], phases["crash"]
+        lines.append(
+            f"regime: calm at {regime['calm_vol'] * 100:g}% in blocks {calm[0]}-{calm[1]}, "
+            f"volatility rising in blocks {rise[0]}-{rise[1]}, crash in blocks "
+            f"{crash[0]}-{crash[1]}"
+        )
+    steward = report.get("steward")
+    if steward or any(x["haircut_max"] for x in sums):
+        parts = []
+        for x, pool in zip(sums, report["pools"], strict=True):
+            text = f"{x['name']} {x['haircut_start'] / 100:g}% -> {x['haircut_end'] / 100:g}%"
+            if steward:
+                moves = sum(1 for c in steward["changes"] if c["pool"] == x["name"])
+                text += f" ({moves} change{'' if moves == 1 else 's'}"
+                if phases:
+                    series = pool["series"]["haircut"]
+                    at = series[min(phases["crash"][0], len(series) - 1)]
+                    text += f"; {at / 100:g}% when the crash began"
+                text += ")"
+            parts.append(text)
+        who = "the steward moved it" if steward else "set by governance"
+        lines.append(f"haircut ({who}): " + ", ".join(parts))
+    if any(x["stop_losses"] for x in sums):
+        lines.append(
+            "stop-losses executed: " + ", ".join(f"{x['name']} {x['stop_losses']}" for x in sums)
+        )
+    return lines
+
+
 def _scenario_text(s: dict[str, Any]) -> str:
     """`WETH 90%`, `every pool 40%`, `every pool 40% (VOL 20%)`: what moves, by how much."""
 
@@ -212,7 +253,10 @@ def _scenario_text(s: dict[str, Any]) -> str:
             f"from block {s['start']}"
         )
     if s["kind"] == "gbm":
-        return f"GBM of {amounts(s['vol'])} volatility a year from block {s['start']}"
+        text = f"GBM of {amounts(s['vol'])} volatility a year from block {s['start']}"
+        if s.get("regime"):
+            text += f" in a regime: calm, rising, then a crash of {amounts(s['drop'])}"
+        return text
     moving = ", ".join(s["moving"]) if s.get("moving") else "every pool"
     return f"{moving} replays {s['file']} from block {s['start']}"
 

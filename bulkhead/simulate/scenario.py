@@ -9,6 +9,10 @@ A path is a list of multipliers `m[0..blocks]` of the pool's price before the sc
 - `gbm`: geometric Brownian motion from block `start`, annual volatility `vol` and drift
   `drift`, one draw per block of `block_time` seconds; each pool draws from its own stream
   (seeded by the seed and the pool's name), so adding a pool does not change another's path.
+  With `regime` the volatility follows a regime instead (`Regime`): `calm_blocks` at
+  `calm_vol`, then `rise_blocks` over which it climbs linearly to the pool's `vol`, then a
+  crash of `crash_blocks` in which the price also falls by the pool's `drop` in all (equal
+  log steps on top of the noise), and the pool's `vol` after it.
 - `replay`: a CSV file (see `load_replay`), replayed as relative moves from the first row.
 
 Pools not in `moving` stay flat. Every path is deterministic for a seed.
@@ -46,6 +50,13 @@ class Scenario:
     drift: float = 0.0  # gbm, annual
     moving: tuple[str, ...] | None = None  # pools that move; None = all
     file: str | None = None  # replay
+    regime: Regime | None = None  # gbm: calm, rising volatility, crash
+
+    def phases(self) -> dict[str, tuple[int, int]] | None:
+        """The regime's phases as (first, last) block, None without a regime."""
+        if self.regime is None:
+            return None
+        return self.regime.phases(self.start)
 
     def amount(self, table: Mapping[str, float], pool: str) -> float:
         """The value of a per-pool table for `pool` (`*` is the default)."""
@@ -77,6 +88,59 @@ class Scenario:
             raise ScenarioError("a staircase needs at least one step, one block apart")
         if self.kind == "replay" and need_file and not self.file:
             raise ScenarioError("the replay scenario needs a CSV file (--file)")
+        if self.regime is not None:
+            if self.kind != "gbm":
+                raise ScenarioError("a volatility regime is for the gbm scenario")
+            self.regime.validate()
+            last = self.regime.phases(self.start)["crash"][1]
+            if last > self.blocks:
+                raise ScenarioError(
+                    f"the regime's crash ends in block {last}, after the last block ({self.blocks})"
+                )
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A GBM's volatility over time: calm, rising, then a crash (see the module docstring)."""
+
+    calm_vol: float = 0.30  # annual, during the calm phase
+    calm_blocks: int = 36
+    rise_blocks: int = 24
+    crash_blocks: int = 4
+
+    def validate(self) -> None:
+        if not 0 <= self.calm_vol <= 20:
+            raise ScenarioError(f"calm volatility {self.calm_vol:g} is not in [0, 20]")
+        for name in ("calm_blocks", "rise_blocks", "crash_blocks"):
+            if getattr(self, name) < 1:
+                raise ScenarioError(f"a regime's {name.replace('_', ' ')} must be at least 1")
+
+    @property
+    def blocks(self) -> int:
+        return self.calm_blocks + self.rise_blocks + self.crash_blocks
+
+    def phases(self, start: int) -> dict[str, tuple[int, int]]:
+        calm = (start, start + self.calm_blocks - 1)
+        rise = (calm[1] + 1, calm[1] + self.rise_blocks)
+        crash = (rise[1] + 1, rise[1] + self.crash_blocks)
+        return {"calm": calm, "rise": rise, "crash": crash}
+
+    def vol_at(self, block: int, start: int, peak: float) -> float:
+        """The annual volatility of the move into `block`."""
+        k = block - start
+        if k < self.calm_blocks:
+            return self.calm_vol
+        k -= self.calm_blocks
+        if k < self.rise_blocks:
+            return self.calm_vol + (peak - self.calm_vol) * (k + 1) / self.rise_blocks
+        return peak
+
+    def crash_step(self, block: int, start: int, drop: float) -> float:
+        """The deterministic log move in `block`: ln(1 - drop) / crash_blocks in the crash."""
+        k = block - start - self.calm_blocks - self.rise_blocks
+        if 0 <= k < self.crash_blocks and drop > 0:
+            return math.log(1.0 - drop) / self.crash_blocks
+        return 0.0
 
 
 def parse_per_pool(text: str, name: str, percent: bool = True) -> dict[str, float]:
@@ -247,12 +311,14 @@ def _path(
     elif s.kind == "gbm":
         rng = random.Random(f"bulkhead-gbm:{seed}:{pool.lower()}")
         vol = s.amount(s.vol, pool)
+        drop = s.amount(s.drop, pool)
         dt = block_time / SECONDS_PER_YEAR
-        mu = (s.drift - vol * vol / 2) * dt
-        sd = vol * math.sqrt(dt)
         level = 1.0
         for b in range(s.start, n + 1):
-            level *= math.exp(mu + sd * rng.gauss(0.0, 1.0))
+            v = vol if s.regime is None else s.regime.vol_at(b, s.start, vol)
+            jump = 0.0 if s.regime is None else s.regime.crash_step(b, s.start, drop)
+            mu = (s.drift - v * v / 2) * dt
+            level *= math.exp(mu + v * math.sqrt(dt) * rng.gauss(0.0, 1.0) + jump)
             m[b] = level
     else:
         assert replay is not None

@@ -11,6 +11,9 @@ pool's jump bound is refused by the oracle guard until governance resets the anc
 block later (the run's `anchor_reset`), and the probe then continues.
 
 With `drop` itself as a swept parameter, the cells hold the bad debt at that drop instead.
+With `haircut` as a swept parameter, governance sets the cell's haircut before the
+population opens, so its positions borrow within max LTV x (1 - haircut): `--y
+haircut=0,20` shows the frontier without and with a 20 % haircut side by side.
 
 Each cell also carries the analytic bound without a reserve: the smallest, over positions,
 of 1 - K x debt / collateral value (K the pool's penalty factor), the drop at which the
@@ -54,6 +57,7 @@ PARAMS = {
     "keepers": Param("keepers", "keepers", "{:g}", False),
     "block_time": Param("block_time", "block time [s]", "{:g} s", False),
     "drop": Param("drop", "single-block drop", "{:g}%", True),
+    "haircut": Param("haircut", "haircut (the positions open under it)", "{:g}%", True),
 }
 DEFAULT_DROPS = tuple(round(0.025 * k, 3) for k in range(2, 39))  # 5 % .. 95 %, 2.5 % apart
 
@@ -120,8 +124,8 @@ def parse_drops(text: str) -> tuple[float, ...]:
 
 def _cell_settings(
     sim: Simulation, combo: dict[str, float], pools: Sequence[str]
-) -> tuple[dict[str, dict[str, int]], int, int, float | None]:
-    """Risk overrides per pool, keepers, block time and drop of one cell."""
+) -> tuple[dict[str, dict[str, int]], int, int, float | None, dict[str, int]]:
+    """Risk overrides per pool, keepers, block time, drop and haircuts [bps] of one cell."""
     overrides: dict[str, dict[str, int]] = {}
     for name in pools:
         base = sim.pools[name].params
@@ -141,7 +145,8 @@ def _cell_settings(
     keepers = int(combo.get("keepers", sim.s.keepers))
     block_time = int(combo.get("block_time", sim.s.block_time))
     drop = combo["drop"] / 100 if "drop" in combo else None
-    return overrides, keepers, block_time, drop
+    haircuts = {name: round(combo["haircut"] * 100) for name in pools} if "haircut" in combo else {}
+    return overrides, keepers, block_time, drop, haircuts
 
 
 def analytic_bound(sim: Simulation, pools: Sequence[str]) -> float | None:
@@ -238,10 +243,11 @@ def run(
                 cell: dict[str, Any] = {"x": values[0], "y": values[1] if len(values) > 1 else None}
                 cells.append(cell)
                 sim.rewind()
-                overrides, keepers, block_time, drop = _cell_settings(sim, combo, pools)
+                overrides, keepers, block_time, drop, haircuts = _cell_settings(sim, combo, pools)
                 cell_started = time.monotonic()
                 try:
                     sim.set_params(overrides)
+                    sim.set_haircuts(haircuts)
                 except SimulationError as exc:
                     cell["error"] = str(exc)
                     if bar is not None:
@@ -257,6 +263,7 @@ def run(
                             "liquidation_fee",
                         )
                     }
+                    | {"haircut": sim.pools[name].haircut}
                     for name in pools
                 }
                 sim.open_population()

@@ -37,7 +37,7 @@ class VolEstimate:
     vol: float | None  # annualised, as a fraction (0.8 = 80 %); None: too few rounds
     rounds: int  # rounds used, the anchor included
     returns: int  # log returns summed
-    span: int  # [seconds] from the anchor round to now
+    span: int  # [seconds] from the window's start (or the first round, if later) to now
     first_round: int | None  # the anchor's round id
     last_round: int | None
     skipped: int = 0  # rounds left out (non-positive answer, no time, from the future)
@@ -80,18 +80,20 @@ def window_rounds(rounds: Iterable[Round], now: int, window: int) -> tuple[list[
 def realised_vol(rounds: Iterable[Round], now: int, window: int = DEFAULT_WINDOW) -> VolEstimate:
     """Annualised realised volatility of the feed over `window` seconds before `now`.
 
-    With the rounds of `window_rounds` at times t_0 < ... < t_n and answers p_0 ... p_n,
-    each return r_i = ln(p_i / p_(i-1)) and the span T = now - t_0 (the answer after the
-    last round is the price until now, so the time since then counts as a return of 0):
+    The feed's answer is the price until the next round (a step function), so the window
+    [now - window, now] opens at the anchor's answer p_0 and sees the moves to p_1 ... p_n
+    of the rounds inside it. With r_i = ln(p_i / p_(i-1)) and the span T = now - max(now -
+    window, t_0) (the window, or less for a feed younger than it):
 
         vol = sqrt( sum r_i^2 / T * SECONDS_PER_YEAR )
 
-    This is the time-weighted mean of each interval's variance rate r_i^2 / dt_i (weights
-    dt_i / T), annualised. Returns are not demeaned: a steady fall is volatility to a
-    lender. None with fewer than two rounds or no time elapsed.
+    This is the realised variance of the window per second, annualised: the time-weighted
+    mean of each interval's variance rate r_i^2 / dt_i (weights dt_i / T), time without a
+    round counting as time without a move. Returns are not demeaned: a steady fall is
+    volatility to a lender. None with fewer than two rounds or no time elapsed.
     """
     used, skipped = window_rounds(rounds, now, window)
-    span = now - used[0].updated_at if used else 0
+    span = now - max(now - window, used[0].updated_at) if used else 0
     first = used[0].round_id if used else None
     last = used[-1].round_id if used else None
     if len(used) < 2 or span <= 0:

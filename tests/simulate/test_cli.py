@@ -120,6 +120,11 @@ def test_simulate_sweep__penalty_too_high_for_threshold__cell_marked_invalid(tmp
         (["sweep", "--x", "colour=1"], "write NAME=V1,V2,... with NAME one of threshold"),
         (["sweep", "--drops", "5:200:5"], "write START:STOP:STEP or a list"),
         (["sweep", "--x", "bonus=3", "--y", "bonus=5"], "the two swept parameters must differ"),
+        (["--regime"], "error: --regime is for --scenario gbm"),
+        (["--scenario", "gbm", "--regime", "--blocks", "30"], "the regime's crash ends in block"),
+        (["--haircut", "60"], "error: --haircut 60% for *: whole basis points from 0 to 50%"),
+        (["--haircut", "FOO=10"], "error: unknown pool(s) FOO; the config has"),
+        (["--steward-window", "10"], "Invalid value for '--steward-window'"),
     ],
 )
 def test_simulate__bad_options__one_line_error(args, message):
@@ -150,3 +155,37 @@ def test_simulate__unknown_pool_or_unwritable_out__one_line_error_before_running
     assert result.stderr.strip().startswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "embedded Anvil" not in result.output
+
+
+def test_simulate__gbm_regime_with_the_steward__haircut_rises_before_the_crash(tmp_path):
+    out = tmp_path / "regime"
+    result = bulkhead(
+        "simulate", "--scenario", "gbm", "--regime", "--vol", "400", "--calm-blocks", "4",
+        "--rise-blocks", "8", "--crash-blocks", "2", "--start", "2", "--drop", "30",
+        "--block-time", "3600", "--steward", "--steward-window", "21600", "--positions", "15",
+        "--out", str(out), "--no-progress", "--no-plots",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "regime: calm at 30% in blocks 2-5, volatility rising in blocks 6-13, crash in " in (
+        result.stdout
+    )
+    assert "haircut (the steward moved it): WETH 0% -> " in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    crash = report["scenario"]["phases"]["crash"][0]
+    assert all(p["series"]["haircut"][crash] > 0 for p in report["pools"])
+    decisions = [json.loads(x) for x in (out / "steward.jsonl").read_text().splitlines()]
+    assert {d["pool"] for d in decisions} == {"WETH", "WBTC", "VOL"}
+    assert all({"vol", "target_bps", "current_bps", "rules", "action"} <= set(d) for d in decisions)
+
+
+def test_simulate_sweep__haircut_axis__frontier_with_a_haircut_not_below_without(tmp_path):
+    result = bulkhead(
+        "simulate", "sweep", "--x", "haircut=0,20", "--y", "none", "--positions", "20",
+        "--drops", "30:70:5", "--max-blocks", "5", "--out", str(tmp_path), "--no-progress",
+        "--no-plots", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    without, with_haircut = json.loads(result.stdout)["cells"]
+    assert without["params"]["WETH"]["haircut"] == 0
+    assert with_haircut["params"]["WETH"]["haircut"] == 2_000
+    assert with_haircut["frontier"] > without["frontier"]

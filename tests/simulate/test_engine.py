@@ -25,7 +25,7 @@ from bulkhead.simulate.keepers import (
 )
 from bulkhead.simulate.population import Population
 from bulkhead.simulate.report import pool_summary
-from bulkhead.simulate.scenario import Scenario
+from bulkhead.simulate.scenario import Regime, Scenario
 
 BASE = Settings(population=Population(positions=45), warmup_days=30, owners=20)
 POOLS = ("WETH", "WBTC", "VOL")
@@ -228,3 +228,66 @@ def test_make_keepers__real_asked__real_keeper_or_refused(sim):
     else:
         with pytest.raises(KeeperUnavailable, match="not installed"):
             make_keepers("real", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
+
+
+# ------------------------------------------------------------------ issue 15's controls
+
+
+def test_gbm_regime_with_the_steward__haircut_rises_before_the_crash_within_its_rules(sim):
+    regime = Regime(calm_vol=0.3, calm_blocks=6, rise_blocks=10, crash_blocks=2)
+    scenario = Scenario(
+        kind="gbm", blocks=22, start=2, vol={"*": 4.0}, drop={"*": 0.3}, regime=regime
+    )
+    _, report = simulate(
+        sim, scenario, block_time=3_600, steward=True, steward_window=6 * 3_600,
+        population=Population(positions=30),
+    )  # fmt: skip
+    phases = report["scenario"]["phases"]
+    rise, crash = phases["rise"][0], phases["crash"][0]
+    steward = report["steward"]
+    assert steward["account"] == sim.steward_account and steward["window_s"] == 6 * 3_600
+    for pool in report["pools"]:
+        haircut = pool["series"]["haircut"]
+        assert haircut[rise] == 0, pool["name"]  # calm: nothing to do
+        assert haircut[crash] > 0, pool["name"]  # raised while the volatility rose
+        changes = [c for c in steward["changes"] if c["pool"] == pool["name"]]
+        ceiling, step = (4_000, 1_000) if pool["name"] == "VOL" else (3_000, 500)
+        assert all(abs(c["to"] - c["from"]) <= step and c["to"] <= ceiling for c in changes)
+        # at most one change per block: the cooldown (3,600 s) is one block here
+        assert len({c["block"] for c in changes}) == len(changes)
+        # the chain agrees with the steward's record of what it sent
+        for c in changes:
+            assert haircut[c["block"]] == c["to"]
+    assert report["accounting"]["ok"]
+
+
+def test_haircut_set_by_governance__positions_open_under_it__series_shows_it(sim):
+    _, report = simulate(
+        sim, Scenario(blocks=3, start=2), haircuts={"WETH": 2_000},
+        population=Population(positions=30),
+    )  # fmt: skip
+    by_name = {p["name"]: p for p in report["pools"]}
+    assert set(by_name["WETH"]["series"]["haircut"]) == {2_000}
+    assert set(by_name["WBTC"]["series"]["haircut"]) == {0}
+    weth = sim.pools["WETH"]
+    for x in sim.planned:
+        if x.pool == "WETH":
+            limit = weth.params.max_ltv * 8_000 // 10_000
+            assert x.debt * 10_000 <= x.collateral * weth.scale * 3_000 * limit  # at $3,000
+    assert report["steward"] is None
+
+
+def test_stop_losses__stand_in_keeper_after_a_fall__each_pays_the_keeper_at_most_its_fee(sim):
+    _, report = simulate(
+        sim, Scenario(blocks=5, start=2, drop={"*": 0.25}), keeper_kind="stand-in",
+        population=Population(positions=45, stop_loss=1.0),
+    )  # fmt: skip
+    stops = [e for e in report["events"] if e["kind"] == "stop_loss"]
+    assert stops
+    assert sum(summaries(report)[p]["stop_losses"] for p in POOLS) == len(stops)
+    for e in stops:
+        # the keeper's collateral is worth the debt plus at most the 1 % fee (plus a cent of
+        # rounding), at the price the stop-loss executed at; the owner gets the rest
+        assert e["keeper_collateral_usd"] <= e["debt_repaid"] * 1.01 + 0.01
+        assert e["owner_collateral_usd"] > 0
+    assert report["accounting"]["ok"]

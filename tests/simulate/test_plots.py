@@ -129,3 +129,24 @@ def test_sweep__one_parameter__a_line_chart_two__a_heatmap(figures):
     assert "[%]" in line.axes[0].get_ylabel()
     assert any(isinstance(a, AxesImage) for a in heat.axes[0].get_children())
     assert len(heat.axes) == 2  # the heatmap and its colour bar
+
+
+def test_haircut__steward_on__fifth_figure_with_haircut_target_and_phases_labelled(figures):
+    series = [{**p["series"], "haircut": [0] * 20 + [500] * (BLOCKS - 19)} for p in REPORT["pools"]]
+    report = {
+        "pools": [{**p, "series": s} for p, s in zip(REPORT["pools"], series, strict=True)],
+        "scenario": {"phases": {"calm": [2, 9], "rise": [10, 25], "crash": [26, 28]}},
+        "steward": {
+            "series": {
+                p["name"]: {"block": list(range(1, 41)), "target": [0] * 19 + [900] * 21}
+                for p in REPORT["pools"]
+            }
+        },
+    }
+    plots.run_plots(report, Path("/nonexistent"))
+    assert len(figures) == 5
+    fig = figures[-1]
+    labels = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    assert {"rise", "crash", "target (from the volatility)", "haircut", "price [USD]"} <= labels
+    axes = [ax for ax in fig.axes if ax.get_ylabel().endswith("[%]")]
+    assert [ax.get_ylabel() for ax in axes] == ["WETH haircut\n[%]", "VOL haircut\n[%]"]

@@ -80,3 +80,52 @@ def test_plan__above_debt_ceiling__refused_with_the_numbers():
 def test_plan__bad_population__raises_one_line(pop, message):
     with pytest.raises(PopulationError, match=message):
         plan(pop, specs(), OWNERS, 1)
+
+
+# ------------------------------------------------------------------ issue 15's controls
+
+
+def test_plan__under_a_haircut__every_position_within_the_reduced_limit_same_draws():
+    haircut = 2_000
+    plain = plan(Population(positions=300), specs(), OWNERS, 7)
+    cut_specs = [replace(s, haircut=haircut) for s in specs()]
+    cut = plan(Population(positions=300), cut_specs, OWNERS, 7)
+    by_name = {s.name: s for s in cut_specs}
+    for x, y in zip(plain, cut, strict=True):
+        s = by_name[y.pool]
+        limit = s.params.max_ltv * (10_000 - haircut) // 10_000  # max LTV x (1 - haircut)
+        assert risk.within_max_ltv(y.collateral, y.debt, s.price, limit, s.scale)
+        assert (x.owner, x.leverage) == (y.owner, y.leverage)  # the same draws
+        assert y.debt <= x.debt
+
+
+def test_plan__position_debt_cap__no_debt_above_it():
+    cap = 5_000 * WAD
+    capped = [replace(s, position_debt_cap=cap) for s in specs()]
+    planned = plan(Population(positions=300), capped, OWNERS, 7)
+    assert max(x.debt for x in planned) == cap
+    assert all(x.debt <= cap for x in planned)
+
+
+def test_plan__stop_loss_share__rules_above_the_liquidation_price_other_draws_unchanged():
+    by_name = {s.name: s for s in specs()}
+    plain = plan(Population(positions=200), specs(), OWNERS, 7)
+    stops = plan(Population(positions=200, stop_loss=0.5), specs(), OWNERS, 7)
+    with_rule = [x for x in stops if x.stop_loss is not None]
+    assert 70 <= len(with_rule) <= 130
+    for x, y in zip(plain, stops, strict=True):
+        assert replace(y, stop_loss=None) == x
+    for x in with_rule:
+        s = by_name[x.pool]
+        price, fee = x.stop_loss
+        liquidation = risk.liquidation_price(
+            x.collateral, x.debt, s.params.liquidation_threshold, s.scale
+        )
+        assert liquidation < price < s.price  # between the liquidation price and today's
+        assert price == pytest.approx(liquidation * 1.10, rel=1e-4)
+        assert fee == min(100, s.params.liquidation_bonus)
+
+
+def test_population__stop_loss_share_outside_0_1__refused():
+    with pytest.raises(PopulationError, match="stop-loss share"):
+        plan(Population(positions=3, stop_loss=1.5), specs(), OWNERS, 7)

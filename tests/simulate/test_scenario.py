@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,68 @@ def test_cli_simulate__drop_of_150_percent__one_line_with_the_unit_before_any_no
     assert result.output.strip() == (
         "error: --drop 150% for *: a drop is a percent of the price in [0, 100) (write 40 or 40%)"
     )
+
+
+# ------------------------------------------------------------------ volatility regime
+
+
+def _realised(m: list[float], first: int, last: int, block_time: int) -> float:
+    """Annual volatility of the path's log moves into blocks first..last, from first
+    principles: the root mean square of the moves, scaled by sqrt(blocks a year)."""
+    moves = [math.log(m[b] / m[b - 1]) for b in range(first, last + 1)]
+    return math.sqrt(sum(r * r for r in moves) / len(moves) * 365 * 86400 / block_time)
+
+
+def test_gbm_regime__calm_rise_crash__volatility_climbs_then_the_price_falls():
+    from bulkhead.simulate.scenario import Regime
+
+    regime = Regime(calm_vol=0.3, calm_blocks=200, rise_blocks=200, crash_blocks=4)
+    s = Scenario(kind="gbm", blocks=420, start=5, vol={"*": 3.0}, drop={"*": 0.4}, regime=regime)
+    phases = s.phases()
+    assert phases == {"calm": (5, 204), "rise": (205, 404), "crash": (405, 408)}
+    m = paths(s, ["WETH"], seed=9, block_time=3600)["WETH"]
+    assert m[:5] == [1.0] * 5
+    calm = _realised(m, 5, 204, 3600)
+    early_rise, late_rise = _realised(m, 205, 304, 3600), _realised(m, 305, 404, 3600)
+    assert calm == pytest.approx(0.3, rel=0.15)
+    assert calm < early_rise < late_rise
+    # the second half of the rise ramps from 1.65 to 3.0: its root mean square volatility
+    # is sqrt((a^2 + ab + b^2) / 3) for a ramp from a to b
+    a, b = 1.65, 3.0
+    assert late_rise == pytest.approx(math.sqrt((a * a + a * b + b * b) / 3), rel=0.15)
+    # the crash: four equal log steps of ln(0.6) / 4 on top of the noise at 300 % a year
+    # (a move's noise is 3.0 x sqrt(1 / 8760) = 3.2 % a block)
+    assert m[408] / m[404] == pytest.approx(0.6, rel=0.2)
+    assert m[408] / m[404] < 0.8
+
+
+def test_gbm_regime__no_regime__the_plain_gbm_path():
+    """A regime that never leaves its calm phase at the pool's volatility is the plain GBM:
+    the regime changes no draw."""
+    from bulkhead.simulate.scenario import Regime
+
+    plain = Scenario(kind="gbm", blocks=30, start=2, vol={"*": 1.2})
+    same = Scenario(
+        kind="gbm", blocks=40, start=2, vol={"*": 1.2},
+        regime=Regime(calm_vol=1.2, calm_blocks=29, rise_blocks=1, crash_blocks=1),
+        drop={"*": 0.0},
+    )  # fmt: skip
+    a = paths(plain, POOLS, seed=5, block_time=12)
+    b = paths(same, POOLS, seed=5, block_time=12)
+    for pool in POOLS:
+        assert a[pool][:31] == pytest.approx(b[pool][:31], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kind", "blocks", "message"),
+    [
+        ("drop", 100, "a volatility regime is for the gbm scenario"),
+        ("gbm", 40, "the regime's crash ends in block 73, after the last block (40)"),
+    ],
+)
+def test_gbm_regime__bad_shape__refused(kind, blocks, message):
+    from bulkhead.simulate.scenario import Regime
+
+    s = Scenario(kind=kind, blocks=blocks, start=10, regime=Regime())
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        s.validate()

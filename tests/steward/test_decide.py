@@ -91,7 +91,16 @@ def test_window_rounds__history_longer_than_the_window__anchor_and_rounds_inside
     used, skipped = window_rounds(rounds, now=T0 + 44 * HOUR, window=DAY)
     # the window opens at 20 h: the round of 20 h is the anchor, 0 h and 10 h are out
     assert [r.round_id for r in used] == [3, 4, 5] and skipped == 0
-    assert realised_vol(rounds, T0 + 44 * HOUR, DAY).span == 24 * HOUR
+    assert realised_vol(rounds, T0 + 44 * HOUR, DAY).span == DAY
+
+
+def test_realised_vol__anchor_long_before_the_window__the_window_is_the_span():
+    """The feed's answer holds until the next round: a round 30 days old is the price when
+    the window opened, and the one move inside the window is a day's move."""
+    rounds = rounds_at([3_000, 3_300], [-30 * DAY, 12 * HOUR])
+    estimate = realised_vol(rounds, now=T0 + DAY, window=DAY)
+    assert estimate.span == DAY and estimate.rounds == 2
+    assert estimate.vol == pytest.approx(math.log(1.1) * math.sqrt(365), rel=1e-6)
 
 
 def test_window_rounds__bad_rounds__left_out_and_counted():
