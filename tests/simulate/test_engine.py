@@ -277,9 +277,11 @@ def test_haircut_set_by_governance__positions_open_under_it__series_shows_it(sim
     assert report["steward"] is None
 
 
-def test_stop_losses__stand_in_keeper_after_a_fall__each_pays_the_keeper_at_most_its_fee(sim):
+@pytest.mark.parametrize("keeper_kind", ["auto", "stand-in"])
+def test_stop_losses__keeper_after_a_fall__each_pays_the_keeper_at_most_its_fee(sim, keeper_kind):
+    """The shipped keeper (`auto`: bulkhead.keeper, due bit 8) and the stand-in alike."""
     _, report = simulate(
-        sim, Scenario(blocks=5, start=2, drop={"*": 0.25}), keeper_kind="stand-in",
+        sim, Scenario(blocks=5, start=2, drop={"*": 0.25}), keeper_kind=keeper_kind,
         population=Population(positions=45, stop_loss=1.0),
     )  # fmt: skip
     stops = [e for e in report["events"] if e["kind"] == "stop_loss"]
