@@ -56,6 +56,12 @@ def operator(accounts):
     return accounts[5]
 
 
+@stateless(scope="session")
+def steward(accounts):
+    """The risk steward's account; governance names it (`factory.set_steward`) where needed."""
+    return accounts[6]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_expected_reverts():
     """Make an expected revert cost milliseconds instead of seconds (ape 0.8.51).

@@ -149,3 +149,51 @@ def test_due__limit_above_1000__reverts(weth, automation):
     assert list(automation.due(weth.pool, 1, 1_000)) == []
     with ape.reverts("automation: limit above 1000"):
         automation.due(weth.pool, 1, 1_001)
+
+
+STOP_LOSS = 8
+
+
+def _stop_loss(m, automation, owner, pid, below_bps=9_500) -> None:
+    automation.set_stop_loss(m.pool, pid, m.price() * below_bps // 10_000, 100, sender=owner)
+
+
+def test_due__stop_loss_bit__is_eight(automation):
+    assert automation.DUE_STOP_LOSS() == STOP_LOSS
+
+
+def test_due__stop_loss_at_or_below_its_price__listed(weth, borrower, admin, automation):
+    pid = weth.open_at_ltv(borrower, 30_000 * WAD, 2_000)
+    _stop_loss(weth, automation, borrower, pid)
+    weth.pool.set_operator(automation, True, sender=borrower)
+    assert _due(automation, weth) == []  # above its price
+    weth.move_price(9_500, admin)
+    assert weth.price() <= automation.stop_loss_rule(weth.pool, pid).price
+    assert _due(automation, weth) == [(pid, STOP_LOSS)]
+
+
+def test_due__stop_loss_without_the_automation_as_operator__filtered(
+    weth, borrower, admin, automation
+):
+    pid = weth.open_at_ltv(borrower, 30_000 * WAD, 2_000)
+    _stop_loss(weth, automation, borrower, pid)
+    weth.move_price(9_000, admin)
+    assert _due(automation, weth) == []
+    weth.pool.set_operator(automation, True, sender=borrower)
+    assert _due(automation, weth) == [(pid, STOP_LOSS)]
+
+
+def test_due__stop_loss_without_debt__not_due(weth, borrower, admin, automation):
+    pid = weth.open(borrower, weth.unit, 0)
+    _stop_loss(weth, automation, borrower, pid)
+    weth.pool.set_operator(automation, True, sender=borrower)
+    weth.move_price(9_000, admin)
+    assert _due(automation, weth) == []
+
+
+def test_due__stop_loss_and_protection__both_bits(weth, borrower, admin, automation):
+    pid = open_at_max_ltv(weth, borrower)
+    trigger = protect(weth, automation, borrower, pid)
+    automation.set_stop_loss(weth.pool, pid, weth.price(), 100, sender=borrower)
+    drop_below(weth, pid, trigger, admin)
+    assert _due(automation, weth) == [(pid, PROTECTION | STOP_LOSS)]

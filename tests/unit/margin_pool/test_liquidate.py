@@ -268,6 +268,83 @@ def test_liquidate__keeper_without_bhusd__reverts(weth, borrower, attacker, admi
         weth.pool.liquidate(position_id, MAX_UINT256, 0, sender=attacker)
 
 
+# ------------------------------------------------- pause and the grace window after it
+
+
+def test_liquidate__paused__reverts_while_the_owner_repays_deposits_and_deleverages(
+    weth, borrower, liquidator, admin, factory, stablecoin
+):
+    """Pause stops liquidations; the owner of the unhealthy position can still act."""
+    pool = weth.pool
+    position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
+    factory.set_paused(pool, True, sender=admin)
+    before = position_state(weth, position_id, liquidator, stablecoin)
+    with ape.reverts("pool: paused"):
+        pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+    assert position_state(weth, position_id, liquidator, stablecoin) == before
+    pool.repay(position_id, 1_000 * WAD, sender=borrower)
+    weth.fund(borrower, weth.unit)
+    pool.deposit(position_id, weth.unit, sender=borrower)
+    pool.deleverage(position_id, 500 * WAD, 0, sender=borrower)
+    assert pool.health(position_id) > WAD  # rescued while liquidations waited
+
+
+def test_liquidate__paused__checks_zero_amount_and_unknown_position_first(
+    weth, borrower, liquidator, admin, factory
+):
+    position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
+    factory.set_paused(weth.pool, True, sender=admin)
+    with ape.reverts("pool: zero amount"):
+        weth.pool.liquidate(position_id, 0, 0, sender=liquidator)
+    with ape.reverts("pool: unknown position"):
+        weth.pool.liquidate(weth.pool.position_count() + 1, MAX_UINT256, 0, sender=liquidator)
+
+
+def test_liquidate__grace_window__reverts_until_exactly_its_end(
+    weth, borrower, liquidator, admin, factory, chain, lens
+):
+    pool = weth.pool
+    position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
+    factory.set_paused(pool, True, sender=admin)
+    tx = factory.set_paused(pool, False, sender=admin)
+    end = chain.blocks[tx.block_number].timestamp + pool.controls().grace_period
+    assert pool.controls().grace_end == end
+    chain.pending_timestamp = end - 1
+    with ape.reverts("pool: grace window"):
+        pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+    assert pool.health(position_id) < WAD  # unhealthy all along, listed for keepers
+    assert position_id in pool.positions_to_liquidate(1, 5_000)
+    chain.pending_timestamp = max(end, chain.blocks.head.timestamp + 1)
+    pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+    assert pool.health(position_id) > WAD
+
+
+def test_liquidate__grace_window__owner_repays_in_time_and_nothing_is_liquidated(
+    weth, borrower, liquidator, admin, factory, chain
+):
+    pool = weth.pool
+    position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
+    factory.set_paused(pool, True, sender=admin)
+    factory.set_paused(pool, False, sender=admin)
+    pool.repay(position_id, pool.debt_of(position_id) // 5, sender=borrower)
+    assert pool.health(position_id) > WAD
+    chain.pending_timestamp = pool.controls().grace_end
+    with ape.reverts("pool: position is healthy"):
+        pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+
+
+def test_liquidate__paused_again_in_the_window__paused_first(
+    weth, borrower, liquidator, admin, factory
+):
+    position_id = unhealthy(weth, borrower, admin, 20_000 * WAD)
+    factory.set_paused(weth.pool, True, sender=admin)
+    factory.set_paused(weth.pool, False, sender=admin)
+    factory.set_paused(weth.pool, True, sender=admin)
+    assert weth.pool.controls().grace_end > 0
+    with ape.reverts("pool: paused"):
+        weth.pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+
+
 # ------------------------------------------------------------------ self-liquidation
 
 

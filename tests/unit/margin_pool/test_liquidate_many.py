@@ -194,9 +194,41 @@ def test_liquidate_many__keeper_without_bhusd__reverts_and_moves_nothing(
     assert books(weth, ids, attacker, stablecoin) == before
 
 
-def test_liquidate_many__while_paused__liquidates(weth, borrower, liquidator, admin, factory):
+def test_liquidate_many__while_paused__reverts_and_moves_nothing(
+    weth, borrower, liquidator, admin, factory, stablecoin
+):
+    """Pause stops liquidations: the batch reverts and every position keeps its collateral
+    and its debt."""
     ids = crowd(weth, borrower, admin, [20_000 * WAD, 10_000 * WAD])
     factory.set_paused(weth.pool, True, sender=admin)
+    before = books(weth, ids, liquidator, stablecoin)
+    with ape.reverts("pool: paused"):
+        weth.pool.liquidate_many(ids, MAX_UINT256, 0, sender=liquidator)
+    assert books(weth, ids, liquidator, stablecoin) == before
+
+
+def test_liquidate_many__zero_budget_while_paused__zero_amount_first(
+    weth, borrower, liquidator, admin, factory
+):
+    ids = crowd(weth, borrower, admin, [20_000 * WAD])
+    factory.set_paused(weth.pool, True, sender=admin)
+    with ape.reverts("pool: zero amount"):
+        weth.pool.liquidate_many(ids, 0, 0, sender=liquidator)
+
+
+def test_liquidate_many__in_the_grace_window__reverts_until_its_end(
+    weth, borrower, liquidator, admin, factory, chain
+):
+    """After an unpause the batch waits until exactly the grace end, then liquidates."""
+    ids = crowd(weth, borrower, admin, [20_000 * WAD, 10_000 * WAD])
+    factory.set_paused(weth.pool, True, sender=admin)
+    factory.set_paused(weth.pool, False, sender=admin)
+    end = weth.pool.controls().grace_end
+    assert end > chain.blocks.head.timestamp
+    chain.pending_timestamp = end - 1
+    with ape.reverts("pool: grace window"):
+        weth.pool.liquidate_many(ids, MAX_UINT256, 0, sender=liquidator)
+    chain.pending_timestamp = max(end, chain.blocks.head.timestamp + 1)
     tx = weth.pool.liquidate_many(ids, MAX_UINT256, 0, sender=liquidator)
     assert len(tx.decode_logs(weth.pool.Liquidate)) == 2
 

@@ -115,3 +115,25 @@ def test_open__token_returns_false__reverts(quirky, borrower):
     token.set_failing(True, sender=borrower)
     with ape.reverts("pool: collateral transfer failed"):
         pool.open(10**18, 0, sender=borrower)
+
+
+def test_open__above_position_debt_cap__reverts_and_just_under_it_opens(vol, borrower):
+    cap = vol.pool.controls().position_debt_cap  # 500,000 bhUSD: bulkhead/configs/local.toml
+    assert cap < vol.params.debt_ceiling
+    collateral = vol.collateral_for(4 * cap)  # LTV 25 %: only the cap refuses it
+    vol.fund(borrower, 2 * collateral)
+    with ape.reverts("pool: position debt cap"):
+        vol.pool.open(collateral, cap + WAD, sender=borrower)
+    position_id = vol.pool.open(collateral, cap - WAD, sender=borrower).return_value
+    assert cap - WAD <= vol.pool.debt_of(position_id) <= cap
+
+
+def test_open__haircut__refuses_a_debt_max_ltv_alone_allows(weth, factory, admin, borrower):
+    collateral = 10 * weth.unit
+    limit = risk.max_debt(collateral, weth.price(), weth.params.max_ltv, weth.scale)
+    factory.set_haircut(weth.pool, 1_000, sender=admin)
+    weth.fund(borrower, collateral)
+    with ape.reverts("pool: exceeds max ltv"):
+        weth.pool.open(collateral, limit * 95 // 100, sender=borrower)
+    position_id = weth.pool.open(collateral, limit * 89 // 100, sender=borrower).return_value
+    assert weth.pool.debt_of(position_id) > 0

@@ -87,3 +87,29 @@ def test_withdraw__token_returns_false__reverts(quirky, borrower):
     token.set_failing(True, sender=borrower)
     with ape.reverts("pool: collateral transfer failed"):
         pool.withdraw(position_id, 10**18, sender=borrower)
+
+
+def test_withdraw__haircut__limits_withdrawals_to_the_lowered_limit(
+    weth, factory, admin, borrower, chain
+):
+    position_id = weth.open_at_ltv(borrower, 10_000 * WAD, 4_000)  # 2/3 of max LTV (60 %)
+    factory.set_haircut(weth.pool, 2_000, sender=admin)  # borrow limit 48 %
+    at_head_time(chain)
+    debt = weth.pool.debt_of(position_id)
+    price = weth.price()
+    # the least collateral that keeps debt x BPS <= value x max LTV x (1 - haircut)
+    ltv = weth.params.max_ltv * 8_000 // BPS
+    needed = risk.ceil_div(risk.ceil_div(debt * BPS, ltv) * WAD, price * weth.scale)
+    free = weth.pool.collateral_of(position_id) - needed
+    with ape.reverts("pool: exceeds max ltv"):
+        weth.pool.withdraw(position_id, free + 1, sender=borrower)
+    at_head_time(chain)  # the reverted transaction was mined at the same time
+    weth.pool.withdraw(position_id, free, sender=borrower)
+    assert weth.pool.collateral_of(position_id) == needed
+
+
+def test_withdraw__haircut_without_debt__takes_everything(weth, factory, admin, borrower):
+    position_id = weth.open(borrower, weth.unit, 0)
+    factory.set_haircut(weth.pool, 5_000, sender=admin)
+    weth.pool.withdraw(position_id, weth.unit, sender=borrower)
+    assert weth.pool.collateral_of(position_id) == 0

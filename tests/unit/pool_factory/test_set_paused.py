@@ -3,7 +3,7 @@ import ape
 from tests.conftest import MAX_UINT256, WAD
 
 
-def test_set_paused__paused_pool__blocks_open_and_borrow_only(
+def test_set_paused__paused_pool__blocks_open_borrow_and_liquidations_only(
     weth, factory, admin, borrower, liquidator
 ):
     pool = weth.pool
@@ -25,9 +25,20 @@ def test_set_paused__paused_pool__blocks_open_and_borrow_only(
     pool.repay(position_id, 500 * WAD, sender=borrower)
     weth.move_price(9_000 * WAD // pool.health(position_id), admin)  # to health 0.9
     assert pool.health(position_id) < WAD
-    pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+    with ape.reverts("pool: paused"):
+        pool.liquidate(position_id, MAX_UINT256, 0, sender=liquidator)
+    with ape.reverts("pool: paused"):
+        pool.liquidate_many([position_id], MAX_UINT256, 0, sender=liquidator)
     pool.close(position_id, sender=borrower)
     assert pool.collateral_of(position_id) == 0
+
+
+def test_set_paused__unpause__starts_the_pools_grace_window(weth, factory, admin, chain):
+    factory.set_paused(weth.pool, True, sender=admin)
+    tx = factory.set_paused(weth.pool, False, sender=admin)
+    controls = weth.pool.controls()
+    assert controls.grace_period == 1_800  # bulkhead/configs/local.toml
+    assert controls.grace_end == chain.blocks[tx.block_number].timestamp + 1_800
 
 
 def test_set_paused__unpause__opens_again(weth, factory, admin, borrower):

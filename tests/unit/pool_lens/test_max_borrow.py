@@ -3,7 +3,7 @@ from dataclasses import replace
 import ape
 
 from bulkhead import risk
-from tests.conftest import WAD, YEAR, at_head_time
+from tests.conftest import BPS, WAD, YEAR, at_head_time
 
 
 def test_max_borrow__healthy_position__can_be_borrowed_and_no_more(market, borrower, lens, chain):
@@ -114,3 +114,43 @@ def test_max_borrow__beyond_max_ltv_or_invalid_price__is_zero(weth, borrower, ad
     assert lens.max_borrow(weth.pool, other) > 0
     weth.feed.set_answer(0, sender=admin)
     assert lens.max_borrow(weth.pool, other) == 0
+
+
+def test_max_borrow__haircut__borrowable_and_a_few_wei_more_is_not(
+    market, borrower, admin, factory, lens, chain
+):
+    pool = market.pool
+    position_id = market.open_at_ltv(borrower, 10_000 * WAD, 1_000)
+    factory.set_haircut(pool, 3_000, sender=admin)
+    at_head_time(chain)
+    amount = lens.max_borrow(pool, position_id)
+    # from first principles: value x max LTV x 70 % less the debt, less the rounding slack
+    value = market.value(pool.collateral_of(position_id))
+    limit = value * (market.params.max_ltv * 7_000 // BPS) // BPS
+    room = limit - pool.debt_of(position_id)
+    assert room - 3 <= amount <= room
+    with ape.reverts("pool: exceeds max ltv"):
+        pool.borrow(position_id, room + 1, sender=borrower)
+    at_head_time(chain)  # the reverted transaction was mined at the same time
+    pool.borrow(position_id, amount, sender=borrower)
+    assert pool.debt_of(position_id) <= limit
+
+
+def test_max_borrow__position_debt_cap__bounds_it(weth, borrower, admin, factory, lens, chain):
+    pool = weth.pool
+    position_id = weth.open_at_ltv(borrower, 100_000 * WAD, 1_000)  # ~10,000 bhUSD of debt
+    cap = pool.debt_of(position_id) + 1_000 * WAD
+    factory.set_position_debt_cap(pool, cap, sender=admin)
+    at_head_time(chain)
+    amount = lens.max_borrow(pool, position_id)
+    assert 999 * WAD < amount <= 1_000 * WAD
+    pool.borrow(position_id, amount, sender=borrower)
+    assert pool.debt_of(position_id) <= cap
+
+
+def test_max_borrow__position_above_a_lowered_cap__is_zero(weth, borrower, admin, factory, lens):
+    position_id = weth.open_at_ltv(borrower, 100_000 * WAD, 1_000)
+    other = weth.open(borrower, 10 * weth.unit, 0)
+    factory.set_position_debt_cap(weth.pool, weth.pool.debt_of(position_id) // 2, sender=admin)
+    assert lens.max_borrow(weth.pool, position_id) == 0
+    assert 0 < lens.max_borrow(weth.pool, other) <= weth.pool.debt_of(position_id) // 2
