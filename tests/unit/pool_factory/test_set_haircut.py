@@ -2,6 +2,8 @@
 `modules/risk.vy` at any time; the risk steward only within the pool's steward rules (a
 ceiling, a largest step, a cooldown since the last change by either role)."""
 
+from dataclasses import replace
+
 import ape
 import pytest
 
@@ -232,3 +234,30 @@ def test_set_haircut__position_over_the_new_limit__repays_deposits_withdraws_wit
     pool.deposit(position_id, collateral, sender=borrower)  # twice the collateral
     pool.withdraw(position_id, collateral // 4, sender=borrower)
     assert pool.collateral_of(position_id) == collateral * 2 - collateral // 4
+
+
+# ------------------------------------------- the kill switch must not block the steward
+
+
+def test_set_haircut__debt_ceiling_cut_below_the_cap__haircut_and_grace_still_change(
+    weth, factory, admin, steward
+):
+    """Governance's kill switch sets a pool's debt ceiling to 0 (under its position debt
+    cap). The steward must still raise the haircut, and governance still move it and the
+    grace period: the cap is checked against the ceiling where the cap is set, not by
+    every change of another control."""
+    pool = weth.pool
+    factory.set_risk_params(pool, replace(weth.params, debt_ceiling=0).as_tuple(), sender=admin)
+    assert pool.controls().position_debt_cap > 0  # the cap was set under the old ceiling
+    factory.set_steward(steward, sender=admin)
+    step = factory.steward_rules(pool).max_step
+
+    factory.set_haircut(pool, step, sender=steward)
+    factory.set_haircut(pool, 2 * step, sender=admin)
+    factory.set_grace_period(pool, 60, sender=admin)
+
+    assert (pool.controls().haircut, pool.controls().grace_period) == (2 * step, 60)
+    # a cap is still bounded by the ceiling where it is set
+    with ape.reverts("risk: position cap above debt ceiling"):
+        factory.set_position_debt_cap(pool, 1, sender=admin)
+    factory.set_position_debt_cap(pool, 0, sender=admin)
