@@ -5,8 +5,9 @@ The functions come from the compiled ABIs, so a new function fails
 `test_matrix__every_state_changing_function__is_classified` until it gets a row here.
 Roles: the position `owner`, its approved `operator`, a `stranger`, a `keeper` (holds bhUSD,
 owns nothing), `governance` (the factory's owner), `pool` (another margin pool, a bhUSD minter,
-impersonated) and `factory` (the pool's factory, impersonated: the only caller of the pools'
-governance functions). Each call runs in its own `chain.isolate()`.
+impersonated), `factory` (the pool's factory, impersonated: the only caller of the pools'
+governance functions) and the risk `steward` (named by governance: it may move haircuts within
+the steward rules, nothing else). Each call runs in its own `chain.isolate()`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from bulkhead.risk import WAD
 from tests import permit
 
-ROLES = ("owner", "operator", "stranger", "keeper", "governance", "pool", "factory")
+ROLES = ("owner", "operator", "stranger", "keeper", "governance", "pool", "factory", "steward")
 OK = "ok"
 NOT_OWNER = "ownable: caller is not the owner"
 ONLY_FACTORY = "pool: only factory"
@@ -135,6 +136,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("MarginPool", "set_paused"): Row(
         "pool", lambda s, c: (s.weth.pool.set_paused, (True,)), _all(ONLY_FACTORY, factory=OK)
     ),
+    # the factory checks the bounds; the pool takes controls from its factory alone
+    ("MarginPool", "set_controls"): Row(
+        "pool",
+        lambda s, c: (s.weth.pool.set_controls, (1_000 * WAD, 100, 60)),
+        _all(ONLY_FACTORY, factory=OK),
+    ),
     # ----------------------------------------------------------- PoolFactory
     ("PoolFactory", "accept_stablecoin_ownership"): Row(
         "factory",
@@ -165,6 +172,33 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PoolFactory", "set_paused"): Row(
         "factory",
         lambda s, c: (s.factory.set_paused, (s.weth.pool, True)),
+        _all(NOT_OWNER, governance=OK),
+    ),
+    ("PoolFactory", "set_position_debt_cap"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_position_debt_cap, (s.weth.pool, 1_000 * WAD)),
+        _all(NOT_OWNER, governance=OK),
+    ),
+    ("PoolFactory", "set_grace_period"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_grace_period, (s.weth.pool, 60)),
+        _all(NOT_OWNER, governance=OK),
+    ),
+    # governance at any time; the steward within the pool's steward rules (WETH: up to
+    # 3,000 bps, 500 a step, hourly; its first change is free)
+    ("PoolFactory", "set_haircut"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_haircut, (s.weth.pool, 100)),
+        _all("factory: not owner or steward", governance=OK, steward=OK),
+    ),
+    ("PoolFactory", "set_steward"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_steward, (s.roles["stranger"],)),
+        _all(NOT_OWNER, governance=OK),
+    ),
+    ("PoolFactory", "set_steward_rules"): Row(
+        "factory",
+        lambda s, c: (s.factory.set_steward_rules, (s.weth.pool, 5_000, 5_000, 60)),
         _all(NOT_OWNER, governance=OK),
     ),
     ("PoolFactory", "set_vault"): Row(
@@ -316,6 +350,17 @@ MATRIX |= {
         lambda s, c: (s.automation.top_up, (s.weth.pool, s.pid, 1)),
         _all("automation: no rule"),
     ),
+    # the owner or the owner's operator on the pool
+    ("PositionAutomation", "set_stop_loss"): Row(
+        "automation",
+        lambda s, c: (s.automation.set_stop_loss, (s.weth.pool, s.pid, 2_000 * WAD, 100)),
+        _all("automation: not owner or operator", owner=OK, operator=OK),
+    ),
+    ("PositionAutomation", "stop_loss"): Row(
+        "automation",
+        lambda s, c: (s.automation.stop_loss, (s.weth.pool, s.pid)),
+        _all("automation: no rule"),
+    ),
 }
 
 # contracts that hold no state a caller could change (PoolLens) or that are test-only (mocks)
@@ -360,6 +405,7 @@ def scene(
     operator,
     keeper,
     attacker,
+    steward,
 ):
     pool_account = accounts[wbtc.pool.address]  # another pool: a bhUSD minter
     factory_account = accounts[factory.address]
@@ -373,7 +419,9 @@ def scene(
         "governance": admin,
         "pool": pool_account,
         "factory": factory_account,
+        "steward": steward,
     }
+    factory.set_steward(steward, sender=admin)
     pid = weth.open(borrower, 10 * weth.unit, 5_000 * WAD)
     weth.pool.set_operator(operator, True, sender=borrower)
     # an unhealthy VOL position: borrowed near max LTV, then the price falls 20 %

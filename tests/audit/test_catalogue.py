@@ -194,7 +194,10 @@ def test_repay__more_bhusd_than_balance__reverts(world: World) -> None:
 
 def test_borrow__above_debt_ceiling__reverts(world: World) -> None:
     pid = world.open(world.weth, world.borrower, 30_000 * WAD, 0)
-    # 50,000,000 ceiling; the keeper's funding position already holds 1,000,000
+    # 50,000,000 ceiling; the keeper's funding position already holds 1,000,000; the
+    # position debt cap (5,000,000 in local.toml) lifted to the ceiling
+    with boa.env.prank(world.admin):
+        world.factory.set_position_debt_cap(world.weth.pool.address, 50_000_000 * WAD)
     expect_revert(
         "pool: debt ceiling", world.weth.pool.borrow, pid, 49_000_001 * WAD, sender=world.borrower
     )
@@ -444,7 +447,11 @@ def test_open__paused_pool__reverts(world: World) -> None:
     expect_revert("pool: paused", world.weth.pool.open, WAD, 0, sender=world.borrower)
 
 
-def test_borrow__paused_pool__reverts_while_withdraw_and_liquidate_work(world: World) -> None:
+def test_borrow__paused_pool__reverts_while_withdraw_works_and_liquidations_wait(
+    world: World,
+) -> None:
+    """Pause stops new debt and liquidations; withdraw, repay and deposit go on. After the
+    unpause liquidations wait for the grace window, then go on."""
     pid = _healthy(world)
     bad = _unhealthy(world)
     pool = world.weth.pool
@@ -453,6 +460,11 @@ def test_borrow__paused_pool__reverts_while_withdraw_and_liquidate_work(world: W
     expect_revert("pool: paused", pool.borrow, pid, WAD, sender=world.borrower)
     with boa.env.prank(world.borrower):
         pool.withdraw(pid, WAD)
+    expect_revert("pool: paused", pool.liquidate, bad, MAX_UINT, 0, sender=world.keeper)
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, False)
+    expect_revert("pool: grace window", pool.liquidate, bad, MAX_UINT, 0, sender=world.keeper)
+    boa.env.time_travel(seconds=pool.controls()[2])  # the grace period
     with boa.env.prank(world.keeper):
         assert pool.liquidate(bad, MAX_UINT, 0) > 0
 
@@ -1335,3 +1347,376 @@ def test_cover_bad_debt__cap_cooldown_and_roles__bound_what_governance_takes(
     with boa.env.prank(world.admin):
         factory.cover_bad_debt(pool.address, 1)
     assert pool.bad_debt() == bad - amount - 1
+
+
+# -------------------------------------- pool-level controls (position cap, haircut, grace)
+
+
+def _set_cap(world: World, market, cap: int) -> None:
+    with boa.env.prank(world.admin):
+        world.factory.set_position_debt_cap(market.pool.address, cap)
+
+
+def _set_haircut(world: World, market, haircut: int) -> None:
+    with boa.env.prank(world.admin):
+        world.factory.set_haircut(market.pool.address, haircut)
+
+
+def test_borrow__above_position_debt_cap__reverts(world: World) -> None:
+    """C103: within max LTV and the debt ceiling, but above the position debt cap."""
+    pid = _healthy(world)  # 10,000 bhUSD on 30,000 USD
+    _set_cap(world, world.weth, 12_000 * WAD)
+    pool = world.weth.pool
+    expect_revert("pool: position debt cap", pool.borrow, pid, 2_001 * WAD, sender=world.borrower)
+    world.weth.fund(world.borrower, 10 * WAD)
+    expect_revert(
+        "pool: position debt cap", pool.open, 10 * WAD, 12_001 * WAD, sender=world.borrower
+    )
+    with boa.env.prank(world.borrower):
+        pool.borrow(pid, 1_999 * WAD)
+    assert pool.debt_of(pid) <= 12_000 * WAD
+
+
+def test_borrow__position_above_a_lowered_cap__only_borrowing_is_refused(world: World) -> None:
+    """C104: lowering the cap under a position traps nothing: it repays, deposits and
+    withdraws within max LTV; it cannot borrow."""
+    pid = _healthy(world)
+    pool = world.weth.pool
+    _set_cap(world, world.weth, 5_000 * WAD)
+    expect_revert("pool: position debt cap", pool.borrow, pid, 100 * WAD, sender=world.borrower)
+    world.weth.fund(world.borrower, WAD)
+    with boa.env.prank(world.borrower):
+        pool.repay(pid, 1_000 * WAD)
+        pool.deposit(pid, WAD)
+        pool.withdraw(pid, 2 * WAD)
+    assert pool.collateral_of(pid) == 9 * WAD and pool.debt_of(pid) > 5_000 * WAD
+
+
+def test_borrow__within_max_ltv_but_past_the_haircut__reverts(world: World) -> None:
+    """C105: a haircut of 20 % lowers the borrow limit from 60 % to 48 %: a borrow or a
+    withdrawal to 50 % is refused, while the liquidation threshold stays where it was."""
+    pid = _healthy(world)  # LTV 33 %
+    pool = world.weth.pool
+    _set_haircut(world, world.weth, 2_000)
+    expect_revert("pool: exceeds max ltv", pool.borrow, pid, 5_001 * WAD, sender=world.borrower)
+    # 10,000 bhUSD at 48 % needs 20,834 USD of collateral: 6.95 WETH; 6.6 would be 50 %
+    expect_revert(
+        "pool: exceeds max ltv", pool.withdraw, pid, 34 * WAD // 10, sender=world.borrower
+    )
+    with boa.env.prank(world.borrower):
+        pool.borrow(pid, 4_000 * WAD)  # 14,000 of 30,000 USD: 47 %
+        pool.withdraw(pid, WAD // 100)
+
+
+def test_set_haircut__at_its_bound__makes_no_position_liquidatable(world: World) -> None:
+    """C106: governance's largest haircut on a position at max LTV: its health, the keepers'
+    list and a liquidation's refusal are unchanged."""
+    pid = world.open(world.weth, world.borrower, 10 * WAD, _max_ltv_debt(world.weth, 10 * WAD))
+    pool = world.weth.pool
+    health = pool.health(pid)
+    listed = list(pool.positions_to_liquidate(1, 5_000))
+    _set_haircut(world, world.weth, 5_000)  # `risk.MAX_HAIRCUT`
+    assert pool.health(pid) == health
+    assert list(pool.positions_to_liquidate(1, 5_000)) == listed
+    expect_revert(
+        "pool: position is healthy", pool.liquidate, pid, MAX_UINT, 0, sender=world.keeper
+    )
+
+
+def test_set_controls__out_of_bounds__reverts_with_their_reasons(world: World) -> None:
+    """C107: a cap above the debt ceiling, a haircut above 50 %, a grace period above 4 h,
+    through the factory; straight at the pool, nobody but the factory."""
+    pool = world.weth.pool.address
+    f = world.factory
+    ceiling = world.weth.params.debt_ceiling
+    for fn, value, reason in [
+        (f.set_position_debt_cap, ceiling + 1, "risk: position cap above debt ceiling"),
+        (f.set_haircut, 5_001, "risk: haircut out of bounds"),
+        (f.set_grace_period, 4 * 3_600 + 1, "risk: grace period out of bounds"),
+    ]:
+        expect_revert(reason, fn, pool, value, sender=world.admin)
+    for who in (world.admin, world.attacker):
+        expect_revert("pool: only factory", world.weth.pool.set_controls, 0, 5_000, 0, sender=who)
+
+
+def test_set_steward_rules__out_of_bounds__reverts_with_their_reasons(world: World) -> None:
+    """C108: a steward ceiling above 50 %, a zero step or one above the ceiling, a cooldown
+    under a minute or above 30 days."""
+    pool = world.weth.pool.address
+    for rules, reason in [
+        ((5_001, 100, 3_600), "factory: steward haircut out of bounds"),
+        ((1_000, 0, 3_600), "factory: steward step out of bounds"),
+        ((1_000, 1_001, 3_600), "factory: steward step out of bounds"),
+        ((1_000, 100, 59), "factory: steward cooldown out of bounds"),
+        ((1_000, 100, 30 * ONE_DAY + 1), "factory: steward cooldown out of bounds"),
+    ]:
+        expect_revert(reason, world.factory.set_steward_rules, pool, *rules, sender=world.admin)
+
+
+def test_set_haircut__steward_outside_its_rules__reverts(world: World) -> None:
+    """C109: a stranger; the steward on a pool without rules, above its ceiling, by more
+    than a step, twice within its cooldown. Refusals change nothing."""
+    f = world.factory
+    steward = boa.env.generate_address("steward")
+    with boa.env.prank(world.admin):
+        f.set_steward(steward)
+    pool = world.weth.pool.address  # rules from local.toml: 3,000 bps, 500 a step, hourly
+    expect_revert("factory: not owner or steward", f.set_haircut, pool, 100, sender=world.attacker)
+    bare = _exotic_pool(world, "BARE", deployer("mocks/MockToken").deploy("B", "B", 18))
+    expect_revert("factory: no steward rules", f.set_haircut, bare.pool.address, 1, sender=steward)
+    expect_revert("factory: haircut step too large", f.set_haircut, pool, 501, sender=steward)
+    with boa.env.prank(world.admin):
+        f.set_haircut(pool, 2_800)
+    boa.env.time_travel(seconds=3_600)
+    expect_revert("factory: above steward limit", f.set_haircut, pool, 3_001, sender=steward)
+    with boa.env.prank(steward):
+        f.set_haircut(pool, 3_000)
+    expect_revert("factory: steward cooldown", f.set_haircut, pool, 2_500, sender=steward)
+    assert world.weth.pool.controls()[1] == 3_000
+
+
+def test_governance_setters__by_the_steward__revert(world: World) -> None:
+    """C110: the steward moves haircuts, nothing else: caps, grace periods, steward rules,
+    the steward itself and pauses stay governance's."""
+    f = world.factory
+    steward = boa.env.generate_address("steward")
+    with boa.env.prank(world.admin):
+        f.set_steward(steward)
+    pool = world.weth.pool.address
+    for fn, args in [
+        (f.set_position_debt_cap, (pool, 10**30)),
+        (f.set_grace_period, (pool, 0)),
+        (f.set_steward_rules, (pool, 5_000, 5_000, 60)),
+        (f.set_steward, (world.attacker,)),
+        (f.set_paused, (pool, False)),
+    ]:
+        expect_revert("ownable: caller is not the owner", fn, *args, sender=steward)
+
+
+def test_set_haircut__after_the_kill_switch__still_moves(world: World) -> None:
+    """C111 (finding 15-1): governance cuts the debt ceiling to 0, under the position debt
+    cap; the steward's haircut and governance's grace period still change."""
+    f = world.factory
+    steward = boa.env.generate_address("steward")
+    pool = world.weth.pool.address
+    with boa.env.prank(world.admin):
+        f.set_steward(steward)
+        f.set_risk_params(pool, _params(world.weth, debt_ceiling=0))
+    assert world.weth.pool.controls()[0] > 0
+    with boa.env.prank(steward):
+        f.set_haircut(pool, 500)
+    with boa.env.prank(world.admin):
+        f.set_grace_period(pool, 0)
+    assert tuple(world.weth.pool.controls())[1:3] == (500, 0)
+
+
+def test_liquidate__paused__waits_while_the_owner_rescues_the_position(world: World) -> None:
+    """C112: while paused, `liquidate` and `liquidate_many` refuse; the owner repays,
+    deposits and deleverages the position back to health."""
+    bad = _unhealthy(world)
+    pool = world.weth.pool
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+    expect_revert("pool: paused", pool.liquidate, bad, MAX_UINT, 0, sender=world.keeper)
+    expect_revert("pool: paused", pool.liquidate_many, [bad], MAX_UINT, 0, sender=world.keeper)
+    world.weth.fund(world.borrower, WAD)
+    with boa.env.prank(world.borrower):
+        pool.repay(bad, 1_000 * WAD)
+        pool.deposit(bad, WAD)
+        pool.deleverage(bad, 1_000 * WAD, 0)
+    assert pool.health(bad) > WAD
+
+
+def test_liquidate__grace_window__waits_until_exactly_its_end(world: World) -> None:
+    """C113: after an unpause, `liquidate`, `liquidate_many` and the lens preview refuse
+    until the grace end; at the grace end they liquidate."""
+    bad = _unhealthy(world)
+    pool = world.weth.pool
+    lens = world.system.lens
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+        world.factory.set_paused(pool.address, False)
+    end = pool.controls()[3]
+    assert end == boa.env.timestamp + world.weth.config.grace_period
+    boa.env.time_travel(seconds=end - 1 - boa.env.timestamp)
+    expect_revert("pool: grace window", pool.liquidate, bad, MAX_UINT, 0, sender=world.keeper)
+    expect_revert(
+        "pool: grace window", pool.liquidate_many, [bad], MAX_UINT, 0, sender=world.keeper
+    )
+    expect_revert(
+        "pool: grace window",
+        lens.preview_liquidate,
+        pool.address,
+        bad,
+        MAX_UINT,
+        sender=world.keeper,
+    )
+    boa.env.time_travel(seconds=1)
+    out = lens.preview_liquidate(pool.address, bad, MAX_UINT)[2]
+    with boa.env.prank(world.keeper):
+        assert pool.liquidate(bad, MAX_UINT, 0) == out > 0
+
+
+def test_controls_setters__unknown_pool__revert(world: World) -> None:
+    """C114: every new governance call naming an address that is not a pool."""
+    f = world.factory
+    for fn, args in [
+        (f.set_position_debt_cap, (world.attacker, 0)),
+        (f.set_grace_period, (world.attacker, 0)),
+        (f.set_haircut, (world.attacker, 0)),
+        (f.set_steward_rules, (world.attacker, 1_000, 100, 3_600)),
+    ]:
+        expect_revert("factory: unknown pool", fn, *args, sender=world.admin)
+
+
+# ------------------------------------------------------------------------ stop-loss
+
+
+def _stop_loss_ready(world: World, below_bps: int = 10_000) -> int:
+    """A healthy WETH position with a stop-loss at `below_bps` of the price (due at once at
+    10,000), the automation its owner's operator, the keeper's bhUSD approved."""
+    pid = _healthy(world)
+    pool, auto = world.weth.pool, world.system.automation
+    with boa.env.prank(world.borrower):
+        auto.set_stop_loss(pool.address, pid, pool.price() * below_bps // BPS, 100)
+        pool.set_operator(auto.address, True)
+    with boa.env.prank(world.keeper):
+        world.stablecoin.approve(auto.address, MAX_UINT)
+    return pid
+
+
+def test_set_stop_loss__other_owner_unknown_pool_or_position__reverts(world: World) -> None:
+    """C115: a stranger on someone's position; an address that is not a pool; an id that
+    was never opened."""
+    pid = _healthy(world)
+    auto = world.system.automation
+    pool = world.weth.pool.address
+    for who, target, position, reason in [
+        (world.attacker, pool, pid, "automation: not owner or operator"),
+        (world.borrower, world.weth.token.address, pid, "automation: unknown pool"),
+        (world.borrower, pool, 10**9, "automation: unknown position"),
+    ]:
+        expect_revert(reason, auto.set_stop_loss, target, position, WAD, 100, sender=who)
+
+
+def test_set_stop_loss__absurd_price_or_fee__reverts(world: World) -> None:
+    """C116: a price above any oracle quote (1e30 wad) or a fee above the pool's bonus."""
+    pid = _healthy(world)
+    auto = world.system.automation
+    pool = world.weth.pool.address
+    bonus = world.weth.params.liquidation_bonus
+    expect_revert(
+        "automation: price out of bounds",
+        auto.set_stop_loss,
+        pool,
+        pid,
+        10**30 + 1,
+        100,
+        sender=world.borrower,
+    )
+    expect_revert(
+        "automation: fee above pool cap",
+        auto.set_stop_loss,
+        pool,
+        pid,
+        WAD,
+        bonus + 1,
+        sender=world.borrower,
+    )
+
+
+def test_stop_loss__not_set_not_due_no_debt_or_not_operator__reverts(world: World) -> None:
+    """C117: no rule; a price above the rule's; a position without debt; an owner who
+    revoked the automation."""
+    auto = world.system.automation
+    pool = world.weth.pool
+    bare = _healthy(world)
+    expect_revert("automation: no rule", auto.stop_loss, pool.address, bare, sender=world.keeper)
+    early = _stop_loss_ready(world, below_bps=9_000)
+    expect_revert(
+        "automation: stop-loss not due", auto.stop_loss, pool.address, early, sender=world.keeper
+    )
+    pid = _stop_loss_ready(world)
+    with boa.env.prank(world.borrower):
+        pool.set_operator(auto.address, False)
+    expect_revert(
+        "pool: not owner or operator", auto.stop_loss, pool.address, pid, sender=world.keeper
+    )
+    world.bhusd(world.borrower, 1_000 * WAD)
+    with boa.env.prank(world.borrower):
+        pool.repay(pid, MAX_UINT)
+    expect_revert("automation: no debt", auto.stop_loss, pool.address, pid, sender=world.keeper)
+
+
+def test_stop_loss__raced_by_a_second_keeper__second_finds_no_rule(world: World) -> None:
+    """C118: two keepers race for one stop-loss: the first closes, the second gets the
+    rule's absence, and pays nothing."""
+    pid = _stop_loss_ready(world)
+    auto, pool = world.system.automation, world.weth.pool
+    with boa.env.prank(world.keeper):
+        auto.stop_loss(pool.address, pid)
+    world.bhusd(world.attacker, 20_000 * WAD)
+    with boa.env.prank(world.attacker):
+        world.stablecoin.approve(auto.address, MAX_UINT)
+    expect_revert("automation: no rule", auto.stop_loss, pool.address, pid, sender=world.attacker)
+    assert world.stablecoin.balanceOf(world.attacker) == 20_000 * WAD
+
+
+def test_stop_loss__under_water__keeper_takes_the_loss_not_the_pool(world: World) -> None:
+    """C119: a stop-loss on a position worth less than its debt: the keeper still repays
+    all of it and gets all the collateral; the owner gets nothing, the reserve and the
+    bad debt are untouched."""
+    pid = world.open(world.weth, world.borrower, 10 * WAD, _max_ltv_debt(world.weth, 10 * WAD))
+    pool, auto = world.weth.pool, world.system.automation
+    with boa.env.prank(world.borrower):
+        auto.set_stop_loss(pool.address, pid, pool.price(), 100)
+        pool.set_operator(auto.address, True)
+    with boa.env.prank(world.keeper):
+        world.stablecoin.approve(auto.address, MAX_UINT)
+    world.weth.set_price_wad(pool.price() * 55 // 100)
+    assert risk.value(10 * WAD, pool.price(), 1) < pool.debt_of(pid)
+    reserve, bad = pool.reserve(), pool.bad_debt()
+    owner_tokens = world.weth.token.balanceOf(world.borrower)
+    with boa.env.prank(world.keeper):
+        assert auto.stop_loss(pool.address, pid) == 10 * WAD
+    assert world.weth.token.balanceOf(world.borrower) == owner_tokens
+    assert pool.bad_debt() == bad and pool.reserve() >= reserve
+
+
+def test_stop_loss__paused_or_in_grace__still_closes(world: World) -> None:
+    """C120: liquidations wait while paused and in the grace window; an owner's stop-loss
+    does not."""
+    auto, pool = world.system.automation, world.weth.pool
+    first = _stop_loss_ready(world)
+    second = _stop_loss_ready(world)
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, True)
+    with boa.env.prank(world.keeper):
+        auto.stop_loss(pool.address, first)
+    with boa.env.prank(world.admin):
+        world.factory.set_paused(pool.address, False)
+    assert boa.env.timestamp < pool.controls()[3]
+    with boa.env.prank(world.keeper):
+        auto.stop_loss(pool.address, second)
+    assert pool.debt_of(first) == pool.debt_of(second) == 0
+
+
+def test_stop_loss__hook_reenters_stop_loss__is_refused(world: World) -> None:
+    """C121: the collateral calls back into `stop_loss` while it is paid out: the
+    automation's lock refuses the inner call; the outer one settles once."""
+    token, market, pid = _hook_market(world)
+    pool, auto = market.pool, world.system.automation
+    with boa.env.prank(world.borrower):
+        auto.set_stop_loss(pool.address, pid, pool.price(), 100)
+        pool.set_operator(auto.address, True)
+    with boa.env.prank(world.keeper):
+        world.stablecoin.approve(auto.address, MAX_UINT)
+    token.arm(auto.address, auto.stop_loss.prepare_calldata(pool.address, pid))
+    debt = pool.debt_of(pid)
+    supply = world.stablecoin.totalSupply()
+    with boa.env.prank(world.keeper):
+        out = auto.stop_loss(pool.address, pid)
+    assert token.hook_called() and not token.hook_succeeded()
+    assert world.stablecoin.totalSupply() == supply - debt
+    assert token.balanceOf(world.keeper) == out
+    assert token.balanceOf(world.borrower) == 100 * WAD - out  # 90 in the wallet + 10 - out

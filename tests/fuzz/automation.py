@@ -25,7 +25,7 @@ from tests.fuzz import laws
 MAX_RULE_HEALTH = 10 * WAD  # [wad] highest trigger or target a rule takes
 TOLERANCE = laws.PROTECTION_TOLERANCE
 NO_DEBT_HEALTH = 2**256 - 1
-DUE_PROTECTION, DUE_BOOST, DUE_TOP_UP = 1, 2, 4  # `PositionAutomation.due` bits
+DUE_PROTECTION, DUE_BOOST, DUE_TOP_UP, DUE_STOP_LOSS = 1, 2, 4, 8  # `due` bits
 FUZZED = ("WETH", "WBTC", "VOL")
 
 
@@ -339,6 +339,7 @@ class AutomationRules:
             new_coll, _ceil(new_norm * pool.rate(), WAD), price, threshold, m.scale
         )
         laws.law_rule_lands_within_target("boost", before, after, target)
+        self._borrow_laws("boost", ctx, pid, borrowed=True)
         gave, got_bhusd = (a - b for a, b in zip(kept, self._wallet(ctx, keeper)))
         earned = -got_bhusd - laws.worth(gave, price, m.scale)
         laws.law_keeper_fee_within_cap("boost", earned, borrow, max_fee, p.liquidation_bonus)
@@ -471,9 +472,10 @@ class AutomationRules:
     def _check_due(self, ctx) -> None:
         """`due` lists exactly the positions with a rule a keeper could carry out now, each
         with the bits of its due rules: a protection or a top-up below its trigger, a boost
-        above it; protections and boosts only while the automation is the owner's operator,
-        top-ups only with an allowance left, owner tokens and a token allowance. Nothing
-        while the price is invalid."""
+        above it, a stop-loss at or below its price with a debt; protections, boosts and
+        stop-losses only while the automation is the owner's operator, top-ups only with an
+        allowance left, owner tokens and a token allowance. Nothing while the price is
+        invalid."""
         m = ctx.market
         auto = self.sys.automation
         listed = [(d[0], d[1]) for d in auto.due(m.pool.address, 1, 1_000)]
@@ -495,10 +497,13 @@ class AutomationRules:
             auto.boost_rule(pool, pid),
             auto.top_up_rule(pool, pid),
         )
-        if not (protection[0] or boost[0] or top_up[0]):
+        stop_price = auto.stop_loss_rule(pool, pid)[0]
+        if not (protection[0] or boost[0] or top_up[0] or stop_price):
             return 0
         health = self._health_now(ctx, pid)[0]
         rules = 0
+        if stop_price and self._price(ctx)[0] <= stop_price and health != NO_DEBT_HEALTH:
+            rules |= DUE_STOP_LOSS
         if protection[0] and health < protection[0]:
             rules |= DUE_PROTECTION
         if boost[0] and health > boost[0]:
@@ -506,7 +511,7 @@ class AutomationRules:
         if top_up[0] and health < top_up[0] and top_up[3] > 0:
             rules |= DUE_TOP_UP
         owner = m.pool.owner_of(pid)
-        if not self._acts_for(ctx, pid):
+        if not self._acts_for(ctx, pid):  # protections, boosts and stop-losses act as it
             rules &= DUE_TOP_UP
         funded = self._balance(m.token, owner) > 0 and m.token.allowance(owner, auto.address) > 0
         if not funded:

@@ -310,3 +310,88 @@ def law_deleverage_never_lowers_health(
             "deleverage_never_lowers_health",
             f"health {before} -> {after} (more than {slack} wei of rounding)",
         )
+
+
+# ------------------------------------------------------- pool-level control laws
+
+
+def law_haircut_never_changes_health(before: dict, after: dict) -> None:
+    """A haircut lowers the borrow limit only: every position's health [wad] is exactly
+    what it was (the liquidation threshold does not move), so a haircut never makes a
+    position liquidatable. `before` and `after` map position ids to health, read at one
+    price and one time."""
+    changed = {pid: (h, after.get(pid)) for pid, h in before.items() if after.get(pid) != h}
+    if changed:
+        _fail("haircut_never_changes_health", f"health (before, after) by position: {changed}")
+
+
+def law_borrow_within_position_cap(kind: str, debt: int, cap: int) -> None:
+    """No borrow (open, borrow, boost) leaves a position's debt above the pool's position
+    debt cap [wad]; positions above a lowered cap got there before it was lowered."""
+    if debt > cap:
+        _fail("borrow_within_position_cap", f"{kind}: debt {debt} above the cap {cap}")
+
+
+def law_borrow_within_haircut_limit(
+    kind: str, coll: int, debt: int, price: int, ltv: int, scale: int
+) -> None:
+    """After a borrow or a withdrawal the position is within max LTV x (1 - haircut):
+    debt x BPS <= value x `ltv`, where `ltv` [bps] is max LTV less the haircut (rounded
+    down)."""
+    if debt * BPS > worth(coll, price, scale) * ltv:
+        _fail(
+            "borrow_within_haircut_limit",
+            f"{kind}: debt {debt} on collateral worth {worth(coll, price, scale)}, limit {ltv} bps",
+        )
+
+
+def law_no_liquidation_while_paused_or_in_grace(
+    kind: str, paused: bool, now: int, grace_end: int, outcome: str | None
+) -> None:
+    """No liquidation succeeds while its pool is paused or before the grace end [seconds]
+    that the last unpause set: owners get that time to repay, deposit or deleverage."""
+    if outcome is None and (paused or now < grace_end):
+        _fail(
+            "no_liquidation_while_paused_or_in_grace",
+            f"{kind} succeeded at {now} (paused {paused}, grace until {grace_end})",
+        )
+
+
+# ------------------------------------------------------------------ stop-loss laws
+
+
+def law_stop_loss_keeper_within_fee(
+    out: int, debt: int, price: int, scale: int, rule_fee: int, bonus: int
+) -> None:
+    """A stop-loss never pays the keeper more than its fee: the collateral it gets is worth
+    at most debt x (1 + min(rule's fee, pool's bonus)) at the oracle price."""
+    fee = min(rule_fee, bonus)
+    if out * scale * price * BPS > debt * (BPS + fee) * WAD:
+        _fail(
+            "stop_loss_keeper_within_fee",
+            f"{out} collateral at {price} for a debt of {debt}: above min({rule_fee}, {bonus}) bps",
+        )
+
+
+def law_stop_loss_settles_exactly(
+    debt: int,
+    coll: int,
+    out: int,
+    keeper_paid: int,
+    supply_fall: int,
+    owner_got: tuple[int, int],
+    position_after: tuple[int, int],
+) -> None:
+    """A stop-loss repays the whole debt from the keeper (exactly the debt, all of it
+    burned), leaves the position empty, and gives the owner exactly the collateral the
+    keeper did not get, without taking any of his bhUSD. `owner_got` is the change of the
+    owner's (collateral, bhUSD)."""
+    problems = []
+    if keeper_paid != debt or supply_fall != debt:
+        problems.append(f"keeper paid {keeper_paid}, supply fell {supply_fall}, debt {debt}")
+    if position_after != (0, 0):
+        problems.append(f"the position was left with {position_after}")
+    if owner_got != (coll - out, 0) or out > coll:
+        problems.append(f"the owner got {owner_got} of {coll} collateral, the keeper {out}")
+    if problems:
+        _fail("stop_loss_settles_exactly", "; ".join(problems))

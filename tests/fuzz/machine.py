@@ -28,6 +28,8 @@ from bulkhead import risk
 from bulkhead.risk import BPS, WAD, LiquidationError, RiskParams
 from tests.fuzz import laws as law
 from tests.fuzz.automation import AutomationRules
+from tests.fuzz.controls import ControlsRules
+from tests.fuzz.stop_loss import StopLossRules
 from tests.fuzz.system import BoaSystem, PoolConfig, create_pool, deploy_system
 
 MAX_UINT = 2**256 - 1
@@ -72,6 +74,9 @@ CANARIES = (
     "self_liquidation",
     "boost",
     "top_up",
+    "grace_window",
+    "steward_haircut",
+    "stop_loss",
 )
 
 
@@ -112,8 +117,9 @@ class Ctx:
     last_good_answer: int = 0  # [feed units] the last valid answer the test posted
 
 
-class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
-    """Users, keepers, oracle, time, pause and owner rules on isolated pools; the laws."""
+class BulkheadMachine(ControlsRules, StopLossRules, AutomationRules, RuleBasedStateMachine):
+    """Users, keepers, oracle, time, pause, pool controls and owner rules on isolated pools;
+    the laws."""
 
     system: BoaSystem | None = None  # deployed once per process, reverted after each run
 
@@ -143,6 +149,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         # positions with a boost or top-up rule on, and per top-up (allowance set, moved since)
         self.ruled: dict[str, set[tuple[str, int]]] = {"boost": set(), "top_up": set()}
         self.top_up_allowance: dict[tuple[str, int], list[int]] = {}
+        self.ruled["stop_loss"] = set()
 
     def teardown(self) -> None:
         self._anchor.__exit__(None, None, None)
@@ -336,7 +343,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         price, oracle = self._price(ctx)
         p = self._params(ctx)
         if ltv < 0:
-            debt = risk.max_debt(coll, price or feed, p.max_ltv, m.scale) + (ltv + 2)
+            debt = risk.max_debt(coll, price or feed, self._borrow_ltv(ctx), m.scale) + (ltv + 2)
         else:
             debt = risk.value(coll, feed, m.scale) * ltv // BPS
         debt = max(debt, 0)
@@ -360,7 +367,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             ctx.ids.append(pid)
             if debt:
                 self._debt_op(ctx)
-            self._check_position_safe(ctx, pid)
+            self._borrow_laws("open", ctx, pid, borrowed=True)
 
     def _borrow_reason(self, ctx, coll, norm, amount, rate, price, oracle, p) -> str | None:
         if amount > p.debt_ceiling:
@@ -369,12 +376,14 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         new_debt = risk.debt(new_norm, rate)
         if new_debt < p.min_debt:
             return "pool: debt below minimum"
+        if self._cap_reason(ctx, new_debt):
+            return "pool: position debt cap"
         total_norm = self._totals(ctx.market)[1] + new_norm - norm
         if risk.debt(total_norm, rate) > p.debt_ceiling:
             return "pool: debt ceiling"
         if oracle:
             return oracle
-        if not risk.within_max_ltv(coll, new_debt, price, p.max_ltv, ctx.market.scale):
+        if not self._within_borrow_limit(ctx, coll, new_debt, price):
             return "pool: exceeds max ltv"
         return None
 
@@ -408,7 +417,6 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         coll, norm = self._pos(ctx, pid)
         amount = coll * frac // BPS if frac <= BPS else coll + 1
         price, oracle = self._price(ctx)
-        p = self._params(ctx)
         rate = m.pool.rate()
         expected = None
         if amount == 0:
@@ -421,7 +429,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             debt = risk.debt(norm, rate)
             if oracle:
                 expected = oracle
-            elif not risk.within_max_ltv(coll - amount, debt, price, p.max_ltv, m.scale):
+            elif not self._within_borrow_limit(ctx, coll - amount, debt, price):
                 expected = "pool: exceeds max ltv"
         before = m.token.balanceOf(who)
         with self._only(ctx):
@@ -429,7 +437,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         self._expect("withdraw", expected, got)
         if got is None:
             assert m.token.balanceOf(who) == before + amount
-            self._check_position_safe(ctx, pid)
+            self._borrow_laws("withdraw", ctx, pid, borrowed=False)
 
     def _actor(self, owner: str, via: int) -> str:
         if via == 0:
@@ -460,7 +468,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         rate = m.pool.rate()
         debt = risk.debt(norm, rate)
         if ltv < 0:
-            target = risk.max_debt(coll, feed, p.max_ltv, m.scale) + (ltv + 2)
+            target = risk.max_debt(coll, feed, self._borrow_ltv(ctx), m.scale) + (ltv + 2)
         else:
             target = risk.value(coll, feed, m.scale) * ltv // BPS
         amount = max(target - debt, 0)
@@ -480,7 +488,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         law.law_preview_never_reverts_where_action_succeeds("max_borrow", preview, got)
         if got is None:
             self._debt_op(ctx)
-            self._check_position_safe(ctx, pid)
+            self._borrow_laws("borrow", ctx, pid, borrowed=True)
 
     @precondition(lambda self: self._has_positions())
     @rule(
@@ -710,8 +718,11 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         expected = None
         max_repay = MAX_UINT
         want = 0
+        closed = self._liquidations_closed(ctx)
         if cap == "zero":
             max_repay, expected = 0, "pool: zero amount"
+        elif closed:
+            expected = closed
         elif norm == 0:
             expected = "pool: no debt"
         elif oracle:
@@ -747,6 +758,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         with self._only(ctx):
             got, out = self._call(who, m.pool.liquidate, pid, max_repay, want)
         self._expect(name, expected, got)
+        self._liquidation_law(name, ctx, closed, got)
         law.law_preview_never_reverts_where_action_succeeds("preview_liquidate", preview, got)
         if got is not None:
             return
@@ -833,9 +845,11 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
             return
         who = [self.keeper, m.pool.owner_of(pid)][by]
         self._give(who, debt * 2)
+        closed = self._liquidations_closed(ctx)
         with self._only(ctx):
             got, _ = self._call(who, m.pool.liquidate, pid, MAX_UINT, 0)
-        self._expect("liquidate_healthy", "pool: position is healthy", got)
+        self._expect("liquidate_healthy", closed or "pool: position is healthy", got)
+        self._liquidation_law("liquidate_healthy", ctx, closed, got)
 
     @rule(pool=st.sampled_from(FUZZED), who=st.integers(0, 2))
     def accrue(self, pool: str, who: int) -> None:
@@ -1059,8 +1073,11 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
                 done, final, paid, out = plan(cap)
         elif budget == "zero":
             cap = 0
+        closed = self._liquidations_closed(ctx)
         if cap == 0:
             expected = "pool: zero amount"
+        elif closed:
+            expected = closed
         elif oracle:
             expected = oracle
         elif not done:
@@ -1073,6 +1090,7 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
         with self._only(ctx):
             got, got_out = self._call(who, m.pool.liquidate_many, ids, cap, 0)
         self._expect("keeper_batch", expected, got)
+        self._liquidation_law("keeper_batch", ctx, closed, got)
         if got is not None:
             return
         STATS["canary/batch_liquidation"] += 1
@@ -1276,31 +1294,38 @@ class BulkheadMachine(AutomationRules, RuleBasedStateMachine):
 
     # ------------------------------------------------------- governance
 
-    @rule(pool=st.sampled_from(FUZZED), paused=st.sampled_from([False, True, False]))
-    def set_paused(self, pool: str, paused: bool) -> None:
-        """Governance pauses or unpauses new debt in one pool through the factory."""
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        paused=st.sampled_from([False, True, False]),
+        probe=st.sampled_from([True, False, False]),
+    )
+    def set_paused(self, pool: str, paused: bool, probe: bool = False) -> None:
+        """Governance pauses or unpauses new debt and liquidations in one pool through the
+        factory. An unpause of a paused pool starts the grace window (grace end = now + the
+        grace period); nothing else moves it. With `probe`, a keeper then tries to liquidate
+        the pool's first unhealthy position (or its first position) at once: refused while
+        paused or in the grace window, whatever the position's health."""
         ctx = self.pools[pool]
+        before = self._controls(ctx)
+        was = ctx.market.pool.paused()
         with self._only(ctx):
             got, _ = self._call(
                 self.admin, self.sys.factory.set_paused, ctx.market.pool.address, paused
             )
         self._expect("set_paused", None, got)
         assert ctx.market.pool.paused() == paused
+        end = boa.env.timestamp + before.grace_period if was and not paused else before.grace_end
+        want = risk.Controls(before.position_debt_cap, before.haircut, before.grace_period, end)
+        if self._controls(ctx) != want:
+            raise Violation(f"set_paused: controls {self._controls(ctx)}, want {want}")
         if paused:
             STATS["canary/pause"] += 1
+        # the first unhealthy position, or any: the pause and the window refuse them all
+        targets = sorted(self.unhealthy.get(pool) or ()) or ctx.ids
+        if probe and targets:
+            self._liquidate("liquidate", ctx, targets[0], 0, "max", "zero")
 
     # -------------------------------------------------------- invariants
-
-    def _check_position_safe(self, ctx: Ctx, pid: int) -> None:
-        """After the owner's own borrow or withdraw the position is within max LTV."""
-        coll, norm = self._pos(ctx, pid)
-        if norm == 0:
-            return
-        price, oracle = self._price(ctx)
-        assert oracle is None, "a borrow or withdraw went through without a valid price"
-        p = self._params(ctx)
-        debt = risk.debt(norm, ctx.market.pool.rate())
-        assert risk.within_max_ltv(coll, debt, price, p.max_ltv, ctx.market.scale)
 
     @invariant()
     def laws(self) -> None:
@@ -1430,6 +1455,9 @@ def deploy() -> BoaSystem:
     fund = create_pool(system, fund)
     system.actors = actors()
     borrowers, operator, keeper, whale, rival = system.actors
+    system.steward = boa.env.generate_address("steward")
+    with boa.env.prank(system.admin):
+        system.factory.set_steward(system.steward)
     # the whale's position in a pool no rule touches funds every repayer and keeper
     fund.fund(whale, 10**30)
     with boa.env.prank(whale):

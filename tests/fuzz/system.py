@@ -4,9 +4,9 @@ The same contract files are compiled (snekmate from site-packages), the `MarginP
 deployed as an ERC-5202 blueprint, the lens, `PositionAutomation` and the `SavingsVault` (both
 named in the factory) follow in the same order, and every pool is created by
 `PoolFactory.create_pool`, with the parameters of `bulkhead/configs/local.toml` (reserve
-targets included). Only the transport differs:
-titanoboa's in-process EVM instead of a JSON-RPC node, which makes stateful fuzzing about
-fifteen times faster.
+targets, position debt caps, grace periods and steward rules included). Only the transport
+differs: titanoboa's in-process EVM instead of a JSON-RPC node, which makes stateful fuzzing
+about fifteen times faster.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class BoaSystem:
     automation: object
     vault: object
     actors: tuple = ()  # set by whoever deploys for a test
+    steward: str = ""  # the risk steward, when one is named (`factory.set_steward`)
 
 
 def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem:
@@ -110,9 +111,21 @@ def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem
             target = full.vault.reserve_target if cfg.reserve_target is None else cfg.reserve_target
             if target != DEFAULT_RESERVE_TARGET:
                 factory.set_reserve_target(markets[name].pool.address, target)
+            _set_controls(factory, markets[name].pool.address, cfg)
     return BoaSystem(
         admin, stablecoin, factory, lens, blueprint.address, markets, automation, vault
     )
+
+
+def _set_controls(factory, pool: str, cfg: PoolConfig) -> None:
+    """The pool's controls and steward rules from its config, as `bulkhead.deploy` sets
+    them (a new pool has none)."""
+    if cfg.position_debt_cap is not None:
+        factory.set_position_debt_cap(pool, cfg.position_debt_cap)
+    if cfg.grace_period:
+        factory.set_grace_period(pool, cfg.grace_period)
+    if cfg.steward_rules is not None:
+        factory.set_steward_rules(pool, *cfg.steward_rules)
 
 
 def create_pool(system: BoaSystem, cfg: PoolConfig, token=None, feed=None) -> BoaMarket:

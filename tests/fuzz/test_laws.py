@@ -70,8 +70,18 @@ class _Quiet:
 @pytest.fixture(scope="module")
 def system(fuzz_system):
     """The fuzzer's deployment (empty pools, funded actors); every example runs in an
-    anchor of it."""
+    anchor of it. The laws here are about liquidations and rules at any size: each pool's
+    position debt cap is lifted to its debt ceiling (the caps' own laws are in the
+    stateful fuzzer and `tests/mutation/test_laws_controls.py`)."""
+    with boa.env.prank(fuzz_system.admin):
+        for name in FUZZED:
+            pool = fuzz_system.markets[name].pool
+            fuzz_system.factory.set_position_debt_cap(pool.address, _params_of(pool).debt_ceiling)
     return _Quiet(fuzz_system)
+
+
+def _params_of(pool) -> RiskParams:
+    return RiskParams(*pool.risk_params())
 
 
 sizes = st.one_of(st.sampled_from([200, 2_000, 1_700_000]), st.integers(150, 3_000_000))

@@ -95,8 +95,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pool-ltv-edge",
         POOL,
-        "assert _debt * constants.BPS <= self._value(_coll, _price) * risk._max_ltv(",
-        "assert _debt * constants.BPS < self._value(_coll, _price) * risk._max_ltv(",
+        "assert _debt * constants.BPS <= self._value(_coll, _price) * ltv,",
+        "assert _debt * constants.BPS < self._value(_coll, _price) * ltv,",
         "a debt exactly at max LTV is refused",
         "flipped comparison",
         (LAWS_POOL + "::test_borrow__debt_exactly_at_max_ltv__is_accepted",),
@@ -713,8 +713,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "automation-protection-anyone",
         AUTOMATION,
-        "assert msg.sender == owner or staticcall IMarginPool(_pool).operators(owner, msg.sender),",
-        "assert True,",
+        'operators(owner, msg.sender), "automation: not owner or operator"\n'
+        "    if _trigger_health > 0:",
+        'operators(owner, msg.sender) or True, "automation: not owner or operator"\n'
+        "    if _trigger_health > 0:",
         "anyone may set or clear a protection on someone else's position",
         "swapped role",
         (LAWS_AUTOMATION + "::test_set_protection__stranger__reverts",),
