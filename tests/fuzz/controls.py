@@ -204,10 +204,16 @@ class ControlsRules:
         if got is None and self._controls(ctx) != want:
             raise laws.LawViolation(f"set_grace_period: {self._controls(ctx)} != {want}")
 
-    @rule(pool=st.sampled_from(FUZZED), to=st.sampled_from(["zero", "half", "back", "back"]))
-    def set_debt_ceiling(self, pool: str, to: str) -> None:
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        to=st.sampled_from(["zero", "half", "back", "back"]),
+        then=st.sampled_from(["haircut", "grace", None]),
+    )
+    def set_debt_ceiling(self, pool: str, to: str, then: str | None = None) -> None:
         """Governance cuts a pool's debt ceiling (to 0: the kill switch, or half) or restores
-        the config's; caps above the new ceiling stay as they were and are harmless."""
+        the config's; caps above the new ceiling stay as they were and are harmless. With
+        `then`, governance moves the haircut or the grace period right after (a cap above
+        the ceiling must not block them: finding 15-1)."""
         ctx = self.pools[pool]
         m = ctx.market
         original = m.config.params.debt_ceiling
@@ -222,6 +228,10 @@ class ControlsRules:
         self.params[pool] = params
         if self._controls(ctx) != before:
             raise laws.LawViolation("set_debt_ceiling: changed the controls")
+        if then == "haircut":
+            self.set_haircut(pool=pool, who="governance", to="up")
+        elif then == "grace":
+            self.set_grace_period(pool=pool, seconds=60, who="governance")
 
     # ------------------------------------------------------------- the borrow laws
 

@@ -1298,14 +1298,24 @@ class BulkheadMachine(ControlsRules, StopLossRules, AutomationRules, RuleBasedSt
         pool=st.sampled_from(FUZZED),
         paused=st.sampled_from([False, True, False]),
         probe=st.sampled_from([True, False, False]),
+        cycle=st.sampled_from([False, False, True]),
     )
-    def set_paused(self, pool: str, paused: bool, probe: bool = False) -> None:
+    def set_paused(self, pool: str, paused: bool, probe: bool = False, cycle: bool = False) -> None:
         """Governance pauses or unpauses new debt and liquidations in one pool through the
-        factory. An unpause of a paused pool starts the grace window (grace end = now + the
-        grace period); nothing else moves it. With `probe`, a keeper then tries to liquidate
-        the pool's first unhealthy position (or its first position) at once: refused while
-        paused or in the grace window, whatever the position's health."""
+        factory (with `cycle`: pauses, then unpauses at once). An unpause of a paused pool
+        starts the grace window (grace end = now + the grace period); nothing else moves it.
+        With `probe` (always after a cycle), a keeper then tries to liquidate the pool's first
+        unhealthy position (or its first position) at once: refused while paused or in the
+        grace window, whatever the position's health."""
         ctx = self.pools[pool]
+        for state in (True, False) if cycle else (paused,):
+            self._set_paused(ctx, state)
+        # the first unhealthy position, or any: the pause and the window refuse them all
+        targets = sorted(self.unhealthy.get(pool) or ()) or ctx.ids
+        if (probe or cycle) and targets:
+            self._liquidate("liquidate", ctx, targets[0], 0, "max", "zero")
+
+    def _set_paused(self, ctx: Ctx, paused: bool) -> None:
         before = self._controls(ctx)
         was = ctx.market.pool.paused()
         with self._only(ctx):
@@ -1320,10 +1330,6 @@ class BulkheadMachine(ControlsRules, StopLossRules, AutomationRules, RuleBasedSt
             raise Violation(f"set_paused: controls {self._controls(ctx)}, want {want}")
         if paused:
             STATS["canary/pause"] += 1
-        # the first unhealthy position, or any: the pause and the window refuse them all
-        targets = sorted(self.unhealthy.get(pool) or ()) or ctx.ids
-        if probe and targets:
-            self._liquidate("liquidate", ctx, targets[0], 0, "max", "zero")
 
     # -------------------------------------------------------- invariants
 

@@ -186,3 +186,24 @@ def test_keeper_batch__bad_debt_then_fees__reserve_refilled_in_the_same_batch(fu
         assert pool.bad_debt() > 0 and pool.reserve() > 0
     finally:
         m.teardown()
+
+
+def test_set_debt_ceiling__kill_switch_then_grace_and_haircut__both_change(fuzz_system) -> None:
+    """Finding 15-1 (found by review; the fuzzer replays it in three steps on the unfixed
+    factory): after governance cut a pool's debt ceiling to 0, under its position debt
+    cap, `set_grace_period` and `set_haircut` reverted "risk: position cap above debt
+    ceiling". Fixed in PoolFactory (the cap is checked against the ceiling only where the
+    cap is set)."""
+    m = _machine()
+    try:
+        m.set_debt_ceiling(pool="WBTC", to="zero", then="grace")
+        m.laws()
+        m.set_debt_ceiling(pool="VOL", to="zero", then="haircut")
+        m.laws()
+        assert m.rule == "set_haircut"
+        for name, (grace, haircut) in {"WBTC": (60, 0), "VOL": (1_800, 1_000)}.items():
+            c = m.pools[name].market.pool.controls()
+            assert c.position_debt_cap > m.params[name].debt_ceiling == 0
+            assert (c.grace_period, c.haircut) == (grace, haircut)
+    finally:
+        m.teardown()
