@@ -472,7 +472,8 @@ class AutomationRules:
     def _check_due(self, ctx) -> None:
         """`due` lists exactly the positions with a rule a keeper could carry out now, each
         with the bits of its due rules: a protection or a top-up below its trigger, a boost
-        above it, a stop-loss at or below its price with a debt; protections, boosts and
+        above it (in an unpaused pool, with a target within the borrow limit), a stop-loss
+        at or below its price with a debt; protections, boosts and
         stop-losses only while the automation is the owner's operator, top-ups only with an
         allowance left, owner tokens and a token allowance. Nothing while the price is
         invalid."""
@@ -506,7 +507,15 @@ class AutomationRules:
             rules |= DUE_STOP_LOSS
         if protection[0] and health < protection[0]:
             rules |= DUE_PROTECTION
-        if boost[0] and health > boost[0]:
+        # a boost borrows: not in a paused pool, and only to a target within the borrow
+        # limit (max LTV less the haircut), whose health is threshold / that limit
+        threshold = self._params(ctx).liquidation_threshold
+        if (
+            boost[0]
+            and health > boost[0]
+            and not m.pool.paused()
+            and boost[1] * self._borrow_ltv(ctx) >= threshold * WAD
+        ):
             rules |= DUE_BOOST
         if top_up[0] and health < top_up[0] and top_up[3] > 0:
             rules |= DUE_TOP_UP

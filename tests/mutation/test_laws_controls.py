@@ -476,3 +476,38 @@ def test_due__stop_loss_without_operator_or_debt__not_listed(world: World) -> No
         auto.set_stop_loss(pool.address, empty, pool.price(), 100)
         pool.set_operator(auto.address, True)
     assert [tuple(d) for d in auto.due(pool.address, pid, empty - pid + 1)] == [(pid, 8)]
+
+
+# ------------------------------------------------------------ due() and the boost
+
+
+def _boosted(world: World, target: int) -> int:
+    """A WETH position at health 4.2 with a boost (trigger 3.0) to `target` [wad], the
+    automation its owner's operator."""
+    pool, auto = world.weth.pool, world.system.automation
+    pid = world.open(world.weth, world.borrower, 10 * WAD, 5_000 * WAD)
+    with boa.env.prank(world.borrower):
+        auto.set_boost(pool.address, pid, 3 * WAD, target, 100)
+        pool.set_operator(auto.address, True)
+    return pid
+
+
+def test_due__boost_while_paused__not_listed(world: World) -> None:
+    """A paused pool refuses every borrow, so no boost is due in it."""
+    pool, auto = world.weth.pool, world.system.automation
+    pid = _boosted(world, 2 * WAD)
+    assert [tuple(d) for d in auto.due(pool.address, pid, 1)] == [(pid, 2)]
+    _gov(world, world.factory.set_paused, pool.address, True)
+    assert list(auto.due(pool.address, pid, 1)) == []
+
+
+def test_due__boost_target_at_the_haircut_limit__listed_one_wei_under__not(world: World) -> None:
+    """A boost is due only when its target health is at or above the health at the borrow
+    limit, threshold / (max LTV x (1 - haircut)): with 27.08 % of haircut the limit is
+    4,375 bps (6,000 x 7,292 // 10,000) and that health exactly 7,000 / 4,375 = 1.6."""
+    pool, auto = world.weth.pool, world.system.automation
+    _gov(world, world.factory.set_haircut, pool.address, 2_708)
+    at_edge = _boosted(world, 16 * WAD // 10)
+    under = _boosted(world, 16 * WAD // 10 - 1)
+    due = [tuple(d) for d in auto.due(pool.address, at_edge, under - at_edge + 1)]
+    assert due == [(at_edge, 2)]

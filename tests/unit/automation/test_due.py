@@ -197,3 +197,32 @@ def test_due__stop_loss_and_protection__both_bits(weth, borrower, admin, automat
     automation.set_stop_loss(weth.pool, pid, weth.price(), 100, sender=borrower)
     drop_below(weth, pid, trigger, admin)
     assert _due(automation, weth) == [(pid, PROTECTION | STOP_LOSS)]
+
+
+def test_due__boost_while_paused__filtered(weth, borrower, admin, factory, automation):
+    pid = weth.open(borrower, weth.collateral_for(30_000 * WAD), 5_000 * WAD)  # health 4.2
+    automation.set_boost(weth.pool, pid, 25 * WAD // 10, 16 * WAD // 10, 50, sender=borrower)
+    weth.pool.set_operator(automation, True, sender=borrower)
+    factory.set_paused(weth.pool, True, sender=admin)
+    assert _due(automation, weth) == []  # a paused pool refuses every borrow
+    factory.set_paused(weth.pool, False, sender=admin)
+    assert _due(automation, weth) == [(pid, BOOST)]
+
+
+def test_due__boost_target_past_the_haircut_limit__filtered(
+    weth, borrower, admin, factory, automation
+):
+    """A boost is listed only while its target health is at or above the health at the
+    borrow limit, threshold / (max LTV x (1 - haircut))."""
+    pid = weth.open(borrower, weth.collateral_for(30_000 * WAD), 5_000 * WAD)  # health 4.2
+    automation.set_boost(weth.pool, pid, 25 * WAD // 10, 16 * WAD // 10, 50, sender=borrower)
+    weth.pool.set_operator(automation, True, sender=borrower)
+    p = weth.params
+    # a haircut that puts the borrow limit's health just above the target of 1.6
+    haircut = 10_000 - p.liquidation_threshold * 10_000 * 10 // (16 * p.max_ltv) + 10
+    factory.set_haircut(weth.pool, haircut, sender=admin)
+    limit = p.max_ltv * (10_000 - haircut) // 10_000
+    assert 16 * WAD // 10 * limit < p.liquidation_threshold * WAD
+    assert _due(automation, weth) == []
+    factory.set_haircut(weth.pool, 0, sender=admin)
+    assert _due(automation, weth) == [(pid, BOOST)]
