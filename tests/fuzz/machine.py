@@ -827,6 +827,34 @@ class BulkheadMachine(ControlsRules, StopLossRules, AutomationRules, RuleBasedSt
                 total += law.equity(coll, ceil_div(norm * rate, WAD), price, m.scale)
         return total
 
+    @rule(
+        pool=st.sampled_from(FUZZED),
+        who=st.integers(0, 2),
+        by=st.sampled_from([0, 0, 1, 2]),
+        health=st.sampled_from([9_600, 9_800, 9_000]),
+    )
+    def liquidation_scenario(self, pool: str, who: int, by: int, health: int) -> None:
+        """The market move liquidations need, while a pool's liquidations are open: a
+        position opened at the borrow limit, a price fall to `health` bps of health, and a
+        liquidation at once by a keeper, the owner or another borrower (partial: the
+        position keeps equity). Each step is the rule of its name, predicted and checked;
+        since pause stops liquidations, random steps alone reach a partial one too rarely."""
+        ctx = self.pools[pool]
+        if self._liquidations_closed(ctx) or self._price(ctx)[1]:
+            self._count("liquidation_scenario", "skipped: liquidations closed or no price")
+            return
+        count = len(ctx.ids)
+        self.open(pool=pool, who=who, usd=20_000, jitter=0, ltv=-2)
+        self.laws()
+        if len(ctx.ids) == count or self._pos(ctx, ctx.ids[-1])[1] == 0:
+            return
+        ltv = self._borrow_ltv(ctx)  # health at the limit: threshold / limit
+        self.move_price(
+            pool=pool, bps=health * ltv // self._params(ctx).liquidation_threshold - BPS
+        )
+        self.laws()
+        self._liquidate("liquidate", ctx, ctx.ids[-1], by, "max", "zero")
+
     @precondition(lambda self: self._has_positions())
     @rule(pick=st.integers(0, 2**16), by=st.integers(0, 1))
     def liquidate_healthy(self, pick: int, by: int) -> None:
