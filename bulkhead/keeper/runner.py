@@ -10,11 +10,12 @@ says which due actions the last pass skipped for want of bhUSD.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import IO, Any, cast
@@ -41,6 +42,27 @@ GWEI = 10**9
 def is_node_error(exc: BaseException) -> bool:
     """True when `exc` means the node cannot be reached (as opposed to a refusal)."""
     return isinstance(exc, (RequestException, ConnectionError, TimeoutError))
+
+
+@contextlib.contextmanager
+def _sigterm_sets(stop: threading.Event, log: EventLog, own: bool = True) -> Iterator[None]:
+    """While inside: SIGTERM (a service manager, `kill`) sets `stop` with a log line, so a
+    bot ends as Ctrl-C ends it, after the current pass and with its summary. Only when the
+    bot owns its stop event (`own`) and runs in the main thread (signals go there); the
+    previous handler comes back afterwards."""
+    if not own or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, _frame: Any) -> None:
+        log("terminated", signal=signal.Signals(signum).name)
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def web3_for(rpc_url: str, timeout: float = 10.0) -> Web3:
@@ -177,18 +199,9 @@ def run(
         fmt=log_format,
         decimals={p.name: p.collateral_decimals for p in deployment.pools},
     )
-    own_stop = stop is None and threading.current_thread() is threading.main_thread()
+    own_stop = stop is None
     stop = stop or threading.Event()
-    previous = None
-    if own_stop:
-        # SIGTERM (a service manager, `kill`) ends the keeper as Ctrl-C does: after the
-        # current pass, with a log line and the summary
-        def terminate(signum: int, _frame: Any) -> None:
-            log("terminated", signal=signal.Signals(signum).name)
-            stop.set()
-
-        previous = signal.signal(signal.SIGTERM, terminate)
-    try:
+    with _sigterm_sets(stop, log, own_stop):
         w3 = web3_for(rpc_url)
         _wait_for_node(w3, rpc_url, connect_timeout, log)
         _check_chain(w3, deployment, rpc_url)
@@ -238,9 +251,6 @@ def run(
         finally:
             if exporter is not None:
                 exporter.close()
-    finally:
-        if own_stop:
-            signal.signal(signal.SIGTERM, previous)
     summary["local_chain"] = deployment.chain_id in LOCAL_CHAIN_IDS
     if keeper.unfunded:
         summary["unfunded"] = _unfunded(keeper)

@@ -11,7 +11,6 @@ summary.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from bulkhead.keeper.runner import (
     DEFAULT_MANIFEST,
     Backoff,
     _check_chain,
+    _sigterm_sets,
     _wait_for_node,
     is_node_error,
     web3_for,
@@ -87,24 +87,13 @@ def run(
         raise ValueError(f"log format {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     log = EventLog(log_stream, fmt=log_format)
     config = config or StewardConfig()
-    own_stop = stop is None and threading.current_thread() is threading.main_thread()
+    own_stop = stop is None
     stop = stop or threading.Event()
-    previous = None
-    if own_stop:
-
-        def terminate(signum: int, _frame: Any) -> None:
-            log("terminated", signal=signal.Signals(signum).name)
-            stop.set()
-
-        previous = signal.signal(signal.SIGTERM, terminate)
-    try:
+    with _sigterm_sets(stop, log, own_stop):
         w3 = web3_for(rpc_url)
         _wait_for_node(w3, rpc_url, connect_timeout, log)
         steward = start(w3, deployment, config, log, account, keystore, env, prompt)
         loop(steward, interval, once, stop, max_cycles, connect_timeout if once else None)
-    finally:
-        if own_stop:
-            signal.signal(signal.SIGTERM, previous)
     summary = steward.summary()
     log("summary", **summary)
     return summary
