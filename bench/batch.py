@@ -67,7 +67,7 @@ class BatchRun(GasRun):
         self.rows: list[dict[str, Any]] = []
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        return self.node.rpc.call(method, params or [])
+        return self.node.rpc.request(method, params or [])
 
     def prepare(self) -> dict[str, list[int]]:
         """Open the positions of every kind (same LTV), the liquidator's bhUSD and token

@@ -27,20 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-import requests
 from eth_utils import keccak
 from web3 import Web3
 
 from bulkhead import artifacts
 from bulkhead.chain import Sender, connect
 from bulkhead.deploy import Config, Deployment, PoolInfo, deploy
-from bulkhead.node import (
-    PRUNED_RETRIES,
-    Anvil,
-    NodeStartError,
-    anvil_binary,
-    is_pruned_race,
-)
+from bulkhead.eth.rpc import Rpc
+from bulkhead.node import Anvil, NodeStartError, anvil_binary
 
 ROOT = artifacts.ROOT
 RESULTS = ROOT / "bench" / "results"
@@ -253,65 +247,6 @@ def word(value: int) -> str:
 # ------------------------------------------------------------------- rpc
 
 
-class RpcError(RuntimeError):
-    pass
-
-
-# reads that are safe to ask again (never a transaction)
-RETRIED_READS = frozenset(
-    {"eth_call", "eth_getStorageAt", "eth_getLogs", "eth_getTransactionReceipt", "eth_blockNumber"}
-)
-
-
-class Rpc:
-    """A lean JSON-RPC client: one keep-alive HTTP session, optional batches."""
-
-    def __init__(self, url: str, timeout: float = 300):
-        self.url = url
-        self.timeout = timeout
-        self.session = requests.Session()
-        self._id = 0
-
-    def call(self, method: str, params: list[Any] | None = None) -> Any:
-        for _attempt in range(PRUNED_RETRIES):
-            self._id += 1
-            body = {"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}
-            reply = self.session.post(self.url, json=body, timeout=self.timeout).json()
-            if "error" not in reply:
-                return reply["result"]
-            message = str(reply["error"].get("message", reply["error"]))
-            if method not in RETRIED_READS or not is_pruned_race(message):
-                break
-        raise RpcError(f"{method}: {message}")
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Send many requests in one HTTP request; results in order; any error raises."""
-        if not calls:
-            return []
-        body = []
-        for method, params in calls:
-            self._id += 1
-            body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        replies = self.session.post(self.url, json=body, timeout=self.timeout).json()
-        by_id = {r["id"]: r for r in replies}
-        out = []
-        for request in body:
-            reply = by_id[request["id"]]
-            if "error" in reply:
-                raise RpcError(
-                    f"{request['method']}: {reply['error'].get('message', reply['error'])}"
-                )
-            out.append(reply["result"])
-        return out
-
-    def eth_call(self, to: str, data: str, block: str = "latest") -> bytes:
-        result = self.call("eth_call", [{"to": to, "data": data}, block])
-        return bytes.fromhex(result[2:])
-
-    def close(self) -> None:
-        self.session.close()
-
-
 # ------------------------------------------------------------------ node
 
 
@@ -372,7 +307,8 @@ class Node:
         self.anvil.start()
         try:
             self.w3 = connect(self.anvil.rpc_url)
-            self.rpc = Rpc(self.anvil.rpc_url)
+            # batches as large as a benchmark sends them (bench.scan: 5,000 calls in one request)
+            self.rpc = Rpc(self.anvil.rpc_url, max_batch=10_000, timeout=300, retry_pruned=True)
             self.accounts = [Web3.to_checksum_address(a) for a in self.w3.eth.accounts]
             self.deployment = deploy(self.w3, self.sender(0), self.config or Config.load())
         except BaseException:
@@ -424,7 +360,7 @@ class Node:
 
     def set_block_interval(self, seconds: int) -> None:
         """Every mined block moves time by exactly `seconds` (deterministic accrual)."""
-        self.rpc.call("anvil_setBlockTimestampInterval", [seconds])
+        self.rpc.request("anvil_setBlockTimestampInterval", [seconds])
 
     def refresh_feed(self, market: Market, usd: float | None = None) -> None:
         """Start a new feed round (same answer unless `usd` is given) so it is not stale."""

@@ -108,18 +108,18 @@ def open_many(node: Node, market: Market, count: int, ltv_bps: int) -> list[int]
         calls.append(("eth_sendTransaction", [tx]))
     # automine off while the batch goes in (under automine Anvil can drop a transaction of a
     # large concurrent batch, leaving a nonce gap), then mine until the pool is empty
-    node.rpc.call("evm_setAutomine", [False])
+    node.rpc.request("evm_setAutomine", [False])
     try:
         hashes: list[str] = []
         for start in range(0, len(calls), 500):
-            hashes += node.rpc.batch(calls[start : start + 500])
+            hashes += node.rpc.batch(calls[start : start + 500], strict=True)
         assert len(hashes) == count
         for _block in range(count + 1):
-            if int(node.rpc.call("txpool_status", [])["pending"], 16) == 0:
+            if int(node.rpc.request("txpool_status", [])["pending"], 16) == 0:
                 break
-            node.rpc.call("evm_mine", [])
+            node.rpc.request("evm_mine", [])
     finally:
-        node.rpc.call("evm_setAutomine", [True])
+        node.rpc.request("evm_setAutomine", [True])
     assert all(node.w3.eth.get_transaction_count(o, "latest") == nonces[o] for o in owners), (
         "reaction: the opens were not mined"
     )
@@ -176,11 +176,11 @@ def crash(node: Node, market: Market) -> tuple[int, float]:
     fraction = crash_fraction(_params(market))
     data = feed.functions.set_answer(int(answer * fraction))._encode_transaction_data()
     tx = {"from": node.accounts[0], "to": feed.address, "data": data, "gas": hex(300_000)}
-    tx_hash = node.rpc.call("eth_sendTransaction", [tx])
+    tx_hash = node.rpc.request("eth_sendTransaction", [tx])
     receipts: list[dict] = []
 
     def mined() -> bool:
-        receipt = node.rpc.call("eth_getTransactionReceipt", [tx_hash])
+        receipt = node.rpc.request("eth_getTransactionReceipt", [tx_hash])
         if receipt:
             receipts.append(receipt)
         return bool(receipt)
@@ -263,8 +263,8 @@ def run_once(
                 )
             check_crash_bites(node, market, ids)
             if mode == "2s":
-                node.rpc.call("evm_setAutomine", [False])
-                node.rpc.call("evm_setIntervalMining", [2])
+                node.rpc.request("evm_setAutomine", [False])
+                node.rpc.request("evm_setIntervalMining", [2])
             crash_block, crash_wall = crash(node, market)
             done_wall = None
             deadline = crash_wall + timeout

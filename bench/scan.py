@@ -8,8 +8,8 @@ Two paths over the same pool, in the same run, on one Anvil (`--prune-history`):
 - (also shown) the same per-position calls sent as JSON-RPC batches of 5,000, to separate the
   cost of HTTP round trips from the cost of the EVM work.
 
-All paths use the same lean JSON-RPC client (`bench.common.Rpc`: keep-alive HTTP, calldata
-encoded once); the paginated path is also timed through web3.py's contract call.
+All paths use the package's one JSON-RPC client (`bulkhead.eth.rpc.Rpc`: keep-alive HTTP,
+calldata encoded once); the paginated path is also timed through web3.py's contract call.
 
 Positions are written straight into the pool's storage with `anvil_setStorageAt` (creating
 100,000 through transactions would take most of an hour here). What is written, exactly:
@@ -97,7 +97,7 @@ class Population:
 
 
 def _read_word(node: Node, address: str, slot: int) -> int:
-    return int(node.rpc.call("eth_getStorageAt", [address, hex(slot), "latest"]), 16)
+    return int(node.rpc.request("eth_getStorageAt", [address, hex(slot), "latest"]), 16)
 
 
 def prepare(node: Node, market: Market) -> Population:
@@ -201,7 +201,7 @@ def grow(
         ("anvil_setStorageAt", [address, hex(population.slots["position_count"]), word(target)])
     )
     for start in range(0, len(calls), 5_000):
-        node.rpc.batch(calls[start : start + 5_000])
+        node.rpc.batch(calls[start : start + 5_000], strict=True)
     node.sender(0).transact(market.token.functions.mint(address, sum_coll))
     population.count = target
 
@@ -275,7 +275,7 @@ def scan_paginated(node: Node, pool_address: str, count: int, block: str = "late
     start = 1
     while start <= count:
         raw = node.rpc.eth_call(pool_address, _page_data(start, PAGE), block)
-        (ids,) = decode(["uint256[]"], raw)
+        (ids,) = decode(["uint256[]"], bytes.fromhex(raw[2:]))
         found.extend(ids)
         if len(ids) >= PAGE_RESULTS_CAP:
             start = ids[-1] + 1  # the page stopped at the cap: go on after its last id
@@ -300,7 +300,7 @@ def scan_naive(node: Node, pool_address: str, count: int) -> list[int]:
     found = []
     for position_id in range(1, count + 1):
         raw = node.rpc.eth_call(pool_address, _health_data(position_id))
-        if int.from_bytes(raw, "big") < WAD:
+        if int(raw, 16) < WAD:
             found.append(position_id)
     return found
 
@@ -313,7 +313,7 @@ def scan_naive_batched(node: Node, pool_address: str, count: int) -> list[int]:
         calls = [
             ("eth_call", [{"to": pool_address, "data": _health_data(i)}, "latest"]) for i in ids
         ]
-        for position_id, raw in zip(ids, node.rpc.batch(calls)):
+        for position_id, raw in zip(ids, node.rpc.batch(calls, strict=True)):
             if int(raw, 16) < WAD:
                 found.append(position_id)
     return found

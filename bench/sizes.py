@@ -20,7 +20,7 @@ from bulkhead import artifacts
 
 
 def _code_size(node: Node, address: str) -> int:
-    code = node.rpc.call("eth_getCode", [address, "latest"])
+    code = node.rpc.request("eth_getCode", [address, "latest"])
     return (len(code) - 2) // 2
 
 
@@ -57,7 +57,7 @@ def run(progress: Callable[[str], None] = print) -> dict[str, Any]:
                 }
             )
         blueprint = _code_size(node, d.pool_blueprint)
-        code = node.rpc.call("eth_getCode", [d.pool_blueprint, "latest"])
+        code = node.rpc.request("eth_getCode", [d.pool_blueprint, "latest"])
         assert code.startswith("0xfe7100"), "sizes: the blueprint lacks the ERC-5202 preamble"
         rows.append(
             {

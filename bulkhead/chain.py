@@ -12,14 +12,17 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
+from bulkhead.errors import BulkheadError
+from bulkhead.eth.fees import offer as fee_offer
+
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
 
 
-class NodeError(ConnectionError):
+class NodeError(BulkheadError, ConnectionError):
     """The node cannot be reached; the message is one line."""
 
 
-class TxError(RuntimeError):
+class TxError(BulkheadError, RuntimeError):
     """A transaction or call the chain refused; `reason` is the revert reason."""
 
     def __init__(self, reason: str):
@@ -96,8 +99,7 @@ class Sender:
             if "gasPrice" not in tx and "maxFeePerGas" not in tx:
                 base = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
                 tip = self.w3.eth.max_priority_fee if base else 0
-                tx["maxPriorityFeePerGas"] = tip
-                tx["maxFeePerGas"] = base * 2 + tip
+                tx["maxFeePerGas"], tx["maxPriorityFeePerGas"] = fee_offer(base, tip)
             signed = self._account.sign_transaction(tx)
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         return tx_hash

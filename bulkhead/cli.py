@@ -27,26 +27,33 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from bulkhead import __version__, fmt, risk
-from bulkhead import accounts as accounts_mod
-from bulkhead.accounts import AccountError
-from bulkhead.chain import NodeError, Sender, TxError, resolve_rpc_url, revert_reason
+from bulkhead.chain import Sender, TxError, revert_reason
 from bulkhead.client import Client, Pool, Position, UserError, connect
-from bulkhead.deploy import Config, ConfigError, Deployment
+from bulkhead.deploy import Config, Deployment
 from bulkhead.deploy import deploy as deploy_system
-from bulkhead.fmt import AmountError
-from bulkhead.node import Anvil, NodeStartError
+from bulkhead.errors import BulkheadError
+from bulkhead.eth import accounts as accounts_mod
+from bulkhead.node import Anvil
+from bulkhead.options import (
+    DEFAULT_MANIFEST,
+    NUMBER,
+    PERCENT,
+    AmountOr,
+    account_options,
+    json_option,
+    manifest_option,
+    rpc_option,
+    rpc_url_option,
+)
 from bulkhead.risk import WAD, Controls
 from bulkhead.simulate.cli import simulate
 from bulkhead.vault import vault_stats
 
-DEFAULT_RPC_URL = "http://127.0.0.1:8545"
-DEFAULT_MANIFEST = "deployment.json"
 FAUCET_USD = Decimal(100_000)  # default faucet amount, in USD at the feed's price
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 # mistakes a user can make or meet: one line each, exit 1
-USER_ERRORS = (UserError, ConfigError, NodeError, NodeStartError, AccountError, AmountError)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -94,7 +101,7 @@ class BulkheadGroup(click.Group):
             _fail("aborted", 130)
         except TxError as exc:
             _fail(f"transaction refused: {exc.reason}")
-        except USER_ERRORS as exc:
+        except BulkheadError as exc:  # the package's own errors: one line each
             _fail(str(exc))
         except RequestException:
             _fail("lost the connection to the node")
@@ -108,58 +115,8 @@ class BulkheadGroup(click.Group):
 # ------------------------------------------------------------------ options
 
 
-def rpc_url_option(value: str | None) -> str | None:
-    """`--rpc-url`/`--network` as `chain.resolve_rpc_url` reads it; a usage error if not."""
-    try:
-        return None if value is None else resolve_rpc_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _rpc_option(f: Callable) -> Callable:
-    return click.option(
-        "--rpc-url",
-        "--network",
-        "rpc_url",
-        envvar="BULKHEAD_RPC_URL",
-        default=DEFAULT_RPC_URL,
-        show_default=True,
-        callback=lambda _ctx, _param, value: rpc_url_option(value),
-        help="The node: a JSON-RPC URL, or local, anvil or hardhat (port 8545), or an ape "
-        "choice such as ethereum:local:http://127.0.0.1:8545 (env BULKHEAD_RPC_URL).",
-    )(f)
-
-
-def _manifest_option(f: Callable) -> Callable:
-    return click.option(
-        "--manifest",
-        envvar="BULKHEAD_MANIFEST",
-        default=DEFAULT_MANIFEST,
-        show_default=True,
-        type=click.Path(dir_okay=False),
-        help="Deployment manifest (env BULKHEAD_MANIFEST).",
-    )(f)
-
-
-def _json_option(f: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
-
-
-def _account_options(f: Callable) -> Callable:
-    f = click.option(
-        "--keystore",
-        type=click.Path(dir_okay=False),
-        help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD or a prompt).",
-    )(f)
-    return click.option(
-        "--account",
-        type=click.IntRange(min=0),
-        help="Dev account index on a local chain [default: env BULKHEAD_PRIVATE_KEY, else 0].",
-    )(f)
-
-
 def _common(f: Callable) -> Callable:
-    return _rpc_option(_manifest_option(_json_option(f)))
+    return rpc_option(manifest_option(json_option(f)))
 
 
 def _complete_pools(ctx: click.Context, _param: Any, incomplete: str) -> list[str]:
@@ -186,47 +143,6 @@ def _id_option(f: Callable) -> Callable:
     return click.option(
         "--id", "position_id", required=True, type=click.IntRange(min=1), help="Position id."
     )(f)
-
-
-class DecimalType(click.ParamType):
-    """A non-negative decimal in human units (`2.5`, `1000`, `1e3`)."""
-
-    name = "number"
-    parse = staticmethod(fmt.parse_decimal)
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
-        if isinstance(value, Decimal):
-            return value
-        try:
-            return self.parse(value)
-        except AmountError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-NUMBER = DecimalType()
-
-
-class AmountOr(DecimalType):
-    """A NUMBER, or one word that stands for a computed amount (`all`, `max`)."""
-
-    def __init__(self, word: str):
-        self.word = word
-        self.name = f"number|{word}"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal | str:  # type: ignore[override]
-        if isinstance(value, str) and value.strip().lower() == self.word:
-            return self.word
-        return super().convert(value, param, ctx)
-
-
-class PercentType(DecimalType):
-    """A share: `15%`, `0.15` or `15` (`fmt.parse_share`)."""
-
-    name = "percent"
-    parse = staticmethod(fmt.parse_share)
-
-
-PERCENT = PercentType()
 
 
 # ------------------------------------------------------------------ helpers
@@ -457,7 +373,7 @@ def _keep_previous(path: Path) -> Path | None:
 
 
 @cli.command(name="deploy")
-@_rpc_option
+@rpc_option
 @click.option(
     "--config",
     type=click.Path(dir_okay=False),
@@ -471,8 +387,8 @@ def _keep_previous(path: Path) -> Path | None:
     type=click.Path(dir_okay=False),
     help="Where to write the manifest (env BULKHEAD_MANIFEST).",
 )
-@_account_options
-@_json_option
+@account_options()
+@json_option
 def deploy_cmd(
     rpc_url: str,
     config: str | None,
@@ -699,7 +615,7 @@ def _write_command(name: str, help_text: str) -> Callable:
     """A `position` subcommand that sends transactions: common and account options."""
 
     def decorate(f: Callable) -> Callable:
-        f = _account_options(f)
+        f = account_options()(f)
         f = _pool_option(f)
         f = _common(f)
         return position.command(name=name, help=help_text)(f)
@@ -955,7 +871,7 @@ RULES = ("deleverage", "boost", "top-up", "stop-loss")
     help="top-up: most collateral keepers may move from your wallet in all, in the token.",
 )
 @click.option("--off", is_flag=True, help="Turn the rule off.")
-@_account_options
+@account_options()
 def position_protect(
     rpc_url, manifest, as_json, pool_name, position_id, kind, stop_price, trigger, target,
     max_fee, allowance, off, account, keystore,
@@ -1073,7 +989,7 @@ CSV_COLUMNS = [
 @click.option("--owner", help="Owner address (default: your account).")
 @click.option("--all", "everyone", is_flag=True, help="Every owner's positions.")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per position (exact amounts).")
-@_account_options
+@account_options()
 def position_list(
     rpc_url, manifest, as_json, pool_name, owner, everyone, as_csv, account, keystore
 ) -> None:
@@ -1117,7 +1033,7 @@ def position_list(
 @_common
 @_pool_option
 @_id_option
-@_account_options
+@account_options()
 def liquidate(rpc_url, manifest, as_json, pool_name, position_id, account, keystore) -> None:
     """Liquidate an unhealthy position by hand with your bhUSD (what `keeper run` automates)."""
     client = _client(rpc_url, manifest)
@@ -1154,7 +1070,7 @@ def vault() -> None:
 @vault.command(name="show")
 @_common
 @click.option("--address", help="Whose shares to show (default: your account).")
-@_account_options
+@account_options()
 def vault_show(rpc_url, manifest, as_json, address, account, keystore) -> None:
     """Total assets, share price, what still streams in, the last day's APY, your shares."""
     client = _client(rpc_url, manifest)
@@ -1197,7 +1113,7 @@ def _apy_text(apy: float) -> str:
 @vault.command(name="deposit")
 @_common
 @click.argument("amount", type=NUMBER)
-@_account_options
+@account_options()
 def vault_deposit(rpc_url, manifest, as_json, amount, account, keystore) -> None:
     """Deposit AMOUNT bhUSD for shares."""
     client = _client(rpc_url, manifest)
@@ -1211,7 +1127,7 @@ def vault_deposit(rpc_url, manifest, as_json, amount, account, keystore) -> None
 @vault.command(name="redeem")
 @_common
 @click.argument("shares", type=AmountOr("all"))
-@_account_options
+@account_options()
 def vault_redeem(rpc_url, manifest, as_json, shares, account, keystore) -> None:
     """Redeem SHARES (or `all`) for bhUSD."""
     client = _client(rpc_url, manifest)
@@ -1224,7 +1140,7 @@ def vault_redeem(rpc_url, manifest, as_json, shares, account, keystore) -> None:
 @cli.command()
 @_common
 @click.option("--address", help="Any address (default: your account).")
-@_account_options
+@account_options()
 def balance(rpc_url, manifest, as_json, address, account, keystore) -> None:
     """Your ETH, bhUSD, collateral tokens and savings vault shares."""
     client = _client(rpc_url, manifest)
@@ -1269,7 +1185,7 @@ def _round_2(value: Decimal) -> Decimal:
     "mock collateral at half the max LTV (at least the pool's minimum debt).",
 )
 @click.option("--to", "receiver", help="Receiver address (default: your account).")
-@_account_options
+@account_options()
 def faucet(
     rpc_url, manifest, as_json, pool_names, amount, bhusd, receiver, account, keystore
 ) -> None:
@@ -1347,7 +1263,7 @@ def oracle() -> None:
 @_common
 @click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)
 @click.argument("price", type=NUMBER)
-@_account_options
+@account_options()
 def oracle_set(rpc_url, manifest, as_json, pool_name, price, account, keystore) -> None:
     """Move POOL's mock feed to PRICE (USD)."""
     client = _client(rpc_url, manifest)
@@ -1384,7 +1300,7 @@ def pool_group() -> None:
 @pool_group.command(name="reset-anchor")
 @_common
 @click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)
-@_account_options
+@account_options()
 def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) -> None:
     """Accept POOL's current feed answer after a move beyond the jump bound (governance)."""
     client = _client(rpc_url, manifest)
@@ -1402,7 +1318,7 @@ def pool_reset_anchor(rpc_url, manifest, as_json, pool_name, account, keystore) 
 
 def _governance_command(name: str) -> Callable:
     def decorate(f: Callable) -> Callable:
-        f = _account_options(f)
+        f = account_options()(f)
         f = click.argument("pool_name", metavar="POOL", shell_complete=_complete_pools)(f)
         f = _common(f)
         return pool_group.command(name=name)(f)
@@ -1551,7 +1467,7 @@ def _bps(share: Decimal, name: str) -> int:
     help="Also write the demo's manifest here (default with --rpc-url: ./deployment.json).",
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the demo's choices.")
-@_json_option
+@json_option
 def demo(rpc_url: str | None, manifest: str | None, seed: int, as_json: bool) -> None:
     """Deploy, open 60 positions, save fees, run the keeper through a crash, summarise."""
     from bulkhead import demo as demo_mod

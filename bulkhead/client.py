@@ -22,6 +22,7 @@ from bulkhead import artifacts, fmt, risk
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.chain import connect as _connect
 from bulkhead.deploy import Deployment, PoolInfo
+from bulkhead.errors import BulkheadError
 from bulkhead.risk import (
     BPS,
     MAX_GRACE_PERIOD,
@@ -37,15 +38,6 @@ PAGE = 500  # ids per PoolLens.positions call: well under the 30M gas cap of eth
 # [s] the interest a shown max borrow leaves room for, so that `borrow` of the amount `show`
 # printed (or `borrow max`) still passes when it is mined minutes later
 BORROW_HEADROOM = 3600
-PRICE_STATUS = {
-    0: "ok",
-    1: "feed call failed",
-    2: "non-positive price",
-    3: "incomplete round",
-    4: "stale price",
-    5: "price out of range",
-    6: "price jump",
-}
 
 
 # the pool's and the automation's events about one position, and the argument that names
@@ -60,7 +52,7 @@ RULE_EVENTS = (
 ACTORS = ("owner", "payer", "receiver", "caller", "liquidator", "keeper")
 
 
-class UserError(Exception):
+class UserError(BulkheadError):
     """A user mistake or a refused action; the message is one line."""
 
 
@@ -83,7 +75,7 @@ class Pool:
 
     @property
     def scale(self) -> int:
-        return 10 ** (18 - self.decimals)
+        return risk.to_wad(self.decimals)
 
     def coll(self, units: int) -> str:
         """Collateral units for a table, with the pool's name as the unit."""
@@ -242,7 +234,7 @@ class Client:
     def price_status(self, pool: Pool) -> tuple[int | None, str]:
         """The pool's price [wad] (None when invalid) and the oracle's status in words."""
         price, status = pool.contract.functions.price_status().call()
-        return (price if status == 0 else None), PRICE_STATUS.get(status, f"status {status}")
+        return (price if status == 0 else None), risk.oracle_status(status)
 
     def valid_price(self, pool: Pool, action: str) -> int:
         price, status = self.price_status(pool)
@@ -350,7 +342,7 @@ class Client:
             )
         except Exception:
             return None, None
-        return answer * 10 ** (18 - decimals), updated
+        return answer * risk.to_wad(decimals), updated
 
     def pool_state(self, pool: Pool, lowest: int = 5) -> dict:
         """What `bulkhead status` shows for one pool (integers in contract units)."""

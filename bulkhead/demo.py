@@ -43,16 +43,22 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
+from eth_typing import HexStr
 from web3 import Web3
 from web3.logs import DISCARD
 
 from bulkhead import artifacts, fmt, risk
-from bulkhead.accounts import STEWARD_DEV_ACCOUNT, dev_steward
+from bulkhead.accounting import PoolBook, check
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Config, ConfigError, Deployment, deploy
+from bulkhead.errors import BulkheadError
+from bulkhead.eth.accounts import STEWARD_DEV_ACCOUNT, dev_steward
+from bulkhead.eth.fees import offer as fee_offer
+from bulkhead.eth.rpc import Rpc, RpcError
+from bulkhead.eth.send import Refused, Tx, send_unlocked
 from bulkhead.keeper.tx import KEEPER_DEV_ACCOUNT
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD
@@ -71,7 +77,7 @@ TIME_PASSES = 90 * 86400  # [seconds] long enough for the reserves to pass their
 GAS = {"mint": 150_000, "approve": 100_000, "open": 400_000}  # limits, not estimates
 
 
-class DemoError(RuntimeError):
+class DemoError(BulkheadError, RuntimeError):
     """A demo step could not finish; the message is one line."""
 
 
@@ -122,25 +128,20 @@ def send_all(ctx: DemoContext, calls: list[tuple[str, Any, int, str]]) -> list[A
     """Send `(from, contract call, gas limit, label)` without waiting, then check every
     receipt; DemoError naming the first that failed. Unlocked dev accounts only."""
     w3 = ctx.w3
-    block = w3.eth.get_block("latest")
-    base = block.get("baseFeePerGas", 0) or 0
-    fees: dict[str, int]
-    if base:
-        tip = 10**9
-        fees = {"maxFeePerGas": base * 3 + tip, "maxPriorityFeePerGas": tip}
-    else:
-        fees = {"gasPrice": max(w3.eth.gas_price, 1)}
-    chain_id = w3.eth.chain_id
-    hashes = []
-    for sender, fn, gas, label in calls:
-        tx = fn.build_transaction({"from": sender, "gas": gas, "chainId": chain_id, **fees})
-        try:
-            hashes.append((w3.eth.send_transaction(tx), fn, sender, label))
-        except Exception as exc:  # refused before mining (e.g. by the node's own checks)
-            raise DemoError(f"{label}: the node refused the transaction: {exc}") from None
+    base = w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
+    txs = [
+        Tx(s, fn.address, fn._encode_transaction_data(), gas, label) for s, fn, gas, label in calls
+    ]
+    try:
+        sent = send_unlocked(Rpc(w3.provider), txs, {}, fee_offer(base, 10**9))
+    except Refused as exc:  # refused before mining (e.g. by the node's own checks)
+        raise DemoError(f"{exc.tx.label}: the node refused the transaction: {exc.error}") from None
+    hashes = [(h, fn, sender, label) for h, (sender, fn, _, label) in zip(sent, calls)]
     receipts = []
     for tx_hash, fn, sender, label in hashes:
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+        receipt = w3.eth.wait_for_transaction_receipt(
+            HexStr(tx_hash), timeout=120, poll_latency=0.05
+        )
         if receipt["status"] != 1:
             try:
                 fn.call({"from": sender})
@@ -251,10 +252,10 @@ def step_open_positions(ctx: DemoContext) -> None:
 
 
 def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
-    response = ctx.w3.provider.make_request(cast(Any, method), params)
-    if "error" in response:
-        raise DemoError(f"the node does not support {method}: {response['error']}")
-    return response.get("result")
+    try:
+        return Rpc(ctx.w3.provider).request(method, params)
+    except RpcError as exc:
+        raise DemoError(f"the node does not support {method}: {exc.message}") from None
 
 
 def step_pass_time(ctx: DemoContext) -> None:
@@ -566,9 +567,7 @@ def accounting(ctx: DemoContext) -> dict:
     Each pool accrues first; its debt is its total normalised debt times the rate of that
     accrual (from its `Accrue` event), so no second of interest sits outside the reserve.
     """
-    supply = ctx.c.stablecoin.functions.totalSupply().call()
-    reserves = debts = bad = 0
-    operations = 0
+    books = []
     for pool in ctx.c.pools():
         c = pool.contract
         receipt = ctx.admin.transact(c.functions.accrue())
@@ -580,21 +579,17 @@ def accounting(ctx: DemoContext) -> dict:
             rate = int(logs[-1]["args"]["rate"]) if logs else WAD
         count = c.functions.position_count().call()
         norm = sum(c.functions.normalised_debt_of(i).call() for i in range(1, count + 1))
-        debts += norm * rate // WAD
-        reserves += c.functions.reserve().call()
-        bad += c.functions.bad_debt().call()
-        operations += count + 1
-    supply = ctx.c.stablecoin.functions.totalSupply().call()
-    gap = supply + reserves - (debts + bad)
-    tolerance = 10 * (operations + 10)  # [wad] a few wei of rounding per operation
+        reserve, bad = c.functions.reserve().call(), c.functions.bad_debt().call()
+        books.append(PoolBook(norm, rate, reserve, bad, count + 1))
+    acc = check(ctx.c.stablecoin.functions.totalSupply().call(), books)
     return {
-        "supply": fmt.exact(supply, 18),
-        "reserves": fmt.exact(reserves, 18),
-        "debts": fmt.exact(debts, 18),
-        "bad_debt": fmt.exact(bad, 18),
-        "gap_wei": gap,
-        "tolerance_wei": tolerance,
-        "ok": abs(gap) <= tolerance,
+        "supply": fmt.exact(acc.supply, 18),
+        "reserves": fmt.exact(acc.reserves, 18),
+        "debts": fmt.exact(acc.debts, 18),
+        "bad_debt": fmt.exact(acc.bad_debt, 18),
+        "gap_wei": acc.gap,
+        "tolerance_wei": acc.tolerance,
+        "ok": acc.ok,
     }
 
 

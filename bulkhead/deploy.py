@@ -22,6 +22,7 @@ from web3 import Web3
 
 from bulkhead import artifacts
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
+from bulkhead.errors import BulkheadError
 from bulkhead.risk import (
     MAX_GRACE_PERIOD,
     MAX_HAIRCUT,
@@ -41,7 +42,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "local.toml"
 MANIFEST_VERSION = 1
 
 
-class ConfigError(ValueError):
+class ConfigError(BulkheadError, ValueError):
     """A deployment config or manifest that cannot be used; the message is one line."""
 
 

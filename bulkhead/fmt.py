@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from bulkhead.errors import BulkheadError
 from bulkhead.risk import MAX_UINT256, WAD
 
 
-class AmountError(ValueError):
+class AmountError(BulkheadError, ValueError):
     """A number a user typed that cannot be used; the message is one line."""
 
 

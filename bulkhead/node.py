@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkhead.artifacts import ROOT
+from bulkhead.errors import BulkheadError
 
 NPM_BIN = ROOT / "node_modules" / ".bin"
 # [s] how long a node may take to answer: a ceiling against a hang, not an expectation (Anvil
@@ -28,7 +29,7 @@ PORT_ATTEMPTS = 3  # fresh ports tried when another process takes the free port 
 PRUNED_RETRIES = 20  # attempts of a read that keeps meeting the pruned-history race
 
 
-class NodeStartError(RuntimeError):
+class NodeStartError(BulkheadError, RuntimeError):
     """The node could not be started; the message is one line."""
 
 

@@ -2,12 +2,14 @@
 
 Every function here has a twin in the contracts (named in its docstring); the tests
 compare the two on a real chain. Units: [wad] = 1e18, [bps] = 1e4, collateral amounts
-in the token's own units, `scale` = 10 ** (18 - collateral decimals).
+in the token's own units, `scale` = `to_wad(collateral decimals)`.
 """
 
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+
+from bulkhead.errors import BulkheadError
 
 WAD = 10**18
 BPS = 10_000
@@ -71,12 +73,35 @@ def steward_refusal(rules: dict[str, int], current: int, haircut: int, now: int)
     return None
 
 
-class LiquidationError(ValueError):
+class LiquidationError(BulkheadError, ValueError):
     """A liquidation the pool would refuse; `reason` is the contract's revert reason."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+# the oracle guard's status codes (`modules/oracle_guard.vy`) and what each means
+ORACLE_STATUS = {
+    0: "ok",
+    1: "feed call failed",
+    2: "non-positive price",
+    3: "incomplete round",
+    4: "stale price",
+    5: "price out of range",
+    6: "price jump",
+}
+
+
+def oracle_status(code: int) -> str:
+    """What an oracle status code means ("ok" for 0)."""
+    return ORACLE_STATUS.get(code, f"status {code}")
+
+
+def to_wad(decimals: int) -> int:
+    """The factor from an amount in a token's units (or a feed's answer) with `decimals`
+    decimals to wad: the pool's `scale`."""
+    return 10 ** (18 - decimals)
 
 
 def ceil_div(a: int, b: int) -> int:

@@ -9,10 +9,10 @@ the manifest.
 import click
 from ape.cli import ConnectedProviderCommand, network_option
 
-from bulkhead import accounts
-from bulkhead.accounts import AccountError
 from bulkhead.chain import TxError
 from bulkhead.deploy import Config, ConfigError, deploy
+from bulkhead.eth import accounts
+from bulkhead.eth.accounts import AccountError
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -11,7 +11,7 @@ Public API:
 from bulkhead.keeper.core import Keeper, KeeperConfig, StepReport
 from bulkhead.keeper.metrics import EventLog, Metrics
 from bulkhead.keeper.runner import run, run_keeper
-from bulkhead.keeper.tx import KeySigner, NodeSigner, Signer, SignerError, resolve_signer
+from bulkhead.keeper.tx import KeySigner, NodeSigner, Signer, resolve_signer
 
 __all__ = [
     "EventLog",
@@ -21,7 +21,6 @@ __all__ = [
     "Metrics",
     "NodeSigner",
     "Signer",
-    "SignerError",
     "StepReport",
     "resolve_signer",
     "run",

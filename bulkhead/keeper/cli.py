@@ -8,43 +8,20 @@ no node, no account) is one line on stderr and exit code 1.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import click
 
 from bulkhead import fmt
-from bulkhead.chain import NodeError
-from bulkhead.deploy import ConfigError
+from bulkhead.errors import BulkheadError
 from bulkhead.keeper.decide import MAX_BATCH
-from bulkhead.keeper.metrics import LOG_FORMATS
 from bulkhead.keeper.runner import (
     check_batch_size,
     unfunded_message,
 )
 from bulkhead.keeper.runner import run as run_keeper
-from bulkhead.keeper.tx import SignerError
-from bulkhead.options import node_options
-
-
-class _Amount(click.ParamType):
-    """A non-negative decimal (`30`, `0.5`, `1e3`)."""
-
-    name = "number"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
-        if isinstance(value, Decimal):
-            return value
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not amount.is_finite() or amount < 0:
-            self.fail(f"{value!r} is not a non-negative number", param, ctx)
-        return amount
-
-
-AMOUNT = _Amount()
+from bulkhead.options import NUMBER, account_options, log_format_option, node_options
 
 
 class _BatchSize(click.ParamType):
@@ -69,16 +46,9 @@ def keeper() -> None:
 
 @keeper.command("run")
 @node_options
-@click.option(
-    "--account",
-    type=click.IntRange(min=0),
-    help="Dev account index on a local chain (default: env BULKHEAD_PRIVATE_KEY, else dev "
-    "account 7, the keeper's own, which `bulkhead demo` funds).",
-)
-@click.option(
-    "--keystore",
-    type=click.Path(dir_okay=False),
-    help="Encrypted key file (password from env BULKHEAD_KEYSTORE_PASSWORD).",
+@account_options(
+    "env BULKHEAD_PRIVATE_KEY, else dev account 7, the keeper's own, which `bulkhead demo` funds",
+    prompt=False,
 )
 @click.option(
     "--dry-run",
@@ -86,9 +56,9 @@ def keeper() -> None:
     help="Simulate and report; send nothing (loops unless --once; each action counts once).",
 )
 @click.option("--once", is_flag=True, help="One pass (waits for its receipts), then exit.")
-@click.option("--max-fee", type=AMOUNT, help="Cap on the max fee per gas [gwei] (default: no cap).")
+@click.option("--max-fee", type=NUMBER, help="Cap on the max fee per gas [gwei] (default: no cap).")
 @click.option(
-    "--priority-fee", type=AMOUNT, help="Priority fee per gas [gwei] (default: the node's)."
+    "--priority-fee", type=NUMBER, help="Priority fee per gas [gwei] (default: the node's)."
 )
 @click.option(
     "--poll-interval",
@@ -99,12 +69,12 @@ def keeper() -> None:
 )
 @click.option(
     "--native-price",
-    type=AMOUNT,
+    type=NUMBER,
     help="USD per native coin, to price gas (default: the WETH pool).",
 )
 @click.option(
     "--min-profit",
-    type=AMOUNT,
+    type=NUMBER,
     default=Decimal(0),
     show_default=True,
     help="Least USD an action must earn above gas.",
@@ -124,15 +94,7 @@ def keeper() -> None:
     help="Liquidate positions whose collateral is worth less than their debt plus the fee: "
     "no bounty, only gas, but the pool records its loss instead of charging a fee on it.",
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="json",
-    show_default=True,
-    envvar="BULKHEAD_LOG_FORMAT",
-    help="The log on stderr: a JSON object per line, or text with amounts in tokens "
-    "(env BULKHEAD_LOG_FORMAT).",
-)
+@log_format_option("text with amounts in tokens")
 @click.option(
     "--metrics-port",
     type=click.IntRange(0, 65535),
@@ -179,7 +141,7 @@ def run(
             log_format=log_format,
             metrics_port=metrics_port,
         )
-    except (ConfigError, NodeError, SignerError) as exc:
+    except BulkheadError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2))

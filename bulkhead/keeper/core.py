@@ -10,7 +10,7 @@ A step
    its grace window after an unpause (`paused()`, `controls()`): a closed pool gets no
    liquidation (logged once per window, `pool_paused` / `grace_window`, then
    `liquidations_open`), while owners' rules go on;
-4. plans with `decide.plan` (pure): a pool's whole liquidations go out together as
+4. plans with `planning.plan` (pure): a pool's whole liquidations go out together as
    `liquidate_many` transactions of at most `batch_size` positions (and few enough for
    the block gas limit), everything else one transaction per action; simulates every
    transaction with `eth_call` (and estimates its gas) in one batch right before sending,
@@ -31,23 +31,26 @@ from web3 import Web3
 
 from bulkhead import artifacts, fmt
 from bulkhead.deploy import ConfigError, Deployment
+from bulkhead.eth.abi import Abi, Call
+from bulkhead.eth.fees import effective_gas_price
+from bulkhead.eth.rpc import Rpc, RpcError, to_int
 from bulkhead.keeper import decide
 from bulkhead.keeper.decide import (
     KINDS,
     Action,
     Batch,
     Costs,
-    Due,
     Kind,
     PoolState,
     Position,
     Skip,
 )
-from bulkhead.keeper.index import EventCodec, EventIndex, LogSource
+from bulkhead.keeper.index import EventIndex, LogSource
+from bulkhead.keeper.kinds import BHUSD, BHUSD_KINDS, BY_EVENT, TABLE, approval_key
 from bulkhead.keeper.metrics import EventLog, Metrics, PoolWindow, usd
-from bulkhead.keeper.rpc import Call, Rpc, RpcError, to_int
+from bulkhead.keeper.planning import Due, Plan, plan
 from bulkhead.keeper.tx import Outcome, Pending, SendError, Signer, TxManager, TxRequest
-from bulkhead.risk import WAD, Controls, RiskParams
+from bulkhead.risk import WAD, Controls, RiskParams, oracle_status, to_wad
 
 MAX_UINT256 = 2**256 - 1
 LIQUIDATION_PAGE = 5_000  # MarginPool.MAX_SCAN
@@ -61,8 +64,6 @@ DUE_BITS: tuple[tuple[Kind, int], ...] = (
     ("stop_loss", 8),
 )
 # the approvals' key for our bhUSD (protections and stop-losses), beside each pool's collateral
-BHUSD = "bhUSD"
-BHUSD_KINDS = ("deleverage", "stop_loss")  # the rules the keeper pays in bhUSD
 APPROVE_GAS = 80_000
 BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
 NATIVE_POOLS = ("WETH", "ETH")
@@ -103,7 +104,7 @@ class StepReport:
     skips: dict[str, int]
     seconds: float
     scan_seconds: float
-    plan: decide.Plan | None = field(default=None, repr=False)
+    plan: Plan | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -178,10 +179,8 @@ class Keeper:
         self.index = EventIndex.empty(self.pools, deployment.automation, deployment.deploy_block)
         self.logs = LogSource(self.rpc, pool_abi, automation_abi, self.config.log_chunk)
         self._results = {
-            "pool": EventCodec(pool_abi, ("Liquidate",)),
-            "automation": EventCodec(
-                automation_abi, ("AutoDeleverage", "Boost", "TopUp", "StopLoss")
-            ),
+            "pool": Abi(pool_abi, ("Liquidate",)),
+            "automation": Abi(automation_abi, ("AutoDeleverage", "Boost", "TopUp", "StopLoss")),
         }
         self.tx = TxManager(
             self.rpc,
@@ -247,7 +246,7 @@ class Keeper:
                 a,
                 0,
                 decide.ORACLE_INVALID,
-                decide.ORACLE_STATUS.get(s.status, str(s.status)),
+                oracle_status(s.status),
             )
             for a, s in states.items()
             if not s.price_ok
@@ -258,7 +257,7 @@ class Keeper:
         the_plan = None
         if due:
             quote = self.tx.quote()
-            the_plan = decide.plan(
+            the_plan = plan(
                 due,
                 states,
                 self._positions(due),
@@ -428,7 +427,7 @@ class Keeper:
                 address=address,
                 name=info.name,
                 params=RiskParams(*raw[f"{address}:risk_params"]),
-                scale=10 ** (18 - info.collateral_decimals),
+                scale=to_wad(info.collateral_decimals),
                 price=price if status == 0 else 0,
                 status=status,
                 rate=raw[f"{address}:rate"],
@@ -563,7 +562,7 @@ class Keeper:
         return decide.batch_capacity(limit, self.gas, self.config.batch_size)
 
     def _costs(self, quote: tuple[int, int, int] | None) -> Costs:
-        gas_price = decide.effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
+        gas_price = effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
         return Costs(
             gas_price=gas_price,
             native_price=self._native_price(),
@@ -584,18 +583,10 @@ class Keeper:
             fn = self.pools[action.pool].functions.liquidate_many(
                 action.ids, action.amount, action.min_out
             )
-        elif action.kind == "liquidate":
-            fn = self.pools[action.pool].functions.liquidate(
-                action.id, action.amount, action.min_out
-            )
-        elif action.kind == "deleverage":
-            fn = self.automation.functions.auto_deleverage(action.pool, action.id, action.amount)
-        elif action.kind == "stop_loss":
-            fn = self.automation.functions.stop_loss(action.pool, action.id)
-        elif action.kind == "boost":
-            fn = self.automation.functions.boost(action.pool, action.id, action.amount)
         else:
-            fn = self.automation.functions.top_up(action.pool, action.id, action.amount)
+            kind = TABLE[action.kind]
+            target = self.pools[action.pool] if kind.target == "pool" else self.automation
+            fn = kind.encode(target, action)
         return TxRequest(fn.address, fn._encode_transaction_data(), 0, action.kind, action)
 
     def _fields(self, action: Action | Batch) -> dict[str, Any]:
@@ -617,7 +608,7 @@ class Keeper:
         }
 
     def _execute(
-        self, the_plan: decide.Plan, fees: tuple[int, int], allowances: dict[str, int]
+        self, the_plan: Plan, fees: tuple[int, int], allowances: dict[str, int]
     ) -> tuple[int, list[Skip]]:
         """Simulate every transaction of the plan in one batch, send those that pass in one
         batch. A liquidation batch counts as one transaction and as one failure per position."""
@@ -866,7 +857,7 @@ class Keeper:
             self.gas["liquidate_many_each"] = max(each, self.gas["liquidate_many_each"] * 7 // 8)
         name = self.info[batch.pool].name
         price = self.prices.get(batch.pool, 0)
-        scale = 10 ** (18 - self.info[batch.pool].collateral_decimals)
+        scale = to_wad(self.info[batch.pool].collateral_decimals)
         for a in done:
             args = events[a.id]
             bounty = args["collateral_out"] * scale * price // WAD - args["paid"]
@@ -902,7 +893,7 @@ class Keeper:
         for log in logs:
             if Web3.to_checksum_address(log["address"]) != pool:
                 continue
-            decoded = codec.decode(log)
+            decoded = codec.event(log)
             if decoded is not None and decoded[0] == "Liquidate":
                 out[decoded[1]["id"]] = decoded[1]
         return out
@@ -917,7 +908,7 @@ class Keeper:
         stop-loss at the price it ran at); and for a stop-loss, what its event says went
         where (for the log line)."""
         price = self.prices.get(action.pool, 0)
-        scale = 10 ** (18 - self.info[action.pool].collateral_decimals)
+        scale = to_wad(self.info[action.pool].collateral_decimals)
 
         def value(amount: int) -> int:
             return amount * scale * price // WAD
@@ -925,26 +916,22 @@ class Keeper:
         for log in logs:
             emitter = Web3.to_checksum_address(log["address"])
             codec = self._results["automation" if emitter == self.automation.address else "pool"]
-            decoded = codec.decode(log)
+            decoded = codec.event(log)
             if decoded is None or (emitter != action.pool and emitter != self.automation.address):
                 continue
             name, args = decoded
-            if name == "Liquidate":
-                return value(args["collateral_out"]) - args["paid"], {}
-            if name == "AutoDeleverage":
-                return value(args["collateral_out"]) - args["repaid"], {}
-            if name == "Boost":
-                return args["borrowed"] - value(args["collateral_in"]), {}
-            if name == "TopUp":
-                return value(args["fee"]), {}
-            if name == "StopLoss":
-                got = args["keeper_collateral"] * scale * args["price"] // WAD
-                return got - args["debt_repaid"], {
-                    "price": args["price"],
-                    "debt_repaid": args["debt_repaid"],
-                    "keeper_collateral": args["keeper_collateral"],
-                    "owner_collateral": args["owner_collateral"],
-                }
+            kind = BY_EVENT.get(name)
+            if kind is None:
+                continue
+            earned = kind.earned(args, value, scale)
+            if name != "StopLoss":
+                return earned, {}
+            return earned, {
+                "price": args["price"],
+                "debt_repaid": args["debt_repaid"],
+                "keeper_collateral": args["keeper_collateral"],
+                "owner_collateral": args["owner_collateral"],
+            }
         return 0, {}
 
     # ============================================================ reports
@@ -1007,13 +994,8 @@ def _ok(value: Any) -> Any:
 
 
 def _approval_key(action: Action | Batch) -> str | None:
-    """What an action needs the automation to pull from us: a boost our collateral (its
-    pool's key), a protection or a stop-loss our bhUSD (BHUSD); None for the rest."""
-    if action.kind == "boost":
-        return action.pool
-    if action.kind in BHUSD_KINDS:
-        return BHUSD
-    return None
+    """What an action needs the automation to pull from us (`kinds.approval_key`)."""
+    return approval_key(action.kind, action.pool)
 
 
 def _windows(ids: list[int], page: int) -> list[int]:

@@ -16,46 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from eth_abi import decode as abi_decode
-from eth_utils import event_abi_to_log_topic, to_checksum_address
-from hexbytes import HexBytes
+from eth_utils import to_checksum_address
 
+from bulkhead.eth.abi import Abi
+from bulkhead.eth.rpc import Rpc, RpcError, to_int
 from bulkhead.keeper.decide import Position, Rule
-from bulkhead.keeper.rpc import Rpc, RpcError, to_int
 
 POOL_EVENTS = ("PositionUpdated",)
 AUTOMATION_EVENTS = ("ProtectionSet", "BoostSet", "TopUpSet", "TopUp", "StopLossSet", "StopLoss")
-
-
-class EventCodec:
-    """Decodes the logs of a few events of one ABI (indexed fields from topics)."""
-
-    def __init__(self, abi: list[dict], names: Iterable[str]):
-        self.by_topic: dict[bytes, dict] = {}
-        for item in abi:
-            if item.get("type") == "event" and item["name"] in names:
-                self.by_topic[bytes(event_abi_to_log_topic(cast(Any, item)))] = item
-        missing = set(names) - {e["name"] for e in self.by_topic.values()}
-        if missing:
-            raise ValueError(f"ABI lacks events {sorted(missing)}")
-
-    @property
-    def topics(self) -> list[str]:
-        return ["0x" + t.hex() for t in self.by_topic]
-
-    def decode(self, log: Any) -> tuple[str, dict] | None:
-        topics = [bytes(HexBytes(t)) for t in log["topics"]]
-        event = self.by_topic.get(topics[0]) if topics else None
-        if event is None:
-            return None
-        indexed = [i for i in event["inputs"] if i.get("indexed")]
-        plain = [i for i in event["inputs"] if not i.get("indexed")]
-        args: dict[str, Any] = {}
-        for inp, topic in zip(indexed, topics[1:]):
-            (args[inp["name"]],) = abi_decode([inp["type"]], topic)
-        values = abi_decode([i["type"] for i in plain], bytes(HexBytes(log["data"])))
-        args.update({i["name"]: v for i, v in zip(plain, values)})
-        return event["name"], args
 
 
 @dataclass
@@ -195,8 +163,8 @@ class LogSource:
         self, rpc: Rpc, pool_abi: list[dict], automation_abi: list[dict], chunk: int = 10_000
     ):
         self.rpc = rpc
-        self.pool_codec = EventCodec(pool_abi, POOL_EVENTS)
-        self.automation_codec = EventCodec(automation_abi, AUTOMATION_EVENTS)
+        self.pool_codec = Abi(pool_abi, POOL_EVENTS)
+        self.automation_codec = Abi(automation_abi, AUTOMATION_EVENTS)
         self.chunk = chunk
 
     def sync(self, index: EventIndex, head: int) -> int:
@@ -205,7 +173,7 @@ class LogSource:
         if start > head:
             return 0
         addresses = [*index.pools, index.automation]
-        topics = [self.pool_codec.topics + self.automation_codec.topics]
+        topics = [[*self.pool_codec.topics.values(), *self.automation_codec.topics.values()]]
         ranges = []
         while start <= head:
             end = min(start + self.chunk - 1, head)
@@ -229,7 +197,7 @@ class LogSource:
             ):
                 emitter = to_checksum_address(log["address"])
                 codec = self.automation_codec if emitter == index.automation else self.pool_codec
-                decoded = codec.decode(log)
+                decoded = codec.event(log)
                 if decoded is not None:
                     index.apply(decoded[0], emitter, decoded[1])
                     applied += 1

@@ -11,7 +11,6 @@ replaced by a 21,000-gas transfer to itself that frees the nonce.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,20 +20,16 @@ from typing import Any, Literal
 from eth_account import Account
 from web3 import Web3
 
-from bulkhead.chain import LOCAL_CHAIN_IDS
-from bulkhead.keeper import decide
-from bulkhead.keeper.rpc import Rpc, RpcError, quantity, to_int
+from bulkhead.errors import BulkheadError
+from bulkhead.eth import accounts
+from bulkhead.eth.accounts import KEEPER_DEV_ACCOUNT
+from bulkhead.eth.fees import bumped_fees, initial_fees
+from bulkhead.eth.rpc import Rpc, RpcError, ok, quantity, to_int
 
-KEY_ENV = "BULKHEAD_PRIVATE_KEY"
-PASSWORD_ENV = "BULKHEAD_KEYSTORE_PASSWORD"
 CANCEL_GAS = 21_000
 
 
-class SignerError(ValueError):
-    """No usable account; the message is one line and never holds a key."""
-
-
-class SendError(RuntimeError):
+class SendError(BulkheadError, RuntimeError):
     """The node refused a transaction; `reason` is its message."""
 
     def __init__(self, reason: str):
@@ -82,11 +77,6 @@ class NodeSigner(Signer):
         return "eth_sendTransaction", [body]
 
 
-# the keeper's dev account on local chains when none is given: not account 0, which deploys,
-# moves prices and is the CLI's default borrower; the demo funds this one
-KEEPER_DEV_ACCOUNT = 7
-
-
 def resolve_signer(
     w3: Web3,
     account: int | None = None,
@@ -95,43 +85,19 @@ def resolve_signer(
     password: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Signer:
-    """The keeper's account: `keystore`, a dev `account` index, `private_key`,
-    env BULKHEAD_PRIVATE_KEY, then dev account KEEPER_DEV_ACCOUNT on a local chain (in that
-    order): a keeper of its own, not the account that deploys and borrows by default."""
-    env = os.environ if env is None else env
-    if account is not None and keystore is not None:
-        raise SignerError("give either --account or --keystore, not both")
-    if keystore is not None:
-        path = Path(keystore)
-        password = password if password is not None else env.get(PASSWORD_ENV)
-        if password is None:
-            raise SignerError(f"keystore {path} needs a password: set {PASSWORD_ENV}")
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise SignerError(f"cannot read keystore {path}: {exc.strerror}") from None
-        try:
-            return KeySigner(Account.decrypt(text, password))
-        except Exception:  # noqa: BLE001 - a wrong password or a malformed file; never echo it
-            raise SignerError(
-                f"cannot decrypt keystore {path} (wrong password or not a keystore)"
-            ) from None
-    key = private_key or (None if account is not None else env.get(KEY_ENV))
-    if key:
-        try:
-            return KeySigner(key.strip())
-        except Exception:  # noqa: BLE001 - the parser's message may quote the key
-            raise SignerError("the private key is not valid") from None
-    chain_id = w3.eth.chain_id
-    if chain_id not in LOCAL_CHAIN_IDS:
-        raise SignerError(
-            f"no account for chain id {chain_id}: use --keystore FILE or set {KEY_ENV}"
-        )
-    dev = w3.eth.accounts
-    index = KEEPER_DEV_ACCOUNT if account is None else account
-    if index >= len(dev):
-        raise SignerError(f"no dev account {index}: the node has {len(dev)}")
-    return NodeSigner(dev[index])
+    """The keeper's account, by the package's one resolver (`bulkhead.eth.accounts`): on a
+    local chain without a choice, dev account KEEPER_DEV_ACCOUNT, a keeper of its own, not
+    the account that deploys and borrows by default."""
+    identity = accounts.identify(
+        w3,
+        account=account,
+        keystore=keystore,
+        private_key=private_key,
+        env=env,
+        password=password,
+        default_account=KEEPER_DEV_ACCOUNT,
+    )
+    return NodeSigner(identity.address) if identity.key is None else KeySigner(identity.key)
 
 
 # ---------------------------------------------------------------- pending
@@ -266,7 +232,7 @@ class TxManager:
     def quote(self) -> tuple[int, int, int] | None:
         """(base fee, max fee, priority fee) for a transaction now; None above the cap."""
         base = self.base_fee()
-        fees = decide.initial_fees(base, self.tip(), self.max_fee)
+        fees = initial_fees(base, self.tip(), self.max_fee)
         if fees is None:
             return None
         return base, fees[0], fees[1]
@@ -374,7 +340,7 @@ class TxManager:
         count, head = self.rpc.batch(
             [("eth_getTransactionCount", [self.address, "latest"]), ("eth_blockNumber", [])]
         )
-        mined_count, head = to_int(_ok(count)), to_int(_ok(head))
+        mined_count, head = to_int(ok(count)), to_int(ok(head))
         done = [p for n, p in sorted(self.in_flight.items()) if n < mined_count]
         if done:
             hashes = [h for p in done for h in p.hashes]
@@ -418,7 +384,7 @@ class TxManager:
         reason = None
         if still_valid is not None and p.cancel_reason is None and p.label != "cancel":
             reason = still_valid(p)
-        fees = decide.bumped_fees(
+        fees = bumped_fees(
             p.tx["maxFeePerGas"],
             p.tx["maxPriorityFeePerGas"],
             self.base_fee(),
@@ -461,12 +427,6 @@ class TxManager:
         )
         p.tx, p.sent_at, p.sent_block = tx, time.monotonic(), head
         p.hashes.append(tx_hash)
-
-
-def _ok(value: Any) -> Any:
-    if isinstance(value, RpcError):
-        raise value
-    return value
 
 
 def _nonce_problem(message: str) -> bool:

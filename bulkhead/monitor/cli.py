@@ -15,11 +15,10 @@ import click
 from bulkhead import fmt
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Deployment
-from bulkhead.fmt import AmountError
 from bulkhead.monitor import risk_model
 from bulkhead.monitor.book import PoolReport, report_json, risk_report
 from bulkhead.monitor.risk_model import RiskModelError
-from bulkhead.options import node_options
+from bulkhead.options import VolType, json_option, node_options
 
 
 def attach(rpc_url: str, manifest: str) -> Client:
@@ -41,27 +40,8 @@ class HorizonType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class VolType(click.ParamType):
-    """A yearly volatility for every pool (`80%`, `0.8`) or one pool's (`WETH=80%`)."""
-
-    name = "[POOL=]vol"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, float]:
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip()
-        pool, _, share = text.rpartition("=")
-        try:
-            vol = float(fmt.parse_share(share))
-        except AmountError as exc:
-            self.fail(f"volatility {fmt.short(share)!r}: {exc}", param, ctx)
-        if vol > risk_model.MAX_VOL:
-            self.fail(f"volatility {fmt.short(share)!r} is beyond any market (at most 2000%)")
-        return (pool.strip() or "*", vol)
-
-
 HORIZON = HorizonType()
-VOL = VolType()
+VOL = VolType(ceiling=risk_model.MAX_VOL)
 
 
 def vols_by_pool(client: Client, given: tuple[tuple[str, float], ...]) -> dict[str, float]:
@@ -145,7 +125,7 @@ def risk() -> None:
     show_default=True,
     help="Positions listed per pool in the table (JSON lists all).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def risk_report_cmd(
     rpc_url: str,
     manifest: str,

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bulkhead import risk
+from bulkhead.errors import BulkheadError
 from bulkhead.risk import BPS, SECONDS_PER_YEAR, WAD, RiskParams
 
 MAX_ROUNDS = 4  # liquidations of one position on one path; the last one takes it all
@@ -48,7 +49,7 @@ DISTRIBUTIONS = ("normal", "t")
 MAX_VOL = 20.0  # [per year] 2000 %: beyond it an input is a typo
 
 
-class RiskModelError(ValueError):
+class RiskModelError(BulkheadError, ValueError):
     """Input the model cannot use; the message is one line."""
 
 

@@ -16,9 +16,10 @@ import click
 from click.core import ParameterSource
 
 from bulkhead.client import UserError
+from bulkhead.options import json_option
 
 SCENARIO_KINDS = ("drop", "staircase", "gbm", "replay")
-KEEPER_KINDS = ("auto", "real", "stand-in")
+KEEPER_KINDS = ("auto", "real")
 
 
 def _anchor_reset(value: str) -> int | None:
@@ -35,7 +36,7 @@ def _anchor_reset(value: str) -> int | None:
 
 def _shared(f: Callable) -> Callable:
     """Options of both the run and the sweep."""
-    options = [
+    options: list[Callable[[Callable], Callable]] = [
         click.option(
             "--rpc-url",
             default=None,
@@ -53,8 +54,8 @@ def _shared(f: Callable) -> Callable:
             default="auto",
             show_default=True,
             type=click.Choice(KEEPER_KINDS),
-            help="`real` = bulkhead.keeper (as `bulkhead keeper run`); `stand-in` = the "
-            "simulator's minimal loop; `auto` = real when installed.",
+            help="The keeper the simulation runs: bulkhead.keeper, as `bulkhead keeper run` "
+            "steps it (`auto` and `real` both name it).",
         ),
         click.option(
             "--block-time",
@@ -83,7 +84,7 @@ def _shared(f: Callable) -> Callable:
             type=click.FloatRange(0, 10_000),
             help="Base fee of every block [gwei].",
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+        json_option,
         click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
         click.option("--no-progress", is_flag=True, help="Hide the progress bar."),
     ]
@@ -271,7 +272,6 @@ def _run(
     no_progress: bool,
 ) -> None:
     from bulkhead.simulate import engine, report
-    from bulkhead.simulate.keepers import KeeperUnavailable
     from bulkhead.simulate.scenario import (
         Regime,
         Scenario,
@@ -351,7 +351,7 @@ def _run(
             plots=not no_plots,
             log=_log(as_json),
         )
-    except (ScenarioError, KeeperUnavailable) as exc:
+    except ScenarioError as exc:
         raise UserError(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result, indent=1))
@@ -460,7 +460,6 @@ def sweep_cmd(
     (each probe from the cell's snapshot); the table and a heatmap go to --out.
     """
     from bulkhead.simulate import engine, sweep
-    from bulkhead.simulate.keepers import KeeperUnavailable
 
     started = time.monotonic()
     _check_pool_names(config, pool_names)
@@ -481,19 +480,16 @@ def sweep_cmd(
         gas_price_gwei=gas_price,
         pools=tuple(pool_names) or ("WETH",),
     )
-    try:
-        result = sweep.run(
-            settings,
-            axes,
-            drops=sweep.parse_drops(drops),
-            max_blocks=max_blocks,
-            out=Path(out),
-            progress=not (no_progress or as_json),
-            plots=not no_plots,
-            log=lambda _line: None,  # the progress bar says enough
-        )
-    except KeeperUnavailable as exc:
-        raise UserError(str(exc)) from None
+    result = sweep.run(
+        settings,
+        axes,
+        drops=sweep.parse_drops(drops),
+        max_blocks=max_blocks,
+        out=Path(out),
+        progress=not (no_progress or as_json),
+        plots=not no_plots,
+        log=lambda _line: None,  # the progress bar says enough
+    )
     if as_json:
         click.echo(json.dumps(result, indent=1))
     else:

@@ -1,6 +1,7 @@
 """The simulator's hands on the node: JSON-RPC batches, many transactions without waiting
 for each receipt (nonces kept here), blocks mined on demand at chosen timestamps,
-snapshots, and a small ABI codec for calls and events.
+snapshots; requests go through the package's one client (`bulkhead.eth.rpc`), calls and
+events through its one codec (`bulkhead.eth.abi`).
 
 The node runs with automine off while a simulation drives it: every block is mined by
 `Driver.mine`, so that what lands in one block is what the simulator (and the keepers)
@@ -9,102 +10,21 @@ sent since the last one.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import requests
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
 from web3 import Web3
 
-from bulkhead import artifacts
+from bulkhead.errors import BulkheadError
+from bulkhead.eth.abi import abi
+from bulkhead.eth.rpc import Rpc, RpcError, to_int
+from bulkhead.eth.send import Refused, Tx, send_unlocked
+
+__all__ = ["Driver", "DriverError", "Tx", "abi", "checksum", "to_int"]
 
 
-class DriverError(RuntimeError):
+class DriverError(BulkheadError, RuntimeError):
     """The node refused or failed something the simulator needs; one line."""
-
-
-def to_int(value: Any) -> int:
-    return int(value, 16) if isinstance(value, str) else int(value)
-
-
-def _abi_type(entry: dict) -> str:
-    t = entry["type"]
-    if t.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in entry["components"])
-        return f"({inner}){t[5:]}"
-    return t
-
-
-class Abi:
-    """Encodes calls and decodes results and events of one contract ABI."""
-
-    def __init__(self, abi: list[dict]):
-        self.functions: dict[str, dict] = {}
-        self.events: dict[bytes, tuple[str, list[dict]]] = {}
-        self.topics: dict[str, str] = {}
-        for entry in abi:
-            if entry.get("type") == "function":
-                types = [_abi_type(i) for i in entry["inputs"]]
-                sig = f"{entry['name']}({','.join(types)})"
-                self.functions[entry["name"]] = {
-                    "selector": keccak(text=sig)[:4],
-                    "inputs": types,
-                    "outputs": [_abi_type(o) for o in entry["outputs"]],
-                }
-            elif entry.get("type") == "event":
-                types = [_abi_type(i) for i in entry["inputs"]]
-                topic = keccak(text=f"{entry['name']}({','.join(types)})")
-                self.events[topic] = (entry["name"], entry["inputs"])
-                self.topics[entry["name"]] = "0x" + topic.hex()
-
-    def data(self, fn: str, *args: Any) -> str:
-        f = self.functions[fn]
-        return "0x" + (f["selector"] + abi_encode(f["inputs"], list(args))).hex()
-
-    def result(self, fn: str, raw: str) -> Any:
-        values = abi_decode(self.functions[fn]["outputs"], bytes.fromhex(raw[2:]))
-        return values[0] if len(values) == 1 else values
-
-    def event(self, log: dict) -> tuple[str, dict] | None:
-        topics = log.get("topics") or []
-        if not topics:
-            return None
-        found = self.events.get(bytes.fromhex(topics[0][2:]))
-        if found is None:
-            return None
-        name, inputs = found
-        indexed = [i for i in inputs if i["indexed"]]
-        plain = [i for i in inputs if not i["indexed"]]
-        args: dict[str, Any] = {}
-        for i, topic in zip(indexed, topics[1:], strict=False):
-            (args[i["name"]],) = abi_decode([_abi_type(i)], bytes.fromhex(topic[2:]))
-        values = abi_decode([_abi_type(i) for i in plain], bytes.fromhex(log["data"][2:]))
-        args.update({i["name"]: v for i, v in zip(plain, values, strict=True)})
-        return name, args
-
-
-_ABIS: dict[str, Abi] = {}
-
-
-def abi(name: str) -> Abi:
-    if name not in _ABIS:
-        _ABIS[name] = Abi(artifacts.abi(name))
-    return _ABIS[name]
-
-
-@dataclass(frozen=True)
-class Tx:
-    """One transaction to send: from a node-unlocked account, with a fixed gas limit."""
-
-    sender: str
-    to: str
-    data: str
-    gas: int
-    label: str = ""
 
 
 class Driver:
@@ -112,50 +32,33 @@ class Driver:
 
     def __init__(self, rpc_url: str, timeout: float = 120.0):
         self.url = rpc_url
-        self.session = requests.Session()
-        self.timeout = timeout
-        self._ids = itertools.count(1)
+        self.rpc = Rpc(rpc_url, timeout=timeout)
         self.nonces: dict[str, int] = {}
         self.max_fee = 10**12  # [wei per gas] a cap well above any base fee used here
-        self.round_trips = 0
+
+    @property
+    def round_trips(self) -> int:
+        return self.rpc.round_trips
 
     # ------------------------------------------------------------ raw calls
 
     def call(self, method: str, params: list | None = None) -> Any:
-        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params or []}
-        self.round_trips += 1
-        reply = self.session.post(self.url, json=body, timeout=self.timeout).json()
-        if "error" in reply:
-            message = reply["error"].get("message", str(reply["error"]))
-            raise DriverError(f"{method}: {message}")
-        return reply.get("result")
+        try:
+            return self.rpc.request(method, params or [])
+        except RpcError as exc:
+            raise DriverError(f"{method}: {exc.message}") from None
 
     def batch(self, requests_: Sequence[tuple[str, list]], strict: bool = True) -> list[Any]:
         """Results in order; with `strict`, the first error raises DriverError, otherwise an
         error is returned in place as a DriverError."""
-        if not requests_:
-            return []
-        bodies = []
-        for method, params in requests_:
-            bodies.append(
-                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-            )
-        self.round_trips += 1
-        replies = self.session.post(self.url, json=bodies, timeout=self.timeout).json()
-        if isinstance(replies, dict):  # the node refused the batch as a whole
-            raise DriverError(f"batch refused: {replies.get('error')}")
-        by_id = {r.get("id"): r for r in replies}
-        out = []
-        for body in bodies:
-            reply = by_id.get(body["id"], {"error": {"message": "no reply"}})
-            if "error" in reply:
-                message = reply["error"].get("message", str(reply["error"]))
-                err = DriverError(f"{body['method']}: {message}")
+        out: list[Any] = []
+        for reply in self.rpc.batch(requests_):
+            if isinstance(reply, RpcError):
+                err = DriverError(f"{reply.method}: {reply.message}")
                 if strict:
                     raise err
-                out.append(err)
-            else:
-                out.append(reply.get("result"))
+                reply = err
+            out.append(reply)
         return out
 
     def eth_call(self, to: str, data: str, block: int | str = "latest") -> str:
@@ -212,62 +115,13 @@ class Driver:
 
     # ------------------------------------------------------------ sending
 
-    def _nonce(self, sender: str) -> int:
-        if sender not in self.nonces:
-            self.nonces[sender] = to_int(self.call("eth_getTransactionCount", [sender, "pending"]))
-        nonce = self.nonces[sender]
-        self.nonces[sender] = nonce + 1
-        return nonce
-
     def send(self, txs: Iterable[Tx], tip: int = 0, chunk: int = 500) -> list[str]:
-        """Send `txs` (nonce-managed batches); returns their hashes, in the order given.
-
-        A JSON-RPC batch holds at most one transaction per sender: Anvil takes a batch's
-        requests concurrently, so two of one sender could reach its pool out of nonce order,
-        and under FIFO ordering it then drops the later nonce as "nonce too high" and every
-        transaction of that sender after it stays pending forever (seen with 1,000
-        positions: 40 owners each sending 30 transactions). Each sender's k-th transaction
-        goes in wave k; waves are sent one after another, each in the order given."""
-        txs = list(txs)
-        senders = {t.sender for t in txs if t.sender not in self.nonces}
-        if senders:
-            counts = self.batch(
-                [("eth_getTransactionCount", [s, "pending"]) for s in sorted(senders)]
-            )
-            for s, c in zip(sorted(senders), counts, strict=True):
-                self.nonces[s] = to_int(c)
-        waves: list[list[int]] = []
-        seen: dict[str, int] = {}
-        for i, t in enumerate(txs):
-            k = seen.get(t.sender, 0)
-            seen[t.sender] = k + 1
-            if k == len(waves):
-                waves.append([])
-            waves[k].append(i)
-        hashes: list[str] = [""] * len(txs)
-        for wave in waves:
-            for start in range(0, len(wave), chunk):
-                part = wave[start : start + chunk]
-                requests_ = []
-                for i in part:
-                    t = txs[i]
-                    body = {
-                        "from": t.sender,
-                        "to": t.to,
-                        "data": t.data,
-                        "gas": hex(t.gas),
-                        "nonce": hex(self._nonce(t.sender)),
-                        "maxFeePerGas": hex(self.max_fee),
-                        "maxPriorityFeePerGas": hex(tip),
-                    }
-                    requests_.append(("eth_sendTransaction", [body]))
-                results = self.batch(requests_, strict=False)
-                for i, r in zip(part, results, strict=True):
-                    if isinstance(r, DriverError):
-                        self.nonces.clear()  # a refused nonce: ask the node again next time
-                        raise DriverError(f"{txs[i].label or 'transaction'} refused: {r}")
-                    hashes[i] = r
-        return hashes
+        """Send `txs` (nonce-managed batches, `bulkhead.eth.send.send_unlocked`); returns
+        their hashes, in the order given."""
+        try:
+            return send_unlocked(self.rpc, txs, self.nonces, (self.max_fee, tip), chunk)
+        except Refused as exc:
+            raise DriverError(str(exc)) from None
 
     def receipts(self, hashes: Sequence[str]) -> list[dict]:
         out: list[dict] = []

@@ -38,11 +38,12 @@ from typing import Any, Self
 
 from web3 import Web3
 
+from bulkhead.accounting import PoolBook, check
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.client import UserError
 from bulkhead.deploy import Config, ConfigError, Deployment, PoolConfig, deploy
 from bulkhead.node import Anvil
-from bulkhead.risk import MAX_HAIRCUT, WAD, RiskParams, validate
+from bulkhead.risk import MAX_HAIRCUT, WAD, RiskParams, to_wad, validate
 from bulkhead.simulate import keepers as keepers_mod
 from bulkhead.simulate.driver import Driver, DriverError, Tx, abi, checksum, to_int
 from bulkhead.simulate.population import Planned, PoolSpec, Population, plan
@@ -96,7 +97,7 @@ class Settings:
     scenario: Scenario = field(default_factory=Scenario)
     population: Population = field(default_factory=Population)
     keepers: int = 1
-    keeper_kind: str = "auto"  # auto | real | stand-in
+    keeper_kind: str = "auto"  # auto | real: both the shipped keeper
     block_time: int = 12  # [seconds]
     seed: int = 7
     rpc_url: str | None = None
@@ -138,10 +139,10 @@ class PoolHandle:
 
     @property
     def scale(self) -> int:
-        return 10 ** (18 - self.decimals)
+        return to_wad(self.decimals)
 
     def wad(self, answer: int) -> int:
-        return answer * 10 ** (18 - self.feed_decimals)
+        return answer * to_wad(self.feed_decimals)
 
 
 def _stderr(line: str) -> None:
@@ -926,9 +927,7 @@ class Simulation:
                 (p.address, pool_abi.data("rate")),
             ]
         raw = self.driver.calls(reads, block)
-        supply = int(coin.result("totalSupply", raw[0]))
-        reserves = debts = bad = 0
-        operations = 0
+        books = []
         for k, (p, receipt) in enumerate(zip(pools, receipts, strict=True)):
             reserve, bad_debt, rate = (
                 int(pool_abi.result(fn, raw[1 + 3 * k + j]))
@@ -938,22 +937,19 @@ class Simulation:
                 decoded = pool_abi.event(entry) if entry["topics"][0] == accrue_topic else None
                 if decoded is not None:
                     rate = int(decoded[1]["rate"])
-            norm = sum(v[1] for v in positions[p.address.lower()].values())
-            debts += norm * rate // WAD
-            reserves += reserve
-            bad += bad_debt
-            operations += len(positions[p.address.lower()]) + 1
-        operations += len(recorder.events) + late_operations
-        gap = supply + reserves - (debts + bad)
-        tolerance = 10 * (operations + 10)
+            held = positions[p.address.lower()]
+            norm = sum(v[1] for v in held.values())
+            books.append(PoolBook(norm, rate, reserve, bad_debt, len(held) + 1))
+        supply = int(coin.result("totalSupply", raw[0]))
+        acc = check(supply, books, len(recorder.events) + late_operations)
         return {
-            "supply": str(supply),
-            "reserves": str(reserves),
-            "debts": str(debts),
-            "bad_debt": str(bad),
-            "gap_wei": gap,
-            "tolerance_wei": tolerance,
-            "ok": abs(gap) <= tolerance,
+            "supply": str(acc.supply),
+            "reserves": str(acc.reserves),
+            "debts": str(acc.debts),
+            "bad_debt": str(acc.bad_debt),
+            "gap_wei": acc.gap,
+            "tolerance_wei": acc.tolerance,
+            "ok": acc.ok,
         }
 
 

@@ -31,12 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bulkhead import risk
+from bulkhead.errors import BulkheadError
 from bulkhead.risk import WAD, RiskParams
 
 CENT = 10**16  # [wad] debts are whole cents
 
 
-class PopulationError(ValueError):
+class PopulationError(BulkheadError, ValueError):
     """A population the pools cannot take; the message is one line."""
 
 
@@ -92,7 +93,7 @@ class PoolSpec:
 
     @property
     def scale(self) -> int:
-        return 10 ** (18 - self.decimals)
+        return risk.to_wad(self.decimals)
 
     @property
     def borrow_ltv(self) -> int:

@@ -23,15 +23,6 @@ from bulkhead import risk
 from bulkhead.risk import WAD, RiskParams
 from bulkhead.simulate.driver import Driver, DriverError, abi, checksum, to_int
 
-ORACLE_STATUS = {
-    0: "ok",
-    1: "feed call failed",
-    2: "non-positive price",
-    3: "incomplete round",
-    4: "stale price",
-    5: "price out of range",
-    6: "price jump",
-}
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75)
 HEALTH_CAP = 100.0  # health above this is plotted and stored as this
 VIEWS = (
@@ -84,7 +75,7 @@ class Tracked:
 
     @property
     def scale(self) -> int:
-        return 10 ** (18 - self.decimals)
+        return risk.to_wad(self.decimals)
 
     def usd(self, units: int, price: int) -> int:
         """[wad] value of `units` of collateral at `price`."""
@@ -334,7 +325,7 @@ class Recorder:
                 "chain_block": block,
                 "seconds": timestamp - self.start_time,
                 "price": round(market[pool.name] / WAD, 8),
-                "oracle": ORACLE_STATUS.get(int(price_status[1]), str(price_status[1])),
+                "oracle": risk.oracle_status(int(price_status[1])),
                 "debt": _f(total_debt),
                 "collateral_value": _f(pool.usd(total_coll, market[pool.name])),
                 "positions_with_debt": health["with_debt"],

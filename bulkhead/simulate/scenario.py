@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkhead import fmt
+from bulkhead.errors import BulkheadError
 from bulkhead.fmt import AmountError
 
 SCENARIOS = ("drop", "staircase", "gbm", "replay")
 SECONDS_PER_YEAR = 365 * 86400
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BulkheadError, ValueError):
     """A scenario or replay file that cannot be used; the message is one line."""
 
 

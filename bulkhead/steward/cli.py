@@ -13,21 +13,27 @@ prints them as one line (`error: ...`) with a non-zero exit.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
 import click
 from web3 import Web3
 
-from bulkhead import accounts, fmt, risk
-from bulkhead.accounts import STEWARD_DEV_ACCOUNT
+from bulkhead import fmt, risk
 from bulkhead.chain import Sender
 from bulkhead.client import Client, UserError, connect
 from bulkhead.deploy import Deployment
-from bulkhead.fmt import AmountError
-from bulkhead.keeper.metrics import LOG_FORMATS
-from bulkhead.options import account_options, node_options
+from bulkhead.eth import accounts
+from bulkhead.eth.accounts import STEWARD_DEV_ACCOUNT
+from bulkhead.options import (
+    BPS,
+    DURATION,
+    VolType,
+    account_options,
+    json_option,
+    log_format_option,
+    node_options,
+)
 from bulkhead.steward.core import Assessment, Steward, StewardConfig, steward_sender
 from bulkhead.steward.decide import DEFAULT_MIN_CHANGE, DEFAULT_WINDOW, Curve
 from bulkhead.steward.runner import DEFAULT_INTERVAL
@@ -36,75 +42,9 @@ from bulkhead.steward.runner import run as run_steward
 STEWARD_DEFAULT = (
     f"env BULKHEAD_PRIVATE_KEY, else the named steward's dev account, else {STEWARD_DEV_ACCOUNT}"
 )
-_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 
 
-# ------------------------------------------------------------------ parameter types
-
-
-class BpsType(click.ParamType):
-    """A share in whole basis points: `30%`, `0.3` or `30` (`fmt.parse_share`) -> 3000."""
-
-    name = "percent"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            share = fmt.parse_share(value)
-        except AmountError as exc:
-            self.fail(str(exc), param, ctx)
-        bps = share * 10_000
-        if bps != bps.to_integral_value():
-            self.fail(f"{value!r} is finer than a basis point", param, ctx)
-        if bps > 10_000:
-            self.fail(f"{value!r} is above 100%", param, ctx)
-        return int(bps)
-
-
-class DurationType(click.ParamType):
-    """Seconds: `3600`, `3600s`, `60m`, `1h`, `1d`, `1w`."""
-
-    name = "duration"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        unit = text[-1:] if text[-1:] in _UNITS else "s"
-        number = text[:-1] if text[-1:] in _UNITS else text
-        try:
-            seconds = float(number) * _UNITS[unit]
-        except ValueError:
-            self.fail(f"{value!r} is not a duration such as 3600, 60m, 1h or 1d", param, ctx)
-        if not math.isfinite(seconds) or seconds < 0 or seconds != int(seconds):
-            self.fail(f"{value!r} is not a whole, non-negative number of seconds", param, ctx)
-        return int(seconds)
-
-
-class VolType(click.ParamType):
-    """An annualised volatility for every pool (`50%`, `0.5`) or one pool's (`VOL=120%`)."""
-
-    name = "[POOL=]vol"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, float]:
-        if isinstance(value, tuple):
-            return value
-        pool, _, share = str(value).strip().rpartition("=")
-        try:
-            vol = float(fmt.parse_share(share))
-        except AmountError as exc:
-            self.fail(f"volatility {fmt.short(share)!r}: {exc}", param, ctx)
-        return (pool.strip() or "*", vol)
-
-
-BPS = BpsType()
-DURATION = DurationType()
 VOL = VolType()
-
-
-def _json_option(f: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
 
 
 def _policy_options(f: Callable) -> Callable:
@@ -238,14 +178,7 @@ def steward() -> None:
     help="Seconds between passes.",
 )
 @_policy_options
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="json",
-    show_default=True,
-    envvar="BULKHEAD_LOG_FORMAT",
-    help="The log on stderr: a JSON object per line, or text (env BULKHEAD_LOG_FORMAT).",
-)
+@log_format_option()
 @click.option(
     "--connect-timeout",
     type=click.FloatRange(min=0),
@@ -253,7 +186,7 @@ def steward() -> None:
     show_default=True,
     help="Seconds to wait for the node (with --once also when it goes away).",
 )
-@_json_option
+@json_option
 def run(
     rpc_url: str,
     manifest: str,
@@ -303,7 +236,7 @@ def _pairs(counts: dict[str, int]) -> str:
 @steward.command("show")
 @node_options
 @_policy_options
-@_json_option
+@json_option
 def show(rpc_url: str, manifest: str, as_json: bool, **policy: Any) -> None:
     """The steward, and per pool: its rules, the haircut, the volatility and the target."""
     config = _config(**policy)
@@ -368,7 +301,7 @@ def _show_row(a: Assessment, p: dict[str, Any]) -> list[str]:
 @node_options
 @click.argument("address")
 @account_options()
-@_json_option
+@json_option
 def appoint(
     rpc_url: str,
     manifest: str,
@@ -403,7 +336,7 @@ def appoint(
 @click.option("--max-step", type=BPS, help="The most one change may move the haircut, e.g. 5%.")
 @click.option("--cooldown", type=DURATION, help="Between two changes [seconds, or 1h, 1d].")
 @account_options()
-@_json_option
+@json_option
 def rules(
     rpc_url: str,
     manifest: str,
@@ -444,7 +377,7 @@ def rules(
 @click.argument("pool_name", metavar="POOL")
 @click.argument("haircut", type=BPS)
 @account_options(STEWARD_DEFAULT)
-@_json_option
+@json_option
 def set_haircut(
     rpc_url: str,
     manifest: str,

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkhead import accounts
-from bulkhead.accounts import STEWARD_DEV_ACCOUNT
 from bulkhead.chain import LOCAL_CHAIN_IDS, Sender, TxError
 from bulkhead.client import Client, Pool, UserError
+from bulkhead.eth import accounts
+from bulkhead.eth.abi import Call
+from bulkhead.eth.accounts import STEWARD_DEV_ACCOUNT
+from bulkhead.eth.rpc import Rpc, RpcError
 from bulkhead.keeper.metrics import EventLog
-from bulkhead.keeper.rpc import Call, Rpc, RpcError
 from bulkhead.risk import Controls
 from bulkhead.steward import feed as feed_mod
 from bulkhead.steward.decide import (

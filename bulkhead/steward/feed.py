@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulkhead.keeper.rpc import Call, Rpc, RpcError
+from bulkhead.eth.abi import Call
+from bulkhead.eth.rpc import Rpc, RpcError
 from bulkhead.steward.decide import Round
 
 FIRST_BATCH = 32  # round ids asked for in the first batch; each later batch doubles

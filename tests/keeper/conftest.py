@@ -15,8 +15,9 @@ from web3 import Web3
 from bulkhead import artifacts
 from bulkhead.chain import Sender
 from bulkhead.deploy import Config, Deployment, deploy
+from bulkhead.eth.rpc import Rpc
+from bulkhead.eth.send import Tx, send_unlocked
 from bulkhead.keeper import EventLog, Keeper, KeeperConfig, NodeSigner
-from bulkhead.keeper.rpc import Rpc, RpcError
 from bulkhead.keeper.runner import web3_for
 from bulkhead.node import Anvil, retry_pruned
 from bulkhead.risk import WAD, RiskParams
@@ -27,6 +28,10 @@ GWEI = 10**9
 # [s] the longest a test waits for anything (a receipt, a keeper thread, a node): a ceiling
 # against a hang, never an expectation; a wait returns as soon as its condition holds
 PATIENCE = 300.0
+
+
+def _tx(sender: str, fn, gas: int) -> Tx:
+    return Tx(sender, fn.address, fn._encode_transaction_data(), gas)
 
 
 class Node:
@@ -60,10 +65,7 @@ class Node:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self.abi[name])
 
     def rpc(self, method: str, *params):
-        response = self.w3.provider.make_request(method, list(params))
-        if "error" in response:
-            raise RuntimeError(response["error"])
-        return response["result"]
+        return Rpc(self.w3.provider).request(method, params)
 
     # ----------------------------------------------------------- blocks
 
@@ -95,44 +97,23 @@ class Node:
     def send(
         self, sender: str, fn, gas: int = 600_000, nonce: int | None = None, tip: int = GWEI
     ) -> str:
-        """Send a contract call without waiting for its receipt."""
-        tx = {
-            "from": sender,
-            "to": fn.address,
-            "data": fn._encode_transaction_data(),
-            "gas": gas,
-            "maxFeePerGas": 200 * GWEI,
-            "maxPriorityFeePerGas": tip,
-        }
-        if nonce is not None:
-            tx["nonce"] = nonce
-        return "0x" + bytes(self.w3.eth.send_transaction(tx)).hex()
+        """Send a contract call without waiting for its receipt (through the package's
+        sender for unlocked accounts, at `nonce` when given)."""
+        nonces = {} if nonce is None else {sender: nonce}
+        (tx_hash,) = send_unlocked(
+            Rpc(self.w3.provider), [_tx(sender, fn, gas)], nonces, (200 * GWEI, tip)
+        )
+        return tx_hash
 
     def batch(self, calls: list[tuple[str, object]], gas: int = 600_000) -> list:
-        """Send every (sender, fn) in one JSON-RPC batch without waiting (nonces set here),
-        mine them together, check every receipt."""
+        """Send every (sender, fn) without waiting (JSON-RPC batches, one transaction per
+        sender each: `bulkhead.eth.send.send_unlocked`), mine them together, check every
+        receipt."""
         rpc = Rpc(self.w3.provider)
         self.automine(False)
         try:
-            senders = sorted({s for s, _ in calls})
-            counts = rpc.batch([("eth_getTransactionCount", [s, "pending"]) for s in senders])
-            nonces = {s: int(c, 16) for s, c in zip(senders, counts)}
-            requests = []
-            for s, fn in calls:
-                body = {
-                    "from": s,
-                    "to": fn.address,
-                    "data": fn._encode_transaction_data(),
-                    "gas": hex(gas),
-                    "nonce": hex(nonces[s]),
-                    "maxFeePerGas": hex(200 * GWEI),
-                    "maxPriorityFeePerGas": hex(GWEI),
-                }
-                requests.append(("eth_sendTransaction", [body]))
-                nonces[s] += 1
-            hashes = rpc.batch(requests)
-            errors = [h for h in hashes if isinstance(h, RpcError)]
-            assert not errors, errors[0].message
+            txs = [_tx(s, fn, gas) for s, fn in calls]
+            hashes = send_unlocked(rpc, txs, {}, (200 * GWEI, GWEI))
             self.mine_all()
         finally:
             self.automine(True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from web3 import Web3
 from web3.logs import DISCARD
 
-from bulkhead.keeper import decide
+from bulkhead.keeper import decide, planning
 from bulkhead.risk import WAD
 
 from .conftest import BORROWER, GWEI, KEEPER, RIVAL, Market, Node, make_keeper, patient
@@ -164,7 +164,7 @@ def test_every_position_of_a_batch_taken_before_simulation__lost_race_nothing_se
     keeper.logs.sync(keeper.index, chain.block)
     states, due, _scanned, wallet = keeper._discover()
     quote = keeper.tx.quote()
-    the_plan = decide.plan(
+    the_plan = planning.plan(
         due,
         states,
         keeper._positions(due),

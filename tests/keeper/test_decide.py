@@ -9,8 +9,10 @@ import pytest
 
 from bulkhead import risk
 from bulkhead.deploy import Config
-from bulkhead.keeper import decide
-from bulkhead.keeper.decide import Action, Batch, Costs, Due, PoolState, Position, Rule, Skip
+from bulkhead.eth import fees
+from bulkhead.keeper import decide, planning
+from bulkhead.keeper.decide import Action, Batch, Costs, PoolState, Position, Rule, Skip
+from bulkhead.keeper.planning import Due
 from bulkhead.risk import BPS, WAD
 
 PARAMS = {p.name: p.params for p in Config.load().pools}
@@ -144,7 +146,7 @@ def test_chunk__under_water_and_profitable__housekeeping_in_chunks_of_its_own():
     book = {1: at_health(pool, 0.5, 2_000 * WAD, 1), 2: at_health(pool, 0.73, 2_000 * WAD, 2)}
     actions = [decide.liquidation(pool, pos, 10**24, cheap_gas()) for pos in book.values()]
     assert all(isinstance(a, Action) for a in actions)
-    out, skips = decide.chunk_liquidations(actions, 10, cheap_gas())
+    out, skips = planning.chunk_liquidations(actions, 10, cheap_gas())
     assert skips == []
     assert sorted((a.id, a.clearing) for a in out) == [(1, True), (2, False)]
 
@@ -301,7 +303,7 @@ def test_plan__liquidations_first_then_protections_each_kind_most_profitable_fir
         Due("liquidate", POOL, 1),
         Due("liquidate", POOL, 2),
     ]
-    p = decide.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas())
+    p = planning.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas())
     assert [(a.kind, a.id) for a in p.actions] == [
         ("liquidate", 2),
         ("liquidate", 1),
@@ -322,7 +324,7 @@ def test_plan__short_balance__spent_on_the_most_profitable_the_rest_skipped():
         for pid in (1, 2, 3)
     }
     balance = full[2].bhusd_in + full[3].bhusd_in  # enough for the two largest, not the third
-    p = decide.plan(due, {POOL: pool}, positions, {}, balance, {}, cheap_gas())
+    p = planning.plan(due, {POOL: pool}, positions, {}, balance, {}, cheap_gas())
     assert [a.id for a in p.actions] == [2, 3]
     assert [(s.id, s.reason) for s in p.skips] == [(1, decide.INSUFFICIENT_BHUSD)]
     assert sum(a.bhusd_in for a in p.actions) <= balance
@@ -332,7 +334,7 @@ def test_plan__position_with_a_pending_transaction__skipped_as_already_handled()
     pool = weth()
     positions = _book(pool, {1: (0.95, 1_000 * WAD), 2: (0.95, 1_000 * WAD)})
     due = [Due("liquidate", POOL, 1), Due("liquidate", POOL, 2)]
-    p = decide.plan(
+    p = planning.plan(
         due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas(), in_flight=[(POOL, 1)]
     )
     assert [a.id for a in p.actions] == [2]
@@ -343,7 +345,7 @@ def test_plan__liquidatable_and_protected__liquidated_first_the_protection_waits
     pool = weth()
     positions = _book(pool, {1: (0.95, 5_000 * WAD)})
     due = [Due("deleverage", POOL, 1), Due("liquidate", POOL, 1)]
-    p = decide.plan(
+    p = planning.plan(
         due, {POOL: pool}, positions, {("deleverage", POOL, 1): RULE}, 10**24, {}, cheap_gas()
     )
     assert [(a.kind, a.id) for a in p.actions] == [("liquidate", 1)]
@@ -354,7 +356,7 @@ def test_plan__repeated_or_unknown_positions__once_and_reported():
     pool = weth()
     positions = _book(pool, {1: (0.95, 1_000 * WAD)})
     due = [Due("liquidate", POOL, 1), Due("liquidate", POOL, 1), Due("liquidate", POOL, 9)]
-    p = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas())
+    p = planning.plan(due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas())
     assert [a.id for a in p.actions] == [1]
     assert [(s.id, s.reason) for s in p.skips] == [(9, decide.UNKNOWN_POSITION)]
 
@@ -365,7 +367,9 @@ def test_plan__boosts_share_the_keepers_collateral():
     rules = {("boost", POOL, 1): BOOST, ("boost", POOL, 2): BOOST}
     one = decide.boost(pool, positions[(POOL, 1)], BOOST, 10**24, cheap_gas())
     due = [Due("boost", POOL, 1), Due("boost", POOL, 2)]
-    p = decide.plan(due, {POOL: pool}, positions, rules, 0, {POOL: one.collateral_in}, cheap_gas())
+    p = planning.plan(
+        due, {POOL: pool}, positions, rules, 0, {POOL: one.collateral_in}, cheap_gas()
+    )
     assert len(p.actions) == 1
     assert [s.reason for s in p.skips] == [decide.INSUFFICIENT_COLLATERAL]
 
@@ -405,7 +409,7 @@ def test_chunk_liquidations__more_than_one_batch__chunks_of_the_size_most_profit
         decide.liquidation(pool, at_health(pool, 0.95, d, pid), 10**24, costs)
         for pid, d in debts.items()
     ]
-    chunks, skips = decide.chunk_liquidations(actions, 3, costs)
+    chunks, skips = planning.chunk_liquidations(actions, 3, costs)
     assert not skips
     first, second, last = chunks
     assert isinstance(first, Batch) and isinstance(second, Batch)
@@ -423,7 +427,7 @@ def test_batch__budget_is_the_planned_sum__least_out_is_the_smallest_member():
         decide.liquidation(pool, at_health(pool, 0.9, d * WAD, pid), 10**24, cheap_gas())
         for pid, d in ((1, 3_000), (2, 1_000), (3, 2_000))
     ]
-    (batch,), _ = decide.chunk_liquidations(actions, 10, cheap_gas())
+    (batch,), _ = planning.chunk_liquidations(actions, 10, cheap_gas())
     assert batch.kind == "liquidate_many" and batch.ids == [1, 3, 2]
     assert batch.amount == batch.bhusd_in == sum(a.amount for a in actions)
     # a member another keeper takes first leaves the total; one member must still pass
@@ -439,11 +443,11 @@ def test_plan__batching__positions_unprofitable_alone_liquidated_in_one_batch():
     costs = alone_costs(2 * bounty)  # alone: gas twice the bounty
     assert costs.of("liquidate") > bounty
 
-    alone = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1)
+    alone = planning.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1)
     assert not alone.actions and not alone.batches
     assert {s.reason for s in alone.skips} == {decide.UNPROFITABLE}
 
-    p = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
+    p = planning.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
     assert not p.skips
     (batch,) = p.batches
     assert sorted(batch.ids) == list(range(1, 11))
@@ -456,10 +460,10 @@ def test_plan__batching__positions_unprofitable_alone_liquidated_in_one_batch():
     assert all(a.profit > 0 for a in p.actions)
 
     # batches of two cannot carry them: 20k + 75k per position is still above the bounty
-    two = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=2)
+    two = planning.plan(due, {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=2)
     assert not two.actions and len(two.skips) == 10
     # nor can a lone position, whatever the batch size
-    one = decide.plan(due[:1], {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
+    one = planning.plan(due[:1], {POOL: pool}, positions, {}, 10**24, {}, costs, batch_size=1_000)
     assert not one.actions and [s.reason for s in one.skips] == [decide.UNPROFITABLE]
 
 
@@ -474,7 +478,7 @@ def test_plan__batching__short_balance__whole_ones_batched_the_partial_alone():
     }
     balance = full[1].bhusd_in + full[2].bhusd_in + 500 * WAD
     due = [Due("liquidate", POOL, pid) for pid in (3, 2, 1)]
-    p = decide.plan(due, {POOL: pool}, positions, {}, balance, {}, costs, batch_size=1_000)
+    p = planning.plan(due, {POOL: pool}, positions, {}, balance, {}, costs, batch_size=1_000)
     (batch,) = p.batches
     assert batch.ids == [1, 2]
     assert batch.amount == full[1].amount + full[2].amount
@@ -490,7 +494,7 @@ def test_plan__batch_size_1__every_liquidation_alone_at_a_liquidates_gas():
     pool = weth()
     positions = _book(pool, {1: (0.95, 1_000 * WAD), 2: (0.95, 9_000 * WAD)})
     due = [Due("liquidate", POOL, 1), Due("liquidate", POOL, 2)]
-    p = decide.plan(due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas(), batch_size=1)
+    p = planning.plan(due, {POOL: pool}, positions, {}, 10**24, {}, cheap_gas(), batch_size=1)
     assert not p.batches
     assert p.transactions() == p.actions and [a.id for a in p.actions] == [2, 1]
     assert {a.gas_cost for a in p.actions} == {cheap_gas().of("liquidate")}
@@ -501,7 +505,7 @@ def test_plan__batching__protections_still_one_transaction_each():
     positions = _book(pool, {1: (0.95, 1_000 * WAD), 2: (0.95, 9_000 * WAD), 3: (1.3, 5_000 * WAD)})
     due = [Due("deleverage", POOL, 3), Due("liquidate", POOL, 1), Due("liquidate", POOL, 2)]
     rules = {("deleverage", POOL, 3): RULE}
-    p = decide.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas(), batch_size=50)
+    p = planning.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas(), batch_size=50)
     batch, deleverage = p.transactions()
     assert isinstance(batch, Batch) and batch.ids == [2, 1]
     assert isinstance(deleverage, Action) and (deleverage.kind, deleverage.id) == ("deleverage", 3)
@@ -511,32 +515,32 @@ def test_plan__batching__protections_still_one_transaction_each():
 
 
 def test_initial_fees__two_base_fees_plus_tip__capped_and_refused_under_the_base_fee():
-    assert decide.initial_fees(10 * GWEI, 2 * GWEI, None) == (22 * GWEI, 2 * GWEI)
-    assert decide.initial_fees(10 * GWEI, 2 * GWEI, 15 * GWEI) == (15 * GWEI, 2 * GWEI)
-    assert decide.initial_fees(10 * GWEI, 2 * GWEI, 9 * GWEI) is None
+    assert fees.initial_fees(10 * GWEI, 2 * GWEI, None) == (22 * GWEI, 2 * GWEI)
+    assert fees.initial_fees(10 * GWEI, 2 * GWEI, 15 * GWEI) == (15 * GWEI, 2 * GWEI)
+    assert fees.initial_fees(10 * GWEI, 2 * GWEI, 9 * GWEI) is None
 
 
 def test_bumped_fees__both_at_least_12_5_percent_higher():
-    max_fee, tip = decide.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, None)
+    max_fee, tip = fees.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, None)
     assert max_fee * 8 >= 20 * GWEI * 9 and tip * 8 >= 2 * GWEI * 9
     # a risen base fee lifts the max fee beyond the bump
-    max_fee, tip = decide.bumped_fees(20 * GWEI, 2 * GWEI, 50 * GWEI, 2 * GWEI, None)
+    max_fee, tip = fees.bumped_fees(20 * GWEI, 2 * GWEI, 50 * GWEI, 2 * GWEI, None)
     assert max_fee >= 2 * 50 * GWEI + tip
     # a zero tip still goes up
-    assert decide.bumped_fees(10, 0, 1, 0, None)[1] >= 1
+    assert fees.bumped_fees(10, 0, 1, 0, None)[1] >= 1
 
 
 def test_bumped_fees__cap_leaves_no_room__none():
-    assert decide.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, 22 * GWEI) is None
-    assert decide.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, 23 * GWEI) == (
+    assert fees.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, 22 * GWEI) is None
+    assert fees.bumped_fees(20 * GWEI, 2 * GWEI, 5 * GWEI, 2 * GWEI, 23 * GWEI) == (
         22_500_000_000,
         2_250_000_000,
     )
 
 
 def test_effective_gas_price__base_plus_tip_at_most_the_max_fee():
-    assert decide.effective_gas_price(30, 2, 10) == 12
-    assert decide.effective_gas_price(11, 2, 10) == 11
+    assert fees.effective_gas_price(30, 2, 10) == 12
+    assert fees.effective_gas_price(11, 2, 10) == 11
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from bulkhead.keeper import Metrics, decide
+from bulkhead.keeper import Metrics, decide, planning
 from bulkhead.keeper.cli import format_summary
-from bulkhead.keeper.decide import Action, Due, Rule, Skip
+from bulkhead.keeper.decide import Action, Rule, Skip
 from bulkhead.keeper.index import EventIndex
 from bulkhead.keeper.metrics import PoolWindow
+from bulkhead.keeper.planning import Due
 from bulkhead.keeper.prometheus import parse, render
 from bulkhead.risk import BPS, WAD
 
@@ -89,7 +90,7 @@ def test_plan__stop_loss_and_protection_due__stop_loss_first_the_protection_wait
     positions = _book(pool, {1: (1.3, 5_000 * WAD)})
     rules = {("stop_loss", POOL, 1): STOP, ("deleverage", POOL, 1): RULE}
     due = [Due("deleverage", POOL, 1), Due("stop_loss", POOL, 1)]
-    p = decide.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas())
+    p = planning.plan(due, {POOL: pool}, positions, rules, 10**24, {}, cheap_gas())
     assert [(a.kind, a.id) for a in p.actions] == [("stop_loss", 1)]
     assert [(s.kind, s.reason) for s in p.skips] == [("deleverage", decide.CLOSING)]
 
@@ -101,7 +102,7 @@ def test_plan__stop_loss_spends_the_bhusd_balance_after_liquidations():
     assert isinstance(liquidation, Action)
     due = [Due("stop_loss", POOL, 2), Due("liquidate", POOL, 1)]
     rules = {("stop_loss", POOL, 2): STOP}
-    p = decide.plan(
+    p = planning.plan(
         due, {POOL: pool}, positions, rules, liquidation.bhusd_in + 1_000 * WAD, {}, cheap_gas()
     )
     assert [(a.kind, a.id) for a in p.actions] == [("liquidate", 1)]
@@ -136,7 +137,7 @@ def test_plan__paused_pool__no_liquidation_no_boost_the_other_rules_go_on():
     pool, positions, rules, due = _closed_book()
     paused = replace(pool, paused=True, grace_end=NOW - 100, now=NOW)
     assert paused.closed == decide.PAUSED and paused.grace_left == 0
-    p = decide.plan(due, {POOL: paused}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
+    p = planning.plan(due, {POOL: paused}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
     assert [(a.kind, a.id) for a in p.actions] == [("stop_loss", 3), ("deleverage", 2)]
     assert sorted((s.kind, s.id, s.reason) for s in p.skips) == [
         ("boost", 4, decide.PAUSED),
@@ -148,7 +149,7 @@ def test_plan__grace_window__no_liquidation_until_its_end_every_rule_goes_on():
     pool, positions, rules, due = _closed_book()
     grace = replace(pool, grace_end=NOW + 600, now=NOW)
     assert grace.closed == decide.GRACE_WINDOW and grace.grace_left == 600
-    p = decide.plan(due, {POOL: grace}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
+    p = planning.plan(due, {POOL: grace}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
     assert [(a.kind, a.id) for a in p.actions] == [
         ("stop_loss", 3),
         ("deleverage", 2),
@@ -164,7 +165,7 @@ def test_plan__grace_window_ended__liquidated(now):
     pool, positions, rules, due = _closed_book()
     over = replace(pool, grace_end=NOW + 600, now=now)
     assert over.closed is None
-    p = decide.plan(due, {POOL: over}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
+    p = planning.plan(due, {POOL: over}, positions, rules, 10**24, {POOL: 10**24}, cheap_gas())
     assert [(a.kind, a.id) for a in p.actions][0] == ("liquidate", 1)
     assert not p.skips
 

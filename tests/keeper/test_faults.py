@@ -7,9 +7,9 @@ import time
 
 from web3.exceptions import TransactionNotFound
 
+from bulkhead.eth.fees import BUMP_DEN, BUMP_NUM
+from bulkhead.eth.rpc import Rpc
 from bulkhead.keeper import NodeSigner, run_keeper
-from bulkhead.keeper.decide import BUMP_DEN, BUMP_NUM
-from bulkhead.keeper.rpc import Rpc
 from bulkhead.keeper.tx import TxManager, TxRequest
 from bulkhead.node import Anvil
 from bulkhead.risk import WAD

@@ -51,9 +51,7 @@ def test_simulate__small_drop__prints_summary_writes_report_and_plots(tmp_path):
     assert all(len(p["series"]["block"]) == 7 for p in report["pools"])
     for name in PNGS:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "keeper-0.jsonl").exists() or report["keepers"]["implementation"].startswith(
-        "stand-in"
-    )
+    assert (out / "keeper-0.jsonl").exists()
 
 
 def test_simulate__black_thursday_replay_hourly__weth_follows_the_file(tmp_path):

@@ -2,9 +2,8 @@
 
 One embedded Anvil and one deployment for the module (`bulkhead.node.Anvil` through
 `Simulation.start`, stopped at the end); every test rewinds to the deployment, opens its
-own population and runs its own scenario. The keeper is `auto`: the real
-`bulkhead.keeper.Keeper` when installed, the simulator's stand-in otherwise; each report
-says which ran.
+own population and runs its own scenario. The keeper is the shipped
+`bulkhead.keeper.Keeper`; each report says so.
 """
 
 from __future__ import annotations
@@ -16,13 +15,7 @@ import pytest
 from bulkhead.risk import WAD
 from bulkhead.simulate import analysis
 from bulkhead.simulate.engine import Settings, Simulation
-from bulkhead.simulate.keepers import (
-    REAL,
-    STAND_IN,
-    KeeperUnavailable,
-    make_keepers,
-    real_keeper_available,
-)
+from bulkhead.simulate.keepers import REAL, make_keepers
 from bulkhead.simulate.population import Population
 from bulkhead.simulate.report import pool_summary
 from bulkhead.simulate.scenario import Regime, Scenario
@@ -64,16 +57,12 @@ def shortfall_from_events(report, pool):
     )
 
 
-def expected_keeper():
-    return REAL if real_keeper_available() else STAND_IN
-
-
 def test_drop_40__default_params_and_population__zero_bad_debt_one_keeper(sim):
     books, report = simulate(sim, Scenario(blocks=8, start=2), keepers=1)
     # the default max LTV leaves every position's collateral above the liquidation penalty
     # through a 40 % gap
     assert all(b.safe_drop() > 0.40 for b in books.values())
-    assert report["keepers"]["implementation"] == expected_keeper()
+    assert report["keepers"]["implementation"] == REAL
     assert len(report["keepers"]["addresses"]) == 1
     s = summaries(report)
     assert s["WETH"]["liquidations"] > 0 and s["WBTC"]["liquidations"] > 0
@@ -89,7 +78,7 @@ def test_drop_beyond_the_frontier__default_params__shortfall_is_what_collateral_
     drop = 0.50  # within every pool's jump bound, beyond the 40 % the defaults are set for
     books, report = simulate(sim, Scenario(blocks=8, start=2, drop={"*": drop}))
     s = summaries(report)
-    assert report["keepers"]["implementation"] == expected_keeper()
+    assert report["keepers"]["implementation"] == REAL
     for name in POOLS:
         assert s[name]["refused_blocks"] == 0, name
         predicted = books[name].shortfall_after(drop) / WAD
@@ -207,27 +196,12 @@ def test_same_seed__run_twice__identical_report(sim):
     ]
 
 
-def test_stand_in_keeper__drop_40__liquidates_every_liquidatable_position(sim):
-    _, report = simulate(
-        sim,
-        Scenario(blocks=6, start=2),
-        keeper_kind="stand-in",
-        population=Population(positions=30),
-    )
-    assert report["keepers"]["implementation"] == STAND_IN
-    s = summaries(report)
-    assert sum(x["liquidations"] for x in s.values()) > 0
-    assert all(x["liquidatable_end"] == 0 for x in s.values())
-    assert report["accounting"]["ok"]
-
-
-def test_make_keepers__real_asked__real_keeper_or_refused(sim):
-    if real_keeper_available():
-        handles = make_keepers("real", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
+def test_make_keepers__auto_and_real__the_shipped_keeper(sim):
+    for kind in ("auto", "real"):
+        handles = make_keepers(kind, sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
         assert [h.implementation for h in handles] == [REAL]
-    else:
-        with pytest.raises(KeeperUnavailable, match="not installed"):
-            make_keepers("real", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
+    with pytest.raises(ValueError, match="unknown keeper kind 'stand-in'"):
+        make_keepers("stand-in", sim.rpc_url, sim.deployment, sim.keeper_accounts[:1])
 
 
 # ------------------------------------------------------------------ issue 15's controls
@@ -277,11 +251,10 @@ def test_haircut_set_by_governance__positions_open_under_it__series_shows_it(sim
     assert report["steward"] is None
 
 
-@pytest.mark.parametrize("keeper_kind", ["auto", "stand-in"])
-def test_stop_losses__keeper_after_a_fall__each_pays_the_keeper_at_most_its_fee(sim, keeper_kind):
-    """The shipped keeper (`auto`: bulkhead.keeper, due bit 8) and the stand-in alike."""
+def test_stop_losses__keeper_after_a_fall__each_pays_the_keeper_at_most_its_fee(sim):
+    """The shipped keeper (bulkhead.keeper, due bit 8)."""
     _, report = simulate(
-        sim, Scenario(blocks=5, start=2, drop={"*": 0.25}), keeper_kind=keeper_kind,
+        sim, Scenario(blocks=5, start=2, drop={"*": 0.25}),
         population=Population(positions=45, stop_loss=1.0),
     )  # fmt: skip
     stops = [e for e in report["events"] if e["kind"] == "stop_loss"]

@@ -12,10 +12,11 @@ import json
 import pytest
 from web3 import Web3
 
-from bulkhead.accounts import STEWARD_DEV_ACCOUNT
 from bulkhead.chain import Sender, connect
 from bulkhead.client import Client
 from bulkhead.deploy import Deployment
+from bulkhead.eth.accounts import STEWARD_DEV_ACCOUNT
+from bulkhead.eth.rpc import Rpc
 from bulkhead.node import Anvil
 from tests.cli.conftest import Cli
 
@@ -39,9 +40,7 @@ class Chain:
         self.admin = Sender(self.w3, self.accounts[ADMIN])
 
     def rpc(self, method: str, *params):
-        answer = self.w3.provider.make_request(method, list(params))
-        assert "error" not in answer, answer
-        return answer["result"]
+        return Rpc(self.w3.provider).request(method, params)
 
     def warp(self, seconds: int) -> None:
         """Move the clock; the next transaction's block carries the new time."""

@@ -17,9 +17,10 @@ from typing import Any
 
 import click
 
-from bulkhead.chain import LOCAL_CHAIN_IDS, NodeError, Sender
+from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
 from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
+from bulkhead.errors import BulkheadError
 from bulkhead.keeper.cli import BATCH_SIZE
 from bulkhead.keeper.fleet.partition import DEFAULT_SIZE
 from bulkhead.keeper.runner import web3_for
@@ -143,7 +144,7 @@ def fleet(
         local = LocalFleet(rpc_url, manifest, specs, dry_run=dry_run, env=env, log_dir=log_dir)
         click.echo(f"fleet: {workers} workers, logs in {local.log_dir}", err=True)
         summary = _run(local, duration)
-    except (ConfigError, NodeError, UserError) as exc:
+    except BulkheadError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2))

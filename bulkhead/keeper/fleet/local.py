@@ -25,11 +25,11 @@ from typing import Any
 
 from eth_account import Account
 from web3 import Web3
-from web3.types import RPCEndpoint
 
-from bulkhead.accounts import STEWARD_DEV_ACCOUNT
 from bulkhead.artifacts import ROOT
 from bulkhead.chain import LOCAL_CHAIN_IDS
+from bulkhead.eth.accounts import STEWARD_DEV_ACCOUNT
+from bulkhead.eth.rpc import Rpc, RpcError
 from bulkhead.keeper.fleet.board import Board
 from bulkhead.keeper.fleet.server import FleetError, RedisServer
 from bulkhead.keeper.fleet.silverback import queue_name
@@ -81,11 +81,10 @@ def dev_workers(w3: Web3, n: int, accounts: list[int] | None = None) -> list[Wor
                 f"{n} workers need dev accounts {indexes[0]}..{indexes[-1]}; the node has "
                 f"{len(dev)} (start it with more, e.g. `anvil --accounts {max(indexes) + 1}`)"
             )
-        answer = w3.provider.make_request(
-            RPCEndpoint("anvil_setBalance"), [key.address, hex(DEV_ETH)]
-        )
-        if "error" in answer:
-            raise FleetError(f"cannot fund dev account {index}: {answer['error']}")
+        try:
+            Rpc(w3.provider).request("anvil_setBalance", [key.address, hex(DEV_ETH)])
+        except RpcError as exc:
+            raise FleetError(f"cannot fund dev account {index}: {exc.message}") from None
         specs.append(WorkerSpec(f"w{i + 1}", private_key="0x" + key.key.hex(), address=key.address))
     return specs
 

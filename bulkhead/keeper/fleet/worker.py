@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from bulkhead.eth.rpc import RpcError, to_int
 from bulkhead.keeper.core import Keeper, StepReport
 from bulkhead.keeper.fleet.board import Board, View
 from bulkhead.keeper.fleet.partition import (
@@ -29,7 +30,6 @@ from bulkhead.keeper.fleet.partition import (
     partition_of,
     partitions,
 )
-from bulkhead.keeper.rpc import RpcError, to_int
 
 BEACON_S = 1.0  # [s] between the beacon's pings (keeps our named connection up)
 
