@@ -32,7 +32,8 @@ from web3 import Web3
 
 from bulkhead import artifacts
 from bulkhead.chain import Sender, connect
-from bulkhead.deploy import Config, Deployment, PoolInfo, deploy
+from bulkhead.client import Pool
+from bulkhead.deploy import Config, Deployment, deploy
 from bulkhead.eth.rpc import Rpc
 from bulkhead.node import Anvil, NodeStartError, anvil_binary
 
@@ -256,30 +257,19 @@ def contract(w3: Web3, name: str, address: str):
 
 
 @dataclass
-class Market:
-    """One pool with its mock token and mock feed."""
+class Market(Pool):
+    """One pool with its mock token and mock feed: the client's `Pool` handle, plus the
+    feed's decimals that the benchmarks price with."""
 
-    info: PoolInfo
-    pool: Any
-    token: Any
-    feed: Any
     feed_decimals: int
 
     @property
-    def name(self) -> str:
-        return self.info.name
-
-    @property
-    def decimals(self) -> int:
-        return self.info.collateral_decimals
+    def pool(self) -> Any:
+        return self.contract
 
     @property
     def unit(self) -> int:
         return 10**self.decimals
-
-    @property
-    def scale(self) -> int:
-        return 10 ** (18 - self.decimals)
 
     def answer(self, usd: float) -> int:
         """A feed answer [feed units] for a price in USD."""
@@ -342,7 +332,7 @@ class Node:
         feed = self.contract("MockAggregator", info.feed)
         return Market(
             info=info,
-            pool=self.contract("MarginPool", info.address),
+            contract=self.contract("MarginPool", info.address),
             token=self.contract("MockToken", info.collateral),
             feed=feed,
             feed_decimals=feed.functions.decimals().call(),

@@ -66,6 +66,13 @@ def node_options(f: Callable) -> Callable:
     return rpc_option(manifest_option(f))
 
 
+def seconds_option(*decls: str, default: float, least: float, help: str) -> Callable:
+    """A number of seconds no smaller than `least`: poll intervals, timeouts, lease lives."""
+    return click.option(
+        *decls, type=click.FloatRange(min=least), default=default, show_default=True, help=help
+    )
+
+
 def log_format_option(text: str = "text") -> Callable:
     """`--log-format json|text` of a bot's log on stderr, env BULKHEAD_LOG_FORMAT; `text`
     says what the text format holds."""

@@ -21,7 +21,13 @@ from bulkhead.keeper.runner import (
     unfunded_message,
 )
 from bulkhead.keeper.runner import run as run_keeper
-from bulkhead.options import NUMBER, account_options, log_format_option, node_options
+from bulkhead.options import (
+    NUMBER,
+    account_options,
+    log_format_option,
+    node_options,
+    seconds_option,
+)
 
 
 class _BatchSize(click.ParamType):
@@ -60,13 +66,7 @@ def keeper() -> None:
 @click.option(
     "--priority-fee", type=NUMBER, help="Priority fee per gas [gwei] (default: the node's)."
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.05),
-    default=2.0,
-    show_default=True,
-    help="Seconds between passes.",
-)
+@seconds_option("--poll-interval", default=2.0, least=0.05, help="Seconds between passes.")
 @click.option(
     "--native-price",
     type=NUMBER,

@@ -42,6 +42,21 @@ class Due:
     id: int
 
 
+@dataclass(frozen=True)
+class Scan:
+    """One pass's reading of the chain, in one JSON-RPC batch at one block: each pool's
+    state, what the views say is due, how many ids they covered, and the keeper's own
+    balances (bhUSD; the collateral of pools with boost rules; the allowances read)."""
+
+    states: dict[str, PoolState]
+    due: list[Due]
+    scanned: int
+    block: int
+    bhusd: int
+    collateral: dict[str, int]
+    allowance: dict[str, int]
+
+
 @dataclass
 class Plan:
     """`actions`: one per position, in the order to send them; `batches`: the liquidations

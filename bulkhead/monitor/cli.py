@@ -18,7 +18,7 @@ from bulkhead.deploy import Deployment
 from bulkhead.monitor import risk_model
 from bulkhead.monitor.book import PoolReport, report_json, risk_report
 from bulkhead.monitor.risk_model import RiskModelError
-from bulkhead.options import VolType, json_option, node_options
+from bulkhead.options import VolType, json_option, node_options, seconds_option
 
 
 def attach(rpc_url: str, manifest: str) -> Client:
@@ -273,12 +273,8 @@ def report_text(reports: list[PoolReport], block: int, top: int) -> str:
     show_default=True,
     help="Monte-Carlo price paths per pool at each new block.",
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.1),
-    default=1.0,
-    show_default=True,
-    help="Seconds between looks at the node's head.",
+@seconds_option(
+    "--poll-interval", default=1.0, least=0.1, help="Seconds between looks at the node's head."
 )
 @click.option(
     "--json",

@@ -49,6 +49,7 @@ from bulkhead.simulate.driver import Driver, DriverError, Tx, abi, checksum, to_
 from bulkhead.simulate.population import Planned, PoolSpec, Population, plan
 from bulkhead.simulate.recorder import Recorder, Tracked
 from bulkhead.simulate.scenario import Replay, Scenario, load_replay, paths
+from bulkhead.simulate.schema import AccountingReport, Isolation, PoolReport, Report, VaultReport
 from bulkhead.simulate.steward import SimSteward
 from bulkhead.steward.core import StewardConfig
 
@@ -599,8 +600,8 @@ class Simulation:
         block_time: int | None = None,
         progress: bool = True,
         log_dir: Path | None = None,
-    ) -> dict[str, Any]:
-        """Drive one scenario from the current state; returns the report (a dict)."""
+    ) -> Report:
+        """Drive one scenario from the current state; returns the report."""
         assert self.driver is not None and self.deployment is not None
         scenario = scenario or self.s.scenario
         block_time = block_time or self.s.block_time
@@ -786,7 +787,7 @@ class Simulation:
         vault = self._vault_report(vault_start, head, self._recorded)
         isolation = self._isolation(scenario, tracked, start_positions, start_views, end_views)
         accounting = self._accounting(recorder)
-        report = {
+        return {
             "version": 1,
             "seed": self.s.seed,
             "settings": {**self.s.as_json(), "keepers": n_keepers, "block_time": block_time},
@@ -829,9 +830,8 @@ class Simulation:
                 "keeper_steps": round(keeper_seconds, 2),
                 "per_block_ms": round(blocks_seconds / max(blocks_run, 1) * 1000, 1),
             },
+            "ok": accounting["ok"],
         }
-        report["ok"] = accounting["ok"]
-        return report
 
     def _steward(self, pools: Sequence[str], log_dir: Path | None) -> SimSteward:
         assert self.w3 is not None and self.deployment is not None
@@ -848,9 +848,9 @@ class Simulation:
         start_positions: dict[str, dict[int, tuple[int, int]]],
         start_views: dict[str, dict[str, int]],
         end_views: dict[str, dict[str, int]],
-    ) -> dict[str, Any]:
+    ) -> dict[str, Isolation]:
         """For every pool the scenario does not move: did anything of it change?"""
-        out = {}
+        out: dict[str, Isolation] = {}
         for t in tracked:
             if scenario.moves(t.name):
                 continue
@@ -877,7 +877,7 @@ class Simulation:
 
     def _vault_report(
         self, start: dict[str, int] | None, from_block: int, to_block: int
-    ) -> dict[str, Any] | None:
+    ) -> VaultReport | None:
         """The vault before and after the scenario, and the covers it paid meanwhile."""
         assert self.driver is not None and self.deployment is not None
         if start is None:
@@ -898,7 +898,7 @@ class Simulation:
             and not covers,
         }
 
-    def _accounting(self, recorder: Recorder) -> dict[str, Any]:
+    def _accounting(self, recorder: Recorder) -> AccountingReport:
         """bhUSD supply + reserves == debts + bad debts, over every pool (FUND included),
         after each pool accrued in one block (the rate from its Accrue event)."""
         assert self.driver is not None and self.deployment is not None
@@ -981,7 +981,7 @@ def _pool_report(
     scenario: Scenario,
     start: Mapping[str, int],
     end: Mapping[str, int],
-) -> dict[str, Any]:
+) -> PoolReport:
     series = t.series
     return {
         "name": t.name,
@@ -1002,7 +1002,7 @@ def run(
     progress: bool = True,
     plots: bool = True,
     log: Callable[[str], None] = _stderr,
-) -> dict[str, Any]:
+) -> Report:
     """One simulation from a fresh deployment: report (and files in `out`, when given)."""
     from bulkhead.simulate import report as report_mod
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import matplotlib
 
+from bulkhead.simulate.schema import PoolReport, Report, SweepResult
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, NullFormatter
@@ -22,7 +24,7 @@ COLORS = {
 }  # fmt: skip
 
 
-def _pools(report: dict[str, Any]) -> list[dict[str, Any]]:
+def _pools(report: Report) -> list[PoolReport]:
     return report["pools"]
 
 
@@ -64,7 +66,7 @@ def _legend(fig: Any, axes: list[Any], ncol: int = 6) -> None:
     )  # fmt: skip
 
 
-def last_activity(report: dict[str, Any]) -> int:
+def last_activity(report: Report) -> int:
     """The last block in which anything moved in any pool (price, liquidations, protections,
     the lowest health): the plots stop a few blocks after it instead of running on flat."""
     last = 0
@@ -82,14 +84,14 @@ def last_activity(report: dict[str, Any]) -> int:
     return last
 
 
-def _trim(report: dict[str, Any], axes: list[Any]) -> None:
+def _trim(report: Report, axes: list[Any]) -> None:
     blocks = _pools(report)[0]["series"]["block"]
     end = min(blocks[-1], last_activity(report) + max(3, (blocks[-1] - blocks[0]) // 10))
     for ax in axes:
         ax.set_xlim(blocks[0] - 0.5, max(end, blocks[0] + 1) + 0.5)
 
 
-def price_liquidations(report: dict[str, Any], path: Path) -> Path:
+def price_liquidations(report: Report, path: Path) -> Path:
     pools = _pools(report)
     fig, axes = _grid(len(pools), "Price (% of start) with liquidations and protections per block")
     for ax, pool in zip(axes, pools, strict=True):
@@ -139,7 +141,7 @@ def price_liquidations(report: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def health(report: dict[str, Any], path: Path) -> Path:
+def health(report: Report, path: Path) -> Path:
     pools = _pools(report)
     fig, axes = _grid(len(pools), "Health of positions with debt, at the market price")
     labels = ("1st pct", "5th pct", "25th pct", "median", "75th pct")
@@ -197,7 +199,7 @@ def health(report: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
+def reserve_bad_debt(report: Report, path: Path) -> Path:
     pools = _pools(report)
     fig, axes = _grid(len(pools), "Reserve and bad debt [bhUSD] per pool")
     for ax, pool in zip(axes, pools, strict=True):
@@ -223,7 +225,7 @@ def reserve_bad_debt(report: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def keeper_profit(report: dict[str, Any], path: Path) -> Path:
+def keeper_profit(report: Report, path: Path) -> Path:
     pools = _pools(report)
     fig, ax = plt.subplots(figsize=(10, 4.2))
     fig.suptitle("Keepers: cumulative bounties, gas and profit [USD]", fontsize=11)
@@ -269,12 +271,14 @@ def _cumsum(values: list[float]) -> list[float]:
     return out
 
 
-def haircut(report: dict[str, Any], path: Path) -> Path:
+def haircut(report: Report, path: Path) -> Path:
     """With the steward on: each pool's haircut, the steward's target (its volatility
     estimate through the curve, before the ceiling) and the price per block, the regime's
     rising and crash phases shaded."""
     pools = _pools(report)
     steward = report["steward"]
+    if steward is None:
+        raise ValueError("the haircut plot needs a run with the steward on")
     phases = report["scenario"].get("phases") or {}
     fig, axes = _grid(len(pools), "Haircut set by the risk steward, its target, and the price")
     for ax, pool in zip(axes, pools, strict=True):
@@ -305,7 +309,7 @@ def haircut(report: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def run_plots(report: dict[str, Any], out: Path, prefix: str = "") -> list[Path]:
+def run_plots(report: Report, out: Path, prefix: str = "") -> list[Path]:
     written = [
         price_liquidations(report, out / f"{prefix}price_liquidations.png"),
         health(report, out / f"{prefix}health.png"),
@@ -317,7 +321,7 @@ def run_plots(report: dict[str, Any], out: Path, prefix: str = "") -> list[Path]
     return written
 
 
-def frontier_line(sweep: dict[str, Any], path: Path) -> Path:
+def frontier_line(sweep: SweepResult, path: Path) -> Path:
     """A one-parameter sweep: the frontier (or bad debt) against the parameter, a line."""
     axis = sweep["axes"][0]
     frontier = sweep["metric"] == "frontier"
@@ -341,7 +345,7 @@ def frontier_line(sweep: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def frontier_heatmap(sweep: dict[str, Any], path: Path) -> Path:
+def frontier_heatmap(sweep: SweepResult, path: Path) -> Path:
     """The frontier table as a heatmap over two parameters; a line for one parameter."""
     axes_ = sweep["axes"]
     if len(axes_) == 1:

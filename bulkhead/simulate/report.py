@@ -9,9 +9,10 @@ from typing import Any
 
 from bulkhead import fmt
 from bulkhead.risk import WAD
+from bulkhead.simulate.schema import PoolReport, Report
 
 
-def pool_summary(pool: dict[str, Any]) -> dict[str, Any]:
+def pool_summary(pool: PoolReport) -> dict[str, Any]:
     """The numbers of one pool's run, from its series."""
     s = pool["series"]
     prices = s["price"]
@@ -54,7 +55,7 @@ def _usd(value: float) -> str:
     return fmt.usd(round(value * 100) * 10**16)
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: Report) -> str:
     """The summary table and the notes under it."""
     rows = []
     sums = [pool_summary(p) for p in report["pools"]]
@@ -193,7 +194,7 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _controls_lines(report: dict[str, Any], sums: Sequence[dict[str, Any]]) -> list[str]:
+def _controls_lines(report: Report, sums: Sequence[dict[str, Any]]) -> list[str]:
     """The regime's phases, the haircuts (and the steward's moves), the stop-losses."""
     lines = []
     scenario = report["scenario"]
@@ -261,7 +262,7 @@ def _scenario_text(s: dict[str, Any]) -> str:
     return f"{moving} replays {s['file']} from block {s['start']}"
 
 
-def write(report: dict[str, Any], out: Path, plots: bool = True, prefix: str = "") -> list[Path]:
+def write(report: Report, out: Path, plots: bool = True, prefix: str = "") -> list[Path]:
     """report.json (and the PNG plots) in `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{prefix}report.json"
@@ -274,5 +275,5 @@ def write(report: dict[str, Any], out: Path, plots: bool = True, prefix: str = "
     return written
 
 
-def summaries(report: dict[str, Any]) -> Sequence[dict[str, Any]]:
+def summaries(report: Report) -> Sequence[dict[str, Any]]:
     return [pool_summary(p) for p in report["pools"]]

@@ -37,6 +37,7 @@ from bulkhead.simulate import analysis
 from bulkhead.simulate.driver import DriverError
 from bulkhead.simulate.engine import Settings, Simulation, SimulationError, _stderr
 from bulkhead.simulate.scenario import Scenario
+from bulkhead.simulate.schema import SweepResult
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def run(
     progress: bool = True,
     plots: bool = True,
     log: Callable[[str], None] = _stderr,
-) -> dict[str, Any]:
+) -> SweepResult:
     """Run the sweep; returns the table (and writes sweep.json, sweep.csv and
     frontier.png in `out`)."""
     if not 1 <= len(axes) <= 2:
@@ -304,7 +305,7 @@ def run(
             if bar is not None:
                 bar.close()
         keeper_impl = next((p["keeper"] for c in cells for p in c.get("probes", [])), None)
-    result = {
+    result: SweepResult = {
         "version": 1,
         "metric": metric,
         "title": _title(metric, pools, settings),
@@ -335,7 +336,7 @@ def _title(metric: str, pools: Sequence[str], s: Settings) -> str:
     return f"{', '.join(pools)}: {what} ({s.population.positions} positions, seed {s.seed})"
 
 
-def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def table_rows(result: SweepResult) -> tuple[list[str], list[list[str]]]:
     axes = result["axes"]
     headers = [a["label"].split(" (")[0] for a in axes]
     if result["metric"] == "frontier":
@@ -383,7 +384,7 @@ def _reason(error: str) -> str:
     return error.rsplit(": ", 1)[-1].split(" (")[0]
 
 
-def render(result: dict[str, Any]) -> str:
+def render(result: SweepResult) -> str:
     from bulkhead import fmt
 
     headers, rows = table_rows(result)
@@ -403,7 +404,7 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(result: dict[str, Any], out: Path, plots: bool = True, prefix: str = "") -> list[Path]:
+def write(result: SweepResult, out: Path, plots: bool = True, prefix: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     path = out / f"{prefix}sweep.json"

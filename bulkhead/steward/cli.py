@@ -33,6 +33,7 @@ from bulkhead.options import (
     json_option,
     log_format_option,
     node_options,
+    seconds_option,
 )
 from bulkhead.steward.core import Assessment, Steward, StewardConfig, steward_sender
 from bulkhead.steward.decide import DEFAULT_MIN_CHANGE, DEFAULT_WINDOW, Curve
@@ -170,20 +171,13 @@ def steward() -> None:
 @account_options(STEWARD_DEFAULT)
 @click.option("--once", is_flag=True, help="One pass over the pools, then exit.")
 @click.option("--dry-run", is_flag=True, help="Decide and log; send nothing.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.05),
-    default=DEFAULT_INTERVAL,
-    show_default=True,
-    help="Seconds between passes.",
-)
+@seconds_option("--interval", default=DEFAULT_INTERVAL, least=0.05, help="Seconds between passes.")
 @_policy_options
 @log_format_option()
-@click.option(
+@seconds_option(
     "--connect-timeout",
-    type=click.FloatRange(min=0),
     default=30.0,
-    show_default=True,
+    least=0,
     help="Seconds to wait for the node (with --once also when it goes away).",
 )
 @json_option

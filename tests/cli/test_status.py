@@ -223,7 +223,7 @@ def test_health_mirror__status_values__equal_bulkhead_risk(cli, client, book):
 
 def test_display__dust_and_young_vault_apy__plain_and_labelled():
     from bulkhead import fmt
-    from bulkhead.cli import _apy_text
+    from bulkhead.cli.base import _apy_text
 
     # a dust reserve in plain digits, not 1.490E-4
     assert fmt.usd(149 * 10**12) == "0.000149"

@@ -162,14 +162,14 @@ def test_every_position_of_a_batch_taken_before_simulation__lost_race_nothing_se
     # the keeper's discovery and plan see all four; the rival liquidates them before the
     # keeper simulates its batch
     keeper.logs.sync(keeper.index, chain.block)
-    states, due, _scanned, wallet = keeper._discover()
+    scan = keeper._discover()
     quote = keeper.tx.quote()
     the_plan = planning.plan(
-        due,
-        states,
-        keeper._positions(due),
+        scan.due,
+        scan.states,
+        keeper._positions(scan.due),
         {},
-        wallet["bhusd"],
+        scan.bhusd,
         {},
         keeper._costs(quote),
         batch_size=keeper._batch_size(),

@@ -17,10 +17,10 @@ from bulkhead.eth.accounts import AccountError
 from bulkhead.eth.rpc import RpcError
 from bulkhead.keeper import Metrics, resolve_signer
 from bulkhead.keeper.cli import format_summary, keeper
-from bulkhead.keeper.core import _windows
 from bulkhead.keeper.decide import Rule
 from bulkhead.keeper.index import POOL_EVENTS, EventIndex
 from bulkhead.keeper.runner import Backoff
+from bulkhead.keeper.scan import _windows
 from bulkhead.risk import WAD
 
 POOL = "0x00000000000000000000000000000000000000A1"

@@ -24,7 +24,7 @@ from bulkhead.errors import BulkheadError
 from bulkhead.keeper.cli import BATCH_SIZE
 from bulkhead.keeper.fleet.partition import DEFAULT_SIZE
 from bulkhead.keeper.runner import web3_for
-from bulkhead.options import node_options
+from bulkhead.options import node_options, seconds_option
 from bulkhead.risk import WAD
 
 POLL_S = 1.0  # [s] between two looks at the processes
@@ -73,11 +73,10 @@ def _accounts(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
     show_default=True,
     help="Position ids per partition (the unit a worker leases).",
 )
-@click.option(
+@seconds_option(
     "--lease-ttl",
-    type=click.FloatRange(min=1),
     default=30.0,
-    show_default=True,
+    least=1,
     help="Seconds a lease lives unrenewed: a hung worker's partitions go after this long "
     "(a killed worker's at once).",
 )

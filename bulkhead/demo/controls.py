@@ -21,7 +21,7 @@ from typing import Any
 
 from bulkhead import fmt, risk
 from bulkhead.chain import Sender
-from bulkhead.demo import DemoContext, DemoError, _rpc, _run_keeper
+from bulkhead.demo.context import DemoContext, DemoError, _rpc, _run_keeper
 from bulkhead.risk import BPS, WAD
 
 STOP_LOSS_POOL = "WETH"
