@@ -245,15 +245,7 @@ def word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-# ------------------------------------------------------------------- rpc
-
-
 # ------------------------------------------------------------------ node
-
-
-def contract(w3: Web3, name: str, address: str):
-    """A web3 contract object for a deployable by name, with its current ABI."""
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts.abi(name))
 
 
 @dataclass
@@ -325,7 +317,7 @@ class Node:
         return Sender(self.w3, self.accounts[index])
 
     def contract(self, name: str, address: str):
-        return contract(self.w3, name, address)
+        return artifacts.contract(self.w3, name, address)
 
     def market(self, name: str) -> Market:
         info = self.deployment.pool(name)

@@ -14,6 +14,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
@@ -89,3 +90,10 @@ def load(name: str) -> Artifact:
 
 def abi(name: str) -> list:
     return load(name).abi
+
+
+def contract(w3: Any, name: str, address: str) -> Any:
+    """The web3 contract object of the deployable `name` at `address` (any case)."""
+    from web3 import Web3
+
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi(name))

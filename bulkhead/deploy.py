@@ -16,12 +16,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 
-from bulkhead import artifacts
-from bulkhead.chain import LOCAL_CHAIN_IDS, Sender
+from bulkhead.chain import Sender
 from bulkhead.errors import BulkheadError
 from bulkhead.risk import (
     MAX_GRACE_PERIOD,
@@ -37,6 +36,9 @@ from bulkhead.vault import (
     validate_reserve_target,
     validate_stream_period,
 )
+
+if TYPE_CHECKING:
+    from bulkhead.eth.backend import Backend
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "local.toml"
 MANIFEST_VERSION = 1
@@ -203,6 +205,10 @@ class Config:
             raise ConfigError(f"config {path}: pool names repeat")
         return cls(pools, VaultConfig.from_dict(raw.get("vault", {})))
 
+    def reserve_target(self, pool: PoolConfig) -> int:
+        """[wad] the pool's own reserve target, else the one of the [vault] table."""
+        return self.vault.reserve_target if pool.reserve_target is None else pool.reserve_target
+
     @property
     def uses_mocks(self) -> bool:
         return any(p.collateral == "mock" or p.feed == "mock" for p in self.pools)
@@ -293,14 +299,8 @@ class Deployment:
             raise ConfigError(f"manifest is malformed: {exc}") from None
         if deployment.version != MANIFEST_VERSION:
             raise ConfigError(f"manifest version {deployment.version} is not {MANIFEST_VERSION}")
-        addresses = [
-            deployment.stablecoin,
-            deployment.factory,
-            deployment.pool_blueprint,
-            deployment.lens,
-            deployment.automation,
-            deployment.vault,
-        ]
+        contracts = ("stablecoin", "factory", "pool_blueprint", "lens", "automation", "vault")
+        addresses = [getattr(deployment, name) for name in contracts]
         for p in deployment.pools:
             addresses += [p.address, p.collateral, p.feed]
             if not isinstance(p.reserve_target, int) or p.reserve_target < 0:
@@ -337,144 +337,160 @@ def _pool_info(raw: Any) -> PoolInfo:
     return PoolInfo(**raw, params=params)
 
 
-def _contract(w3: Web3, name: str, address: str | None = None):
-    art = artifacts.load(name)
-    if address is None:
-        return w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=art.abi)
+def _quiet(_line: str) -> None: ...
 
 
 def deploy(
     w3: Web3,
     sender: Sender,
     config: Config | None = None,
-    progress: Callable[[str], None] = lambda _line: None,
+    progress: Callable[[str], None] = _quiet,
     steward: str | None = None,
 ) -> Deployment:
     """Deploy the whole system with `sender` paying; return the manifest.
 
     `steward`: the risk steward to name (`factory.set_steward`), never the deployer
     (governance's haircut changes bypass the steward's rules); None names none."""
+    from bulkhead.eth.backend import Web3Backend
+
+    return deploy_on(Web3Backend(w3, sender), config, progress, steward)
+
+
+def deploy_on(
+    b: Backend,
+    config: Config | None = None,
+    progress: Callable[[str], None] = _quiet,
+    steward: str | None = None,
+) -> Deployment:
+    """The deployment recipe on the backend `b`: what `deploy` sends to a node and what the
+    fuzzer runs in titanoboa are the same steps in the same order."""
     config = config or Config.load()
+    _refuse(b, config, steward)
+    deploy_block = b.first_block()
+
+    progress("deploying bhUSD")
+    stablecoin = b.deploy("Stablecoin")
+    progress("deploying the MarginPool blueprint")
+    blueprint = b.deploy_blueprint("MarginPool")
+    progress("deploying PoolFactory")
+    factory = b.deploy("PoolFactory", stablecoin, blueprint)
+    progress("handing bhUSD ownership to the factory")
+    b.transact("Stablecoin", stablecoin, "transfer_ownership", factory)
+    b.transact("PoolFactory", factory, "accept_stablecoin_ownership")
+    progress("deploying PoolLens")
+    lens = b.deploy("PoolLens")
+    progress("deploying PositionAutomation")
+    automation = b.deploy("PositionAutomation", factory, stablecoin)
+    b.transact("PoolFactory", factory, "set_automation", automation)
+    progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
+    vault = b.deploy("SavingsVault", stablecoin, factory, config.vault.stream_period)
+    b.transact("PoolFactory", factory, "set_vault", vault)
+
+    deployment = Deployment(
+        chain_id=b.chain_id(),
+        deploy_block=deploy_block,
+        deployer=b.address,
+        stablecoin=stablecoin,
+        factory=factory,
+        pool_blueprint=blueprint,
+        lens=lens,
+        automation=automation,
+        vault=vault,
+    )
+    for pool_cfg in config.pools:
+        info = create_pool(b, factory, pool_cfg, progress)
+        configure_pool(b, factory, info, pool_cfg, config.reserve_target(pool_cfg), progress)
+        deployment.pools.append(info)
+    if steward is not None:
+        progress(f"naming {steward} the risk steward")
+        b.transact("PoolFactory", factory, "set_steward", Web3.to_checksum_address(steward))
+    deployment.deploy_block_hash = b.block_hash(deploy_block)
+    return deployment
+
+
+def _refuse(backend: Backend, config: Config, steward: str | None) -> None:
+    """ConfigError, before anything is sent, for a deployment the recipe must not make."""
     if steward is not None:
         if not Web3.is_address(steward):
             raise ConfigError(f"the steward {steward!r} is not an address")
-        if steward.lower() == sender.address.lower():
+        if steward.lower() == backend.address.lower():
             raise ConfigError(
                 "the steward must not be the deployer: governance's haircut changes bypass "
                 "the steward's rules"
             )
-    chain_id = w3.eth.chain_id
-    if config.uses_mocks and chain_id not in LOCAL_CHAIN_IDS:
+    if config.uses_mocks and not backend.is_local():
         raise ConfigError(
-            f"mock tokens and feeds are refused on chain id {chain_id} (not a local dev chain)"
+            f"mock tokens and feeds are refused on chain id {backend.chain_id()} "
+            "(not a local dev chain)"
         )
-    deploy_block = w3.eth.block_number + 1
-
-    progress("deploying bhUSD")
-    stablecoin = sender.deploy(_contract(w3, "Stablecoin"))
-    progress("deploying the MarginPool blueprint")
-    blueprint = sender.deploy_blueprint(artifacts.load("MarginPool").blueprint)
-    progress("deploying PoolFactory")
-    factory = sender.deploy(_contract(w3, "PoolFactory"), stablecoin.address, blueprint)
-    progress("handing bhUSD ownership to the factory")
-    sender.transact(stablecoin.functions.transfer_ownership(factory.address))
-    sender.transact(factory.functions.accept_stablecoin_ownership())
-    progress("deploying PoolLens")
-    lens = sender.deploy(_contract(w3, "PoolLens"))
-    progress("deploying PositionAutomation")
-    automation = sender.deploy(
-        _contract(w3, "PositionAutomation"), factory.address, stablecoin.address
-    )
-    sender.transact(factory.functions.set_automation(automation.address))
-    progress(f"deploying SavingsVault (stream period {config.vault.stream_period} s)")
-    vault = sender.deploy(
-        _contract(w3, "SavingsVault"),
-        stablecoin.address,
-        factory.address,
-        config.vault.stream_period,
-    )
-    sender.transact(factory.functions.set_vault(vault.address))
-
-    deployment = Deployment(
-        chain_id=chain_id,
-        deploy_block=deploy_block,
-        deployer=sender.address,
-        stablecoin=stablecoin.address,
-        factory=factory.address,
-        pool_blueprint=blueprint,
-        lens=lens.address,
-        automation=automation.address,
-        vault=vault.address,
-    )
-    for pool_cfg in config.pools:
-        target = pool_cfg.reserve_target
-        if target is None:
-            target = config.vault.reserve_target
-        info = _create_pool(w3, sender, factory, pool_cfg, progress)
-        if target != DEFAULT_RESERVE_TARGET:
-            progress(f"{pool_cfg.name}: reserve target {target / WAD:,.0f} bhUSD")
-            sender.transact(factory.functions.set_reserve_target(info.address, target))
-        info.reserve_target = factory.functions.reserve_target(info.address).call()
-        _set_controls(sender, factory, info.address, pool_cfg, progress)
-        deployment.pools.append(info)
-    if steward is not None:
-        progress(f"naming {steward} the risk steward")
-        sender.transact(factory.functions.set_steward(Web3.to_checksum_address(steward)))
-    deployment.deploy_block_hash = Web3.to_hex(w3.eth.get_block(deploy_block)["hash"])
-    return deployment
 
 
-def _set_controls(sender: Sender, factory, pool: str, cfg: PoolConfig, progress) -> None:
-    """The pool's controls and steward rules from its config (a new pool has none)."""
-    f = factory.functions
+def configure_pool(
+    backend: Backend,
+    factory: str,
+    info: PoolInfo,
+    cfg: PoolConfig,
+    reserve_target: int,
+    progress: Callable[[str], None] = _quiet,
+) -> None:
+    """A new pool's reserve target, controls and steward rules from its config (a pool as
+    `create_pool` leaves it has the default reserve target and no controls)."""
+
+    def send(function: str, *args: Any) -> None:
+        backend.transact("PoolFactory", factory, function, info.address, *args)
+
+    if reserve_target != DEFAULT_RESERVE_TARGET:
+        progress(f"{cfg.name}: reserve target {reserve_target / WAD:,.0f} bhUSD")
+        send("set_reserve_target", reserve_target)
+    info.reserve_target = backend.call("PoolFactory", factory, "reserve_target", info.address)
     if cfg.position_debt_cap is not None:
         progress(f"{cfg.name}: position debt cap {cfg.position_debt_cap / WAD:,.0f} bhUSD")
-        sender.transact(f.set_position_debt_cap(pool, cfg.position_debt_cap))
+        send("set_position_debt_cap", cfg.position_debt_cap)
     if cfg.grace_period:
         progress(f"{cfg.name}: grace period {cfg.grace_period} s after an unpause")
-        sender.transact(f.set_grace_period(pool, cfg.grace_period))
+        send("set_grace_period", cfg.grace_period)
     if cfg.steward_rules is not None:
         ceiling, step, cooldown = cfg.steward_rules
         progress(
             f"{cfg.name}: steward may set the haircut up to {ceiling} bps, "
             f"{step} bps a step, every {cooldown} s"
         )
-        sender.transact(f.set_steward_rules(pool, ceiling, step, cooldown))
+        send("set_steward_rules", ceiling, step, cooldown)
 
 
-def _create_pool(w3: Web3, sender: Sender, factory, cfg: PoolConfig, progress) -> PoolInfo:
+def create_pool(
+    backend: Backend, factory: str, cfg: PoolConfig, progress: Callable[[str], None] = _quiet
+) -> PoolInfo:
+    """One pool through `PoolFactory.create_pool`, with a mock token and feed where the config
+    says "mock"; the pool has no controls yet (`configure_pool` sets them)."""
     collateral = cfg.collateral
     if collateral == "mock":
         progress(f"{cfg.name}: deploying mock token ({cfg.decimals} decimals)")
-        token = sender.deploy(_contract(w3, "MockToken"), cfg.name, cfg.name[:5], cfg.decimals)
-        collateral = token.address
+        collateral = backend.deploy("MockToken", cfg.name, cfg.name[:5], cfg.decimals)
     feed = cfg.feed
     if feed == "mock":
         progress(f"{cfg.name}: deploying mock feed at {cfg.price} USD")
         answer = int(cfg.price * 10**cfg.feed_decimals)
-        aggregator = sender.deploy(
-            _contract(w3, "MockAggregator"), cfg.feed_decimals, answer, f"{cfg.name} / USD"
-        )
-        feed = aggregator.address
+        feed = backend.deploy("MockAggregator", cfg.feed_decimals, answer, f"{cfg.name} / USD")
+    collateral, feed = Web3.to_checksum_address(collateral), Web3.to_checksum_address(feed)
     progress(f"{cfg.name}: creating pool")
-    sender.transact(
-        factory.functions.create_pool(
-            Web3.to_checksum_address(collateral),
-            Web3.to_checksum_address(feed),
-            cfg.params.as_tuple(),
-            cfg.heartbeat,
-            cfg.max_jump_bps,
-        )
+    backend.transact(
+        "PoolFactory",
+        factory,
+        "create_pool",
+        collateral,
+        feed,
+        cfg.params.as_tuple(),
+        cfg.heartbeat,
+        cfg.max_jump_bps,
     )
-    address = factory.functions.pool_of(Web3.to_checksum_address(collateral)).call()
-    decimals = _contract(w3, "MockToken", collateral).functions.decimals().call()
+    address = backend.call("PoolFactory", factory, "pool_of", collateral)
     return PoolInfo(
         name=cfg.name,
-        address=address,
-        collateral=Web3.to_checksum_address(collateral),
-        collateral_decimals=decimals,
-        feed=Web3.to_checksum_address(feed),
+        address=Web3.to_checksum_address(address),
+        collateral=collateral,
+        collateral_decimals=backend.call("MockToken", collateral, "decimals"),
+        feed=feed,
         oracle={"guard": "in pool", "heartbeat": cfg.heartbeat, "max_jump_bps": cfg.max_jump_bps},
         params=asdict(cfg.params),
         mock=cfg.collateral == "mock",

@@ -192,10 +192,6 @@ class PoolReserve:
     sweepable: int  # [wad] what `sweep` would mint to the vault now, before new accrual
 
 
-def _contract(w3: Web3, name: str, address: str):
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts.load(name).abi)
-
-
 def vault_events(w3: Web3, vault: Any, from_block: int, to_block: int) -> list[VaultEvent]:
     """Every state-changing event of `vault` in [from_block, to_block], with timestamps."""
     raw = []
@@ -216,7 +212,7 @@ def vault_events(w3: Web3, vault: Any, from_block: int, to_block: int) -> list[V
 
 def vault_stats(w3: Web3, deployment: Any, window: int = DAY) -> VaultStats:
     """Address, total assets, share price and APY over the last day of the deployment's vault."""
-    vault = _contract(w3, "SavingsVault", deployment.vault)
+    vault = artifacts.contract(w3, "SavingsVault", deployment.vault)
     head = w3.eth.get_block("latest")
     now, number = head["timestamp"], head["number"]
     events = vault_events(w3, vault, deployment.deploy_block, number)
@@ -241,10 +237,10 @@ def vault_stats(w3: Web3, deployment: Any, window: int = DAY) -> VaultStats:
 
 def pool_reserves(w3: Web3, deployment: Any) -> list[PoolReserve]:
     """Each pool's reserve, bad debt, reserve target and what a sweep would move now."""
-    factory = _contract(w3, "PoolFactory", deployment.factory)
+    factory = artifacts.contract(w3, "PoolFactory", deployment.factory)
     out = []
     for info in deployment.pools:
-        pool = _contract(w3, "MarginPool", info.address)
+        pool = artifacts.contract(w3, "MarginPool", info.address)
         reserve = pool.functions.reserve().call()
         bad = pool.functions.bad_debt().call()
         target = factory.functions.reserve_target(pool.address).call()

@@ -124,10 +124,6 @@ def connect(rpc_url: str) -> Web3:
     return w3
 
 
-def _contract(w3: Web3, name: str, address: str) -> Any:
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts.abi(name))
-
-
 class ClientBase:
     """One deployment on one node: its contracts, pools and prices, a position's state, and
     the checks the writes make first."""
@@ -135,11 +131,11 @@ class ClientBase:
     def __init__(self, w3: Web3, deployment: Deployment):
         self.w3 = w3
         self.deployment = deployment
-        self.stablecoin = _contract(w3, "Stablecoin", deployment.stablecoin)
-        self.factory = _contract(w3, "PoolFactory", deployment.factory)
-        self.lens = _contract(w3, "PoolLens", deployment.lens)
-        self.automation = _contract(w3, "PositionAutomation", deployment.automation)
-        self.vault = _contract(w3, "SavingsVault", deployment.vault)
+        self.stablecoin = artifacts.contract(w3, "Stablecoin", deployment.stablecoin)
+        self.factory = artifacts.contract(w3, "PoolFactory", deployment.factory)
+        self.lens = artifacts.contract(w3, "PoolLens", deployment.lens)
+        self.automation = artifacts.contract(w3, "PositionAutomation", deployment.automation)
+        self.vault = artifacts.contract(w3, "SavingsVault", deployment.vault)
         self._pools: dict[str, Pool] = {}
 
     @classmethod
@@ -198,9 +194,9 @@ class ClientBase:
                 raise UserError(str(exc)) from None
             self._pools[key] = Pool(
                 info=info,
-                contract=_contract(self.w3, "MarginPool", info.address),
-                token=_contract(self.w3, "MockToken", info.collateral),
-                feed=_contract(self.w3, "MockAggregator", info.feed),
+                contract=artifacts.contract(self.w3, "MarginPool", info.address),
+                token=artifacts.contract(self.w3, "MockToken", info.collateral),
+                feed=artifacts.contract(self.w3, "MockAggregator", info.feed),
             )
         return self._pools[key]
 

@@ -121,10 +121,7 @@ def _rpc(ctx: DemoContext, method: str, params: list) -> Any:
 
 
 def _vault(ctx: DemoContext) -> Any:
-    return ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployed.vault),
-        abi=artifacts.load("SavingsVault").abi,
-    )
+    return artifacts.contract(ctx.w3, "SavingsVault", ctx.deployed.vault)
 
 
 def _run_keeper(ctx: DemoContext) -> None:

@@ -184,10 +184,7 @@ def step_save(ctx: DemoContext) -> None:
 def step_sweep_fees(ctx: DemoContext) -> None:
     """Sweep each pool's reserve above its target into the vault; let a stream period pass."""
     vault = _vault(ctx)
-    factory = ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployed.factory),
-        abi=artifacts.load("PoolFactory").abi,
-    )
+    factory = artifacts.contract(ctx.w3, "PoolFactory", ctx.deployed.factory)
     before = vault.functions.tracked_assets().call()
     for pool in ctx.c.pools():
         ctx.admin.transact(factory.functions.sweep(pool.contract.address))
@@ -208,10 +205,7 @@ def step_sweep_fees(ctx: DemoContext) -> None:
 def step_protect(ctx: DemoContext) -> None:
     """Every third position gets a deleverage protection; a few get a top-up or a boost."""
     c = ctx.c
-    automation = ctx.w3.eth.contract(
-        address=Web3.to_checksum_address(ctx.deployed.automation),
-        abi=artifacts.load("PositionAutomation").abi,
-    )
+    automation = artifacts.contract(ctx.w3, "PositionAutomation", ctx.deployed.automation)
     pools = {p.name: p for p in c.pools()}
     calls = []
     counts = {"deleverage": 0, "top_up": 0, "boost": 0}

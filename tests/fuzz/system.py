@@ -1,27 +1,29 @@
-"""The whole Bulkhead system on titanoboa, deployed the way `bulkhead.deploy.deploy` does it.
+"""The whole Bulkhead system on titanoboa, deployed by the users' own recipe.
 
-The same contract files are compiled (snekmate from site-packages), the `MarginPool` is
-deployed as an ERC-5202 blueprint, the lens, `PositionAutomation` and the `SavingsVault` (both
-named in the factory) follow in the same order, and every pool is created by
-`PoolFactory.create_pool`, with the parameters of `bulkhead/configs/local.toml` (reserve
-targets, position debt caps, grace periods and steward rules included). Only the transport
-differs: titanoboa's in-process EVM instead of a JSON-RPC node, which makes stateful fuzzing
-about fifteen times faster.
+`deploy_system` runs `bulkhead.deploy.deploy_on`, the recipe `bulkhead deploy`, the demo
+and the ape tests run through `bulkhead.deploy.deploy`, with `BoaBackend` in place of web3:
+the same steps in the same order (bhUSD, the `MarginPool` blueprint, the factory, the lens,
+`PositionAutomation` and the `SavingsVault` named in the factory, then every pool through
+`PoolFactory.create_pool` with the parameters, reserve target, controls and steward rules of
+`bulkhead/configs/local.toml`). Only the transport differs: titanoboa's in-process EVM
+instead of a JSON-RPC node, which makes stateful fuzzing about fifteen times faster. The
+contract files are the same too (snekmate from site-packages), compiled by titanoboa.
 """
 
 from __future__ import annotations
 
 import os
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import boa
 
-from bulkhead.deploy import Config, PoolConfig
+from bulkhead import deploy as recipe
+from bulkhead.artifacts import DEPLOYABLE
+from bulkhead.deploy import Config, Deployment, PoolConfig
 from bulkhead.risk import RiskParams
-from bulkhead.vault import DEFAULT_RESERVE_TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make mutate` (tests/mutation) points the suites at a mutated copy of contracts/
@@ -31,10 +33,15 @@ FEED_DECIMALS = 8
 boa.interpret.set_search_paths([str(CONTRACTS), sysconfig.get_paths()["purelib"]])
 
 
-@cache
 def deployer(name: str):
-    """The compiled contract `name` (a path under contracts/ without `.vy`)."""
-    return boa.load_partial(str(CONTRACTS / f"{name}.vy"))
+    """The compiled contract `name`: a deployable's name (`artifacts.DEPLOYABLE`) or a path
+    under contracts/ without `.vy`."""
+    return _compiled(DEPLOYABLE.get(name, f"{name}.vy"))
+
+
+@cache
+def _compiled(path: str):
+    return boa.load_partial(str(CONTRACTS / path))
 
 
 @dataclass
@@ -82,68 +89,99 @@ class BoaSystem:
     vault: object
     actors: tuple = ()  # set by whoever deploys for a test
     steward: str = ""  # the risk steward, when one is named (`factory.set_steward`)
+    backend: BoaBackend | None = None  # what deployed it; `create_pool` adds pools through it
+    deployment: Deployment | None = None  # the recipe's manifest of it (`deploy_on`)
+
+
+class BoaBackend:
+    """`bulkhead.eth.backend.Backend` on titanoboa: every step is sent by `admin`
+    (`boa.env.prank`), and the contract objects it deploys are kept for the system."""
+
+    def __init__(self, admin: str):
+        self.address = str(admin)
+        self._contracts: dict[tuple[str, str], object] = {}
+
+    def contract(self, name: str, address: str):
+        """The contract `name` at `address`: the object deployed here, or a new handle."""
+        key = (name, str(address).lower())
+        if key not in self._contracts:
+            self._contracts[key] = deployer(name).at(address)
+        return self._contracts[key]
+
+    def chain_id(self) -> int:
+        return boa.env.evm.patch.chain_id
+
+    def is_local(self) -> bool:
+        return True  # an in-process EVM: nothing but this process ever sees it
+
+    def first_block(self) -> int:
+        return boa.env.evm.patch.block_number  # titanoboa does not mine a block per call
+
+    def block_hash(self, number: int) -> str:
+        return ""  # no node to tell this chain from another
+
+    def deploy(self, name: str, *args) -> str:
+        with boa.env.prank(self.address):
+            contract = deployer(name).deploy(*args)
+        self._contracts[(name, str(contract.address).lower())] = contract
+        return str(contract.address)
+
+    def deploy_blueprint(self, name: str) -> str:
+        with boa.env.prank(self.address):
+            return str(deployer(name).deploy_as_blueprint().address)
+
+    def transact(self, name: str, address: str, function: str, *args) -> None:
+        with boa.env.prank(self.address):
+            getattr(self.contract(name, address), function)(*args)
+
+    def call(self, name: str, address: str, function: str, *args):
+        return getattr(self.contract(name, address), function)(*args)
 
 
 def deploy_system(names: tuple[str, ...] = ("WETH", "WBTC", "VOL")) -> BoaSystem:
-    """Deploy bhUSD, the pool blueprint, the factory, the lens, the automation, the savings
-    vault and the named pools, as `bulkhead.deploy.deploy` does."""
+    """Deploy the system with the pools `names` of the local config, in that order, by
+    `bulkhead.deploy.deploy_on`."""
     full = Config.load()
-    config = {p.name: p for p in full.pools}
+    by_name = {p.name: p for p in full.pools}
     admin = boa.env.generate_address("admin")
     boa.env.set_balance(admin, 10**21)
-    with boa.env.prank(admin):
-        stablecoin = deployer("Stablecoin").deploy()
-        blueprint = deployer("MarginPool").deploy_as_blueprint()
-        factory = deployer("PoolFactory").deploy(stablecoin.address, blueprint.address)
-        stablecoin.transfer_ownership(factory.address)
-        factory.accept_stablecoin_ownership()
-        lens = deployer("PoolLens").deploy()
-        automation = deployer("PositionAutomation").deploy(factory.address, stablecoin.address)
-        factory.set_automation(automation.address)
-        vault = deployer("SavingsVault").deploy(
-            stablecoin.address, factory.address, full.vault.stream_period
-        )
-        factory.set_vault(vault.address)
-        markets = {}
-        for name in names:
-            cfg = config[name]
-            markets[name] = _create_pool(factory, cfg)
-            target = full.vault.reserve_target if cfg.reserve_target is None else cfg.reserve_target
-            if target != DEFAULT_RESERVE_TARGET:
-                factory.set_reserve_target(markets[name].pool.address, target)
-            _set_controls(factory, markets[name].pool.address, cfg)
+    backend = BoaBackend(admin)
+    config = Config(tuple(by_name[name] for name in names), full.vault)
+    deployment = recipe.deploy_on(backend, config)
+    markets = {info.name: _market(backend, info, by_name[info.name]) for info in deployment.pools}
     return BoaSystem(
-        admin, stablecoin, factory, lens, blueprint.address, markets, automation, vault
+        admin,
+        backend.contract("Stablecoin", deployment.stablecoin),
+        backend.contract("PoolFactory", deployment.factory),
+        backend.contract("PoolLens", deployment.lens),
+        deployment.pool_blueprint,
+        markets,
+        backend.contract("PositionAutomation", deployment.automation),
+        backend.contract("SavingsVault", deployment.vault),
+        backend=backend,
+        deployment=deployment,
     )
 
 
-def _set_controls(factory, pool: str, cfg: PoolConfig) -> None:
-    """The pool's controls and steward rules from its config, as `bulkhead.deploy` sets
-    them (a new pool has none)."""
-    if cfg.position_debt_cap is not None:
-        factory.set_position_debt_cap(pool, cfg.position_debt_cap)
-    if cfg.grace_period:
-        factory.set_grace_period(pool, cfg.grace_period)
-    if cfg.steward_rules is not None:
-        factory.set_steward_rules(pool, *cfg.steward_rules)
-
-
 def create_pool(system: BoaSystem, cfg: PoolConfig, token=None, feed=None) -> BoaMarket:
-    """Create one more pool through the factory, optionally on a given token or feed."""
-    with boa.env.prank(system.admin):
-        market = _create_pool(system.factory, cfg, token, feed)
+    """Create one more pool through the factory (`bulkhead.deploy.create_pool`), optionally on
+    a given token or feed; like a pool just created by governance, it has no controls."""
+    if token is not None:
+        cfg = replace(cfg, collateral=str(token.address))
+    if feed is not None:
+        cfg = replace(cfg, feed=str(feed.address))
+    info = recipe.create_pool(system.backend, system.factory.address, cfg)
+    market = _market(system.backend, info, cfg)
     system.markets[cfg.name] = market
     return market
 
 
-def _create_pool(factory, cfg: PoolConfig, token=None, feed=None) -> BoaMarket:
-    if token is None:
-        token = deployer("mocks/MockToken").deploy(cfg.name, cfg.name[:5], cfg.decimals)
-    if feed is None:
-        answer = int(cfg.price * 10**FEED_DECIMALS)
-        feed = deployer("mocks/MockAggregator").deploy(FEED_DECIMALS, answer, f"{cfg.name} / USD")
-    factory.create_pool(
-        token.address, feed.address, cfg.params.as_tuple(), cfg.heartbeat, cfg.max_jump_bps
+def _market(backend: BoaBackend, info: recipe.PoolInfo, cfg: PoolConfig) -> BoaMarket:
+    return BoaMarket(
+        info.name,
+        backend.contract("MarginPool", info.address),
+        backend.contract("MockToken", info.collateral),
+        backend.contract("MockAggregator", info.feed),
+        info.collateral_decimals,
+        cfg,
     )
-    pool = deployer("MarginPool").at(factory.pool_of(token.address))
-    return BoaMarket(cfg.name, pool, token, feed, token.decimals(), cfg)
