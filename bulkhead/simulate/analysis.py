@@ -61,20 +61,17 @@ def books(sim: Simulation, pools: list[str] | tuple[str, ...]) -> dict[str, Pool
     """Every pool in `pools` as it stands at the head of the chain."""
     assert sim.driver is not None and sim.deployment is not None
     handles = [p for p in sim.sim_pools if p.name in pools]
-    tracked = [
-        Tracked(p.name, p.address, p.decimals, p.params, p.max_jump_bps, p.heartbeat)
-        for p in handles
-    ]
+    tracked = [Tracked(p) for p in handles]
     recorder = Recorder(sim.driver, tracked, sim.deployment.automation, [], None, 0)
     recorder.load_positions(sim.deployment.deploy_block, sim.driver.block_number())
     answers = sim._answers()
     pool_abi = abi("MarginPool")
     rates = sim.driver.calls([(t.address, pool_abi.data("rate")) for t in tracked])
     out = {}
-    for t, h, raw in zip(tracked, handles, rates, strict=True):
+    for t, raw in zip(tracked, rates, strict=True):
         rate = int(pool_abi.result("rate", raw))
         positions = tuple(
             (coll, risk.debt(norm, rate)) for coll, norm in t.positions.values() if norm
         )
-        out[t.name] = PoolBook(t.name, t.params, t.scale, h.wad(answers[t.name]), positions)
+        out[t.name] = PoolBook(t.name, t.params, t.scale, t.pool.wad(answers[t.name]), positions)
     return out

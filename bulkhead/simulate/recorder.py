@@ -22,6 +22,7 @@ from typing import Any
 from bulkhead import risk
 from bulkhead.risk import WAD, RiskParams
 from bulkhead.simulate.driver import Driver, DriverError, abi, checksum, to_int
+from bulkhead.simulate.pools import PoolHandle
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75)
 HEALTH_CAP = 100.0  # health above this is plotted and stored as this
@@ -60,22 +61,30 @@ SERIES = (
 
 @dataclass
 class Tracked:
-    """One pool as the recorder follows it."""
+    """One pool as the recorder follows it: its handle (the pool's facts, read from there)
+    and what the recorder has read of it so far."""
 
-    name: str
-    address: str
-    decimals: int
-    params: RiskParams
-    max_jump_bps: int
-    heartbeat: int
+    pool: PoolHandle
     positions: dict[int, list[int]] = field(default_factory=dict)  # id -> [coll, norm]
     owners: dict[int, str] = field(default_factory=dict)
     series: dict[str, list] = field(default_factory=lambda: {k: [] for k in SERIES})
     last: dict[str, int] = field(default_factory=dict)  # the latest views [wad / units]
 
     @property
+    def name(self) -> str:
+        return self.pool.name
+
+    @property
+    def address(self) -> str:
+        return self.pool.address
+
+    @property
+    def params(self) -> RiskParams:
+        return self.pool.params
+
+    @property
     def scale(self) -> int:
-        return risk.to_wad(self.decimals)
+        return self.pool.scale
 
     def usd(self, units: int, price: int) -> int:
         """[wad] value of `units` of collateral at `price`."""
