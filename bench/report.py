@@ -565,6 +565,7 @@ def render(directory: Path = RESULTS) -> str:
     if scan:
         lines += _scan_section(scan)
     lines += _reaction_section(reaction)
+    lines += _compare_section(load_result("compare", directory))
     lines += _risk_section(load_result("risk", directory))
     fleet = load_result("fleet", directory)
     if fleet:
@@ -572,6 +573,51 @@ def render(directory: Path = RESULTS) -> str:
 
         lines += section(fleet)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _compare_section(compare: dict[str, Any] | None) -> list[str]:
+    """`bench.compare`: the keeper's scan and reaction of two commits, same machine, same
+    session; a refactor must not be slower."""
+    if not compare:
+        return []
+    base, head = compare["base"], compare["head"]
+    out = ["## Speed against an earlier commit", ""]
+    out.append(f"Measured on: {_machine(compare['machine'])}.")
+    out += ["", f"Reproduce: `{compare['command']}`.", ""]
+    out.append(
+        f"Base `{base['commit']}` ({base['ref']}), head `{head['commit']}` ({head['ref']}): "
+        "each commit's own code in its own git worktree, one after the other in one session "
+        "(scan: base then head; reaction: head then base). Times: median (min – max, n runs)."
+    )
+    out += ["", "| benchmark | base | head | head / base (min) |", "|---|---|---|---:|"]
+    for b, h in zip(compare["scan"]["base"], compare["scan"]["head"], strict=True):
+        for path, label in (("paginated", "paginated"), ("paginated_web3", "via web3.py")):
+            ratio = h[path]["min"] / b[path]["min"]
+            out.append(
+                f"| scan {b['positions']:,} positions, {label} | {_spread(b[path])} | "
+                f"{_spread(h[path])} | {ratio:.2f} |"
+            )
+    positions = compare["reaction_positions"]
+    for b, h in zip(compare["reaction"]["base"], compare["reaction"]["head"], strict=True):
+        blocks = [_spread(x["blocks"], lambda v: f"{v:g}") for x in (b, h)]
+        out.append(
+            f"| reaction {b['mode']}, {positions:,} positions: blocks | {blocks[0]} | "
+            f"{blocks[1]} | {h['blocks']['min'] / b['blocks']['min']:.2f} |"
+        )
+        out.append(
+            f"| reaction {b['mode']}: seconds (wall) | {_spread(b['seconds'])} | "
+            f"{_spread(h['seconds'])} | {h['seconds']['min'] / b['seconds']['min']:.2f} |"
+        )
+    out += [
+        "",
+        (
+            "The reaction's wall seconds include the keeper's 2-second poll interval: where in "
+            "that interval the crash falls varies from run to run, so compare blocks, and the "
+            "seconds only across many runs."
+        ),
+        "",
+    ]
+    return out
 
 
 def _risk_section(risk: dict[str, Any] | None) -> list[str]:

@@ -8,9 +8,11 @@ Real numbers: `make bench` (docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from bench import ablate, batch, gas, reaction, report, scan, sizes
+from bench import ablate, batch, compare, gas, reaction, report, scan, sizes
 from bench.common import (
     CODE_SIZE_LIMIT,
     Node,
@@ -170,3 +172,29 @@ def test_report__smoke_results__renders_every_section(results):
     assert "python -m bench.gas" in text
     assert "python -m bench.batch" in text
     assert "Goal (marginal gas per position in a batched liquidation ≤ 55,000): **" in text
+
+
+def test_compare__one_run_as_both_sides__renders_each_benchmark_with_its_ratio(results, tmp_path):
+    """`bench.compare`'s summaries of real (tiny) results, the same run as base and head:
+    every scan size and reaction mode gets its rows, each at a ratio of 1.00."""
+    scanned, reacted = load_result("scan", results), load_result("reaction", results)
+    data = {
+        "base": {"ref": "base", "commit": "aaaaaaa"},
+        "head": {"ref": "HEAD", "commit": "bbbbbbb"},
+        "scan": {side: compare._scan_summary(scanned) for side in ("base", "head")},
+        "reaction": {side: compare._reaction_summary(reacted) for side in ("base", "head")},
+        "reaction_positions": reacted["positions"],
+        "command": "python -m bench.compare --base base",
+    }
+    directory = shutil.copytree(results, tmp_path / "results")
+    write_result("compare", data, directory)
+    text = report.render(directory)
+    section = text.split("## Speed against an earlier commit", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        line
+        for line in section.splitlines()
+        if line.startswith("| scan") or line.startswith("| reaction")
+    ]
+    assert len(rows) == 2 * len(scanned["sizes"]) + 2 * len(reacted["modes"])
+    assert all(row.endswith("| 1.00 |") for row in rows), rows
+    assert "`aaaaaaa` (base)" in section and "python -m bench.compare --base base" in section

@@ -1,0 +1,110 @@
+"""Speed against an earlier commit: `bench.scan` and `bench.reaction` of two commits, one
+machine, one session.
+
+A refactor must not make the keeper slower. This checks out `--base` and `--head` (default
+HEAD) as two detached git worktrees, runs each benchmark in both in turn (base, head, then
+head, base for the next one, so that a drift of the machine's load hits both), with this
+interpreter, this machine's Anvil and each commit's own code (the keeper the reaction
+benchmark starts runs from its worktree too), and writes bench/results/compare.json, which
+`python -m bench.report` renders in docs/PERFORMANCE.md.
+
+    python -m bench.compare --base 4687e28
+    python -m bench.compare --base 4687e28 --sizes 10000,100000 --runs 15 --reaction-runs 5
+
+Only committed code is compared: a dirty working tree is neither side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, write_result
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _worktree(commit: str, parent: Path) -> Path:
+    path = parent / commit[:12]
+    _git("worktree", "add", "--detach", str(path), commit)
+    return path
+
+
+def _bench(tree: Path, name: str, args: list[str]) -> dict[str, Any]:
+    """Run `python -m bench.<name>` in `tree` and return its bench/results/<name>.json."""
+    print(f"compare: {tree.name}: python -m bench.{name} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=tree, check=True)
+    return json.loads((tree / "bench" / "results" / f"{name}.json").read_text())
+
+
+def _scan_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "positions": row["positions"],
+            "paginated": row["seconds"]["paginated"],
+            "paginated_web3": row["seconds"]["paginated_web3"],
+        }
+        for row in data["sizes"]
+    ]
+
+
+def _reaction_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
+    if data.get("status") != "measured":
+        raise SystemExit(f"compare: reaction not measured: {data.get('reason')}")
+    return [
+        {key: m[key] for key in ("mode", "blocks", "seconds", "chain_seconds", "timed_out")}
+        for m in data["modes"]
+    ]
+
+
+def run(base: str, head: str, scan_args: list[str], reaction_args: list[str]) -> dict[str, Any]:
+    commits = {"base": _git("rev-parse", base), "head": _git("rev-parse", head)}
+    data: dict[str, Any] = {
+        "base": {"ref": base, "commit": commits["base"][:7]},
+        "head": {"ref": head, "commit": commits["head"][:7]},
+    }
+    with tempfile.TemporaryDirectory(prefix="bulkhead-compare-") as tmp:
+        trees = {side: _worktree(commit, Path(tmp)) for side, commit in commits.items()}
+        try:
+            scans = {side: _bench(trees[side], "scan", scan_args) for side in ("base", "head")}
+            reactions = {
+                side: _bench(trees[side], "reaction", reaction_args) for side in ("head", "base")
+            }
+        finally:
+            for tree in trees.values():
+                _git("worktree", "remove", "--force", str(tree))
+    data["scan"] = {side: _scan_summary(scans[side]) for side in ("base", "head")}
+    data["reaction"] = {side: _reaction_summary(reactions[side]) for side in ("base", "head")}
+    data["reaction_positions"] = reactions["head"]["positions"]
+    return data
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.compare", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--base", required=True, help="the earlier commit")
+    parser.add_argument("--head", default="HEAD")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="bench.scan --sizes")
+    parser.add_argument("--runs", type=int, default=15, help="bench.scan --runs")
+    parser.add_argument("--reaction-runs", type=int, default=3, help="bench.reaction --runs")
+    args = parser.parse_args(argv)
+    scan_args = ["--sizes", args.sizes, "--runs", str(args.runs), "--naive-runs", "1"]
+    data = run(args.base, args.head, scan_args, ["--runs", str(args.reaction_runs)])
+    data["command"] = " ".join(
+        ["python -m bench.compare", *(sys.argv[1:] if argv is None else argv)]
+    )
+    print(f"wrote {write_result('compare', data)}")
+
+
+if __name__ == "__main__":
+    main()
