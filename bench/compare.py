@@ -2,11 +2,16 @@
 machine, one session.
 
 A refactor must not make the keeper slower. This checks out `--base` and `--head` (default
-HEAD) as two detached git worktrees, runs each benchmark in both in turn (base, head, then
-head, base for the next one, so that a drift of the machine's load hits both), with this
-interpreter, this machine's Anvil and each commit's own code (the keeper the reaction
-benchmark starts runs from its worktree too), and writes bench/results/compare.json, which
-`python -m bench.report` renders in docs/PERFORMANCE.md.
+HEAD) as two detached git worktrees and runs each benchmark for both in turn (base, head,
+then head, base for the next one, so that a drift of the machine's load hits both), with
+this interpreter and this machine's Anvil:
+
+- `bench.scan`: each commit's own harness and JSON-RPC client, in its worktree;
+- `bench.reaction`: the head's harness for both, each starting its own commit's keeper
+  (`env -C <worktree> python -m bulkhead keeper run ...`), so that only the keeper differs.
+
+It writes bench/results/compare.json, which `python -m bench.report` renders in
+docs/PERFORMANCE.md.
 
     python -m bench.compare --base 4687e28
     python -m bench.compare --base 4687e28 --sizes 10000,100000 --runs 15 --reaction-runs 5
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, write_result
+from bench.reaction import DEFAULT_KEEPER_CMD
 
 
 def _git(*args: str, cwd: Path = ROOT) -> str:
@@ -44,6 +50,11 @@ def _bench(tree: Path, name: str, args: list[str]) -> dict[str, Any]:
     print(f"compare: {tree.name}: python -m bench.{name} {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=tree, check=True)
     return json.loads((tree / "bench" / "results" / f"{name}.json").read_text())
+
+
+def _keeper(tree: Path) -> str:
+    """The reaction harness's keeper command, run from `tree` (so its own `bulkhead`)."""
+    return f"env -C {tree} {DEFAULT_KEEPER_CMD}"
 
 
 def _scan_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +88,12 @@ def run(base: str, head: str, scan_args: list[str], reaction_args: list[str]) ->
         try:
             scans = {side: _bench(trees[side], "scan", scan_args) for side in ("base", "head")}
             reactions = {
-                side: _bench(trees[side], "reaction", reaction_args) for side in ("head", "base")
+                side: _bench(
+                    trees["head"],
+                    "reaction",
+                    [*reaction_args, "--keeper-cmd", _keeper(trees[side])],
+                )
+                for side in ("head", "base")
             }
         finally:
             for tree in trees.values():

@@ -16,7 +16,10 @@ One run:
    path and the keeper's dev-account index) and gets 5 seconds to start;
 3. mode `automine` keeps one block per transaction; mode `2s` switches Anvil to a block every
    2 seconds (`evm_setIntervalMining`);
-4. the feed drops 3 % below where a max-LTV position reaches health 1.0 (one transaction: the crash block); every position is now liquidatable;
+4. just after the keeper logs its next `cycle` (so that the crash falls at the same point of
+   its 2-second poll interval in every run), the feed drops 3 % below where a max-LTV
+   position reaches health 1.0 (one transaction: the crash block); every position is now
+   liquidatable;
 5. the harness polls `positions_to_liquidate` until none of the positions is liquidatable,
    then reads the `Liquidate` logs: blocks = last liquidation block - crash block, seconds =
    wall time from the crash receipt until the harness saw the last one gone, and chain seconds
@@ -222,6 +225,20 @@ def _liquidation_blocks(
     return blocks
 
 
+def _after_a_cycle(log_path: Path, timeout: float = 30.0) -> bool:
+    """Return as soon as the keeper logs its next `cycle` (True), so that the crash lands at
+    the same point of the keeper's poll interval in every run: the keeper waits the interval
+    after each pass, so the run's seconds hold about one interval and then the keeper's own
+    work. False (not aligned) if no cycle is logged within `timeout`: a `--keeper-cmd` keeper
+    that logs no `cycle` events."""
+
+    def cycles() -> int:
+        return log_path.read_text().count('"event": "cycle"')
+
+    seen = cycles()
+    return wait_until(lambda: cycles() > seen, timeout=timeout, interval=0.005)
+
+
 def run_once(
     mode: str,
     count: int,
@@ -265,6 +282,7 @@ def run_once(
             if mode == "2s":
                 node.rpc.request("evm_setAutomine", [False])
                 node.rpc.request("evm_setIntervalMining", [2])
+            aligned = _after_a_cycle(log_path)
             crash_block, crash_wall = crash(node, market)
             done_wall = None
             deadline = crash_wall + timeout
@@ -288,6 +306,7 @@ def run_once(
             "positions": count,
             "liquidated": len(blocks),
             "left": left,
+            "aligned": aligned,
         }
         if done_wall is None or not blocks:
             result["timed_out"] = True

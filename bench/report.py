@@ -496,8 +496,9 @@ def _reaction_section(reaction: dict[str, Any] | None) -> list[str]:
             f"{_crash_drop()} in one transaction (to 3 % below the price at which a position "
             "at max LTV reaches health 1.0). Blocks: from the crash block to the block of the last `Liquidate` of "
             "those positions. Seconds (wall): from the crash receipt until the harness saw none "
-            "of them liquidatable (it polls every 50 ms), so they include the keeper's poll "
-            "interval. Under automine Anvil mines one block per arriving transaction or batch, "
+            "of them liquidatable (it polls every 50 ms). The crash is sent just after the keeper "
+            "logs a `cycle`, so every run's seconds hold about one poll interval (the keeper "
+            "waits 2 s after each pass) and then the keeper's own work. Under automine Anvil mines one block per arriving transaction or batch, "
             "so the block count depends on how the keeper groups its sends."
         ),
         "",
@@ -611,9 +612,10 @@ def _compare_section(compare: dict[str, Any] | None) -> list[str]:
     out += [
         "",
         (
-            "The reaction's wall seconds include the keeper's 2-second poll interval: where in "
-            "that interval the crash falls varies from run to run, so compare blocks, and the "
-            "seconds only across many runs."
+            "Scan: each commit's own harness and JSON-RPC client. Reaction: the head's harness "
+            "for both, each running its own commit's keeper (`env -C <worktree> python -m "
+            "bulkhead keeper run ...`), the crash sent just after a keeper `cycle`; the seconds "
+            "hold one 2-second poll interval, the rest is the keeper's work."
         ),
         "",
     ]
