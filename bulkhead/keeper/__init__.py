@@ -5,7 +5,7 @@ Public API:
   node is away); returns the metrics summary. `bulkhead keeper run` and the demo call it.
 - `Keeper(w3, deployment, signer, config)`: one keeper; `step()` is one pass, and
   `run_until_idle()` steps until nothing is due or in flight.
-- `decide`: the pure decision logic; `EventIndex`: the log-built index; `Metrics`.
+- `decide`: the pure decision logic (one module per action kind); `EventIndex`: the log-built index; `Metrics`.
 """
 
 from bulkhead.keeper.core import Keeper, KeeperConfig, StepReport

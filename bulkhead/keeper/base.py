@@ -17,11 +17,11 @@ from web3 import Web3
 from bulkhead.deploy import Deployment
 from bulkhead.eth.abi import Abi, Call
 from bulkhead.eth.rpc import Rpc, RpcError
-from bulkhead.keeper import decide
-from bulkhead.keeper.decide import KINDS, Action, Batch, Kind, Skip
 from bulkhead.keeper.index import EventIndex, LogSource
 from bulkhead.keeper.kinds import BHUSD
 from bulkhead.keeper.metrics import Metrics
+from bulkhead.keeper.model import KINDS, MAX_BATCH, Action, Batch, Kind, Skip
+from bulkhead.keeper.reasons import GRACE_WINDOW, PAUSED
 from bulkhead.keeper.tx import Pending, Signer, TxManager
 from bulkhead.risk import Controls
 
@@ -39,7 +39,7 @@ DUE_BITS: tuple[tuple[Kind, int], ...] = (
 APPROVE_GAS = 80_000
 BLOCK_GAS_LIMIT = 30_000_000  # [gas] assumed until the node's latest block was read
 NATIVE_POOLS = ("WETH", "ETH")
-POOL_WIDE_SKIPS = (decide.PAUSED, decide.GRACE_WINDOW)  # logged per pool, not per position
+POOL_WIDE_SKIPS = (PAUSED, GRACE_WINDOW)  # logged per pool, not per position
 
 
 @dataclass
@@ -59,7 +59,7 @@ class KeeperConfig:
     log_chunk: int = 10_000  # blocks per eth_getLogs
     # most positions per `liquidate_many` (a pool's due liquidations go out together, also
     # bounded by the block gas limit); 1 = one `liquidate` per position
-    batch_size: int = decide.MAX_BATCH
+    batch_size: int = MAX_BATCH
     # a fleet worker's share (bulkhead.keeper.fleet): act only on the positions `owns(pool,
     # id)` accepts, and send only while `fence()` says the share is still ours (None: all)
     owns: Callable[[str, int], bool] | None = None

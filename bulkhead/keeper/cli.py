@@ -15,7 +15,7 @@ import click
 
 from bulkhead import fmt
 from bulkhead.errors import BulkheadError
-from bulkhead.keeper.decide import MAX_BATCH
+from bulkhead.keeper.model import MAX_BATCH
 from bulkhead.keeper.runner import (
     check_batch_size,
     unfunded_message,

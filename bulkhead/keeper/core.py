@@ -37,13 +37,13 @@ from bulkhead import artifacts
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.eth.abi import Abi, Call
 from bulkhead.eth.rpc import Rpc
-from bulkhead.keeper import decide
 from bulkhead.keeper.base import NATIVE_POOLS, KeeperConfig, PoolCalls
-from bulkhead.keeper.decide import KINDS, Skip
 from bulkhead.keeper.execute import Executing
 from bulkhead.keeper.index import EventIndex, LogSource
 from bulkhead.keeper.metrics import EventLog, Metrics
+from bulkhead.keeper.model import DEFAULT_GAS, KINDS, Skip
 from bulkhead.keeper.planning import Due, Plan, plan
+from bulkhead.keeper.reasons import ORACLE_INVALID
 from bulkhead.keeper.scan import Scanning
 from bulkhead.keeper.tx import Signer, TxManager
 from bulkhead.risk import Controls, oracle_status
@@ -141,7 +141,7 @@ class Keeper(Scanning, Executing):
         )
         if self.config.native_price is None and self.native_pool is None:
             raise ConfigError("no WETH pool to price gas with: give the native coin's USD price")
-        self.gas: dict[str, int] = dict(decide.DEFAULT_GAS)
+        self.gas: dict[str, int] = dict(DEFAULT_GAS)
         self.first_unsafe: dict[tuple[str, int], int] = {}  # position -> block first seen unsafe
         self.prices: dict[str, int] = {}  # pool -> last valid price [wad]
         self.controls: dict[str, Controls] = {}  # pool -> its risk controls at the last pass
@@ -184,7 +184,7 @@ class Keeper(Scanning, Executing):
         self._track_unsafe(scan.due, states, scan.block)
 
         skips: list[Skip] = [
-            Skip("scan", a, 0, decide.ORACLE_INVALID, oracle_status(s.status))
+            Skip("scan", a, 0, ORACLE_INVALID, oracle_status(s.status))
             for a, s in states.items()
             if not s.price_ok
         ]

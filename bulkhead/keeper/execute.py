@@ -9,12 +9,12 @@ from typing import Any
 
 from bulkhead.eth.fees import effective_gas_price
 from bulkhead.eth.rpc import RpcError, to_int
-from bulkhead.keeper import decide
 from bulkhead.keeper.base import APPROVE_GAS, BLOCK_GAS_LIMIT, MAX_UINT256
-from bulkhead.keeper.decide import Action, Batch, Costs, Skip
 from bulkhead.keeper.kinds import BHUSD, TABLE, approval_key
 from bulkhead.keeper.metrics import usd
+from bulkhead.keeper.model import Action, Batch, Costs, Skip, batch_capacity
 from bulkhead.keeper.planning import Plan
+from bulkhead.keeper.reasons import classify_revert
 from bulkhead.keeper.record import Recording
 from bulkhead.keeper.tx import Outcome, SendError, TxRequest
 
@@ -28,7 +28,7 @@ class Executing(Recording):
         if self.config.batch_size <= 1:
             return 1
         limit = self.tx.gas_limit or BLOCK_GAS_LIMIT
-        return decide.batch_capacity(limit, self.gas, self.config.batch_size)
+        return batch_capacity(limit, self.gas, self.config.batch_size)
 
     def _costs(self, quote: tuple[int, int, int] | None) -> Costs:
         gas_price = effective_gas_price(quote[1], quote[2], quote[0]) if quote else 0
@@ -83,7 +83,7 @@ class Executing(Recording):
             failed = next((r for r in results[2 * k : 2 * k + 2] if isinstance(r, RpcError)), None)
             if failed is not None:
                 reason = failed.reason
-                bucket = decide.classify_revert(reason)
+                bucket = classify_revert(reason)
                 self.metrics.failures[bucket] += _positions(action)
                 self.log("simulation_failed", **fields, reason=reason, bucket=bucket)
                 continue

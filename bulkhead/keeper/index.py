@@ -20,7 +20,7 @@ from eth_utils import to_checksum_address
 
 from bulkhead.eth.abi import Abi
 from bulkhead.eth.rpc import Rpc, RpcError, to_int
-from bulkhead.keeper.decide import Position, Rule
+from bulkhead.keeper.model import Position, Rule
 
 POOL_EVENTS = ("PositionUpdated",)
 AUTOMATION_EVENTS = ("ProtectionSet", "BoostSet", "TopUpSet", "TopUp", "StopLossSet", "StopLoss")

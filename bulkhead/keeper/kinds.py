@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkhead.keeper import decide
-from bulkhead.keeper.decide import Action, Costs, Decision, Kind, PoolState, Position, Rule
+from bulkhead.keeper.decide.liquidate import liquidation
+from bulkhead.keeper.decide.rules import boost, deleverage, top_up
+from bulkhead.keeper.decide.stops import stop_loss
+from bulkhead.keeper.model import KINDS, Action, Costs, Decision, Kind, PoolState, Position, Rule
 from bulkhead.risk import MAX_UINT256, WAD
 
 BHUSD = "bhUSD"  # the approval key of our bhUSD (a pool's address keys its collateral)
@@ -46,34 +48,32 @@ def _liquidate(
     b: Budget, pool: PoolState, pos: Position, _rule: Rule | None, final: bool
 ) -> Decision:
     if not final:
-        return decide.liquidation(
-            pool, pos, MAX_UINT256, b.costs, b.slippage_bps, gas_kind=b.each_gas
-        )
-    chosen = decide.liquidation(pool, pos, b.bhusd, b.costs, b.slippage_bps, gas_kind=b.each_gas)
+        return liquidation(pool, pos, MAX_UINT256, b.costs, b.slippage_bps, gas_kind=b.each_gas)
+    chosen = liquidation(pool, pos, b.bhusd, b.costs, b.slippage_bps, gas_kind=b.each_gas)
     if b.batching and isinstance(chosen, Action) and chosen.partial:
-        chosen = decide.liquidation(pool, pos, b.bhusd, b.costs, b.slippage_bps)  # alone
+        chosen = liquidation(pool, pos, b.bhusd, b.costs, b.slippage_bps)  # alone
     return chosen
 
 
 def _stop_loss(
     b: Budget, pool: PoolState, pos: Position, rule: Rule | None, final: bool
 ) -> Decision:
-    return decide.stop_loss(pool, pos, rule, b.bhusd if final else MAX_UINT256, b.costs)
+    return stop_loss(pool, pos, rule, b.bhusd if final else MAX_UINT256, b.costs)
 
 
 def _deleverage(
     b: Budget, pool: PoolState, pos: Position, rule: Rule | None, final: bool
 ) -> Decision:
-    return decide.deleverage(pool, pos, rule, b.bhusd if final else MAX_UINT256, b.costs)
+    return deleverage(pool, pos, rule, b.bhusd if final else MAX_UINT256, b.costs)
 
 
 def _boost(b: Budget, pool: PoolState, pos: Position, rule: Rule | None, final: bool) -> Decision:
     budget = b.collateral.get(pos.pool, 0) if final else MAX_UINT256
-    return decide.boost(pool, pos, rule, budget, b.costs)
+    return boost(pool, pos, rule, budget, b.costs)
 
 
 def _top_up(b: Budget, pool: PoolState, pos: Position, rule: Rule | None, _final: bool) -> Decision:
-    return decide.top_up(pool, pos, rule, b.costs)  # the owner pays: no budget of ours
+    return top_up(pool, pos, rule, b.costs)  # the owner pays: no budget of ours
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ TABLE: dict[str, ActionKind] = {
         ),
     )
 }
-assert tuple(TABLE) == decide.KINDS  # dev: the table covers every kind, in plan order
+assert tuple(TABLE) == KINDS  # dev: the table covers every kind, in plan order
 
 BY_EVENT = {k.event: k for k in TABLE.values()}
 

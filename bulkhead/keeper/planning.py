@@ -11,15 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bulkhead.keeper.decide import (
-    CLOSING,
-    GRACE_WINDOW,
-    IN_FLIGHT,
+from bulkhead.keeper.kinds import TABLE, Budget
+from bulkhead.keeper.model import (
     KINDS,
-    LIQUIDATING,
-    PAUSED,
-    UNKNOWN_POSITION,
-    UNPROFITABLE,
     Action,
     Batch,
     Costs,
@@ -30,7 +24,15 @@ from bulkhead.keeper.decide import (
     Rule,
     Skip,
 )
-from bulkhead.keeper.kinds import TABLE, Budget
+from bulkhead.keeper.reasons import (
+    CLOSING,
+    GRACE_WINDOW,
+    IN_FLIGHT,
+    LIQUIDATING,
+    PAUSED,
+    UNKNOWN_POSITION,
+    UNPROFITABLE,
+)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from typing import Any
 
 from web3 import Web3
 
-from bulkhead.keeper import decide
 from bulkhead.keeper.base import POOL_WIDE_SKIPS, KeeperBase
-from bulkhead.keeper.decide import Action, Batch, Skip
 from bulkhead.keeper.kinds import BY_EVENT
 from bulkhead.keeper.metrics import usd
+from bulkhead.keeper.model import Action, Batch, Skip
+from bulkhead.keeper.reasons import INSUFFICIENT_BHUSD, LOST_RACE, classify_revert
 from bulkhead.keeper.tx import Outcome, Pending
 from bulkhead.risk import WAD, to_wad
 
@@ -63,11 +63,11 @@ class Recording(KeeperBase):
                 )
             elif o.status == "reverted":
                 reason = self._why(p)
-                bucket = decide.classify_revert(reason)
+                bucket = classify_revert(reason)
                 m.failures[bucket] += 1
                 self.log("reverted", **fields, reason=reason, bucket=bucket, gas_wei=o.gas_cost)
             elif o.status == "cancelled":
-                bucket = decide.classify_revert(o.reason)
+                bucket = classify_revert(o.reason)
                 m.failures[bucket] += 1
                 self.log("cancelled", **fields, reason=o.reason, bucket=bucket, gas_wei=o.gas_cost)
             else:
@@ -105,7 +105,7 @@ class Recording(KeeperBase):
             return
         if o.status != "mined":
             reason = self._why(p) if o.status == "reverted" else o.reason
-            bucket = decide.classify_revert(reason)
+            bucket = classify_revert(reason)
             m.failures[bucket] += size
             self.log(o.status, **fields, reason=reason, bucket=bucket, gas_wei=o.gas_cost)
             return
@@ -138,12 +138,12 @@ class Recording(KeeperBase):
             )
         lost = [a.id for a in batch.actions if a.id not in events]
         if lost:
-            m.failures[decide.LOST_RACE] += len(lost)
+            m.failures[LOST_RACE] += len(lost)
             self.log(
                 "batch_skipped",
                 **fields,
                 skipped=lost,
-                bucket=decide.LOST_RACE,
+                bucket=LOST_RACE,
                 reason="skipped by the pool: liquidated first or healthy again",
             )
 
@@ -218,7 +218,7 @@ class Recording(KeeperBase):
                     detail=s.detail,
                 )
         self._last_skips = current
-        self.unfunded = [s for s in skips if s.reason == decide.INSUFFICIENT_BHUSD]
+        self.unfunded = [s for s in skips if s.reason == INSUFFICIENT_BHUSD]
         return counts
 
     def _sync_counters(self) -> None:

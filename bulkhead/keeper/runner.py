@@ -28,8 +28,8 @@ from bulkhead.chain import LOCAL_CHAIN_IDS, NodeError
 from bulkhead.client import Client, UserError
 from bulkhead.deploy import ConfigError, Deployment
 from bulkhead.keeper.core import Keeper, KeeperConfig
-from bulkhead.keeper.decide import MAX_BATCH
 from bulkhead.keeper.metrics import LOG_FORMATS, EventLog
+from bulkhead.keeper.model import MAX_BATCH
 from bulkhead.keeper.prometheus import MetricsServer
 from bulkhead.keeper.tx import resolve_signer
 from bulkhead.risk import WAD

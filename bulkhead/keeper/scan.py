@@ -10,7 +10,6 @@ from typing import Any
 from bulkhead import fmt
 from bulkhead.eth.abi import Call
 from bulkhead.eth.rpc import RpcError, to_int
-from bulkhead.keeper import decide
 from bulkhead.keeper.base import (
     DUE_BITS,
     LIQUIDATION_PAGE,
@@ -18,10 +17,11 @@ from bulkhead.keeper.base import (
     RULE_PAGE,
     KeeperBase,
 )
-from bulkhead.keeper.decide import Action, Batch, PoolState, Position
 from bulkhead.keeper.kinds import BHUSD, BHUSD_KINDS
 from bulkhead.keeper.metrics import PoolWindow
+from bulkhead.keeper.model import Action, Batch, PoolState, Position
 from bulkhead.keeper.planning import Due, Scan
+from bulkhead.keeper.reasons import GRACE_WINDOW, PAUSED
 from bulkhead.risk import Controls, RiskParams, to_wad
 
 
@@ -201,17 +201,17 @@ class Scanning(KeeperBase):
         and when they open again; keep each pool's window in the metrics."""
         for address, s in states.items():
             closed = s.closed
-            window = (closed, s.grace_end if closed == decide.GRACE_WINDOW else 0)
+            window = (closed, s.grace_end if closed == GRACE_WINDOW else 0)
             self.metrics.windows[s.name] = PoolWindow(
                 closed or "open",
-                s.grace_end if closed == decide.GRACE_WINDOW else 0,
+                s.grace_end if closed == GRACE_WINDOW else 0,
                 s.grace_left,
             )
             before = self.windows.get(address)
             if window == before:
                 continue
             self.windows[address] = window
-            if closed == decide.PAUSED:
+            if closed == PAUSED:
                 self.log(
                     "pool_paused",
                     pool=s.name,
@@ -219,7 +219,7 @@ class Scanning(KeeperBase):
                     "window has passed; stop-losses, protections and top-ups go on",
                     grace_period_s=self.controls[address].grace_period,
                 )
-            elif closed == decide.GRACE_WINDOW:
+            elif closed == GRACE_WINDOW:
                 self.log(
                     "grace_window",
                     pool=s.name,

@@ -15,7 +15,7 @@ the WETH pool's market price (a configured price without a WETH pool).
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,55 @@ class Tracked:
 
 def _f(wad: int, places: int = 2) -> float:
     return round(wad / WAD, places)
+
+
+def _liquidation(args: dict, pool: Tracked, price: int) -> tuple[int, dict[str, Any]]:
+    """A `Liquidate`'s bounty [wad] at `price` and its event's fields."""
+    out = pool.usd(int(args["collateral_out"]), price)
+    return out - int(args["paid"]), {
+        "keeper": checksum(args["liquidator"]),
+        "debt_repaid": _f(int(args["debt_repaid"])),
+        "paid": _f(int(args["paid"])),
+        "collateral_out_usd": _f(out),
+        "reserve_used": _f(int(args["reserve_used"])),
+        "bad_debt": _f(int(args["bad_debt"])),
+    }
+
+
+def _deleverage(args: dict, pool: Tracked, price: int) -> tuple[int, dict[str, Any]]:
+    """An `AutoDeleverage`'s bounty [wad] at `price` and its event's fields."""
+    bounty = pool.usd(int(args["collateral_out"]), price) - int(args["repaid"])
+    return bounty, {
+        "keeper": checksum(args["keeper"]),
+        "repaid": _f(int(args["repaid"])),
+        "health_before": round(int(args["health_before"]) / WAD, 4),
+        "health_after": round(int(args["health_after"]) / WAD, 4),
+    }
+
+
+def _stop_loss(args: dict, pool: Tracked, price: int) -> tuple[int, dict[str, Any]]:
+    """A `StopLoss`'s bounty [wad] at `price` and its event's fields."""
+    paid = int(args["debt_repaid"])
+    keeper_usd = pool.usd(int(args["keeper_collateral"]), price)
+    return keeper_usd - paid, {
+        "keeper": checksum(args["keeper"]),
+        "price": round(int(args["price"]) / WAD, 8),
+        "debt_repaid": _f(paid),
+        "keeper_collateral_usd": _f(keeper_usd),
+        "owner_collateral_usd": _f(pool.usd(int(args["owner_collateral"]), price)),
+    }
+
+
+EventReader = Callable[[dict, Tracked, int], tuple[int, dict[str, Any]]]
+# the events a keeper's action emits: the counter it adds to, its kind in `Recorder.events`,
+# and what reads its bounty and fields
+KEEPER_EVENTS: dict[str, tuple[str, str, EventReader]] = {
+    "Liquidate": ("liquidations", "liquidate", _liquidation),
+    "AutoDeleverage": ("protections", "deleverage", _deleverage),
+    "StopLoss": ("stop_losses", "stop_loss", _stop_loss),
+}
+# what `record` counts per pool in a block (gas in wei, bounty in wad)
+COUNTERS = ("liquidations", "closed", "protections", "stop_losses", "bounty", "gas", "reverted")
 
 
 class Recorder:
@@ -177,6 +226,23 @@ class Recorder:
         `market` holds each pool's feed answer in this block [wad], `executed_at` the answer
         the keepers' transactions in this block saw [wad].
         """
+        logs, receipts, seconds, views = self._read(block)
+        counters = self._count_events(logs, block, step, market, executed_at)
+        gas_other = self._count_gas(receipts, counters)
+        native = market[self.native_pool] if self.native_pool is not None else self.native_price
+        rows = {}
+        for k, pool in enumerate(self.pools.values()):
+            raw = views[k * len(VIEWS) : (k + 1) * len(VIEWS)]
+            where = (step, block, seconds)
+            rows[pool.name] = self._row(pool, raw, counters[pool.name], market, native, where)
+        if gas_other:
+            rows["_other_gas_wei"] = {"keeper_gas_wei": gas_other}
+        return rows
+
+    def _read(self, block: int) -> tuple[list[dict], list[dict], int, list[Any]]:
+        """One batch for block `block`: its logs, the keepers' receipts, its seconds since the
+        first block recorded and the raw answers of every pool's views (`VIEWS` in order, pool
+        after pool)."""
         pools = list(self.pools.values())
         requests: list[tuple[str, list]] = [
             (
@@ -206,7 +272,7 @@ class Recorder:
                 raise r
         if isinstance(results[1], DriverError):  # no eth_getBlockReceipts (Hardhat): ask
             self.block_receipts = False  # for the block's keeper transactions one by one
-            return self.record(block, market, executed_at, step)
+            return self._read(block)
         logs, receipts, header = results[0], results[1] or [], results[2]
         if not self.block_receipts:  # results[1] is the block, with its transactions
             mine = [
@@ -216,88 +282,53 @@ class Recorder:
         timestamp = to_int(header["timestamp"])
         if self.start_time is None:
             self.start_time = timestamp
-        views = results[3:]
+        return logs, receipts, timestamp - self.start_time, results[3:]
 
-        counters = {
-            p.name: {
-                "liquidations": 0,
-                "closed": 0,
-                "protections": 0,
-                "stop_losses": 0,
-                "bounty": 0,
-                "gas": 0,
-                "reverted": 0,
-            }
-            for p in pools
-        }
+    def _count_events(
+        self,
+        logs: list[dict],
+        block: int,
+        step: int,
+        market: dict[str, int],
+        executed_at: dict[str, int],
+    ) -> dict[str, dict[str, int]]:
+        """Apply the block's logs; count each pool's liquidations (and the positions they
+        closed), protections and stop-losses with the keepers' bounty, and keep their events."""
+        pools = list(self.pools.values())
+        counters = {p.name: dict.fromkeys(COUNTERS, 0) for p in pools}
         liquidated_ids: dict[str, set[int]] = {p.name: set() for p in pools}
         for log in logs:
             applied = self._apply(log)
             if applied is None:
                 continue
             name, args, pool = applied
-            c = counters[pool.name]
             price = executed_at.get(pool.name, market[pool.name])
+            if name not in KEEPER_EVENTS:
+                continue
+            counter, kind, read = KEEPER_EVENTS[name]
+            bounty, fields = read(args, pool, price)
+            counters[pool.name][counter] += 1
+            counters[pool.name]["bounty"] += bounty
             if name == "Liquidate":
-                c["liquidations"] += 1
-                c["bounty"] += pool.usd(int(args["collateral_out"]), price) - int(args["paid"])
                 liquidated_ids[pool.name].add(int(args["id"]))
-                self.events.append(
-                    {
-                        "block": step,
-                        "chain_block": block,
-                        "pool": pool.name,
-                        "kind": "liquidate",
-                        "id": int(args["id"]),
-                        "keeper": checksum(args["liquidator"]),
-                        "debt_repaid": _f(int(args["debt_repaid"])),
-                        "paid": _f(int(args["paid"])),
-                        "collateral_out_usd": _f(pool.usd(int(args["collateral_out"]), price)),
-                        "reserve_used": _f(int(args["reserve_used"])),
-                        "bad_debt": _f(int(args["bad_debt"])),
-                    }
-                )
-            elif name == "AutoDeleverage":
-                c["protections"] += 1
-                c["bounty"] += pool.usd(int(args["collateral_out"]), price) - int(args["repaid"])
-                self.events.append(
-                    {
-                        "block": step,
-                        "chain_block": block,
-                        "pool": pool.name,
-                        "kind": "deleverage",
-                        "id": int(args["id"]),
-                        "keeper": checksum(args["keeper"]),
-                        "repaid": _f(int(args["repaid"])),
-                        "health_before": round(int(args["health_before"]) / WAD, 4),
-                        "health_after": round(int(args["health_after"]) / WAD, 4),
-                    }
-                )
-            elif name == "StopLoss":
-                c["stop_losses"] += 1
-                paid = int(args["debt_repaid"])
-                c["bounty"] += pool.usd(int(args["keeper_collateral"]), price) - paid
-                self.events.append(
-                    {
-                        "block": step,
-                        "chain_block": block,
-                        "pool": pool.name,
-                        "kind": "stop_loss",
-                        "id": int(args["id"]),
-                        "keeper": checksum(args["keeper"]),
-                        "price": round(int(args["price"]) / WAD, 8),
-                        "debt_repaid": _f(paid),
-                        "keeper_collateral_usd": _f(
-                            pool.usd(int(args["keeper_collateral"]), price)
-                        ),
-                        "owner_collateral_usd": _f(pool.usd(int(args["owner_collateral"]), price)),
-                    }
-                )
+            self.events.append(
+                {
+                    "block": step,
+                    "chain_block": block,
+                    "pool": pool.name,
+                    "kind": kind,
+                    "id": int(args["id"]),
+                    **fields,
+                }
+            )
         for pool_name, ids in liquidated_ids.items():
             pool = self.by_name[pool_name]
             counters[pool_name]["closed"] = sum(1 for i in ids if pool.positions[i][1] == 0)
+        return counters
 
-        native = market[self.native_pool] if self.native_pool is not None else self.native_price
+    def _count_gas(self, receipts: list[dict], counters: dict[str, dict[str, int]]) -> int:
+        """Add the keepers' gas [wei] and reverts to the pool each transaction was for;
+        returns the gas of those for no pool."""
         gas_other = 0
         for r in receipts:
             if (r.get("from") or "").lower() not in self.keepers:
@@ -310,57 +341,64 @@ class Recorder:
             counters[paid_for.name]["gas"] += cost
             if to_int(r["status"]) != 1:
                 counters[paid_for.name]["reverted"] += 1
+        return gas_other
 
-        rows = {}
-        for k, pool in enumerate(pools):
-            raw = views[k * len(VIEWS) : (k + 1) * len(VIEWS)]
-            price_status = self.pool_abi.result("price_status", raw[0])
-            rate, reserve, bad_debt, total_debt, total_coll, controls = (
-                self.pool_abi.result(v, r) for v, r in zip(VIEWS[1:], raw[1:], strict=True)
-            )
-            pool.last = {
-                "status": int(price_status[1]),
-                "rate": rate,
-                "reserve": reserve,
-                "bad_debt": bad_debt,
-                "total_debt": total_debt,
-                "total_collateral": total_coll,
-            }
-            c = counters[pool.name]
-            health = self._health(pool, market[pool.name], rate)
-            gas_usd = c["gas"] * native // WAD
-            row = {
-                "block": step,
-                "chain_block": block,
-                "seconds": timestamp - self.start_time,
-                "price": round(market[pool.name] / WAD, 8),
-                "oracle": risk.oracle_status(int(price_status[1])),
-                "debt": _f(total_debt),
-                "collateral_value": _f(pool.usd(total_coll, market[pool.name])),
-                "positions_with_debt": health["with_debt"],
-                "liquidatable": health["liquidatable"],
-                "liquidations": c["liquidations"],
-                "closed": c["closed"],
-                "protections": c["protections"],
-                "stop_losses": c["stop_losses"],
-                "bounty": _f(c["bounty"]),
-                "keeper_gas_usd": _f(gas_usd, 4),
-                "keeper_gas_wei": c["gas"],
-                "keeper_reverted": c["reverted"],
-                "keeper_profit": _f(c["bounty"] - gas_usd),
-                "reserve": _f(reserve),
-                "bad_debt": _f(bad_debt),
-                "latent_shortfall": _f(health["shortfall"]),
-                "lowest_health": health["lowest"],
-                "health_quantiles": health["quantiles"],
-                "haircut": int(controls[1]),  # [bps]
-            }
-            for key in SERIES:
-                pool.series[key].append(row[key])
-            rows[pool.name] = row
-        if gas_other:
-            rows["_other_gas_wei"] = {"keeper_gas_wei": gas_other}
-        return rows
+    def _row(
+        self,
+        pool: Tracked,
+        raw: list[Any],
+        c: dict[str, int],
+        market: dict[str, int],
+        native: int,
+        where: tuple[int, int, int],
+    ) -> dict[str, Any]:
+        """Decode `pool`'s views, keep them as its latest, and append its row of the block
+        `where` (scenario block, chain block, seconds since the first) to its series; returns
+        the row."""
+        step, block, seconds = where
+        price_status = self.pool_abi.result("price_status", raw[0])
+        rate, reserve, bad_debt, total_debt, total_coll, controls = (
+            self.pool_abi.result(v, r) for v, r in zip(VIEWS[1:], raw[1:], strict=True)
+        )
+        pool.last = {
+            "status": int(price_status[1]),
+            "rate": rate,
+            "reserve": reserve,
+            "bad_debt": bad_debt,
+            "total_debt": total_debt,
+            "total_collateral": total_coll,
+        }
+        health = self._health(pool, market[pool.name], rate)
+        gas_usd = c["gas"] * native // WAD
+        row = {
+            "block": step,
+            "chain_block": block,
+            "seconds": seconds,
+            "price": round(market[pool.name] / WAD, 8),
+            "oracle": risk.oracle_status(int(price_status[1])),
+            "debt": _f(total_debt),
+            "collateral_value": _f(pool.usd(total_coll, market[pool.name])),
+            "positions_with_debt": health["with_debt"],
+            "liquidatable": health["liquidatable"],
+            "liquidations": c["liquidations"],
+            "closed": c["closed"],
+            "protections": c["protections"],
+            "stop_losses": c["stop_losses"],
+            "bounty": _f(c["bounty"]),
+            "keeper_gas_usd": _f(gas_usd, 4),
+            "keeper_gas_wei": c["gas"],
+            "keeper_reverted": c["reverted"],
+            "keeper_profit": _f(c["bounty"] - gas_usd),
+            "reserve": _f(reserve),
+            "bad_debt": _f(bad_debt),
+            "latent_shortfall": _f(health["shortfall"]),
+            "lowest_health": health["lowest"],
+            "health_quantiles": health["quantiles"],
+            "haircut": int(controls[1]),  # [bps]
+        }
+        for key in SERIES:
+            pool.series[key].append(row[key])
+        return row
 
     def _pool_of(self, receipt: dict) -> Tracked | None:
         to = (receipt.get("to") or "").lower()
