@@ -42,11 +42,25 @@ from bulkhead.deploy import Config, ConfigError, PoolConfig, deploy
 from bulkhead.node import Anvil
 from bulkhead.risk import RiskParams
 from bulkhead.simulate import keepers as keepers_mod
-from bulkhead.simulate.base import GWEI, Settings, SimulationError, _stderr
+from bulkhead.simulate.base import (  # noqa: F401 (GAS, MIN_KEEPER_CAPITAL: importable from here)
+    GAS,
+    GWEI,
+    MIN_KEEPER_CAPITAL,
+    Settings,
+    SimulationError,
+    _stderr,
+)
 from bulkhead.simulate.blocks import RunState
 from bulkhead.simulate.driver import Driver, DriverError, abi, checksum, to_int
 from bulkhead.simulate.outcome import Outcome
-from bulkhead.simulate.pools import DEFAULT_NATIVE_PRICE, FUND, FUND_POOL, PoolHandle
+from bulkhead.simulate.pools import (  # noqa: F401 (FUND_LTV, NATIVE_POOLS: importable from here)
+    DEFAULT_NATIVE_PRICE,
+    FUND,
+    FUND_LTV,
+    FUND_POOL,
+    NATIVE_POOLS,
+    PoolHandle,
+)
 from bulkhead.simulate.recorder import Recorder, Tracked
 from bulkhead.simulate.scenario import Scenario, load_replay, paths
 from bulkhead.simulate.schema import Report

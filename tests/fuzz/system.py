@@ -108,6 +108,11 @@ class BoaBackend:
             self._contracts[key] = deployer(name).at(address)
         return self._contracts[key]
 
+    def adopt(self, name: str, contract) -> None:
+        """Keep `contract` (deployed by a test, e.g. an exotic token) as what `name` at its
+        address is, so that a market built on it holds that object, with its own ABI."""
+        self._contracts[(name, str(contract.address).lower())] = contract
+
     def chain_id(self) -> int:
         return boa.env.evm.patch.chain_id
 
@@ -167,8 +172,10 @@ def create_pool(system: BoaSystem, cfg: PoolConfig, token=None, feed=None) -> Bo
     """Create one more pool through the factory (`bulkhead.deploy.create_pool`), optionally on
     a given token or feed; like a pool just created by governance, it has no controls."""
     if token is not None:
+        system.backend.adopt("MockToken", token)
         cfg = replace(cfg, collateral=str(token.address))
     if feed is not None:
+        system.backend.adopt("MockAggregator", feed)
         cfg = replace(cfg, feed=str(feed.address))
     info = recipe.create_pool(system.backend, system.factory.address, cfg)
     market = _market(system.backend, info, cfg)
