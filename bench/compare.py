@@ -8,13 +8,14 @@ this interpreter and this machine's Anvil:
 
 - `bench.scan`: each commit's own harness and JSON-RPC client, in its worktree;
 - `bench.reaction`: the head's harness for both, each starting its own commit's keeper
-  (`env -C <worktree> python -m bulkhead keeper run ...`), so that only the keeper differs.
+  (`env -C <worktree> python -m bulkhead keeper run ...`), so that only the keeper differs;
+  one attempt at a time, the two sides taking turns.
 
 It writes bench/results/compare.json, which `python -m bench.report` renders in
 docs/PERFORMANCE.md.
 
     python -m bench.compare --base 4687e28
-    python -m bench.compare --base 4687e28 --sizes 10000,100000 --runs 15 --reaction-runs 5
+    python -m bench.compare --base 4687e28 --sizes 10000,100000 --reaction-runs 9
 
 Only committed code is compared: a dirty working tree is neither side.
 """
@@ -29,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, write_result
+from bench.common import ROOT, summarize, write_result
 from bench.reaction import DEFAULT_KEEPER_CMD
 
 
@@ -68,16 +69,43 @@ def _scan_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _reaction_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
-    if data.get("status") != "measured":
-        raise SystemExit(f"compare: reaction not measured: {data.get('reason')}")
-    return [
-        {key: m[key] for key in ("mode", "blocks", "seconds", "chain_seconds", "timed_out")}
-        for m in data["modes"]
-    ]
+def _reaction_summary(mode: str, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    done = [a for a in attempts if not a.get("timed_out")]
+    summary: dict[str, Any] = {
+        "mode": mode,
+        "timed_out": len(attempts) - len(done),
+        "unaligned": sum(1 for a in attempts if not a.get("aligned", False)),
+    }
+    for key in ("blocks", "seconds", "chain_seconds"):
+        summary[key] = summarize([a[key] for a in done]) if done else None
+    return summary
 
 
-def run(base: str, head: str, scan_args: list[str], reaction_args: list[str]) -> dict[str, Any]:
+def _reactions(
+    trees: dict[str, Path], modes: list[str], runs: int, positions: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Each attempt its own `bench.reaction --runs 1` under the head's harness; the sides
+    take turns (base first in even rounds, head first in odd ones)."""
+    attempts: dict[str, dict[str, list]] = {s: {m: [] for m in modes} for s in ("base", "head")}
+    for i in range(runs):
+        for mode in modes:
+            for side in ("base", "head") if i % 2 == 0 else ("head", "base"):
+                args = ["--runs", "1", "--modes", mode, "--positions", str(positions)]
+                data = _bench(
+                    trees["head"], "reaction", [*args, "--keeper-cmd", _keeper(trees[side])]
+                )
+                if data.get("status") != "measured":
+                    raise SystemExit(f"compare: reaction not measured: {data.get('reason')}")
+                attempts[side][mode] += data["modes"][0]["attempts"]
+    return {
+        side: [_reaction_summary(mode, attempts[side][mode]) for mode in modes]
+        for side in ("base", "head")
+    }
+
+
+def run(
+    base: str, head: str, scan_args: list[str], modes: list[str], runs: int, positions: int
+) -> dict[str, Any]:
     commits = {"base": _git("rev-parse", base), "head": _git("rev-parse", head)}
     data: dict[str, Any] = {
         "base": {"ref": base, "commit": commits["base"][:7]},
@@ -87,20 +115,12 @@ def run(base: str, head: str, scan_args: list[str], reaction_args: list[str]) ->
         trees = {side: _worktree(commit, Path(tmp)) for side, commit in commits.items()}
         try:
             scans = {side: _bench(trees[side], "scan", scan_args) for side in ("base", "head")}
-            reactions = {
-                side: _bench(
-                    trees["head"],
-                    "reaction",
-                    [*reaction_args, "--keeper-cmd", _keeper(trees[side])],
-                )
-                for side in ("head", "base")
-            }
+            data["scan"] = {side: _scan_summary(scans[side]) for side in ("base", "head")}
+            data["reaction"] = _reactions(trees, modes, runs, positions)
         finally:
             for tree in trees.values():
                 _git("worktree", "remove", "--force", str(tree))
-    data["scan"] = {side: _scan_summary(scans[side]) for side in ("base", "head")}
-    data["reaction"] = {side: _reaction_summary(reactions[side]) for side in ("base", "head")}
-    data["reaction_positions"] = reactions["head"]["positions"]
+    data["reaction_positions"] = positions
     return data
 
 
@@ -112,10 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--head", default="HEAD")
     parser.add_argument("--sizes", default="1000,10000,100000", help="bench.scan --sizes")
     parser.add_argument("--runs", type=int, default=15, help="bench.scan --runs")
-    parser.add_argument("--reaction-runs", type=int, default=3, help="bench.reaction --runs")
+    parser.add_argument("--reaction-runs", type=int, default=5, help="attempts per side and mode")
+    parser.add_argument("--reaction-modes", default="automine,2s", help="bench.reaction --modes")
+    parser.add_argument("--positions", type=int, default=1_000, help="bench.reaction --positions")
     args = parser.parse_args(argv)
     scan_args = ["--sizes", args.sizes, "--runs", str(args.runs), "--naive-runs", "1"]
-    data = run(args.base, args.head, scan_args, ["--runs", str(args.reaction_runs)])
+    modes = args.reaction_modes.split(",")
+    data = run(args.base, args.head, scan_args, modes, args.reaction_runs, args.positions)
     data["command"] = " ".join(
         ["python -m bench.compare", *(sys.argv[1:] if argv is None else argv)]
     )

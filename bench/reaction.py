@@ -261,7 +261,12 @@ def run_once(
                 account=KEEPER_ACCOUNT,
             )
         )
-        env = {**os.environ, "BULKHEAD_RPC_URL": node.rpc_url, "BULKHEAD_MANIFEST": str(manifest)}
+        env = {
+            **os.environ,
+            "BULKHEAD_RPC_URL": node.rpc_url,
+            "BULKHEAD_MANIFEST": str(manifest),
+            "BULKHEAD_LOG_FORMAT": "json",  # `_after_a_cycle` reads the keeper's JSON events
+        }
         log_path = Path(tmp) / "keeper.log"
         with open(log_path, "w") as log:
             keeper = subprocess.Popen(

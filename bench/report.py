@@ -587,8 +587,8 @@ def _compare_section(compare: dict[str, Any] | None) -> list[str]:
     out += ["", f"Reproduce: `{compare['command']}`.", ""]
     out.append(
         f"Base `{base['commit']}` ({base['ref']}), head `{head['commit']}` ({head['ref']}): "
-        "each commit's own code in its own git worktree, one after the other in one session "
-        "(scan: base then head; reaction: head then base). Times: median (min – max, n runs)."
+        "each commit's own code in its own git worktree, in one session. "
+        "Times: median (min – max, n runs)."
     )
     out += ["", "| benchmark | base | head | head / base (min) |", "|---|---|---|---:|"]
     for b, h in zip(compare["scan"]["base"], compare["scan"]["head"], strict=True):
@@ -600,22 +600,29 @@ def _compare_section(compare: dict[str, Any] | None) -> list[str]:
             )
     positions = compare["reaction_positions"]
     for b, h in zip(compare["reaction"]["base"], compare["reaction"]["head"], strict=True):
-        blocks = [_spread(x["blocks"], lambda v: f"{v:g}") for x in (b, h)]
-        out.append(
-            f"| reaction {b['mode']}, {positions:,} positions: blocks | {blocks[0]} | "
-            f"{blocks[1]} | {h['blocks']['min'] / b['blocks']['min']:.2f} |"
-        )
-        out.append(
-            f"| reaction {b['mode']}: seconds (wall) | {_spread(b['seconds'])} | "
-            f"{_spread(h['seconds'])} | {h['seconds']['min'] / b['seconds']['min']:.2f} |"
-        )
+        for key, label, fmt in (
+            ("blocks", f", {positions:,} positions: blocks", lambda v: f"{v:g}"),
+            ("seconds", ": seconds (wall)", _s),
+        ):
+            cells = [
+                _spread(x[key], fmt) if x[key] else f"all {x['timed_out']} timed out"
+                for x in (b, h)
+            ]
+            ratio = f"{h[key]['min'] / b[key]['min']:.2f}" if b[key] and h[key] else "–"
+            out.append(f"| reaction {b['mode']}{label} | {cells[0]} | {cells[1]} | {ratio} |")
+    unaligned = sum(
+        m.get("unaligned", 0) for side in ("base", "head") for m in compare["reaction"][side]
+    )
+    if unaligned:
+        out += ["", f"**{unaligned} reaction attempts were not aligned to a keeper cycle.**"]
     out += [
         "",
         (
             "Scan: each commit's own harness and JSON-RPC client. Reaction: the head's harness "
             "for both, each running its own commit's keeper (`env -C <worktree> python -m "
-            "bulkhead keeper run ...`), the crash sent just after a keeper `cycle`; the seconds "
-            "hold one 2-second poll interval, the rest is the keeper's work."
+            "bulkhead keeper run ...`), one attempt at a time with the sides taking turns, the "
+            "crash sent just after a keeper `cycle`; the seconds hold one 2-second poll "
+            "interval, the rest is the keeper's work."
         ),
         "",
     ]

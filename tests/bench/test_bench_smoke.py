@@ -182,7 +182,10 @@ def test_compare__one_run_as_both_sides__renders_each_benchmark_with_its_ratio(r
         "base": {"ref": "base", "commit": "aaaaaaa"},
         "head": {"ref": "HEAD", "commit": "bbbbbbb"},
         "scan": {side: compare._scan_summary(scanned) for side in ("base", "head")},
-        "reaction": {side: compare._reaction_summary(reacted) for side in ("base", "head")},
+        "reaction": {
+            side: [compare._reaction_summary(m["mode"], m["attempts"]) for m in reacted["modes"]]
+            for side in ("base", "head")
+        },
         "reaction_positions": reacted["positions"],
         "command": "python -m bench.compare --base base",
     }
